@@ -1,0 +1,21 @@
+/**
+ * `npm run bench [filter…]`: runs every benchmark suite (or those whose name contains a filter)
+ * and prints one table per suite, ours beside a named baseline measured in the same run.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const filters = process.argv.slice(2);
+const suites = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+
+console.log(`fleetkit benchmarks — node ${process.version}, ${process.arch}; suites: ${suites.join(', ')}`);
+for (const file of suites) {
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as { run?: () => Promise<void> | void };
+  if (typeof mod.run !== 'function') throw new Error(`${file} must export run()`);
+  await mod.run();
+}

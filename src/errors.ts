@@ -1,0 +1,136 @@
+/**
+ * Typed errors shared by every fleetkit module.
+ *
+ * @module
+ */
+
+/**
+ * Every stable error code fleetkit raises. Codes never change meaning between versions;
+ * match on them, not on messages.
+ */
+export type FleetErrorCode =
+  // generic
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_INPUT'
+  | 'INTERNAL'
+  // shadow (AWS IoT Device Shadow compatible, see docs/shadow.md)
+  | 'INVALID_JSON'
+  | 'INVALID_REQUEST'
+  | 'INVALID_VERSION'
+  | 'INVALID_CLIENT_TOKEN'
+  | 'INVALID_NAME'
+  | 'FORBIDDEN_KEY'
+  | 'TOO_DEEP'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'VERSION_CONFLICT'
+  | 'SHADOW_NOT_FOUND'
+  | 'TOO_MANY_REQUESTS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  // registry and tenancy
+  | 'TENANT_MISMATCH'
+  | 'DEVICE_NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  // lifecycle and provisioning
+  | 'INVALID_TRANSITION'
+  | 'CERT_UNTRUSTED'
+  | 'CERT_EXPIRED'
+  | 'CERT_NOT_YET_VALID'
+  | 'CERT_REVOKED'
+  | 'CERT_INVALID'
+  | 'CA_INACTIVE'
+  | 'TEMPLATE_INVALID'
+  | 'ALREADY_PROVISIONED'
+  | 'ENROLLMENT_INVALID'
+  | 'REPLAY_DETECTED'
+  // rollout
+  | 'INVALID_PLAN'
+  | 'INVALID_OPERATION'
+  | 'ROLLOUT_NOT_FOUND'
+  // protocol and transport
+  | 'INVALID_PAYLOAD'
+  | 'INVALID_TOPIC'
+  | 'AUTH_FAILED'
+  | 'NOT_CONNECTED'
+  | 'QUEUE_FULL'
+  | 'TRANSPORT_CLOSED'
+  | 'TIMEOUT';
+
+/** Options accepted by the {@link FleetError} constructor. */
+export interface FleetErrorOptions {
+  /** AWS-style numeric status (400, 404, 409, 413, 429, 500, …) where one applies. */
+  readonly status?: number;
+  /** Structured facts about the failure: the offending field, value, limits, … */
+  readonly details?: Readonly<Record<string, unknown>>;
+  /** The underlying error, if this one wraps another. */
+  readonly cause?: unknown;
+}
+
+const BRAND: unique symbol = Symbol.for('fleetkit.FleetError');
+
+/**
+ * The one error type fleetkit throws or returns. It carries a stable {@link FleetErrorCode},
+ * an optional AWS-style numeric `status`, structured `details` and the `cause`.
+ *
+ * Messages say what was wrong and how to fix it.
+ *
+ * @example
+ * ```ts
+ * try { parseJson(text); } catch (e) {
+ *   if (isFleetError(e) && e.code === 'INVALID_JSON') console.log(e.message);
+ * }
+ * ```
+ */
+export class FleetError extends Error {
+  /** The stable machine-readable code. */
+  readonly code: FleetErrorCode;
+  /** AWS-style numeric status, when one applies. */
+  readonly status: number | undefined;
+  /** Structured facts about the failure. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  /** Brand used by {@link isFleetError} across duplicate package copies. */
+  readonly [BRAND]: true = true;
+
+  /**
+   * @param code - stable code
+   * @param message - what was wrong and how to fix it
+   * @param options - status, details and cause
+   */
+  constructor(code: FleetErrorCode, message: string, options: FleetErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FleetError';
+    this.code = code;
+    this.status = options.status;
+    this.details = options.details;
+  }
+
+  /** A plain JSON form (code, status, message, details) for logs and wire responses. */
+  toJSON(): { name: string; code: FleetErrorCode; status?: number; message: string; details?: Readonly<Record<string, unknown>> } {
+    return {
+      name: this.name,
+      code: this.code,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      message: this.message,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+}
+
+/**
+ * True when `value` is a {@link FleetError}, including one created by another copy of the
+ * fleetkit package (it checks a `Symbol.for` brand, not `instanceof`).
+ *
+ * @param value - anything caught
+ * @param code - optionally, the code it must carry
+ */
+export function isFleetError(value: unknown, code?: FleetErrorCode): value is FleetError {
+  if (typeof value !== 'object' || value === null) return false;
+  if ((value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+  return code === undefined || (value as { code?: unknown }).code === code;
+}
+
+/**
+ * A result that is either a value or a {@link FleetError}; the shape every pure core function
+ * returns instead of throwing.
+ */
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: FleetError };
