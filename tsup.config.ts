@@ -1,22 +1,31 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-/** One entry per public subpath (see package.json "exports"). */
-export const entries: Record<string, string> = {
+/** One entry per public subpath (see package.json "exports"); the `fleetkit` bin is `cli`. */
+const all: Record<string, string> = {
   index: 'src/index.ts',
   shadow: 'src/shadow/index.ts',
+  lifecycle: 'src/lifecycle/index.ts',
+  rollout: 'src/rollout/index.ts',
+  calc: 'src/calc/index.ts',
+  protocol: 'src/protocol/index.ts',
+  memory: 'src/memory.ts',
+  mqtt: 'src/mqtt.ts',
+  cbor: 'src/cbor.ts',
+  testing: 'src/testing/index.ts',
+  cli: 'src/cli/index.ts',
 };
+const entry = Object.fromEntries(Object.entries(all).filter(([, file]) => existsSync(file)));
 
-export default defineConfig([
-  {
-    entry: entries,
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    splitting: true,
-    treeshake: true,
-    outDir: 'dist',
-    external: ['mqtt', 'cbor-x', 'vitest', 'fast-check'],
-  },
-]);
+export default defineConfig({
+  entry,
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  treeshake: true,
+  outDir: 'dist',
+  external: ['mqtt', 'cbor-x', 'vitest', 'fast-check', 'zod', 'eventemitter3'],
+});
