@@ -1,0 +1,101 @@
+/**
+ * Per-property acknowledgement of writable properties (the Azure IoT Plug and Play convention):
+ * the device reports `{ value, ac, av, ad }` for a desired property, so an application sees each
+ * property accepted or rejected, not only "still in the delta".
+ */
+import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
+import type { MetadataNode, MetadataObject, ShadowDocument } from './types.js';
+
+/** A reported acknowledgement envelope. */
+export interface PropertyAck extends JsonObject {
+  /** The value the device now runs with. */
+  value: JsonValue;
+  /** Status code: 2xx accepted, 4xx/5xx rejected (HTTP-like), 202 still working. */
+  ac: number;
+  /** The shadow version the device acknowledged (the delta's `version`). */
+  av?: number;
+  /** A human description. */
+  ad?: string;
+}
+
+/** True for a `{ value, ac, av?, ad? }` envelope. */
+export function isPropertyAck(value: JsonValue | undefined): value is PropertyAck {
+  if (!isJsonObject(value) || !('value' in value) || typeof value['ac'] !== 'number') return false;
+  for (const key in value) if (key !== 'value' && key !== 'ac' && key !== 'av' && key !== 'ad') return false;
+  return true;
+}
+
+/** The value an envelope stands for; anything else unchanged. Pass as the delta's unwrapper. */
+export function unwrapAck(reported: JsonValue): JsonValue {
+  return isPropertyAck(reported) ? reported.value : reported;
+}
+
+/**
+ * Builds the envelope a device reports for a desired property.
+ *
+ * @example
+ * ```ts
+ * // device side: accept targetTemp 21 from the delta of version 7
+ * update({ state: { reported: { targetTemp: ackProperty(21, { code: 200, version: 7 }) } } });
+ * ```
+ */
+export function ackProperty(value: JsonValue, options: { code?: number; version: number; description?: string }): PropertyAck {
+  return { value, ac: options.code ?? 200, av: options.version, ad: options.description ?? (options.code === undefined || options.code < 300 ? 'completed' : 'rejected') };
+}
+
+/** The acknowledgement state of one desired property. */
+export interface PropertyAckStatus {
+  /** Path below `desired`. */
+  readonly path: readonly string[];
+  /** The desired value. */
+  readonly desired: JsonValue;
+  /** `accepted`: the device runs the desired value; `rejected`: it refused it (after it was set); `pending`: no answer yet. */
+  readonly status: 'accepted' | 'rejected' | 'pending';
+  /** The reported value (unwrapped), if any. */
+  readonly reported?: JsonValue;
+  /** The envelope's `ac`, `av` and `ad`, when the device sent one. */
+  readonly ack?: { readonly code: number; readonly version?: number; readonly description?: string };
+}
+
+function ts(meta: MetadataNode | undefined): number {
+  if (meta === undefined) return 0;
+  const t = (meta as { timestamp?: unknown }).timestamp;
+  if (typeof t === 'number') return t;
+  let max = 0;
+  for (const v of Array.isArray(meta) ? meta : Object.values(meta)) max = Math.max(max, ts(v));
+  return max;
+}
+
+/**
+ * The acknowledgement state of every desired property of a document. A rejection counts only
+ * when it was reported at or after the desired value was written; an older one leaves the
+ * property `pending`.
+ */
+export function propertyAcks(document: ShadowDocument): PropertyAckStatus[] {
+  const out: PropertyAckStatus[] = [];
+  const { desired, reported } = document.state;
+  if (desired !== undefined) walk(desired, document.metadata.desired ?? {}, reported, document.metadata.reported, [], out);
+  return out;
+}
+
+function walk(d: JsonObject, dm: MetadataObject, r: JsonObject | undefined, rm: MetadataObject | undefined, path: string[], out: PropertyAckStatus[]): void {
+  for (const key in d) {
+    const dv = d[key] as JsonValue;
+    const raw = r?.[key];
+    const here = [...path, key];
+    if (isPropertyAck(raw)) {
+      const accepted = raw.ac >= 200 && raw.ac < 300 && jsonEqual(dv, raw.value);
+      const rejected = raw.ac >= 400 && ts((rm?.[key] as MetadataObject | undefined)?.['ac']) >= ts(dm[key]);
+      const ack: { code: number; version?: number; description?: string } = { code: raw.ac };
+      if (typeof raw.av === 'number') ack.version = raw.av;
+      if (typeof raw.ad === 'string') ack.description = raw.ad;
+      out.push({ path: here, desired: dv, status: accepted ? 'accepted' : rejected ? 'rejected' : 'pending', reported: raw.value, ack });
+    } else if (isJsonObject(dv) && (raw === undefined || isJsonObject(raw))) {
+      walk(dv, (dm[key] ?? {}) as MetadataObject, raw, rm?.[key] as MetadataObject | undefined, here, out);
+    } else if (raw === undefined) {
+      out.push({ path: here, desired: dv, status: 'pending' });
+    } else {
+      out.push({ path: here, desired: dv, status: jsonEqual(dv, raw) ? 'accepted' : 'pending', reported: raw });
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The shadow merge: partial updates with per-leaf metadata and structural sharing.
+ */
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import type { MetadataLeaf, MetadataNode, MetadataObject } from './types.js';
+
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
+/** A merged object and its metadata. */
+export interface Merged {
+  /** The merged value (a new object; untouched children are shared with the input). */
+  readonly value: JsonObject;
+  /** Metadata mirroring `value`. */
+  readonly meta: MetadataObject;
+}
+
+/**
+ * Metadata for a freshly written value: `leaf` for every scalar, one entry per array element.
+ * `null` (a deletion in an update request) gets `leaf` too, as AWS's `/update/accepted` shows.
+ */
+export function metadataFor(value: JsonValue, leaf: MetadataLeaf): MetadataNode {
+  if (value === null || typeof value !== 'object') return leaf;
+  if (Array.isArray(value)) return value.map((v) => metadataFor(v, leaf));
+  const out: MetadataObject = {};
+  for (const key in value) out[key] = metadataFor(value[key] as JsonValue, leaf);
+  return out;
+}
+
+/** A deep copy of a stored value: only arrays and objects are copied, scalars are immutable. */
+function copy(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copy);
+  const out: JsonObject = {};
+  for (const key in value) out[key] = copy(value[key] as JsonValue);
+  return out;
+}
+
+/**
+ * Merges an update `patch` into `current` (SHADOW.md, "Merge"): objects merge recursively,
+ * scalars and arrays replace whole, `null` deletes, a new key whose value holds only nulls (or
+ * nothing) is not created, and an object left empty by deletions is removed. Every written leaf
+ * gets `leaf` as its metadata; untouched leaves keep theirs. Inputs are never mutated.
+ */
+export function mergeObject(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged {
+  const value: JsonObject = {};
+  const meta: MetadataObject = {};
+  if (current !== undefined) {
+    for (const key in current) {
+      if (hasOwn(patch, key)) {
+        writeKey(value, meta, key, current[key], currentMeta?.[key], patch[key] as JsonValue, leaf);
+      } else {
+        value[key] = current[key] as JsonValue;
+        const m = currentMeta?.[key];
+        if (m !== undefined) meta[key] = m;
+      }
+    }
+  }
+  for (const key in patch) {
+    if (current === undefined || !hasOwn(current, key)) writeKey(value, meta, key, undefined, undefined, patch[key] as JsonValue, leaf);
+  }
+  return { value, meta };
+}
+
+function writeKey(
+  value: JsonObject,
+  meta: MetadataObject,
+  key: string,
+  before: JsonValue | undefined,
+  beforeMeta: MetadataNode | undefined,
+  next: JsonValue,
+  leaf: MetadataLeaf,
+): void {
+  if (next === null) return; // deleted: neither value nor metadata is carried over
+  if (isJsonObject(next)) {
+    // An object merges into an existing object; over anything else it replaces it (type change).
+    const sameKind = isJsonObject(before);
+    const sub = mergeObject(sameKind ? before : undefined, sameKind ? (beforeMeta as MetadataObject | undefined) : undefined, next, leaf);
+    for (const _ in sub.value) {
+      value[key] = sub.value;
+      meta[key] = sub.meta;
+      return;
+    }
+    return; // empty after merge: the key is not kept
+  }
+  value[key] = copy(next);
+  meta[key] = metadataFor(next, leaf);
+}

@@ -1,0 +1,60 @@
+/**
+ * zod schemas of the shadow wire messages, for users who validate at their own boundaries.
+ * The engine accepts exactly what these accept (apart from the size and depth limits, which
+ * depend on configuration) and answers the rest with AWS's rejection messages.
+ */
+import { z } from 'zod';
+import { FORBIDDEN_KEYS, utf8ByteLength, type JsonObject, type JsonValue } from '../json.js';
+
+const clientToken = z.string().refine((t) => utf8ByteLength(t) <= 64, { message: 'clientToken is at most 64 bytes' });
+
+const key = z.string().refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'keys "__proto__", "constructor" and "prototype" are not allowed' });
+
+/** Any JSON value with no `null` anywhere inside it (what an array element may hold). */
+export const nullFreeJsonSchema: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number().refine(Number.isFinite), z.boolean(), z.array(nullFreeJsonSchema), z.record(key, nullFreeJsonSchema)]),
+);
+
+/** A value in an update's section: JSON, where `null` deletes and arrays hold no `null`. */
+export const shadowPatchValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.null(), z.string(), z.number().refine(Number.isFinite), z.boolean(), z.array(nullFreeJsonSchema), z.record(key, shadowPatchValueSchema)]),
+);
+
+/** A `desired`/`reported` section of an update: an object, or `null` to delete the section. */
+export const shadowSectionSchema: z.ZodType<JsonObject | null> = z.union([z.null(), z.record(key, shadowPatchValueSchema) as z.ZodType<JsonObject>]);
+
+/** An update request: `{ state: { desired?, reported?, delta? } | null, clientToken?, version? }`. */
+export const shadowUpdateRequestSchema = z.object({
+  state: z.union([
+    z.null(),
+    z
+      .object({
+        desired: shadowSectionSchema.optional(),
+        reported: shadowSectionSchema.optional(),
+        delta: z.unknown().optional(),
+      })
+      .strict(),
+  ]),
+  clientToken: clientToken.optional(),
+  version: z.number().int().nonnegative().optional(),
+  timestamp: z.number().nonnegative().optional(),
+});
+
+/** A get or delete request: empty, or `{ clientToken?, version? }` (`version` is ignored). */
+export const shadowGetRequestSchema = z.object({
+  clientToken: clientToken.optional(),
+  version: z.number().int().nonnegative().optional(),
+});
+
+/** The `/rejected` payload: `{ code, message, timestamp, clientToken? }`. */
+export const shadowRejectedSchema = z.object({
+  code: z.number().int(),
+  message: z.string(),
+  timestamp: z.number().int(),
+  clientToken: z.string().optional(),
+});
+
+/** A parsed update request. */
+export type ShadowUpdateRequest = z.infer<typeof shadowUpdateRequestSchema>;
+/** A parsed get or delete request. */
+export type ShadowGetRequest = z.infer<typeof shadowGetRequestSchema>;
