@@ -64,6 +64,12 @@ export interface FleetErrorOptions {
   readonly details?: Readonly<Record<string, unknown>>;
   /** The underlying error, if this one wraps another. */
   readonly cause?: unknown;
+  /**
+   * Capture a stack trace. Rejections that are ordinary answers to bad input (a malformed
+   * request, a stale version) skip it: a stack costs far more than the rest of the error.
+   * @defaultValue true
+   */
+  readonly captureStack?: boolean;
 }
 
 const BRAND: unique symbol = Symbol.for('fleetkit.FleetError');
@@ -88,16 +94,19 @@ export class FleetError extends Error {
   readonly status: number | undefined;
   /** Structured facts about the failure. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
-  /** Brand used by {@link isFleetError} across duplicate package copies. */
-  readonly [BRAND]: true = true;
-
   /**
    * @param code - stable code
    * @param message - what was wrong and how to fix it
    * @param options - status, details and cause
    */
   constructor(code: FleetErrorCode, message: string, options: FleetErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const limit = Error.stackTraceLimit;
+    if (options.captureStack === false) Error.stackTraceLimit = 0;
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'FleetError';
     this.code = code;
     this.status = options.status;
@@ -115,6 +124,9 @@ export class FleetError extends Error {
     };
   }
 }
+
+// The brand lives on the prototype so that every FleetError, from any copy of the package, carries it.
+Object.defineProperty(FleetError.prototype, BRAND, { value: true });
 
 /**
  * True when `value` is a {@link FleetError}, including one created by another copy of the

@@ -105,18 +105,19 @@ export function utf8ByteLength(s: string): number {
 
 /**
  * Checks that an already-decoded value is plain JSON: only null, booleans, finite numbers,
- * strings, arrays and plain objects; no forbidden keys; no cycles; nesting within `maxDepth`.
+ * strings, arrays and plain objects; no forbidden keys; nesting within `maxDepth` (a cyclic
+ * value is reported as too deep). Symbol keys are ignored, as `JSON.stringify` ignores them.
  *
  * @returns `undefined` when the value is valid, otherwise the {@link FleetError} describing
  *   the first problem found (`INVALID_JSON`, `FORBIDDEN_KEY` or `TOO_DEEP`, status 400), with
  *   its path in `details.path`.
  */
 export function checkJson(value: unknown, limits: Pick<JsonLimits, 'maxDepth'> = {}): FleetError | undefined {
-  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
-  return walk(value, 1, maxDepth, '$', new Set());
+  return walk(value, 1, limits.maxDepth ?? DEFAULT_MAX_DEPTH, '$');
 }
 
-function walk(value: unknown, depth: number, maxDepth: number, path: string, seen: Set<object>): FleetError | undefined {
+// Paths are built only when a problem is found (on the way back up), keeping the valid path cheap.
+function walk(value: unknown, depth: number, maxDepth: number, path: string): FleetError | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -130,38 +131,36 @@ function walk(value: unknown, depth: number, maxDepth: number, path: string, see
   }
   if (value === null) return undefined;
   if (depth > maxDepth) {
-    return new FleetError('TOO_DEEP', `JSON nesting is deeper than ${maxDepth} levels at ${path}; flatten the document`, {
+    return new FleetError('TOO_DEEP', `JSON nesting is deeper than ${maxDepth} levels at ${path} (or the value contains a cycle); flatten the document`, {
       status: 400,
       details: { path, maxDepth },
+      captureStack: false,
     });
   }
-  if (seen.has(value)) return notJson(path, 'the value contains a cycle');
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        if (!(i in value)) return notJson(`${path}[${i}]`, 'sparse arrays are not JSON');
-        const err = walk(value[i], depth + 1, maxDepth, `${path}[${i}]`, seen);
-        if (err !== undefined) return err;
-      }
-      return undefined;
-    }
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return notJson(path, 'only plain objects are JSON (got a class instance)');
-    if (Object.getOwnPropertySymbols(value).length > 0) return notJson(path, 'symbol keys are not JSON');
-    for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) return forbiddenKey(key, path);
-      const err = walk((value as Record<string, unknown>)[key], depth + 1, maxDepth, `${path}.${key}`, seen);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return notJson(`${path}[${i}]`, 'sparse arrays are not JSON');
+      const err = walk(value[i], depth + 1, maxDepth, `${path}[${i}]`);
       if (err !== undefined) return err;
     }
     return undefined;
-  } finally {
-    seen.delete(value);
   }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return notJson(path, 'only plain objects are JSON (got a class instance)');
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key)) return forbiddenKey(key, path);
+    const child = (value as Record<string, unknown>)[key];
+    // scalars are checked inline: no recursion, no path string for the common case
+    if (typeof child === 'string' || typeof child === 'boolean' || child === null) continue;
+    if (typeof child === 'number' && Number.isFinite(child)) continue;
+    const err = walk(child, depth + 1, maxDepth, `${path}.${key}`);
+    if (err !== undefined) return err;
+  }
+  return undefined;
 }
 
 function notJson(path: string, why: string): FleetError {
-  return new FleetError('INVALID_JSON', `Invalid JSON at ${path}: ${why}`, { status: 400, details: { path } });
+  return new FleetError('INVALID_JSON', `Invalid JSON at ${path}: ${why}`, { status: 400, details: { path }, captureStack: false });
 }
 
 /** The error for a forbidden key at `path` (shared with the shadow engine). */
@@ -170,6 +169,7 @@ export function forbiddenKey(key: string, path: string): FleetError {
   return new FleetError('FORBIDDEN_KEY', `Key "${key}" at ${path} is not allowed (it could reach an object prototype); rename the key`, {
     status: 400,
     details: { key, path },
+    captureStack: false,
   });
 }
 

@@ -48,7 +48,7 @@ describe('checkJson', () => {
     }
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
-    expect(checkJson(cyclic)?.code).toBe('INVALID_JSON');
+    expect(checkJson(cyclic)?.code).toBe('TOO_DEEP');
     const shared = { x: 1 };
     expect(checkJson({ a: shared, b: shared })).toBeUndefined();
     const proto = JSON.parse('{"__proto__":1}') as unknown;

@@ -49,7 +49,7 @@ export interface PropertyAckStatus {
   readonly path: readonly string[];
   /** The desired value. */
   readonly desired: JsonValue;
-  /** `accepted`: the device runs the desired value; `rejected`: it refused it (after it was set); `pending`: no answer yet. */
+  /** `accepted`: the device runs the desired value; `rejected`: it refused it with a 4xx/5xx reported at or after the desired write; `pending`: no answer yet. */
   readonly status: 'accepted' | 'rejected' | 'pending';
   /** The reported value (unwrapped), if any. */
   readonly reported?: JsonValue;
@@ -84,7 +84,8 @@ function walk(d: JsonObject, dm: MetadataObject, r: JsonObject | undefined, rm: 
     const raw = r?.[key];
     const here = [...path, key];
     if (isPropertyAck(raw)) {
-      const accepted = raw.ac >= 200 && raw.ac < 300 && jsonEqual(dv, raw.value);
+      // The device runs the desired value: accepted, whatever code came with it (a 400 for an older value, say).
+      const accepted = jsonEqual(dv, raw.value);
       const rejected = raw.ac >= 400 && ts((rm?.[key] as MetadataObject | undefined)?.['ac']) >= ts(dm[key]);
       const ack: { code: number; version?: number; description?: string } = { code: raw.ac };
       if (typeof raw.av === 'number') ack.version = raw.av;

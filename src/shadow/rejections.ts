@@ -28,7 +28,7 @@ export const AWS_MESSAGES = {
  * to fix, and whose `details.awsMessage` is AWS's text alone (what `/rejected` carries).
  */
 export function shadowError(code: FleetErrorCode, status: number, awsMessage: string, hint: string, details: Record<string, unknown> = {}): FleetError {
-  return new FleetError(code, hint === '' ? awsMessage : `${awsMessage}: ${hint}`, { status, details: { ...details, awsMessage } });
+  return new FleetError(code, hint === '' ? awsMessage : `${awsMessage}: ${hint}`, { status, details: { ...details, awsMessage }, captureStack: false });
 }
 
 /** The 404 for a get/delete/update of a shadow that does not exist. */

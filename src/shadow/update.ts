@@ -145,9 +145,13 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
 
   let desired = mergeSection(prev.desired, prevMeta.desired, req.state, 'desired', leaf);
   const reported = mergeSection(prev.reported, prevMeta.reported, req.state, 'reported', leaf);
+  let resolvedByPolicy = false;
   if (options.policy !== undefined && req.state !== null) {
     const resolved = applyConflictPolicy(options.policy, desired, reported, objectOrUndefined(req.state.desired), objectOrUndefined(req.state.reported), req.observedAt, leaf);
-    if (resolved !== undefined) desired = nonEmpty(resolved);
+    if (resolved !== undefined) {
+      desired = nonEmpty(resolved);
+      resolvedByPolicy = true; // values copied from reported: the size bound no longer holds
+    }
   }
 
   const state: ShadowState = {};
@@ -160,7 +164,7 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
     state.reported = reported.value;
     metadata.reported = reported.meta;
   }
-  checkSize(state, limits);
+  checkSize(live?.state, state, req.state, resolvedByPolicy, limits);
 
   if (options.skipIfEqual === true && live !== undefined && jsonEqual(live.state.desired, state.desired) && jsonEqual(live.state.reported, state.reported)) {
     return respond(live, live, req, options, timestamp, false);
@@ -192,17 +196,36 @@ function mergeSection(
   return nonEmpty(mergeObject(prev, prevMeta, patch, leaf));
 }
 
-function checkSize(state: ShadowState, limits: ResolvedShadowLimits): void {
-  if (state.desired === undefined && state.reported === undefined) return;
-  const text = JSON.stringify(state);
-  // A UTF-16 string of n units is at most 3n UTF-8 bytes: count exactly only when that bound is over.
-  const bytes = text.length * 3 <= limits.maxDocumentBytes ? text.length : utf8ByteLength(text);
+// Known upper bounds of each stored state's size in UTF-8 bytes. A merge can only add what the
+// request carries (every key and value of the new state comes from the old state or from the
+// request), so size(new) ≤ size(old) + size(request state) + a few bytes of section framing.
+// Serialising the whole document happens only when that bound reaches the limit.
+const sizeBounds = new WeakMap<ShadowState, number>();
+const FRAMING_BYTES = 32;
+
+function exactSize(state: ShadowState): number {
+  if (state.desired === undefined && state.reported === undefined) return 2;
+  return utf8ByteLength(JSON.stringify(state));
+}
+
+function checkSize(previous: ShadowState | undefined, state: ShadowState, requestState: ValidatedUpdate['state'], exact: boolean, limits: ResolvedShadowLimits): void {
+  const prevBound = previous === undefined ? 2 : sizeBounds.get(previous);
+  if (!exact && prevBound !== undefined && requestState !== null) {
+    const requestText = JSON.stringify(requestState);
+    const bound = prevBound + utf8ByteLength(requestText) + FRAMING_BYTES;
+    if (bound <= limits.maxDocumentBytes) {
+      sizeBounds.set(state, bound);
+      return;
+    }
+  }
+  const bytes = exactSize(state);
   if (bytes > limits.maxDocumentBytes) {
     throw shadowError('PAYLOAD_TOO_LARGE', 413, AWS_MESSAGES.tooLarge, `desired + reported would be ${bytes} bytes after the update, over the ${limits.maxDocumentBytes}-byte limit; remove properties or keep large data elsewhere`, {
       bytes,
       maxDocumentBytes: limits.maxDocumentBytes,
     });
   }
+  sizeBounds.set(state, bytes);
 }
 
 function respond(
@@ -214,18 +237,25 @@ function respond(
   changed: boolean,
 ): ShadowUpdateAccepted {
   const token = req.clientToken;
-  const withToken = <T extends object>(payload: T): T => (token === undefined ? payload : { ...payload, clientToken: token });
-  const accepted = withToken(acceptedPayload(req, document.version, timestamp));
-  const documents: DocumentsPayload = withToken({
-    previous: previous === undefined ? null : { state: previous.state, metadata: previous.metadata, version: previous.version },
-    current: { state: document.state, metadata: document.metadata, version: document.version },
-    timestamp,
-  });
+  const accepted = withToken(acceptedPayload(req, document.version, timestamp), token);
+  const documents: DocumentsPayload = withToken(
+    {
+      previous: previous === undefined ? null : { state: previous.state, metadata: previous.metadata, version: previous.version },
+      current: { state: document.state, metadata: document.metadata, version: document.version },
+      timestamp,
+    },
+    token,
+  );
   const d = document.state.desired;
   const delta = d === undefined ? undefined : deltaOf(d, document.metadata.desired ?? {}, document.state.reported, options.acknowledgements === true ? unwrapAck : undefined);
   if (delta === undefined) return { ok: true, document, accepted, documents, changed };
-  const deltaPayload: DeltaPayload = withToken({ state: delta.state, metadata: delta.metadata, version: document.version, timestamp });
+  const deltaPayload: DeltaPayload = withToken({ state: delta.state, metadata: delta.metadata, version: document.version, timestamp }, token);
   return { ok: true, document, accepted, delta: deltaPayload, documents, changed };
+}
+
+function withToken<T extends object>(payload: T, token: string | undefined): T {
+  if (token !== undefined) (payload as { clientToken?: string }).clientToken = token;
+  return payload;
 }
 
 function acceptedPayload(req: ValidatedUpdate, version: number, timestamp: number): UpdateAcceptedPayload {

@@ -1,0 +1,245 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../src/json.js';
+import {
+  ackProperty,
+  applyShadowUpdate,
+  deleteShadow,
+  getShadow,
+  propertyAcks,
+  reconcileShadow,
+  type ConflictPolicy,
+  type ShadowDocument,
+  type StoredShadow,
+} from '../../src/shadow/index.js';
+import { shadowStateObject } from '../../src/testing/shadow-arbitraries.js';
+
+const T = 1_000_000_000_000; // epoch ms
+function ok(stored: StoredShadow | undefined, request: unknown, now: number, opts: { policy?: ConflictPolicy; skipIfEqual?: boolean; acknowledgements?: boolean } = {}): ShadowDocument {
+  const r = applyShadowUpdate(stored, request, { now, ...opts });
+  if (!r.ok) throw r.error;
+  return r.document;
+}
+
+describe('versions across delete', () => {
+  it('delete answers the version, get then 404s, and an update with that version re-creates at V+1', () => {
+    let doc = ok(undefined, { state: { reported: { a: 1 } } }, T);
+    doc = ok(doc, { state: { reported: { a: 2 } } }, T + 1000);
+    const del = deleteShadow(doc, { now: T + 2000, request: '{"clientToken":"del-1"}', name: 'lamp' });
+    expect(del.ok).toBe(true);
+    if (!del.ok) return;
+    expect(del.accepted).toEqual({ version: 2, timestamp: (T + 2000) / 1000, clientToken: 'del-1' });
+    const get = getShadow(del.tombstone, { now: T + 3000, name: 'lamp', request: { clientToken: 'g' } });
+    expect(get.ok).toBe(false);
+    if (!get.ok) expect(get.rejected).toEqual({ code: 404, message: 'No shadow exists with name: lamp', timestamp: (T + 3000) / 1000, clientToken: 'g' });
+    expect(deleteShadow(del.tombstone, { now: T }).ok).toBe(false);
+    const again = applyShadowUpdate(del.tombstone, { state: { desired: { a: 3 } }, version: 2 }, { now: T + 4000 });
+    expect(again.ok && again.document.version).toBe(3);
+    expect(again.ok && again.documents.previous).toBeNull();
+    const stale = applyShadowUpdate(del.tombstone, { state: { desired: { a: 3 } }, version: 1 }, { now: T + 4000 });
+    expect(!stale.ok && stale.rejected.code).toBe(409);
+  });
+
+  it('state:null clears all state but the shadow lives on and the version bumps', () => {
+    const doc = ok(ok(undefined, { state: { desired: { a: 1 }, reported: { b: 1 } } }, T), { state: null }, T + 1000);
+    expect(doc).toEqual({ state: {}, metadata: {}, version: 2 });
+    const get = getShadow(doc, { now: T });
+    expect(get.ok && get.response.state).toEqual({});
+  });
+});
+
+describe('limits and hostile input', () => {
+  it('rejects a document over 8 KiB after merging with 413, and changes nothing', () => {
+    const doc = ok(undefined, { state: { reported: { big: 'x'.repeat(5000) } } }, T);
+    const r = applyShadowUpdate(doc, { state: { desired: { big2: 'y'.repeat(4000) } }, clientToken: 'c' }, { now: T });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.rejected).toEqual({ code: 413, message: 'The payload exceeds the maximum size allowed', timestamp: T / 1000, clientToken: 'c' });
+      expect(r.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(r.error.message).toMatch(/bytes after the update/);
+    }
+    // …but the same data fits once the big reported value is deleted in the same update
+    expect(applyShadowUpdate(doc, { state: { desired: { big2: 'y'.repeat(4000) }, reported: { big: null } } }, { now: T }).ok).toBe(true);
+  });
+
+  it('counts multi-byte characters as UTF-8 bytes', () => {
+    const r = applyShadowUpdate(undefined, { state: { reported: { s: '€'.repeat(2800) } } }, { now: T });
+    expect(!r.ok && r.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('measures clientToken in bytes', () => {
+    expect(applyShadowUpdate(undefined, { state: {}, clientToken: 'é'.repeat(32) }, { now: T }).ok).toBe(true);
+    expect(applyShadowUpdate(undefined, { state: {}, clientToken: 'é'.repeat(33) }, { now: T }).ok).toBe(false);
+    expect(applyShadowUpdate(undefined, { state: {}, clientToken: 5 }, { now: T }).ok).toBe(false);
+  });
+
+  it('parses raw text and bytes and maps parse failures to AWS errors', () => {
+    expect(applyShadowUpdate(undefined, '{"state":{"reported":{"a":1}}}', { now: T }).ok).toBe(true);
+    expect(applyShadowUpdate(undefined, new TextEncoder().encode('{"state":{"reported":{"a":1}}}'), { now: T }).ok).toBe(true);
+    const bad = applyShadowUpdate(undefined, '{"state":', { now: T });
+    expect(!bad.ok && bad.rejected.message).toBe('Invalid JSON');
+    const proto = applyShadowUpdate(undefined, '{"state":{"desired":{"__proto__":{"x":1}}}}', { now: T });
+    expect(!proto.ok && proto.error.code).toBe('FORBIDDEN_KEY');
+    const huge = applyShadowUpdate(undefined, `{"state":{"reported":{"a":"${'x'.repeat(200_000)}"}}}`, { now: T });
+    expect(!huge.ok && huge.rejected.code).toBe(413);
+    const deep = applyShadowUpdate(undefined, '['.repeat(10_000) + ']'.repeat(10_000), { now: T });
+    expect(!deep.ok && deep.rejected.code).toBe(400);
+  });
+
+  it('rejects unknown state nodes, bad versions, non-object requests and bad now', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ state: { desired: {}, other: {} } }, 'State contains an invalid node'],
+      [{ state: {}, version: -1 }, 'Invalid version'],
+      [{ state: {}, version: 1.5 }, 'Invalid version'],
+      [{ state: {}, version: '3' }, 'Invalid version'],
+      [[{ state: {} }], 'Invalid JSON'],
+      [42, 'Invalid JSON'],
+      [{ state: { reported: [1] } }, 'Reported node must be an object'],
+      [{ state: 'on' }, 'State node must be an object'],
+      [{ state: { reported: { a: [{ b: null }] } } }, 'Invalid JSON'],
+      [{ state: { reported: { a: NaN } } }, 'Invalid JSON'],
+    ];
+    for (const [req, message] of cases) {
+      const r = applyShadowUpdate(undefined, req, { now: T });
+      expect(!r.ok && r.rejected.message, JSON.stringify(req)).toBe(message);
+    }
+    const r = applyShadowUpdate(undefined, { state: {} }, { now: Number.NaN });
+    expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('tolerates and drops state.delta', () => {
+    const r = applyShadowUpdate(undefined, { state: { reported: { a: 1 }, delta: { a: 2 } } }, { now: T });
+    expect(r.ok && r.accepted.state).toEqual({ reported: { a: 1 } });
+  });
+});
+
+describe('skip-if-equal', () => {
+  it('does not bump the version or touch metadata when nothing changes', () => {
+    const doc = ok(undefined, { state: { reported: { a: 1, b: [1, 2] } } }, T);
+    const r = applyShadowUpdate(doc, { state: { reported: { a: 1.0, b: [1, 2] } } }, { now: T + 5000, skipIfEqual: true });
+    expect(r.ok && r.changed).toBe(false);
+    expect(r.ok && r.document).toBe(doc);
+    const changed = applyShadowUpdate(doc, { state: { reported: { a: 2 } } }, { now: T + 5000, skipIfEqual: true });
+    expect(changed.ok && changed.changed && changed.document.version).toBe(2);
+    // without the option AWS semantics apply: every accepted update bumps
+    expect(ok(doc, { state: { reported: { a: 1 } } }, T + 5000).version).toBe(2);
+  });
+});
+
+describe('conflict policies', () => {
+  const base = (): ShadowDocument => ok(undefined, { state: { desired: { mode: 'eco', fan: 2 }, reported: { mode: 'eco', fan: 1 } } }, T);
+
+  it('cloud-wins keeps desired and the delta persists (AWS default)', () => {
+    const r = applyShadowUpdate(base(), { state: { reported: { mode: 'boost' } } }, { now: T + 1000 });
+    expect(r.ok && r.document.state.desired).toEqual({ mode: 'eco', fan: 2 });
+    expect(r.ok && r.delta?.state).toEqual({ mode: 'eco', fan: 2 });
+  });
+
+  it('device-wins: a contradicting report replaces desired', () => {
+    const r = applyShadowUpdate(base(), { state: { reported: { mode: 'boost' } } }, { now: T + 1000, policy: 'device-wins' });
+    expect(r.ok && r.document.state.desired).toEqual({ mode: 'boost', fan: 2 });
+    expect(r.ok && r.delta?.state).toEqual({ fan: 2 });
+    // a new desired value is never overwritten by the stale report it is meant to change
+    const d = applyShadowUpdate(base(), { state: { desired: { fan: 3 } } }, { now: T + 1000, policy: 'device-wins' });
+    expect(d.ok && d.document.state.desired?.['fan']).toBe(3);
+  });
+
+  it('newest-wins compares the desired write time with when the device observed its value', () => {
+    const doc = base(); // desired written at T
+    const older = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp: T / 1000 - 60 }, { now: T + 10_000, policy: 'newest-wins' });
+    expect(older.ok && older.document.state.desired?.['fan']).toBe(2);
+    const newer = applyShadowUpdate(doc, { state: { reported: { fan: 5 } } }, { now: T + 10_000, policy: 'newest-wins' });
+    expect(newer.ok && newer.document.state.desired?.['fan']).toBe(5);
+  });
+
+  it('clear-when-met removes desired leaves the device has reached', () => {
+    const r = applyShadowUpdate(base(), { state: { reported: { fan: 2 } } }, { now: T + 1000, policy: 'clear-when-met' });
+    expect(r.ok && r.document.state.desired).toEqual({ mode: 'eco' }); // mode was touched? no: only fan was reported
+    const all = applyShadowUpdate(base(), { state: { reported: { fan: 2, mode: 'eco' } } }, { now: T + 1000, policy: 'clear-when-met' });
+    expect(all.ok && all.document.state.desired).toBeUndefined();
+    expect(all.ok && all.delta).toBeUndefined();
+  });
+
+  it('a custom resolver sees the conflict and decides', () => {
+    const seen: string[] = [];
+    const r = applyShadowUpdate(base(), { state: { reported: { fan: 9 } } }, {
+      now: T + 1000,
+      policy: (c) => {
+        seen.push(`${c.path.join('.')}:${String(c.desired)}/${String(c.reported)}:${c.touched}`);
+        return c.reported === 9 ? 'clear' : 'keep';
+      },
+    });
+    expect(seen).toEqual(['fan:2/9:reported']);
+    expect(r.ok && r.document.state.desired).toEqual({ mode: 'eco' });
+  });
+
+  it('property: every policy keeps the document laws (no nulls, metadata mirrors, version +1)', () => {
+    fc.assert(
+      fc.property(shadowStateObject(), shadowStateObject(), shadowStateObject(), fc.constantFrom<ConflictPolicy>('device-wins', 'newest-wins', 'clear-when-met'), (d, r, patch, policy) => {
+        const doc = ok(undefined, { state: { desired: d, reported: r } }, T);
+        const res = applyShadowUpdate(doc, { state: { reported: patch } }, { now: T + 1000, policy });
+        expect(res.ok).toBe(true);
+        if (!res.ok) return;
+        expect(res.document.version).toBe(2);
+        expect(JSON.stringify(res.document.state)).not.toContain('null');
+        if (policy === 'device-wins') {
+          // every reported leaf that contradicted desired now matches it
+          const dd = res.document.state.desired ?? {};
+          for (const k of Object.keys(patch)) if (k in dd && !isJsonObject(dd[k]) && !isJsonObject(patch[k])) expect(jsonEqual(dd[k], patch[k] as JsonValue)).toBe(true);
+        }
+      }),
+    );
+  });
+});
+
+describe('per-property acknowledgement', () => {
+  it('reports accepted, rejected and pending per desired property', () => {
+    let doc = ok(undefined, { state: { desired: { targetTemp: 21, fanSpeed: 3, led: 'on' } } }, T);
+    doc = ok(doc, { state: { reported: { targetTemp: ackProperty(21, { version: doc.version }), fanSpeed: ackProperty(2, { code: 400, version: doc.version, description: 'max 2' }) } } }, T + 1000, { acknowledgements: true });
+    const acks = Object.fromEntries(propertyAcks(doc).map((a) => [a.path.join('.'), a.status]));
+    expect(acks).toEqual({ targetTemp: 'accepted', fanSpeed: 'rejected', led: 'pending' });
+    const get = getShadow(doc, { now: T + 2000, acknowledgements: true });
+    expect(get.ok && get.response.state.delta).toEqual({ fanSpeed: 3, led: 'on' });
+    // a new desired value after the rejection is pending again
+    doc = ok(doc, { state: { desired: { fanSpeed: 2 } } }, T + 3000, { acknowledgements: true });
+    const fan = propertyAcks(doc).find((a) => a.path[0] === 'fanSpeed');
+    expect(fan?.status).toBe('accepted');
+    doc = ok(doc, { state: { desired: { fanSpeed: 1 } } }, T + 4000, { acknowledgements: true });
+    expect(propertyAcks(doc).find((a) => a.path[0] === 'fanSpeed')?.status).toBe('pending');
+  });
+});
+
+describe('reconcileShadow', () => {
+  it('takes one-sided changes and decides two-sided ones by owner', () => {
+    const base = { a: 1, b: 1, c: 1, d: { x: 1, y: 1 } };
+    const local = { a: 2, b: 1, d: { x: 2, y: 1 } }; // a changed, c deleted, d.x changed
+    const remote = { a: 3, b: 5, c: 1, d: { x: 1, y: 7 } }; // a changed, b changed, d.y changed
+    const r = reconcileShadow({ base, local, remote, owner: 'remote' });
+    expect(r.merged).toEqual({ a: 3, b: 5, d: { x: 2, y: 7 } });
+    expect(r.conflicts).toEqual([{ path: ['a'], base: 1, local: 2, remote: 3, resolved: 3 }]);
+    expect(reconcileShadow({ base, local, remote, owner: 'local' }).merged['a']).toBe(2);
+    expect(reconcileShadow({ base, local, remote, resolve: (c) => (c.local as number) + (c.remote as number) }).merged['a']).toBe(5);
+    expect(() => reconcileShadow({ base, local, remote })).toThrowError(/owner/);
+  });
+
+  it('property: the three-way table holds for every leaf', () => {
+    const leaf = fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 2 }), fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }));
+    const state = fc.dictionary(fc.constantFrom('p', 'q', 'r', 's'), leaf).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject);
+    fc.assert(
+      fc.property(state, state, state, fc.constantFrom<'local' | 'remote'>('local', 'remote'), (base, local, remote, owner) => {
+        const { merged, conflicts } = reconcileShadow({ base, local, remote, owner });
+        for (const k of new Set([...Object.keys(base), ...Object.keys(local), ...Object.keys(remote)])) {
+          const [b, l, r] = [base[k], local[k], remote[k]];
+          const m = merged[k];
+          if (jsonEqual(l, b)) expect(m).toEqual(r); // only remote changed (or neither), deletions included
+          else if (jsonEqual(r, b)) expect(m).toEqual(l); // only local changed
+          else if (jsonEqual(l, r)) expect(m).toEqual(l);
+          else {
+            expect(m).toEqual(owner === 'local' ? l : r);
+            expect(conflicts.some((c) => c.path[0] === k)).toBe(true);
+          }
+        }
+      }),
+    );
+  });
+});
