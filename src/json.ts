@@ -201,6 +201,11 @@ export function cloneJson<T extends JsonValue>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((v) => cloneJson(v)) as T;
   const out: JsonObject = {};
-  for (const key in value) out[key] = cloneJson(value[key] as JsonValue);
+  for (const key in value) {
+    const v = cloneJson(value[key] as JsonValue);
+    // JSON.parse can produce an own "__proto__" key; plain assignment would set the prototype instead.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
+  }
   return out as T;
 }

@@ -66,6 +66,14 @@ describe('jsonEqual', () => {
     expect(jsonEqual('1', 1)).toBe(false);
   });
 
+  it('clones an own "__proto__" key as data, never as a prototype', () => {
+    const parsed = JSON.parse('{"__proto__":{"x":1},"a":2}') as JsonValue;
+    const copy = cloneJson(parsed);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(jsonEqual(parsed, copy)).toBe(true);
+    expect(JSON.stringify(copy)).toBe('{"__proto__":{"x":1},"a":2}');
+  });
+
   it('is reflexive on clones and agrees with canonical serialisation', () => {
     fc.assert(
       fc.property(fc.jsonValue() as fc.Arbitrary<JsonValue>, fc.jsonValue() as fc.Arbitrary<JsonValue>, (a, b) => {
