@@ -26,7 +26,7 @@ export const fogDataReductionInputSchema = z
     ingestCostUsdPerGb: usdField('cloud ingest/transfer price per GB, USD', 1_000_000).default(0),
   })
   .refine((i) => i.windowSeconds >= i.sampleIntervalSeconds, {
-    message: 'a window at least as long as sampleIntervalSeconds (each window must hold a reading)',
+    message: 'a window no shorter than the sample interval (each window must hold a reading)',
     path: ['windowSeconds'],
   });
 

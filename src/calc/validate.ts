@@ -5,8 +5,12 @@
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
 
-/** A JSON-Schema fragment, as `z.toJSONSchema` describes one field. */
-interface FieldSchema {
+/**
+ * A JSON-Schema fragment, as `z.toJSONSchema` describes one field.
+ *
+ * @internal
+ */
+export interface FieldSchema {
   readonly type?: string;
   readonly minimum?: number;
   readonly maximum?: number;
@@ -40,7 +44,9 @@ export function inputJsonSchema(schema: z.ZodType): FieldSchema {
   return cached;
 }
 
-const plain = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 });
+const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 });
+/** Bounds as a person reads them: grouped digits, or exponent form for tiny limits (1e-9). */
+const plain = { format: (v: number): string => (v !== 0 && Math.abs(v) < 0.001 ? String(v) : grouped.format(v)) };
 
 function bounds(s: FieldSchema): string {
   const lo =
