@@ -4,6 +4,7 @@
  * and ±Infinity.
  */
 import { z } from 'zod';
+import { limit } from './format.js';
 
 /** Largest fleet (devices, assets) a calculator accepts. */
 export const MAX_DEVICES = 1_000_000_000;
@@ -23,15 +24,13 @@ export function countField(description: string, min = 1, max = MAX_DEVICES): z.Z
  */
 export const MIN_NONZERO = 1e-9;
 
-const plain = new Intl.NumberFormat('en-US', { maximumFractionDigits: 9 });
-
 /** A quantity of 0, or from {@link MIN_NONZERO} up to `max`. */
 export function nonNegativeField(description: string, max: number): z.ZodNumber {
   return z
     .number()
     .min(0)
     .max(max)
-    .refine((v) => v === 0 || v >= MIN_NONZERO, { message: `0 or a number from ${plain.format(MIN_NONZERO)} to ${plain.format(max)}` })
+    .refine((v) => v === 0 || v >= MIN_NONZERO, { message: `0 or a number from ${limit(MIN_NONZERO)} to ${limit(max)}` })
     .describe(description);
 }
 

@@ -40,3 +40,8 @@ export function usd(value: number): string {
 export function pct(fraction: number, digits = 1): string {
   return `${fixed(fraction * 100, digits)}%`;
 }
+
+/** A limit as a person reads it: grouped digits, or exponent form for tiny limits (`1e-9`). */
+export function limit(value: number): string {
+  return value !== 0 && Math.abs(value) < 0.001 ? String(value) : formatter(0, 6).format(value);
+}

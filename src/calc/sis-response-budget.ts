@@ -18,7 +18,7 @@ export const sisResponseBudgetInputSchema = z
   .strictObject({
     processSafetyTimeSeconds: rangeField('process safety time: from the demand to the hazardous event, seconds', 0.001, MAX_SECONDS),
     budgetFraction: rangeField('share of the PST the SIF may use (0.5 = 50%)', 0.01, 1).default(0.5),
-    components: z.array(sisComponentSchema).min(1).max(100).describe('the signal path, in order'),
+    components: z.array(sisComponentSchema).min(1).max(100).readonly().describe('the signal path, in order'),
     pfdAvg: rangeField('average probability of failure on demand, for the SIL band', 1e-9, 1).optional(),
   })
   .refine((i) => i.components.some((c) => c.responseTimeSeconds > 0), {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { limit } from './format.js';
 
 /**
  * A JSON-Schema fragment, as `z.toJSONSchema` describes one field.
@@ -44,15 +45,12 @@ export function inputJsonSchema(schema: z.ZodType): FieldSchema {
   return cached;
 }
 
-const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 });
-/** Bounds as a person reads them: grouped digits, or exponent form for tiny limits (1e-9). */
-const plain = { format: (v: number): string => (v !== 0 && Math.abs(v) < 0.001 ? String(v) : grouped.format(v)) };
 
 function bounds(s: FieldSchema): string {
   const lo =
-    s.exclusiveMinimum !== undefined ? `> ${plain.format(s.exclusiveMinimum)}` : s.minimum !== undefined ? `≥ ${plain.format(s.minimum)}` : '';
+    s.exclusiveMinimum !== undefined ? `> ${limit(s.exclusiveMinimum)}` : s.minimum !== undefined ? `≥ ${limit(s.minimum)}` : '';
   const hi =
-    s.exclusiveMaximum !== undefined ? `< ${plain.format(s.exclusiveMaximum)}` : s.maximum !== undefined ? `≤ ${plain.format(s.maximum)}` : '';
+    s.exclusiveMaximum !== undefined ? `< ${limit(s.exclusiveMaximum)}` : s.maximum !== undefined ? `≤ ${limit(s.maximum)}` : '';
   return [lo, hi].filter((b) => b !== '').join(' and ');
 }
 
