@@ -28,7 +28,7 @@ export type { SilLevel, SisComponent, SisResponseBudgetInput, SisResponseBudgetR
 export { DAYS_PER_YEAR, failuresAtScale, failuresAtScaleInputSchema } from './failures-at-scale.js';
 export type { FailuresAtScaleInput, FailuresAtScaleResult } from './failures-at-scale.js';
 export { ARCHITECTURE_TIERS, DEPLOYMENT_SCALES, recommendArchitecture, recommendArchitectureInputSchema } from './recommend-architecture.js';
-export type { ArchitectureTier, AutomationTest, DeploymentScale, RecommendArchitectureInput, RecommendArchitectureResult } from './recommend-architecture.js';
+export type { ArchitectureTier, ArchitectureTierInfo, AutomationTest, DeploymentScale, RecommendArchitectureInput, RecommendArchitectureResult } from './recommend-architecture.js';
 export {
   DEFAULT_OPERATIONS_USD_PER_DEVICE_MONTH,
   DEFAULT_PLATFORM_OVERHEAD_USD_PER_MONTH,
@@ -41,3 +41,6 @@ export type { FogDataReductionInput, FogDataReductionResult } from './fog-data-r
 export { calculators, findCalculator, runCalculator } from './registry.js';
 export type { Calculator, CalculatorName, CalculatorResult } from './registry.js';
 export { MAX_DEVICES, MAX_SECONDS, MAX_USD, MIN_NONZERO } from './fields.js';
+// The error type calculators throw, so that `fleetkit/calc` stands alone.
+export { FleetError, isFleetError } from '../errors.js';
+export type { FleetErrorCode, FleetErrorOptions, Result } from '../errors.js';

@@ -71,14 +71,18 @@ export interface RecommendArchitectureResult {
   readonly working: readonly string[];
 }
 
-interface TierInfo {
+/** One leaf of the decision tree. */
+export interface ArchitectureTierInfo {
+  /** Its name in words. */
   readonly label: string;
+  /** What it consists of. */
   readonly description: string;
+  /** Typical monthly running cost, USD. */
   readonly monthlyCostUsd: number;
 }
 
 /** The decision tree's leaves, with their typical monthly costs. */
-export const ARCHITECTURE_TIERS: Readonly<Record<ArchitectureTier, TierInfo>> = {
+export const ARCHITECTURE_TIERS: Readonly<Record<ArchitectureTier, ArchitectureTierInfo>> = {
   'edge-only': { label: 'Edge only', description: 'direct device-to-cloud, MQTT/HTTP', monthlyCostUsd: 50 },
   'edge-cloud': { label: 'Edge + cloud', description: 'serverless cloud back end', monthlyCostUsd: 100 },
   'edge-fog': { label: 'Edge + fog', description: 'local gateway, SQLite/Redis', monthlyCostUsd: 500 },
