@@ -48,19 +48,18 @@ const sis = sisResponseBudget({
 });
 console.log(`SIS: ${sis.totalSeconds.toFixed(3)} s = ${pct(sis.fractionOfPst)} of PST, ${sis.pass ? 'PASS' : 'FAIL'}, SIL ${sis.silLevel}; ${sis.dominant.name} ${pct(sis.dominant.fraction)}`);
 
-// 5. The maintenance business case, and the working behind it.
+// 5. The maintenance business case for the plant's 40 pumps, and the working behind it.
 const roi = predictiveMaintenanceRoi({
-  assets: 24,
-  sensorsPerAsset: 29,
-  failuresPerAssetYear: 2,
-  repairCostPerFailureUsd: 125_000,
-  downtimeHoursPerFailure: 24,
-  downtimeCostPerHourUsd: 18_000,
-  reactiveOverheadPerAssetYearUsd: 410_000,
-  failureReductionFraction: 0.85,
-  plannedRepairCostPerFailureUsd: 15_000,
-  platformCostPerYearUsd: 520_000,
-  capexUsd: 2_070_000,
+  assets: 40,
+  sensorsPerAsset: 4,
+  failuresPerAssetYear: 1.5,
+  repairCostPerFailureUsd: 20_000,
+  downtimeHoursPerFailure: 8,
+  downtimeCostPerHourUsd: 5_000,
+  reactiveOverheadPerAssetYearUsd: 12_000,
+  plannedRepairCostPerFailureUsd: 4_000,
+  platformCostPerYearUsd: 60_000,
+  capexUsd: 250_000,
 });
 console.log(roi.working.map((line) => `  ${line}`).join('\n'));
 
