@@ -23,8 +23,8 @@ export const fleetCostPerMonthInputSchema = z.strictObject({
   storageUsdPerDeviceMonth: usdField('storage per device per month, USD', 1_000_000).default(0.04),
   transferUsdPerDeviceMonth: usdField('data transfer and messaging per device per month, USD', 1_000_000).default(0.05),
   monitoringUsdPerDeviceMonth: usdField('monitoring and logging per device per month, USD', 1_000_000).default(0.02),
-  operationsUsdPerDeviceMonth: usdField('operations (support, on-call, fleet upkeep) per device per month, USD', 1_000_000).default(DEFAULT_OPERATIONS_USD_PER_DEVICE_MONTH),
-  platformOverheadUsdPerMonth: usdField('fixed platform overhead per month (control plane, tooling, base staff), USD').default(DEFAULT_PLATFORM_OVERHEAD_USD_PER_MONTH),
+  operationsUsdPerDeviceMonth: usdField('operations (support, on-call, fleet upkeep) per device per month, USD; the default makes 10K devices cost $4,300 and 100K $31,500', 1_000_000).default(DEFAULT_OPERATIONS_USD_PER_DEVICE_MONTH),
+  platformOverheadUsdPerMonth: usdField('fixed platform overhead per month (control plane, tooling, base staff), USD; default calibrated like operations').default(DEFAULT_PLATFORM_OVERHEAD_USD_PER_MONTH),
 });
 
 /** Input of {@link fleetCostPerMonth}. */

@@ -25,7 +25,7 @@ export { annuityFactor, predictiveMaintenanceRoi, predictiveMaintenanceRoiInputS
 export type { PredictiveMaintenanceRoiInput, PredictiveMaintenanceRoiResult } from './predictive-maintenance-roi.js';
 export { silLevelForPfd, sisComponentSchema, sisResponseBudget, sisResponseBudgetInputSchema } from './sis-response-budget.js';
 export type { SilLevel, SisComponent, SisResponseBudgetInput, SisResponseBudgetResult } from './sis-response-budget.js';
-export { DAYS_PER_YEAR, failuresAtScale, failuresAtScaleInputSchema } from './failures-at-scale.js';
+export { failuresAtScale, failuresAtScaleInputSchema } from './failures-at-scale.js';
 export type { FailuresAtScaleInput, FailuresAtScaleResult } from './failures-at-scale.js';
 export { ARCHITECTURE_TIERS, DEPLOYMENT_SCALES, recommendArchitecture, recommendArchitectureInputSchema } from './recommend-architecture.js';
 export type { ArchitectureTier, ArchitectureTierInfo, AutomationTest, DeploymentScale, RecommendArchitectureInput, RecommendArchitectureResult } from './recommend-architecture.js';
@@ -40,7 +40,6 @@ export { PUBLISHED_FOG_REDUCTION_RANGE, fogDataReduction, fogDataReductionInputS
 export type { FogDataReductionInput, FogDataReductionResult } from './fog-data-reduction.js';
 export { calculators, findCalculator, runCalculator } from './registry.js';
 export type { Calculator, CalculatorName, CalculatorResult } from './registry.js';
-export { MAX_DEVICES, MAX_SECONDS, MAX_USD, MIN_NONZERO } from './fields.js';
 // The error type calculators throw, so that `fleetkit/calc` stands alone.
 export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions, Result } from '../errors.js';
