@@ -4,13 +4,13 @@
  */
 import type { z } from 'zod';
 import { FleetError, type Result, isFleetError } from '../errors.js';
-import { failuresAtScale, failuresAtScaleInputSchema } from './failures-at-scale.js';
-import { fleetCostPerMonth, fleetCostPerMonthInputSchema } from './fleet-cost-per-month.js';
-import { fogDataReduction, fogDataReductionInputSchema } from './fog-data-reduction.js';
-import { predictiveMaintenanceRoi, predictiveMaintenanceRoiInputSchema } from './predictive-maintenance-roi.js';
-import { provisioningCost, provisioningCostInputSchema } from './provisioning-cost.js';
-import { recommendArchitecture, recommendArchitectureInputSchema } from './recommend-architecture.js';
-import { sisResponseBudget, sisResponseBudgetInputSchema } from './sis-response-budget.js';
+import { failuresAtScale, failuresAtScaleInputSchema, type FailuresAtScaleInput } from './failures-at-scale.js';
+import { fleetCostPerMonth, fleetCostPerMonthInputSchema, type FleetCostPerMonthInput } from './fleet-cost-per-month.js';
+import { fogDataReduction, fogDataReductionInputSchema, type FogDataReductionInput } from './fog-data-reduction.js';
+import { predictiveMaintenanceRoi, predictiveMaintenanceRoiInputSchema, type PredictiveMaintenanceRoiInput } from './predictive-maintenance-roi.js';
+import { provisioningCost, provisioningCostInputSchema, type ProvisioningCostInput } from './provisioning-cost.js';
+import { recommendArchitecture, recommendArchitectureInputSchema, type RecommendArchitectureInput } from './recommend-architecture.js';
+import { sisResponseBudget, sisResponseBudgetInputSchema, type SisResponseBudgetInput } from './sis-response-budget.js';
 
 /** The public names of the calculators. */
 export type CalculatorName =
@@ -56,7 +56,8 @@ export const calculators: readonly Calculator[] = [
     summary: 'manual vs zero-touch provisioning: labour hours, fit, cost, savings, break-even',
     schema: provisioningCostInputSchema,
     example: { devices: 1_000 },
-    calculate: (input) => provisioningCost(input as never),
+    // The calculator validates; the cast only lets the unknown input through the type checker.
+    calculate: (input) => provisioningCost(input as ProvisioningCostInput),
   },
   {
     name: 'predictiveMaintenanceRoi',
@@ -78,7 +79,7 @@ export const calculators: readonly Calculator[] = [
       discountRatePerYear: 0.08,
       horizonYears: 5,
     },
-    calculate: (input) => predictiveMaintenanceRoi(input as never),
+    calculate: (input) => predictiveMaintenanceRoi(input as PredictiveMaintenanceRoiInput),
   },
   {
     name: 'sisResponseBudget',
@@ -100,7 +101,7 @@ export const calculators: readonly Calculator[] = [
       ],
       pfdAvg: 0.005,
     },
-    calculate: (input) => sisResponseBudget(input as never),
+    calculate: (input) => sisResponseBudget(input as SisResponseBudgetInput),
   },
   {
     name: 'failuresAtScale',
@@ -108,7 +109,7 @@ export const calculators: readonly Calculator[] = [
     summary: 'fleet-wide failures per day and messages per minute',
     schema: failuresAtScaleInputSchema,
     example: { devices: 10_000, failuresPerDeviceYear: 1, messageIntervalSeconds: 10 },
-    calculate: (input) => failuresAtScale(input as never),
+    calculate: (input) => failuresAtScale(input as FailuresAtScaleInput),
   },
   {
     name: 'recommendArchitecture',
@@ -116,7 +117,7 @@ export const calculators: readonly Calculator[] = [
     summary: 'the deployment decision tree: tiers, monthly cost, scale, automation test',
     schema: recommendArchitectureInputSchema,
     example: { devices: 5_000, processing: 'ml', manualOpsCostPerYearUsd: 60_000, platformCostUsd: 100_000 },
-    calculate: (input) => recommendArchitecture(input as never),
+    calculate: (input) => recommendArchitecture(input as RecommendArchitectureInput),
   },
   {
     name: 'fleetCostPerMonth',
@@ -124,7 +125,7 @@ export const calculators: readonly Calculator[] = [
     summary: 'monthly fleet cost: per-device components plus platform overhead',
     schema: fleetCostPerMonthInputSchema,
     example: { devices: 10_000 },
-    calculate: (input) => fleetCostPerMonth(input as never),
+    calculate: (input) => fleetCostPerMonth(input as FleetCostPerMonthInput),
   },
   {
     name: 'fogDataReduction',
@@ -132,7 +133,7 @@ export const calculators: readonly Calculator[] = [
     summary: 'fog gateway: windowed aggregation + report by exception vs raw telemetry',
     schema: fogDataReductionInputSchema,
     example: { devices: 1_000 },
-    calculate: (input) => fogDataReduction(input as never),
+    calculate: (input) => fogDataReduction(input as FogDataReductionInput),
   },
 ];
 
