@@ -1,0 +1,133 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  calculators,
+  failuresAtScale,
+  findCalculator,
+  fogDataReduction,
+  provisioningCost,
+  recommendArchitecture,
+  runCalculator,
+  sisResponseBudget,
+} from '../../src/calc/index.js';
+import { FleetError, isFleetError } from '../../src/errors.js';
+
+function errorOf(fn: () => unknown): FleetError {
+  try {
+    fn();
+  } catch (e) {
+    if (isFleetError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a FleetError');
+}
+
+describe('bad input → FleetError INVALID_INPUT (400) naming the field and the form', () => {
+  it('a number out of range', () => {
+    const e = errorOf(() => provisioningCost({ devices: 0 }));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.status).toBe(400);
+    expect(e.details).toMatchObject({ calculator: 'provisioningCost', field: 'devices', received: '0' });
+    expect(e.message).toBe('provisioningCost: devices is invalid: expected an integer ≥ 1 and ≤ 1,000,000,000, got 0');
+  });
+
+  it('a missing required field', () => {
+    const e = errorOf(() => failuresAtScale({ devices: 10, failuresPerDeviceYear: 1 } as never));
+    expect(e.details?.['field']).toBe('messageIntervalSeconds');
+    expect(e.message).toContain('messageIntervalSeconds is required');
+  });
+
+  it('NaN, Infinity and strings', () => {
+    expect(errorOf(() => provisioningCost({ devices: Number.NaN })).details?.['received']).toBe('NaN');
+    expect(errorOf(() => provisioningCost({ devices: 10, laborRateUsdPerHour: Number.POSITIVE_INFINITY })).details?.['field']).toBe('laborRateUsdPerHour');
+    expect(errorOf(() => provisioningCost({ devices: '10' as never })).details?.['expected']).toBe('an integer ≥ 1 and ≤ 1,000,000,000');
+  });
+
+  it('a fraction above 1 says what a fraction is', () => {
+    expect(errorOf(() => provisioningCost({ devices: 10, manualReworkFraction: 5 })).details?.['expected']).toBe('a fraction from 0 to 1 (0.25 = 25%)');
+  });
+
+  it('a value between 0 and the smallest non-zero amount', () => {
+    expect(errorOf(() => provisioningCost({ devices: 10, manualOneTimeUsd: 1e-12 })).details?.['expected']).toMatch(/^0 or a number from 1e-9 to/);
+  });
+
+  it('a misspelt field is named, with the known ones', () => {
+    const e = errorOf(() => provisioningCost({ devices: 10, technician: 3 } as never));
+    expect(e.details?.['field']).toBe('technician');
+    expect(e.message).toContain('known fields: devices, manualSecondsPerDevice');
+  });
+
+  it('an enum', () => {
+    expect(errorOf(() => recommendArchitecture({ devices: 10, processing: 'gpu' as never })).details?.['expected']).toBe('one of: simple, ml');
+  });
+
+  it('a nested component', () => {
+    const e = errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [{ name: 'a', responseTimeSeconds: 1 }, { name: 'b', responseTimeSeconds: -1 }] }));
+    expect(e.details?.['field']).toBe('components[1].responseTimeSeconds');
+    expect(errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [] })).details?.['expected']).toBe(
+      'a list of 1 or more { name, responseTimeSeconds } objects (at most 100)',
+    );
+    expect(errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [{ name: 'a', responseTimeSeconds: 0 }] })).details?.['expected']).toBe(
+      'at least one component with a response time > 0',
+    );
+  });
+
+  it('a rule across fields', () => {
+    const e = errorOf(() => fogDataReduction({ devices: 10, sampleIntervalSeconds: 30, windowSeconds: 10 }));
+    expect(e.details?.['field']).toBe('windowSeconds');
+  });
+
+  it('not an object at all', () => {
+    for (const bad of [null, 42, 'x', [], undefined]) {
+      expect(errorOf(() => provisioningCost(bad as never)).code).toBe('INVALID_INPUT');
+    }
+  });
+
+  it('never mutates the input', () => {
+    const input = Object.freeze({ processSafetyTimeSeconds: 8, components: Object.freeze([Object.freeze({ name: 'a', responseTimeSeconds: 1 })]) });
+    const copy = structuredClone(input);
+    sisResponseBudget(input);
+    expect(input).toEqual(copy);
+  });
+});
+
+describe('the registry', () => {
+  it('lists the seven calculators by function and command name, each with a runnable example', () => {
+    expect(calculators.map((c) => c.name)).toEqual([
+      'provisioningCost',
+      'predictiveMaintenanceRoi',
+      'sisResponseBudget',
+      'failuresAtScale',
+      'recommendArchitecture',
+      'fleetCostPerMonth',
+      'fogDataReduction',
+    ]);
+    for (const c of calculators) {
+      expect(findCalculator(c.command)).toBe(c);
+      expect(findCalculator(c.name)).toBe(c);
+      expect(c.calculate(c.example).working.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('runCalculator returns errors as data', () => {
+    const ok = runCalculator('failures-at-scale', { devices: 10_000, failuresPerDeviceYear: 1, messageIntervalSeconds: 10 });
+    expect(ok.ok).toBe(true);
+    const unknown = runCalculator('nope', {});
+    expect(unknown.ok === false && unknown.error.code).toBe('INVALID_INPUT');
+    const bad = runCalculator('provisioningCost', { devices: -1 });
+    expect(bad.ok === false && bad.error.details?.['field']).toBe('devices');
+  });
+
+  it('any input at all gives a finite result or INVALID_INPUT — never another error', () => {
+    const anyInput = fc.oneof(
+      fc.anything(),
+      fc.dictionary(fc.constantFrom('devices', 'assets', 'components', 'processSafetyTimeSeconds', 'capexUsd', 'windowSeconds'), fc.oneof(fc.double(), fc.integer(), fc.string(), fc.constant(null))),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...calculators), anyInput, (c, input) => {
+        const r = runCalculator(c.name, input);
+        if (!r.ok) expect(r.error.code).toBe('INVALID_INPUT');
+      }),
+    );
+  });
+});
