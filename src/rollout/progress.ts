@@ -335,8 +335,10 @@ export class RolloutProgress {
     if (this.failureCode[to] === 1) {
       this.failures[s]!++;
       this.latchAbort(s, t);
-    } else if (to === SUCCEEDED && this.counts[base + SUCCEEDED]! >= this.plan.stages[s]!.requiredSuccesses && Number.isNaN(this.thresholdAt[s]!)) {
-      this.thresholdAt[s] = t;
+    } else if (to === SUCCEEDED) {
+      if (this.counts[base + SUCCEEDED]! >= this.plan.stages[s]!.requiredSuccesses && Number.isNaN(this.thresholdAt[s]!)) this.thresholdAt[s] = t;
+      // A success can complete the minSample that makes earlier failures count.
+      if (this.failures[s]! > 0) this.latchAbort(s, t);
     }
   }
 
@@ -399,8 +401,12 @@ export class RolloutProgress {
     const t = this.clock(now);
     const stage = this.stageOf[i]!;
     const from = statusName(code);
-    if (to === DUPLICATE) return { ok: true, applied: false, deviceId, stage, from, to: from, aborted: false, rollBack: EMPTY };
     this.#revision++;
+    if (to === DUPLICATE) {
+      // A repeat changes no status, but an image report still says which slot the device runs.
+      const rollBack = this.noteImage(i, type as DeviceReport['type']);
+      return { ok: true, applied: false, deviceId, stage, from, to: from, aborted: false, rollBack };
+    }
     const wasAborted = this.#state === 'aborted';
     if (to !== LATE) this.move(i, to, t);
     const rollBack = this.noteImage(i, type as DeviceReport['type']);
