@@ -2,7 +2,7 @@
  * Sticky cohorts: every device gets a stable number in [0, 9999] per rollout seed.
  */
 import { FleetError } from '../errors.js';
-import { murmur3Utf8 } from './murmur3.js';
+import { murmur3JoinedUtf8 } from './murmur3.js';
 
 /** How many cohorts there are: a cohort is an integer in [0, COHORT_COUNT). One cohort is 0.01 % of a fleet. */
 export const COHORT_COUNT = 10_000;
@@ -33,7 +33,7 @@ export function cohortOf(seed: string, deviceId: string): number {
       details: { seed: typeof seed, deviceId: typeof deviceId },
     });
   }
-  return murmur3Utf8(seed + ':' + deviceId, 0) % COHORT_COUNT;
+  return murmur3JoinedUtf8(seed, deviceId, 0) % COHORT_COUNT;
 }
 
 /**

@@ -89,7 +89,7 @@ interface Context {
 
 /** Walks a deadline queue from its head and lists live entries that are due at `t`. */
 function walkQueue(progress: RolloutProgress, queue: DeadlineQueue, t: number, status: 'unreachable' | 'timed_out', exp: Expirations): void {
-  for (let k = queue.head; k < queue.ids.length; k++) {
+  for (let k = queue.head; k < queue.length; k++) {
     const i = queue.ids[k]!;
     if (progress.status[i] !== queue.live) continue;
     const due = queue.due[k]!;
@@ -178,7 +178,7 @@ function haltEffects(ctx: Context): RolloutEffects {
   const expiring = new Set(exp.list.map((e) => e.deviceId));
   const cancel: DeviceRef[] = [...base.cancel];
   const q = progress.pickupQueue;
-  for (let k = q.head; k < q.ids.length; k++) {
+  for (let k = q.head; k < q.length; k++) {
     const i = q.ids[k]!;
     if (progress.status[i] === DISPATCHED && !expiring.has(plan.devices[i]!.id)) cancel.push(progress.ref(i));
   }

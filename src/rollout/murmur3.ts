@@ -72,11 +72,15 @@ let scratch = new Uint8Array(256);
  * Writes the UTF-8 encoding of `text` into the shared scratch buffer and returns its length.
  * Lone surrogates become U+FFFD, as `TextEncoder` does.
  */
-function encodeUtf8(text: string): number {
+function encodeUtf8(text: string, offset = 0): number {
   // Every UTF-16 code unit needs at most 3 bytes; grow once, then reuse (no allocation per call).
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3 * 2);
+  if (scratch.length < offset + text.length * 3) {
+    const grown = new Uint8Array((offset + text.length * 3) * 2);
+    grown.set(scratch.subarray(0, offset));
+    scratch = grown;
+  }
   const out = scratch;
-  let n = 0;
+  let n = offset;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {
@@ -113,4 +117,16 @@ function encodeUtf8(text: string): number {
 export function murmur3Utf8(text: string, seed = 0): number {
   const length = encodeUtf8(text);
   return hashBytes(scratch, length, seed);
+}
+
+/**
+ * @internal The hash of the UTF-8 bytes of `a + ":" + b`, without building the joined string.
+ * Equal to `murmur3Utf8(a + ":" + b, seed)`: a surrogate pair split by the join cannot occur
+ * because ":" sits between the parts, and lone surrogates encode the same either way.
+ */
+export function murmur3JoinedUtf8(a: string, b: string, seed = 0): number {
+  let n = encodeUtf8(a, 0);
+  n = encodeUtf8(':', n);
+  n = encodeUtf8(b, n);
+  return hashBytes(scratch, n, seed);
 }

@@ -129,30 +129,41 @@ export const WAS_DISPATCHED = 1;
 /** @internal */ export const HAS_NEW = 2;
 /** @internal */ export const ROLLBACK_SCHEDULED = 4;
 
-/** @internal Devices ordered by due time (pushes come at non-decreasing times); stale entries are skipped lazily. */
+/**
+ * @internal Devices ordered by due time (pushes come at non-decreasing times); stale entries are
+ * skipped lazily. A device enters each queue at most once (statuses only move forward), so the
+ * arrays are allocated once at fleet size and never grow.
+ */
 export class DeadlineQueue {
   /** Device indices. */
-  readonly ids: number[] = [];
+  readonly ids: Int32Array;
   /** Due times, parallel to `ids`. */
-  readonly due: number[] = [];
+  readonly due: Float64Array;
+  /** Entries before `head` are stale. */
   head = 0;
+  /** Number of entries pushed. */
+  length = 0;
 
-  /** @param live - the status code an entry must still have to count */
-  constructor(readonly live: number) {}
+  /**
+   * @param live - the status code an entry must still have to count
+   * @param capacity - the number of devices
+   */
+  constructor(
+    readonly live: number,
+    capacity: number,
+  ) {
+    this.ids = new Int32Array(capacity);
+    this.due = new Float64Array(capacity);
+  }
 
   push(device: number, due: number): void {
-    this.ids.push(device);
-    this.due.push(due);
+    this.ids[this.length] = device;
+    this.due[this.length++] = due;
   }
 
   /** Drops stale entries at the head; amortised O(1) because each entry is dropped once. */
   trim(status: Uint8Array): void {
-    while (this.head < this.ids.length && status[this.ids[this.head]!] !== this.live) this.head++;
-    if (this.head > 4096 && this.head * 2 > this.ids.length) {
-      this.ids.splice(0, this.head);
-      this.due.splice(0, this.head);
-      this.head = 0;
-    }
+    while (this.head < this.length && status[this.ids[this.head]!] !== this.live) this.head++;
   }
 }
 
@@ -164,7 +175,27 @@ function fail(code: 'INVALID_ARGUMENT' | 'INVALID_OPERATION' | 'INVALID_TRANSITI
   return { ok: false, error: new FleetError(code, message, { status, ...(details === undefined ? {} : { details }) }) };
 }
 
-const VALID_REPORT_TYPES = new Set(Object.keys(REPORT_INDEX));
+const VALID_REPORT_TYPES: readonly string[] = Object.keys(REPORT_INDEX);
+
+/** The compact index of a report type, or -1 (a switch: faster than a Set on the hot path). */
+function reportIndex(type: unknown): number {
+  switch (type) {
+    case 'picked_up':
+      return 0;
+    case 'installed':
+      return 1;
+    case 'boot_confirmed':
+      return 2;
+    case 'failed':
+      return 3;
+    case 'rejected':
+      return 4;
+    case 'rolled_back':
+      return 5;
+    default:
+      return -1;
+  }
+}
 
 /**
  * Tracks one rollout's devices and counters. Create it with {@link createRolloutProgress},
@@ -189,9 +220,12 @@ export class RolloutProgress {
   /** @internal When each stage reached its success threshold (NaN before). */ readonly thresholdAt: Float64Array;
   /** @internal Stages under rollback. */ readonly rollbackStages: Uint8Array;
   /** @internal 1 for codes that count as failures. */ readonly failureCode: Uint8Array;
-  /** @internal */ readonly pickupQueue = new DeadlineQueue(DISPATCHED);
-  /** @internal */ readonly runQueue = new DeadlineQueue(INSTALLING);
-  /** @internal */ readonly bootQueue = new DeadlineQueue(BOOTING);
+  /** @internal */ readonly pickupQueue: DeadlineQueue;
+  /** @internal */ readonly runQueue: DeadlineQueue;
+  /** @internal */ readonly bootQueue: DeadlineQueue;
+  /** @internal Successes each stage needs. */ readonly required: Int32Array;
+  /** @internal */ readonly runMs: number;
+  /** @internal */ readonly bootHealthMs: number;
   /** @internal Dispatch batches (time, count) still inside the rate-limit window. */ readonly rateTimes: number[] = [];
   /** @internal */ readonly rateCounts: number[] = [];
   /** @internal */ rateHead = 0;
@@ -224,6 +258,12 @@ export class RolloutProgress {
     this.startedAt = new Float64Array(stages).fill(Number.NaN);
     this.thresholdAt = new Float64Array(stages).fill(Number.NaN);
     this.rollbackStages = new Uint8Array(stages);
+    this.pickupQueue = new DeadlineQueue(DISPATCHED, n);
+    this.runQueue = new DeadlineQueue(INSTALLING, n);
+    this.bootQueue = new DeadlineQueue(BOOTING, n);
+    this.required = Int32Array.from(plan.stages, (s) => s.requiredSuccesses);
+    this.runMs = plan.deadlines.runMs;
+    this.bootHealthMs = plan.deadlines.bootHealthMs;
     for (const s of plan.stages) {
       this.counts[s.index * CODE_COUNT + PENDING] = s.size;
       this.cursor[s.index] = s.start;
@@ -326,9 +366,8 @@ export class RolloutProgress {
     this.counts[base + from]!--;
     this.counts[base + to]!++;
     this.status[i] = to;
-    const d = this.plan.deadlines;
-    if (to === INSTALLING) this.runQueue.push(i, t + d.runMs);
-    else if (to === BOOTING) this.bootQueue.push(i, t + d.bootHealthMs);
+    if (to === INSTALLING) this.runQueue.push(i, t + this.runMs);
+    else if (to === BOOTING) this.bootQueue.push(i, t + this.bootHealthMs);
     if (from === DISPATCHED) this.pickupQueue.trim(this.status);
     else if (from === INSTALLING) this.runQueue.trim(this.status);
     else if (from === BOOTING) this.bootQueue.trim(this.status);
@@ -336,7 +375,7 @@ export class RolloutProgress {
       this.failures[s]!++;
       this.latchAbort(s, t);
     } else if (to === SUCCEEDED) {
-      if (this.counts[base + SUCCEEDED]! >= this.plan.stages[s]!.requiredSuccesses && Number.isNaN(this.thresholdAt[s]!)) this.thresholdAt[s] = t;
+      if (this.counts[base + SUCCEEDED]! >= this.required[s]! && Number.isNaN(this.thresholdAt[s]!)) this.thresholdAt[s] = t;
       // A success can complete the minSample that makes earlier failures count.
       if (this.failures[s]! > 0) this.latchAbort(s, t);
     }
@@ -379,16 +418,16 @@ export class RolloutProgress {
   report(report: DeviceReport, now: number): ReportOutcome {
     const type = (report as { type?: unknown } | null)?.type;
     const deviceId = (report as { deviceId?: unknown } | null)?.deviceId;
-    if (typeof deviceId !== 'string' || typeof type !== 'string' || !VALID_REPORT_TYPES.has(type)) {
+    const r = reportIndex(type);
+    if (typeof deviceId !== 'string' || r < 0) {
       const parsed = deviceReportSchema.safeParse(report);
       const detail = parsed.success ? '' : `: ${parsed.error.issues[0]?.message ?? 'invalid'}`;
-      return fail('INVALID_ARGUMENT', 400, `Invalid device report${detail}; expected { deviceId: string, type: ${[...VALID_REPORT_TYPES].join(' | ')} }`);
+      return fail('INVALID_ARGUMENT', 400, `Invalid device report${detail}; expected { deviceId: string, type: ${VALID_REPORT_TYPES.join(' | ')} }`);
     }
     if (!Number.isFinite(now)) return fail('INVALID_ARGUMENT', 400, `report(…, now): now must be a finite epoch-ms number, got ${String(now)}`);
     const i = this.index.get(deviceId);
     if (i === undefined) return fail('DEVICE_NOT_FOUND', 404, `Device ${JSON.stringify(deviceId)} is not part of rollout ${this.plan.rolloutId}`, { deviceId });
     const code = this.status[i]!;
-    const r = REPORT_INDEX[type as DeviceReport['type']];
     let to = nextCode(code, r);
     if (code === CANCELLED && (this.flags[i]! & WAS_DISPATCHED) === 0) to = INVALID;
     if (to === INVALID) {
@@ -515,7 +554,7 @@ export class RolloutProgress {
   private queuedJobs(): number[] {
     const q = this.pickupQueue;
     const out: number[] = [];
-    for (let k = q.head; k < q.ids.length; k++) if (this.status[q.ids[k]!] === DISPATCHED) out.push(q.ids[k]!);
+    for (let k = q.head; k < q.length; k++) if (this.status[q.ids[k]!] === DISPATCHED) out.push(q.ids[k]!);
     return out;
   }
 
