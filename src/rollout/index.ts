@@ -6,6 +6,9 @@
  *
  * @module
  */
+// The error type every rollout function returns or throws, so this subpath is usable alone.
+export { FleetError, isFleetError } from '../errors.js';
+export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';
 export { COHORT_COUNT, cohortLimit, cohortOf, inStage } from './cohort.js';
 export { murmur3Utf8, murmur3x86_32 } from './murmur3.js';
 export {
