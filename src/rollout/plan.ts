@@ -1,0 +1,379 @@
+/**
+ * The planner: from a spec and a fleet to an ordered, staged list of devices.
+ */
+import type { z } from 'zod';
+import { FleetError } from '../errors.js';
+import { COHORT_COUNT, cohortLimit, cohortOf } from './cohort.js';
+import {
+  DEFAULT_STAGES,
+  DEFAULT_SUCCESS_THRESHOLD,
+  SKIPPED_STATES,
+  defaultSoakMs,
+  resolveAbortCriteria,
+  resolveDeadlines,
+  rolloutDeviceSchema,
+  rolloutSpecSchema,
+} from './spec.js';
+import type {
+  Firmware,
+  MaintenanceWindow,
+  RateLimit,
+  ResolvedAbortCriteria,
+  ResolvedDeadlines,
+  RolloutDevice,
+  RolloutSpec,
+  StageSpec,
+  TargetFilter,
+} from './spec.js';
+
+/** Why the planner left a device out. */
+export type SkipReason = 'decommissioned' | 'maintenance' | 'not-targeted' | 'already-on-target';
+
+/** A device the planner left out, and why. */
+export interface SkippedDevice {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly reason: SkipReason;
+}
+
+/** How many devices were skipped, by reason, and which. */
+export interface SkipSummary {
+  readonly total: number;
+  readonly byReason: Readonly<Record<SkipReason, number>>;
+  readonly devices: readonly SkippedDevice[];
+}
+
+/** One device in the plan, in dispatch order. */
+export interface PlannedDevice {
+  readonly id: string;
+  readonly tenantId: string;
+  /** The device's cohort under the plan's seed. */
+  readonly cohort: number;
+  /** Index of the stage the device belongs to. */
+  readonly stage: number;
+  /** The version it runs now; a rollback restores it. */
+  readonly fromVersion: string;
+}
+
+/** One stage of the plan. Stage `i` holds `plan.devices.slice(start, end)`. */
+export interface PlannedStage {
+  readonly index: number;
+  readonly name: string;
+  /** Cumulative percent requested (percent stages). */
+  readonly percent?: number;
+  /** Cumulative count requested (count stages). */
+  readonly count?: number;
+  /** Cumulative number of devices the request asked for, before the one-device minimum. */
+  readonly requested: number;
+  /** First device index (inclusive) in `plan.devices`. */
+  readonly start: number;
+  /** Last device index (exclusive) in `plan.devices`; `end` is the cumulative size. */
+  readonly end: number;
+  /** Devices new in this stage (`end - start`, at least 1). */
+  readonly size: number;
+  /** True when the request would have added no device and the stage was given one. */
+  readonly raisedToOne: boolean;
+  readonly minSoakMs: number;
+  readonly successThreshold: number;
+  /** Smallest number of successes s with s / size ≥ successThreshold. */
+  readonly requiredSuccesses: number;
+}
+
+/** The output of {@link planRollout}: plain JSON-serialisable data. */
+export interface RolloutPlan {
+  readonly rolloutId: string;
+  readonly firmware: Firmware;
+  readonly seed: string;
+  /** Every device that will be updated, ordered by (stage, cohort, id). */
+  readonly devices: readonly PlannedDevice[];
+  /** Non-empty stages only; see `notes` for stages that were dropped or raised. */
+  readonly stages: readonly PlannedStage[];
+  readonly skipped: SkipSummary;
+  readonly abort: ResolvedAbortCriteria;
+  readonly deadlines: ResolvedDeadlines;
+  readonly rateLimit?: RateLimit;
+  readonly maintenanceWindows: readonly MaintenanceWindow[];
+  /** Human-readable remarks about adjustments the planner made. */
+  readonly notes: readonly string[];
+}
+
+const specWithoutDevices = rolloutSpecSchema.omit({ devices: true });
+
+function invalid(message: string, issues?: readonly z.core.$ZodIssue[], path = 'spec'): FleetError {
+  const first = issues?.[0];
+  const where = first === undefined ? path : [path, ...first.path.map(String)].join('.');
+  return new FleetError('INVALID_PLAN', first === undefined ? message : `${message}: ${where}: ${first.message}`, {
+    status: 400,
+    details: { issues: issues?.slice(0, 10).map((i) => ({ path: i.path.map(String), message: i.message })) ?? [] },
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= max;
+}
+
+/**
+ * A fast check that accepts only what {@link rolloutDeviceSchema} accepts (never more), so a
+ * million devices validate in milliseconds; anything it refuses goes through the schema, which
+ * either accepts it or produces the error message.
+ */
+function quickDevice(value: unknown): value is RolloutDevice {
+  if (!isRecord(value)) return false;
+  if (!isText(value['id'], 256) || !isText(value['tenantId'], 256)) return false;
+  if (!isText(value['firmware'], 128) || !isText(value['state'], 64)) return false;
+  const tags = value['tags'];
+  if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))) return false;
+  const attributes = value['attributes'];
+  if (attributes === undefined) return true;
+  if (!isRecord(attributes) || Object.getPrototypeOf(attributes) !== Object.prototype) return false;
+  for (const key of Object.keys(attributes)) {
+    const v = attributes[key];
+    if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return false;
+  }
+  return true;
+}
+
+/** @internal Validates the devices array, quickly for well-formed devices. */
+export function parseDevices(value: unknown): RolloutDevice[] {
+  if (!Array.isArray(value)) throw invalid('spec.devices must be an array of devices');
+  const out: RolloutDevice[] = new Array<RolloutDevice>(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const d: unknown = value[i];
+    if (quickDevice(d)) {
+      out[i] = d;
+      continue;
+    }
+    const parsed = rolloutDeviceSchema.safeParse(d);
+    if (!parsed.success) throw invalid('Invalid device in the rollout spec', parsed.error.issues, `spec.devices.${i}`);
+    out[i] = parsed.data;
+  }
+  return out;
+}
+
+function hasOwn(record: Readonly<Record<string, unknown>> | undefined, key: string): boolean {
+  return record !== undefined && Object.prototype.hasOwnProperty.call(record, key);
+}
+
+function matchesTarget(device: RolloutDevice, target: TargetFilter | undefined): boolean {
+  if (target === undefined) return true;
+  if (target.tenantIds !== undefined && !target.tenantIds.includes(device.tenantId)) return false;
+  if (target.fromVersions !== undefined && !target.fromVersions.includes(device.firmware)) return false;
+  const tags = device.tags ?? [];
+  if (target.tags !== undefined && !target.tags.every((t) => tags.includes(t))) return false;
+  if (target.anyTags !== undefined && !target.anyTags.some((t) => tags.includes(t))) return false;
+  if (target.attributes !== undefined) {
+    for (const [key, want] of Object.entries(target.attributes)) {
+      if (!hasOwn(device.attributes, key) || device.attributes?.[key] !== want) return false;
+    }
+  }
+  return true;
+}
+
+/** Why a device is skipped, or undefined when it is eligible. States take precedence, then the filter, then the version. */
+function skipReason(device: RolloutDevice, spec: RolloutSpec): SkipReason | undefined {
+  if (SKIPPED_STATES.includes(device.state)) return device.state as SkipReason;
+  if (!matchesTarget(device, spec.target)) return 'not-targeted';
+  if (device.firmware === spec.firmware.version) return 'already-on-target';
+  return undefined;
+}
+
+const SKIP_CODES: readonly SkipReason[] = ['decommissioned', 'maintenance', 'not-targeted', 'already-on-target'];
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Orders every device by (cohort, id) with a counting sort on the cohort — O(n), and never in
+ * creation order — and rejects duplicate ids, which that order makes adjacent.
+ *
+ * @returns device indices in order, and `below[c]` = how many devices have a cohort < c
+ */
+function orderByCohort(devices: readonly RolloutDevice[], cohorts: Int32Array): { order: Int32Array; below: Int32Array } {
+  const below = new Int32Array(COHORT_COUNT + 1);
+  for (let i = 0; i < cohorts.length; i++) below[cohorts[i]! + 1]!++;
+  for (let c = 1; c <= COHORT_COUNT; c++) below[c]! += below[c - 1]!;
+  const next = below.slice();
+  const order = new Int32Array(cohorts.length);
+  for (let i = 0; i < cohorts.length; i++) order[next[cohorts[i]!]!++] = i;
+  const byId = (a: number, b: number): number => compareIds(devices[a]!.id, devices[b]!.id);
+  for (let c = 0; c < COHORT_COUNT; c++) {
+    const from = below[c]!;
+    const to = below[c + 1]!;
+    if (to - from < 2) continue;
+    order.subarray(from, to).sort(byId);
+    for (let k = from + 1; k < to; k++) {
+      const id = devices[order[k]!]!.id;
+      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in spec.devices; ids must be unique`);
+    }
+  }
+  return { order, below };
+}
+
+function checkStagesGrow(stages: readonly StageSpec[]): void {
+  let lastPercent = 0;
+  let lastCount = 0;
+  stages.forEach((s, i) => {
+    if (s.percent !== undefined) {
+      if (s.percent <= lastPercent) throw invalid(`Stage ${i + 1} (${s.percent} %) must be larger than the stage before it (${lastPercent} %): stages are cumulative`);
+      lastPercent = s.percent;
+    }
+    if (s.count !== undefined) {
+      if (s.count <= lastCount) throw invalid(`Stage ${i + 1} (${s.count} devices) must be larger than the stage before it (${lastCount} devices): stages are cumulative`);
+      lastCount = s.count;
+    }
+  });
+}
+
+function stageLabel(s: StageSpec): string {
+  return s.percent !== undefined ? `${s.percent} %` : `${s.count} devices`;
+}
+
+/** Smallest s with s / size ≥ threshold (computed with the same division the evaluator uses). */
+function requiredSuccesses(size: number, threshold: number): number {
+  let s = Math.max(0, Math.floor(threshold * size) - 1);
+  while (s < size && s / size < threshold) s++;
+  return s;
+}
+
+function buildStages(stages: readonly StageSpec[], belowCohort: Int32Array, eligible: number, notes: string[]): PlannedStage[] {
+  const out: PlannedStage[] = [];
+  let end = 0;
+  stages.forEach((s, i) => {
+    const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
+    const requested = s.percent !== undefined ? belowCohort[cohortLimit(s.percent)]! : Math.min(s.count ?? 0, eligible);
+    if (end >= eligible) {
+      notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
+      return;
+    }
+    const raisedToOne = requested <= end;
+    const next = raisedToOne ? end + 1 : requested;
+    if (raisedToOne) notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
+    const size = next - end;
+    const successThreshold = s.successThreshold ?? DEFAULT_SUCCESS_THRESHOLD;
+    out.push({
+      index: out.length,
+      name,
+      ...(s.percent !== undefined ? { percent: s.percent } : { count: s.count ?? 0 }),
+      requested,
+      start: end,
+      end: next,
+      size,
+      raisedToOne,
+      minSoakMs: s.minSoakMs ?? defaultSoakMs(i, stages.length),
+      successThreshold,
+      requiredSuccesses: requiredSuccesses(size, successThreshold),
+    });
+    end = next;
+  });
+  return out;
+}
+
+function summariseSkips(skipped: SkippedDevice[], version: string, notes: string[]): SkipSummary {
+  const byReason: Record<SkipReason, number> = { decommissioned: 0, maintenance: 0, 'not-targeted': 0, 'already-on-target': 0 };
+  for (const s of skipped) byReason[s.reason]++;
+  if (skipped.length > 0) {
+    const parts = [
+      byReason['already-on-target'] > 0 ? `${byReason['already-on-target']} already on ${version}` : '',
+      byReason['not-targeted'] > 0 ? `${byReason['not-targeted']} outside the target filter` : '',
+      byReason.maintenance > 0 ? `${byReason.maintenance} in maintenance` : '',
+      byReason.decommissioned > 0 ? `${byReason.decommissioned} decommissioned` : '',
+    ].filter((p) => p !== '');
+    notes.push(`skipped ${skipped.length} devices: ${parts.join(', ')}`);
+  }
+  return { total: skipped.length, byReason, devices: skipped };
+}
+
+function parseSpec(input: unknown): RolloutSpec {
+  if (!isRecord(input)) throw invalid('planRollout(spec) needs a spec object');
+  const { devices, ...rest } = input;
+  const parsed = specWithoutDevices.safeParse(rest);
+  if (!parsed.success) throw invalid('Invalid rollout spec', parsed.error.issues);
+  return { ...parsed.data, devices: parseDevices(devices) };
+}
+
+/**
+ * Plans a staged rollout: validates the spec, skips devices that must not or need not be
+ * updated (saying how many and why), assigns every other device its sticky cohort and splits
+ * them into cumulative stages in (cohort, id) order.
+ *
+ * A percent stage holds the devices whose cohort is below `percent × 100`; a count stage holds
+ * the first `count` devices in that order. A stage that would add no device gets one (and
+ * `notes` says so); stages left with no device at all are dropped (and `notes` says so).
+ *
+ * @param spec - a {@link RolloutSpec} (validated here; `unknown` is accepted on purpose)
+ * @returns the plan: plain data, safe to store as JSON
+ * @throws FleetError `INVALID_PLAN` (400) for a malformed spec, duplicate device ids or stages
+ *   that do not grow.
+ * @example
+ * ```ts
+ * const plan = planRollout({
+ *   rolloutId: 'fw-2.4.0',
+ *   firmware: { version: '2.4.0', url: 'https://updates.example.com/2.4.0.bin', sha256: 'ab'.repeat(32), size: 1_048_576 },
+ *   devices: fleet, // [{ id, tenantId, firmware, state, tags }]
+ * });
+ * plan.stages.map((s) => s.size); // e.g. [100, 900, 4000, 5000] for 10,000 devices
+ * ```
+ */
+export function planRollout(spec: unknown): RolloutPlan {
+  const parsed = parseSpec(spec);
+  const stageSpecs = parsed.stages ?? DEFAULT_STAGES;
+  checkStagesGrow(stageSpecs);
+  const seed = parsed.seed ?? `${parsed.rolloutId}/${parsed.firmware.version}`;
+  const all = parsed.devices;
+  // Every device gets a cohort (skipped ones too), so one ordering also finds duplicate ids.
+  const cohorts = new Int32Array(all.length);
+  const reasons = new Uint8Array(all.length); // 0 = eligible, else 1 + index in SKIP_CODES
+  for (let i = 0; i < all.length; i++) {
+    const device = all[i]!;
+    cohorts[i] = cohortOf(seed, device.id);
+    const reason = skipReason(device, parsed);
+    if (reason !== undefined) reasons[i] = 1 + SKIP_CODES.indexOf(reason);
+  }
+  const { order } = orderByCohort(all, cohorts);
+  const eligibleOrder = new Int32Array(all.length);
+  const belowCohort = new Int32Array(COHORT_COUNT + 1); // eligible devices with a cohort below c
+  let eligible = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (reasons[i] === 0) {
+      eligibleOrder[eligible++] = i;
+      belowCohort[cohorts[i]! + 1]!++;
+    }
+  }
+  for (let c = 1; c <= COHORT_COUNT; c++) belowCohort[c]! += belowCohort[c - 1]!;
+  const skipped: SkippedDevice[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const r = reasons[i]!;
+    if (r !== 0) skipped.push({ id: all[i]!.id, tenantId: all[i]!.tenantId, reason: SKIP_CODES[r - 1]! });
+  }
+  const notes: string[] = [];
+  const stages = buildStages(stageSpecs, belowCohort, eligible, notes);
+  const devices = new Array<PlannedDevice>(stages.at(-1)?.end ?? 0);
+  for (const stage of stages) {
+    for (let k = stage.start; k < stage.end; k++) {
+      const i = eligibleOrder[k]!;
+      const device = all[i]!;
+      devices[k] = { id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage: stage.index, fromVersion: device.firmware };
+    }
+  }
+  if (eligible > devices.length) notes.push(`${eligible - devices.length} eligible devices are beyond the last stage and will not be updated`);
+  const skippedSummary = summariseSkips(skipped, parsed.firmware.version, notes);
+  return {
+    rolloutId: parsed.rolloutId,
+    firmware: parsed.firmware,
+    seed,
+    devices,
+    stages,
+    skipped: skippedSummary,
+    abort: resolveAbortCriteria(parsed.abort),
+    deadlines: resolveDeadlines(parsed.deadlines),
+    ...(parsed.rateLimit === undefined ? {} : { rateLimit: parsed.rateLimit }),
+    maintenanceWindows: parsed.maintenanceWindows ?? [],
+    notes,
+  };
+}

@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { evaluateBoot, isFleetError } from './imports.js';
+import type { BootCheck } from './imports.js';
+
+const T0 = 1_700_000_000_000;
+const pass = (name: string, at?: number): BootCheck => ({ name, status: 'pass', ...(at === undefined ? {} : { at }) });
+
+describe('evaluateBoot', () => {
+  it('commits once every required check passed within the window', () => {
+    const d = evaluateBoot({ bootedAt: T0, now: T0 + 30_000, checks: [pass('mqtt'), pass('sensors')] });
+    expect(d).toMatchObject({ verdict: 'commit', passed: ['mqtt', 'sensors'], waiting: [], deadline: T0 + 5 * 60_000 });
+  });
+
+  it('waits while a required check is pending, and rolls back when the window ends first', () => {
+    const checks: BootCheck[] = [pass('mqtt'), { name: 'sensors', status: 'pending' }];
+    expect(evaluateBoot({ bootedAt: T0, now: T0 + 60_000, checks }).verdict).toBe('pending');
+    const late = evaluateBoot({ bootedAt: T0, now: T0 + 5 * 60_000, checks });
+    expect(late.verdict).toBe('rollback');
+    expect(late.reason).toContain('sensors');
+  });
+
+  it('rolls back on a failed required check or a reboot before commit', () => {
+    expect(evaluateBoot({ bootedAt: T0, now: T0 + 1, checks: [pass('mqtt'), { name: 'sensors', status: 'fail' }] }).verdict).toBe('rollback');
+    expect(evaluateBoot({ bootedAt: T0, now: T0 + 1, checks: [pass('mqtt')], rebooted: true }).verdict).toBe('rollback');
+  });
+
+  it('ignores optional checks for the verdict but reports their failures', () => {
+    const d = evaluateBoot({ bootedAt: T0, now: T0 + 1, checks: [pass('mqtt'), { name: 'telemetry', status: 'fail', required: false }] });
+    expect(d).toMatchObject({ verdict: 'commit', failed: ['telemetry'] });
+  });
+
+  it('does not count a pass that came after the window', () => {
+    const d = evaluateBoot({ bootedAt: T0, now: T0 + 20_000, windowMs: 10_000, checks: [pass('mqtt', T0 + 15_000)] });
+    expect(d.verdict).toBe('rollback');
+  });
+
+  it('with no required checks, commits only after surviving the window', () => {
+    expect(evaluateBoot({ bootedAt: T0, now: T0 + 1000, checks: [] }).verdict).toBe('pending');
+    expect(evaluateBoot({ bootedAt: T0, now: T0 + 5 * 60_000, checks: [] }).verdict).toBe('commit');
+  });
+
+  it('rejects bad input with INVALID_ARGUMENT', () => {
+    for (const bad of [
+      { bootedAt: T0, now: T0 - 1, checks: [] },
+      { bootedAt: T0, now: T0, checks: [{ name: '', status: 'pass' }] },
+      { bootedAt: T0, now: T0, checks: [], windowMs: -5 },
+      { bootedAt: Number.NaN, now: T0, checks: [] },
+    ]) {
+      try {
+        evaluateBoot(bad as never);
+        throw new Error('expected a FleetError');
+      } catch (e) {
+        expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+      }
+    }
+  });
+
+  it('never commits with a failed required check or a reboot, and is monotone in time once decided', () => {
+    const check = fc.record({ name: fc.string({ minLength: 1, maxLength: 5 }), status: fc.constantFrom('pass' as const, 'fail' as const, 'pending' as const), required: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(check, { maxLength: 6 }), fc.integer({ min: 0, max: 600_000 }), fc.integer({ min: 0, max: 600_000 }), fc.boolean(), (checks, dt, extra, rebooted) => {
+        const input = { bootedAt: T0, checks, rebooted };
+        const d = evaluateBoot({ ...input, now: T0 + dt });
+        const requiredFailed = checks.some((c) => c.required && c.status === 'fail');
+        if (rebooted || requiredFailed) expect(d.verdict).toBe('rollback');
+        if (d.verdict === 'commit') expect(checks.filter((c) => c.required).every((c) => c.status === 'pass')).toBe(true);
+        // With the same checks, later never flips a decided verdict.
+        if (d.verdict !== 'pending') expect(evaluateBoot({ ...input, now: T0 + dt + extra }).verdict).toBe(d.verdict);
+      }),
+    );
+  });
+});

@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { COHORT_COUNT, cohortLimit, cohortOf, inStage, isFleetError, murmur3x86_32 } from './imports.js';
+
+const seedArb = fc.string({ minLength: 1, maxLength: 24 });
+const idArb = fc.string({ minLength: 1, maxLength: 40 });
+
+/** Pearson's chi-square statistic of `counts` against a uniform expectation. */
+function chiSquare(counts: Int32Array | number[], total: number): number {
+  const expected = total / counts.length;
+  let chi = 0;
+  for (const c of counts) chi += (c - expected) ** 2 / expected;
+  return chi;
+}
+
+describe('cohortOf', () => {
+  it('is murmur3_x86_32(utf8(seed + ":" + deviceId), 0) % 10000', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (seed, id) => {
+        const expected = murmur3x86_32(new TextEncoder().encode(`${seed}:${id}`), 0) % 10_000;
+        expect(cohortOf(seed, id)).toBe(expected);
+      }),
+    );
+  });
+
+  it('keeps the documented values (stable across versions)', () => {
+    expect(cohortOf('fw-2.0.0', 'dev-0001')).toBe(7767);
+    expect(cohortOf('canary-ring', 'sensor-42')).toBe(9619);
+    expect(cohortOf('', '')).toBe(7430);
+    expect(cohortOf('r1/2.4.0', 'thermostat-α')).toBe(6777);
+  });
+
+  it('is an integer in [0, 9999] and the same on every call', () => {
+    fc.assert(
+      fc.property(seedArb, idArb, (seed, id) => {
+        const c = cohortOf(seed, id);
+        expect(Number.isInteger(c) && c >= 0 && c < COHORT_COUNT).toBe(true);
+        expect(cohortOf(seed, id)).toBe(c);
+      }),
+    );
+  });
+
+  it('is roughly uniform: chi-square over 100,000 ids passes at p = 0.001', () => {
+    fc.assert(
+      fc.property(seedArb, fc.constantFrom('dev-', 'sensor/', 'AA:BB:CC:', ''), (seed, prefix) => {
+        const bins = new Int32Array(100); // 100 bins of 100 cohorts: expected 1,000 per bin
+        const cohorts = new Int32Array(COHORT_COUNT);
+        for (let i = 0; i < 100_000; i++) {
+          const c = cohortOf(seed, `${prefix}${i}`);
+          bins[Math.floor(c / 100)]!++;
+          cohorts[c]!++;
+        }
+        // 99 degrees of freedom: the 0.999 quantile is 148.23.
+        expect(chiSquare(bins, 100_000)).toBeLessThan(148.23);
+        // 9,999 degrees of freedom: mean 9,999, sd 141.4; allow 4.5 sd.
+        expect(chiSquare(cohorts, 100_000)).toBeLessThan(9_999 + 4.5 * Math.sqrt(2 * 9_999));
+      }),
+      { numRuns: 4 },
+    );
+  });
+
+  it('stage inclusion is monotone: a device in a p % stage is in every larger stage', () => {
+    const pct = fc.integer({ min: 1, max: 10_000 }).map((x) => x / 100);
+    fc.assert(
+      fc.property(seedArb, idArb, pct, pct, (seed, id, a, b) => {
+        const [small, large] = a <= b ? [a, b] : [b, a];
+        const c = cohortOf(seed, id);
+        if (inStage(c, small)) expect(inStage(c, large)).toBe(true);
+        expect(inStage(c, small)).toBe(c < cohortLimit(small));
+      }),
+    );
+  });
+
+  it('a new seed reshuffles: two seeds pick nearly independent 10 % stages', () => {
+    fc.assert(
+      fc.property(seedArb, seedArb, (s1, s2) => {
+        fc.pre(s1 !== s2);
+        const ids = Array.from({ length: 10_000 }, (_, i) => `dev-${i}`);
+        const first = new Set(ids.filter((id) => inStage(cohortOf(s1, id), 10)));
+        const second = ids.filter((id) => inStage(cohortOf(s2, id), 10));
+        const overlap = second.filter((id) => first.has(id)).length;
+        // Independent 10 % draws overlap on about 1 % of the fleet (100 of 10,000): far from 1,000.
+        expect(overlap).toBeLessThan(200);
+        expect(first.size).toBeGreaterThan(800);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('cohortLimit maps percent to cohorts without float drift', () => {
+    expect(cohortLimit(1)).toBe(100);
+    expect(cohortLimit(0.07)).toBe(7);
+    expect(cohortLimit(0.29)).toBe(29);
+    expect(cohortLimit(100)).toBe(10_000);
+  });
+
+  it('rejects non-string arguments with INVALID_ARGUMENT', () => {
+    expect(() => cohortOf(1 as unknown as string, 'x')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
+    try {
+      cohortOf('s', undefined as unknown as string);
+    } catch (e) {
+      expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,66 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { murmur3Utf8, murmur3x86_32 } from '../../src/rollout/index.js';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+// Published test vectors for MurmurHash3_x86_32 (SMHasher reference implementation).
+const BYTE_VECTORS: [number[], number, number][] = [
+  [[], 0, 0x00000000],
+  [[], 1, 0x514e28b7],
+  [[], 0xffffffff, 0x81f16f39],
+  [[0xff, 0xff, 0xff, 0xff], 0, 0x76293b50],
+  [[0x21, 0x43, 0x65, 0x87], 0, 0xf55b516b],
+  [[0x21, 0x43, 0x65, 0x87], 0x5082edee, 0x2362f9de],
+  [[0x21, 0x43, 0x65], 0, 0x7e4a8634],
+  [[0x21, 0x43], 0, 0xa0f7b07a],
+  [[0x21], 0, 0x72661cf4],
+  [[0, 0, 0, 0], 0, 0x2362f9de],
+  [[0, 0, 0], 0, 0x85f0b427],
+  [[0, 0], 0, 0x30f4c306],
+  [[0], 0, 0x514e28b7],
+];
+const STRING_VECTORS: [string, number, number][] = [
+  ['', 0, 0],
+  ['hello', 0, 0x248bfa47],
+  ['abc', 0, 0xb3dd93fa],
+  ['a', 0x9747b28c, 0x7fa09ea6],
+  ['ab', 0x9747b28c, 0x74875592],
+  ['abc', 0x9747b28c, 0xc84a62dd],
+  ['abcd', 0x9747b28c, 0xf0478627],
+  ['aaaa', 0x9747b28c, 0x5a97808a],
+  ['Hello, world!', 0x9747b28c, 0x24884cba],
+  ['ππππππππ', 0x9747b28c, 0xd58063c1],
+  ['The quick brown fox jumps over the lazy dog', 0x9747b28c, 0x2fa826cd],
+];
+
+describe('murmur3x86_32', () => {
+  it.each(BYTE_VECTORS)('bytes %j with seed %i match the reference', (bytes, seed, expected) => {
+    expect(murmur3x86_32(new Uint8Array(bytes), seed)).toBe(expected);
+  });
+
+  it.each(STRING_VECTORS)('%j with seed %i matches the reference (bytes and string forms)', (text, seed, expected) => {
+    expect(murmur3x86_32(utf8(text), seed)).toBe(expected);
+    expect(murmur3Utf8(text, seed)).toBe(expected);
+  });
+
+  it('hashing a string equals hashing its TextEncoder bytes, lone surrogates included', () => {
+    const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: anyUnit, maxLength: 40 }));
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 0xffffffff }), (s, seed) => {
+        expect(murmur3Utf8(s, seed)).toBe(murmur3x86_32(utf8(s), seed));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('returns an unsigned 32-bit integer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 0xffffffff }), (bytes, seed) => {
+        const h = murmur3x86_32(bytes, seed);
+        expect(Number.isInteger(h) && h >= 0 && h <= 0xffffffff).toBe(true);
+      }),
+    );
+  });
+});
