@@ -93,6 +93,11 @@ export interface ProvisioningTemplateDefinition {
    * @defaultValue `'{{Organization}}'` for certificates, `'{{GroupTenantId}}'` for enrollments
    */
   readonly tenantId?: string;
+  /**
+   * Values for source parameters the identity may lack (for example `{ OrganizationalUnit: 'none' }`);
+   * a parameter the template uses that has neither a value nor a default refuses provisioning.
+   */
+  readonly parameterDefaults?: TemplateParameters;
   /** Registry attributes; values may use placeholders. */
   readonly attributes?: Readonly<Record<string, string>>;
   /** The initial desired configuration (shadow `desired`); string values may use placeholders. */
@@ -108,6 +113,12 @@ export const provisioningTemplateDefinitionSchema: z.ZodType<ProvisioningTemplat
   name: z.string().min(1).max(128),
   deviceId: templateString(256, SOURCE_NAMES).exactOptional(),
   tenantId: templateString(256, SOURCE_NAMES).exactOptional(),
+  parameterDefaults: z
+    .record(
+      z.string().refine((k) => SOURCE_NAMES.has(k), { message: `defaults are for source parameters: ${[...SOURCE_NAMES].join(', ')}` }),
+      templateParameterValueSchema,
+    )
+    .exactOptional() as z.ZodType<TemplateParameters>,
   attributes: z.record(keySchema, templateString(800, ALL_NAMES)).exactOptional(),
   desiredConfig: z.custom<JsonObject>((v) => isJsonObject(v) && checkJson(v) === undefined, 'desiredConfig must be a plain JSON object').exactOptional(),
   policies: z.array(templateString(128, ALL_NAMES)).max(10).exactOptional(),
@@ -204,14 +215,14 @@ function fillJson(value: JsonValue, fill: (s: string) => string): JsonValue {
 }
 
 function fillOrThrow(template: ProvisioningTemplate, params: TemplateParameters, defaults: { deviceId: string; tenantId: string }, source: string): FilledTemplate {
-  const fill = substituter(params, source);
+  const fill = substituter({ ...template.parameterDefaults, ...params }, source);
   const deviceId = fill(template.deviceId ?? defaults.deviceId);
   const tenantId = fill(template.tenantId ?? defaults.tenantId);
   // The parameters were checked one by one; the results are checked again as a whole, because a
   // template may join several of them.
   if (!thingNameSchema.safeParse(deviceId).success) throw templateError(`The filled device id "${deviceId.slice(0, 200)}" is not a valid thing name`, { deviceId }).error;
   if (!tenantIdSchema.safeParse(tenantId).success) throw templateError(`The filled tenant id "${tenantId.slice(0, 200)}" is not a valid tenant id`, { tenantId }).error;
-  const all: TemplateParameters = { ...params, DeviceId: deviceId, TenantId: tenantId };
+  const all: TemplateParameters = { ...template.parameterDefaults, ...params, DeviceId: deviceId, TenantId: tenantId };
   const fillAll = substituter(all, source);
   const attributes: Record<string, string> = {};
   for (const [k, v] of Object.entries(template.attributes ?? {})) attributes[k] = fillAll(v);
