@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
 
 /** A registered CA's status; only `active` CAs admit new devices. */
 export type CaStatus = 'active' | 'inactive';
@@ -58,7 +59,7 @@ function bad(message: string, details: Record<string, unknown>, cause?: unknown)
 
 function register(raw: unknown, index: number): RegisteredCa {
   const parsed = caRegistrationSchema.safeParse(raw);
-  if (!parsed.success) bad(`entry ${index} must be { id?, pem, status?, tenantId? }: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { index });
+  if (!parsed.success) bad(`entry ${index} must be { id?, pem, status?, tenantId? }: ${describeIssues(parsed.error, 'entry')}`, { index });
   const reg = parsed.data;
   let certificate: X509Certificate;
   try {

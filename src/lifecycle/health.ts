@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
 import type { LifecycleState } from './states.js';
 
 /** One health sample as a device reports it (every metric optional). */
@@ -112,7 +113,7 @@ export const healthThresholdsSchema: z.ZodType<HealthThresholds> = z.strictObjec
 function resolve(thresholds: HealthThresholds): Required<Omit<HealthThresholds, 'readingRange'>> & Pick<HealthThresholds, 'readingRange'> {
   const r = healthThresholdsSchema.safeParse(thresholds);
   if (!r.success) {
-    throw new FleetError('INVALID_ARGUMENT', `evaluateHealth: invalid thresholds: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `evaluateHealth: invalid thresholds: ${describeIssues(r.error, 'thresholds')}`, { status: 400 });
   }
   return { ...DEFAULT_HEALTH_THRESHOLDS, ...r.data };
 }

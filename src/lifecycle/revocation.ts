@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
 
 /** A revoked X.509 certificate, identified as in a CRL: issuer name and serial number. */
 export interface X509Revocation {
@@ -61,7 +62,7 @@ export function addRevocations(list: RevocationList, entries: readonly unknown[]
   for (const raw of entries) {
     const r = revocationEntrySchema.safeParse(raw);
     if (!r.success) {
-      throw new FleetError('INVALID_ARGUMENT', `addRevocations: each entry is { kind: 'x509', issuer, serial } or { kind: 'enrollment', groupId, registrationId }: ${r.error.issues.map((i) => i.message).join('; ')}`, {
+      throw new FleetError('INVALID_ARGUMENT', `addRevocations: each entry is { kind: 'x509', issuer, serial } or { kind: 'enrollment', groupId, registrationId }: ${describeIssues(r.error, 'entry')}`, {
         status: 400,
         details: { entry: raw },
       });

@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues, issueList } from './issues.js';
 import { lifecycleEventTypeSchema, lifecycleStateSchema } from './states.js';
 import type { LifecycleEventType, LifecycleState } from './states.js';
 
@@ -92,8 +93,8 @@ export function createDeviceSnapshot(init: { readonly deviceId: string; readonly
 export function parseDeviceSnapshot(input: unknown): DeviceSnapshot {
   const r = deviceSnapshotSchema.safeParse(input);
   if (r.success) return r.data;
-  throw new FleetError('INVALID_INPUT', `Invalid device snapshot: ${r.error.issues.map((i) => `${i.path.join('.') || 'snapshot'}: ${i.message}`).join('; ')}`, {
+  throw new FleetError('INVALID_INPUT', `Invalid device snapshot: ${describeIssues(r.error, 'snapshot')}`, {
     status: 400,
-    details: { issues: r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+    details: { issues: issueList(r.error) },
   });
 }

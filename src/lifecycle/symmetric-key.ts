@@ -5,6 +5,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
 import type { FleetErrorCode } from '../errors.js';
 import { completeProvisioning } from './provisioning.js';
 import type { ProvisioningOptions, ProvisioningResult } from './provisioning.js';
@@ -135,7 +136,7 @@ export function createEnrollmentGroups(definitions: readonly unknown[]): Readonl
   for (const raw of definitions) {
     const r = enrollmentGroupSchema.safeParse(raw);
     if (!r.success) {
-      throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: ${r.error.issues.map((i) => `${i.path.join('.') || 'group'}: ${i.message}`).join('; ')}`, { status: 400 });
+      throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: ${describeIssues(r.error, 'group')}`, { status: 400 });
     }
     const g = r.data;
     if (groups.has(g.groupId)) throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: duplicate group id "${g.groupId}"`, { status: 400 });
@@ -199,7 +200,7 @@ export function provisionWithSymmetricKey(request: unknown, options: SymmetricKe
   });
   const parsed = symmetricKeyRequestSchema.safeParse(request);
   if (!parsed.success) {
-    return refuse('ENROLLMENT_INVALID', 400, `Invalid enrollment request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+    return refuse('ENROLLMENT_INVALID', 400, `Invalid enrollment request: ${describeIssues(parsed.error, 'request')}`);
   }
   const r = parsed.data;
   const group = options.groups.get(r.groupId);

@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
 import { LIFECYCLE_EVENTS, LIFECYCLE_STATES, lifecycleEventTypeSchema, lifecycleStateSchema } from './states.js';
 import type { LifecycleEventType, LifecycleState } from './states.js';
 
@@ -84,7 +85,7 @@ function reject(message: string, rule: unknown): never {
 
 function checkRule(table: Readonly<Record<LifecycleState, Partial<Record<LifecycleEventType, LifecycleState | null>>>>, raw: unknown): TransitionRule {
   const parsed = transitionRuleSchema.safeParse(raw);
-  if (!parsed.success) reject(`each rule is { from: state, event: event type, to: state | null }: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`, raw);
+  if (!parsed.success) reject(`each rule is { from: state, event: event type, to: state | null }: ${describeIssues(parsed.error, 'rule')}`, raw);
   const rule = parsed.data;
   // Decommissioning revokes credentials and wipes data; letting a table revive such a device would
   // break that guarantee, so the terminal state stays terminal in every table.

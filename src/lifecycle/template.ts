@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeIssues, issueList } from './issues.js';
 import type { Result } from '../errors.js';
 import { FORBIDDEN_KEYS, checkJson, isJsonObject } from '../json.js';
 import type { JsonObject, JsonValue } from '../json.js';
@@ -158,9 +159,9 @@ export interface ProvisioningTemplate extends ProvisioningTemplateDefinition {
 export function defineProvisioningTemplate(definition: unknown): ProvisioningTemplate {
   const r = provisioningTemplateDefinitionSchema.safeParse(definition);
   if (!r.success) {
-    throw new FleetError('TEMPLATE_INVALID', `Invalid provisioning template: ${r.error.issues.map((i) => `${i.path.join('.') || 'template'}: ${i.message}`).join('; ')}`, {
+    throw new FleetError('TEMPLATE_INVALID', `Invalid provisioning template: ${describeIssues(r.error, 'template')}`, {
       status: 400,
-      details: { issues: r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+      details: { issues: issueList(r.error) },
     });
   }
   return Object.freeze({ ...r.data, [BRAND]: true as const });
