@@ -62,6 +62,8 @@ export function parseSubject(subject: string): Result<Readonly<Record<string, st
 }
 
 function parsePem(pem: unknown): Result<X509Certificate> {
+  // A TLS server hands over the peer certificate already parsed (tls.TLSSocket#getPeerX509Certificate).
+  if (pem instanceof X509Certificate) return { ok: true, value: pem };
   if (typeof pem !== 'string' && !(pem instanceof Uint8Array)) {
     return fail('CERT_INVALID', 400, 'The device certificate must be a PEM string', { type: typeof pem });
   }
@@ -123,7 +125,8 @@ function checkWindow(cert: X509Certificate, now: number): Result<{ notBefore: nu
  * `CERT_EXPIRED`). Only a certificate issued directly by a registered CA is accepted: register the
  * intermediate that signs device certificates.
  *
- * @param pem - the certificate the device presented (untrusted)
+ * @param pem - the certificate the device presented (untrusted): PEM text or bytes, or an
+ *   `X509Certificate` as `tls.TLSSocket#getPeerX509Certificate()` returns it (saves the parse)
  * @param context - `now`, the CA registry and the revocation list
  * @returns the verified certificate, or the first failed check as a FleetError
  */

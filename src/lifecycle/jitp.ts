@@ -49,7 +49,8 @@ function parametersOf(v: VerifiedCertificate): TemplateParameters {
  *
  * If the CA is registered with a `tenantId`, devices it issued may only join that tenant.
  *
- * @param certificatePem - the certificate the device presented (untrusted)
+ * @param certificatePem - the certificate the device presented (untrusted): PEM, or the parsed
+ *   `X509Certificate` a TLS server hands over
  * @param options - `now`, `cas`, `revoked`, `template`, and `existing` to detect taken ids
  * @returns the record and effects, or a FleetError: `CERT_INVALID`, `CERT_UNTRUSTED`, `CA_INACTIVE`,
  *   `CERT_REVOKED`, `CERT_NOT_YET_VALID`, `CERT_EXPIRED`, `TEMPLATE_INVALID`, `TENANT_MISMATCH`,

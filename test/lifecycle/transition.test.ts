@@ -74,6 +74,10 @@ describe('transition: details', () => {
     const record = { ...snap('active'), attributes: { site: 'plant-3' } };
     const r = transition(record, { type: 'scheduled_update' }, { now: 3_000 });
     expect(r.ok && r.next.attributes).toEqual({ site: 'plant-3' });
+    // five keys, but not the five lifecycle fields: the extra one must survive too
+    const odd = { deviceId: 'd', tenantId: 't', state: 'active' as const, since: 1, extra: 'keep' };
+    const o = transition(odd, { type: 'heartbeat' }, { now: 2 });
+    expect(o.ok && o.next).toEqual({ ...odd, updatedAt: 2 });
   });
 
   it('refuses a now earlier than the last event, so audit time never goes backwards', () => {
