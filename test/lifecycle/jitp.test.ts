@@ -121,8 +121,22 @@ describe('provisionWithCertificate: real certificates', () => {
     expect(codeOf(provision('validUs', { template: noFallback }))).toBe('TEMPLATE_INVALID');
   });
 
-  it('accepts RSA as well as EC certificates', () => {
+  it('accepts RSA as well as EC certificates, and an already parsed X509Certificate (as TLS hands it over)', () => {
     expect(provision('rsaDevice').ok).toBe(true);
+    const parsed = provisionWithCertificate(new X509Certificate(pem['valid'] as string), { now, cas, revoked: createRevocationList(), template: minimal });
+    expect(parsed.ok && parsed.record.deviceId).toBe('dev-001');
+  });
+
+  it('refuses a certificate whose signature was tampered with, though its issuer name and key id match', () => {
+    for (const name of ['valid', 'rsaDevice']) {
+      const der = Buffer.from(new X509Certificate(pem[name] as string).raw);
+      der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0x01; // last byte of the signature value
+      const forged = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+      const cert = new X509Certificate(forged);
+      const issuer = cas.cas.find((c) => c.id === (name === 'valid' ? 'root' : 'rsa'));
+      expect(issuer && cert.checkIssued(issuer.certificate)).toBe(true);
+      expect(codeOf(provisionWithCertificate(forged, { now, cas, revoked: createRevocationList(), template: minimal }))).toBe('CERT_UNTRUSTED');
+    }
   });
 
   it.each([
