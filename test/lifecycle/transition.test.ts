@@ -1,5 +1,5 @@
 import { createMachine, initialTransition, transition as xTransition } from 'xstate';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { isFleetError } from '../../src/errors.js';
 import {
   DEFAULT_TRANSITION_TABLE,
@@ -65,6 +65,16 @@ describe('transition: the 6 × 13 state/event table', () => {
 });
 
 describe('transition: details', () => {
+  it('types next as null for data_wiped and as the snapshot type otherwise', () => {
+    const wiped = transition(snap('decommissioned'), { type: 'data_wiped' }, { now: 5_000 });
+    if (wiped.ok) expectTypeOf(wiped.next).toEqualTypeOf<null>();
+    const beat = transition(snap('active'), { type: 'heartbeat' }, { now: 5_000 });
+    if (beat.ok) expectTypeOf(beat.next).toEqualTypeOf<Readonly<DeviceSnapshot>>();
+    const any = transition(snap('active'), { type: 'heartbeat' } as { type: LifecycleEventType }, { now: 5_000 });
+    if (any.ok) expectTypeOf(any.next).toEqualTypeOf<Readonly<DeviceSnapshot> | null>();
+    expect(wiped.ok && beat.ok && any.ok).toBe(true);
+  });
+
   it('fills actor "system" and reason null when the event names none', () => {
     const r = transition(snap('active'), { type: 'heartbeat' }, { now: 3_000 });
     expect(r.ok && r.effects[0]).toMatchObject({ actor: 'system', reason: null });
