@@ -45,12 +45,17 @@ export interface ProvisioningOptions {
 
 /** The facts a provisioning method has established about the device. */
 export interface ProvenIdentity {
+  /** The verified credential. */
   readonly identity: DeviceIdentity;
+  /** Template parameters taken from the credential (untrusted values; the template checks them). */
   readonly params: TemplateParameters;
+  /** The method's default `deviceId` and `tenantId` templates. */
   readonly defaults: { readonly deviceId: string; readonly tenantId: string };
   /** The tenant that owns the CA or group, if any: devices may only join that tenant. */
   readonly ownerTenantId: string | undefined;
+  /** What the parameters came from, for messages ("certificate subject"). */
   readonly source: string;
+  /** The provisioning method, recorded as the reason of `registration_initiated`. */
   readonly method: string;
 }
 
@@ -62,16 +67,24 @@ function failure(code: 'ALREADY_PROVISIONED' | 'TENANT_MISMATCH', status: number
  * A pre-registered record in `unprovisioned` may be (re)provisioned by the same identity or, if it has
  * none yet, by any; everything else under that id is a conflict.
  */
-function startingPoint(existing: ExistingDevice | undefined, deviceId: string, tenantId: string, identity: DeviceIdentity, now: number): DeviceSnapshot | ProvisioningResult {
-  if (existing === undefined) return createDeviceSnapshot({ deviceId, tenantId, now });
+function startingPoint(
+  existing: ExistingDevice | undefined,
+  deviceId: string,
+  tenantId: string,
+  identity: DeviceIdentity,
+  now: number,
+): { readonly start: DeviceSnapshot } | { readonly refused: ProvisioningResult } {
+  if (existing === undefined) return { start: createDeviceSnapshot({ deviceId, tenantId, now }) };
   const sameIdentity = existing.identity === undefined || existing.identity.fingerprint === identity.fingerprint;
-  if (existing.state === 'unprovisioned' && sameIdentity && existing.tenantId === tenantId) return existing;
-  return failure(
-    'ALREADY_PROVISIONED',
-    409,
-    `Device "${deviceId}" already exists (state "${existing.state}", tenant "${existing.tenantId}"${sameIdentity ? '' : ', another credential'}); decommission and wipe it before reusing the id`,
-    { deviceId, state: existing.state, tenantId: existing.tenantId, sameIdentity },
-  );
+  if (existing.state === 'unprovisioned' && sameIdentity && existing.tenantId === tenantId) return { start: existing };
+  return {
+    refused: failure(
+      'ALREADY_PROVISIONED',
+      409,
+      `Device "${deviceId}" already exists (state "${existing.state}", tenant "${existing.tenantId}"${sameIdentity ? '' : ', another credential'}); decommission and wipe it before reusing the id`,
+      { deviceId, state: existing.state, tenantId: existing.tenantId, sameIdentity },
+    ),
+  };
 }
 
 /**
@@ -88,8 +101,9 @@ export function completeProvisioning(proven: ProvenIdentity, options: Provisioni
       tenantId: f.tenantId,
     });
   }
-  const start = startingPoint(options.existing?.(f.deviceId), f.deviceId, f.tenantId, proven.identity, options.now);
-  if ('ok' in start) return start;
+  const from = startingPoint(options.existing?.(f.deviceId), f.deviceId, f.tenantId, proven.identity, options.now);
+  if ('refused' in from) return from.refused;
+  const start = from.start;
   const actor = options.actor ?? 'provisioning';
   const opts = { now: options.now, ...(options.table === undefined ? {} : { table: options.table }) };
   const begun = transition(start, { type: 'registration_initiated', actor, reason: proven.method }, opts);

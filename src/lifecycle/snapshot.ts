@@ -55,8 +55,8 @@ export const deviceSnapshotSchema: z.ZodType<DeviceSnapshot> = z.looseObject({
   updatedAt: timeSchema.exactOptional(),
 });
 
-/** zod schema of a {@link LifecycleEvent} (for events arriving over a boundary). */
-export const lifecycleEventSchema: z.ZodType<LifecycleEvent> = z.strictObject({
+/** zod schema of a {@link LifecycleEvent} (for events arriving over a boundary; extra fields are kept). */
+export const lifecycleEventSchema: z.ZodType<LifecycleEvent> = z.looseObject({
   type: lifecycleEventTypeSchema,
   actor: z.string().min(1).max(256).exactOptional(),
   reason: z.string().max(1024).exactOptional(),

@@ -236,13 +236,18 @@ describe('provisionWithCertificate: real certificates', () => {
     if (!other.ok) throw other.error;
     const otherIdentity = { ...other.record, state: 'unprovisioned' as const, deviceId: 'dev-001' };
     expect(codeOf(provision('valid', { existing: () => otherIdentity }))).toBe('ALREADY_PROVISIONED');
-    // a failed attempt left the record unprovisioned: the same certificate may try again
-    const begun = transition(first.record, { type: 'end_of_life' }, { now });
-    expect(begun.ok).toBe(true);
-    const preRegistered = { deviceId: 'dev-001', tenantId: 'acme', state: 'unprovisioned' as const, since: now - 10, updatedAt: now - 10 };
-    const again = provision('valid', { existing: () => preRegistered });
+    // an attempt that ended in provisioning_failed left the record unprovisioned: the same certificate may try again
+    const inProgress = { ...first.record, state: 'provisioning' as const, since: now - 20, updatedAt: now - 20 };
+    const failed = transition(inProgress, { type: 'provisioning_failed', reason: 'config push timed out' }, { now: now - 10 });
+    if (!failed.ok) throw failed.error;
+    const again = provision('valid', { existing: () => failed.next });
     expect(codeOf(again)).toBe('ok');
-    expect(again.ok && again.record.since).toBe(now);
+    expect(again.ok && again.record).toMatchObject({ state: 'active', since: now });
+    expect(again.ok && again.effects[0]).toMatchObject({ type: 'audit', from: 'unprovisioned', to: 'provisioning' });
+    // a pre-registered record without identity is completed; one in another tenant is not
+    const preRegistered = { deviceId: 'dev-001', tenantId: 'acme', state: 'unprovisioned' as const, since: now - 10, updatedAt: now - 10, ok: 'stored field' };
+    expect(codeOf(provision('valid', { existing: () => preRegistered }))).toBe('ok');
+    expect(codeOf(provision('valid', { existing: () => ({ ...preRegistered, tenantId: 'globex' }) }))).toBe('ALREADY_PROVISIONED');
   });
 
   it('after decommissioning, the same certificate can never provision again', () => {
