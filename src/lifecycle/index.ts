@@ -56,11 +56,9 @@ export {
   tenantIdSchema,
 } from './template.js';
 export type { FilledTemplate, ProvisioningTemplate, ProvisioningTemplateDefinition, TemplateParameter, TemplateParameters } from './template.js';
-export { homeEndpointSchema, resolveHome } from './home-endpoint.js';
 export type { HomeAssignment, HomeEndpointConfig, HomeRule, HomeTarget } from './home-endpoint.js';
 export type { DeviceIdentity, DeviceRecord, ExistingDevice, ExistingDeviceLookup } from './record.js';
-export { completeProvisioning } from './provisioning.js';
-export type { ProvenIdentity, ProvisioningOptions, ProvisioningResult } from './provisioning.js';
+export type { ProvisioningOptions, ProvisioningResult } from './provisioning.js';
 export { X509_TEMPLATE_DEFAULTS, provisionWithCertificate } from './jitp.js';
 export type { CertificateProvisioningOptions } from './jitp.js';
 export {
