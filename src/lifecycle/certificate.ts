@@ -111,6 +111,8 @@ function checkWindow(cert: X509Certificate, now: number): Result<{ notBefore: nu
   const notBefore = Date.parse(cert.validFrom);
   const notAfter = Date.parse(cert.validTo);
   const details = { subject: cert.subject, notBefore, notAfter, now };
+  // An unreadable date must never compare its way into acceptance (NaN fails every comparison).
+  if (!Number.isFinite(notBefore) || !Number.isFinite(notAfter)) return fail('CERT_INVALID', 400, `"${describe(cert)}" has an unreadable validity window`, details);
   // RFC 5280 §4.1.2.5: the window includes both ends.
   if (now < notBefore) return fail('CERT_NOT_YET_VALID', 401, `"${describe(cert)}" is not valid before ${cert.validFrom}; check the device clock or the issuing process`, details);
   if (now > notAfter) return fail('CERT_EXPIRED', 401, `"${describe(cert)}" expired at ${cert.validTo}; issue the device a new certificate`, details);
@@ -129,8 +131,12 @@ function checkWindow(cert: X509Certificate, now: number): Result<{ notBefore: nu
  *   `X509Certificate` as `tls.TLSSocket#getPeerX509Certificate()` returns it (saves the parse)
  * @param context - `now`, the CA registry and the revocation list
  * @returns the verified certificate, or the first failed check as a FleetError
+ * @throws FleetError `INVALID_ARGUMENT` when `now` is not a finite number (a programming error).
  */
 export function verifyDeviceCertificate(pem: unknown, context: CertificateCheckContext): Result<VerifiedCertificate> {
+  if (!Number.isFinite(context.now)) {
+    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be a finite epoch-ms time, got ${String(context.now)}`, { status: 400 });
+  }
   const parsed = parsePem(pem);
   if (!parsed.ok) return parsed;
   const cert = parsed.value;

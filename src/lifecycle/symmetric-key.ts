@@ -175,6 +175,7 @@ function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
  * @param request - the device's request (untrusted); see {@link symmetricKeyRequestSchema}
  * @param options - `now`, `groups`, `revoked`, `seenNonces`, `template`, `existing`, `replayWindowMs`
  * @returns the provisioning result plus the nonce ledger to store (also on failure)
+ * @throws FleetError `INVALID_ARGUMENT` for a non-finite `now` or a non-positive `replayWindowMs`.
  *
  * @example
  * ```ts
@@ -192,6 +193,10 @@ export function provisionWithSymmetricKey(request: unknown, options: SymmetricKe
     throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${String(window)}`, { status: 400 });
   }
   const { now } = options;
+  if (!Number.isFinite(now)) {
+    // NaN would pass the window check and empty the ledger: refuse it outright.
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${String(now)}`, { status: 400 });
+  }
   const ledger = prune(options.seenNonces, now, window);
   const refuse = (code: FleetErrorCode, status: number, message: string, details: Record<string, unknown> = {}): SymmetricKeyProvisioningResult => ({
     ok: false,

@@ -160,6 +160,7 @@ describe('provisionWithCertificate: real certificates', () => {
     expect(provision('notYet', { now: to }).ok).toBe(true);
     expect(codeOf(provision('notYet', { now: to + 1 }))).toBe('CERT_EXPIRED');
     expect(codeOf(provision('notYet', { now: from - 1 }))).toBe('CERT_NOT_YET_VALID');
+    expect(() => provision('valid', { now: Number.NaN })).toThrow(/finite/);
     // the expired certificate's window predates its CA: at that time the CA itself was not yet valid
     const old = new X509Certificate(pem['expired'] as string);
     const r = provision('expired', { now: Date.parse(old.validFrom) + DAY });

@@ -143,5 +143,6 @@ describe('symmetric-key enrollment', () => {
     expect(() => createEnrollmentGroups([{ groupId: 'G!', key: groupKey, tenantId: 't' }])).toThrow(/groupId/);
     expect(() => createEnrollmentGroups([{ groupId: 'g', key: groupKey, tenantId: 't' }, { groupId: 'g', key: groupKey, tenantId: 't' }])).toThrow(/duplicate/);
     expect(() => provisionWithSymmetricKey(request('s', nonceA), options({ replayWindowMs: 0 }))).toThrow(/replayWindowMs/);
+    expect(() => provisionWithSymmetricKey(request('s', nonceA), options({ now: Number.NaN }))).toThrow(/finite/);
   });
 });
