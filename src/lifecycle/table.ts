@@ -59,9 +59,14 @@ export const DEFAULT_TRANSITION_RULES: readonly TransitionRule[] = Object.freeze
   { from: 'decommissioned', event: 'data_wiped', to: null },
 ].map((r) => Object.freeze(r as TransitionRule)));
 
+// Prototype-free maps: a state or event named "constructor", "name" or "__proto__" finds nothing.
+function bare<T extends object>(): T {
+  return Object.create(null) as T;
+}
+
 function compile(rules: readonly TransitionRule[], extensions: readonly TransitionRule[]): TransitionTable {
-  const targets = {} as Record<LifecycleState, Partial<Record<LifecycleEventType, LifecycleState | null>>>;
-  for (const s of LIFECYCLE_STATES) targets[s] = {};
+  const targets = bare<Record<LifecycleState, Partial<Record<LifecycleEventType, LifecycleState | null>>>>();
+  for (const s of LIFECYCLE_STATES) targets[s] = bare();
   for (const r of rules) targets[r.from][r.event] = r.to;
   const accepted = {} as Record<LifecycleState, readonly LifecycleEventType[]>;
   for (const s of LIFECYCLE_STATES) {

@@ -109,6 +109,10 @@ describe('transition: details', () => {
       expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
       expect(!r.ok && r.error.message).toContain('unknown event type');
     }
+    for (const [state, type] of [['constructor', 'name'], ['__proto__', '__proto__'], ['valueOf', 'length']]) {
+      const r = transition({ ...snap('active'), state: state as 'active' }, { type: type as LifecycleEventType }, { now: 3_000 });
+      expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+    }
     for (const state of ['broken', 'toString', '__proto__']) {
       const r = transition({ ...snap('active'), state: state as 'active' }, { type: 'heartbeat' }, { now: 3_000 });
       expect(!r.ok && r.error.message).toContain('unknown state');
