@@ -1,0 +1,121 @@
+/**
+ * Secure decommissioning: the ordered effects that retire a device for good.
+ */
+import { FleetError } from '../errors.js';
+import type { DecommissionEffect, LifecycleEffect } from './effects.js';
+import type { DeviceIdentity } from './record.js';
+import { addRevocations } from './revocation.js';
+import type { RevocationEntry, RevocationList } from './revocation.js';
+import type { DeviceSnapshot } from './snapshot.js';
+import type { LifecycleEventType } from './states.js';
+import { DEFAULT_TRANSITION_TABLE } from './table.js';
+import type { TransitionTable } from './table.js';
+import { transition } from './transition.js';
+
+/** The fields of a record {@link planDecommission} reads. */
+export type DecommissionCandidate = DeviceSnapshot & { readonly identity?: DeviceIdentity; readonly policies?: readonly string[] };
+
+/** Options of {@link planDecommission}. */
+export interface DecommissionOptions {
+  /** Why (recorded in the audit effect). Required. */
+  readonly reason: string;
+  /** Who decided it (recorded in the audit effect). Required. */
+  readonly actor: string;
+  /** When (epoch ms). */
+  readonly now: number;
+  /**
+   * The event to use. @defaultValue `end_of_life` when the state accepts it, else `unrecoverable`,
+   * else any event of the table that leads to `decommissioned` from the device's state
+   */
+  readonly event?: LifecycleEventType;
+  /** An extended table (for example one that decommissions from `maintenance`). */
+  readonly table?: TransitionTable;
+}
+
+/** What {@link planDecommission} returns. */
+export type DecommissionPlan<S extends DecommissionCandidate = DecommissionCandidate> =
+  | { readonly ok: true; readonly next: S; readonly effects: readonly DecommissionEffect[] }
+  | { readonly ok: false; readonly error: FleetError };
+
+/** The revocation entry that retires a device's credential. */
+export function revocationFor(identity: DeviceIdentity): RevocationEntry {
+  return identity.kind === 'x509'
+    ? { kind: 'x509', issuer: identity.issuer, serial: identity.serial }
+    : { kind: 'enrollment', groupId: identity.groupId, registrationId: identity.registrationId };
+}
+
+function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, table: TransitionTable): LifecycleEventType | FleetError {
+  if (options.event !== undefined) return options.event;
+  const row = table.targets[record.state];
+  const leading = table.accepted[record.state].filter((e) => row[e] === 'decommissioned');
+  const event = (['end_of_life', 'unrecoverable'] as const).find((e) => leading.includes(e)) ?? leading[0];
+  if (event !== undefined) return event;
+  const from = table.rules.filter((r) => r.to === 'decommissioned').map((r) => r.from);
+  return new FleetError(
+    'INVALID_TRANSITION',
+    record.state === 'decommissioned'
+      ? `Device "${record.deviceId}" is already decommissioned`
+      : `Device "${record.deviceId}" in state "${record.state}" cannot be decommissioned; states that can: ${from.join(', ')} (extend the transition table to allow "${record.state}")`,
+    { status: 409, details: { deviceId: record.deviceId, state: record.state, decommissionableFrom: from } },
+  );
+}
+
+/**
+ * Plans the decommissioning of a device, as ordered effects: revoke the credential (the entry goes
+ * on the revocation list provisioning reads, so the same certificate or enrollment can never
+ * provision again), detach its policies, cancel pending rollout actions and commands, request the
+ * wipe of its data, remove it from monitoring and from billing, and the audit record of the
+ * transition to `decommissioned`. The credential is revoked first so that nothing the later steps
+ * leave behind can be used by the device.
+ *
+ * @param record - the device record (its `identity` and `policies` are read when present)
+ * @param options - `reason`, `actor` and `now` (all required), optional `event` and `table`
+ * @returns `{ ok: true, next, effects }`, or `INVALID_TRANSITION` when the state cannot be
+ *   decommissioned (or already is), or `INVALID_ARGUMENT` for an empty reason or actor
+ *
+ * @example
+ * ```ts
+ * const plan = planDecommission(record, { reason: 'RMA 4411', actor: 'ops@acme', now: Date.now() });
+ * if (plan.ok) { revoked = applyRevocations(revoked, plan.effects); await runEffects(plan.effects); }
+ * ```
+ */
+export function planDecommission<S extends DecommissionCandidate>(record: S, options: DecommissionOptions): DecommissionPlan<S> {
+  const { reason, actor, now } = options;
+  if (typeof reason !== 'string' || reason.trim() === '' || typeof actor !== 'string' || actor.trim() === '') {
+    return { ok: false, error: new FleetError('INVALID_ARGUMENT', 'planDecommission: reason and actor are required non-empty strings (they go to the audit trail)', { status: 400 }) };
+  }
+  const table = options.table ?? DEFAULT_TRANSITION_TABLE;
+  const event = pickEvent(record, options, table);
+  if (event instanceof FleetError) return { ok: false, error: event };
+  const moved = transition(record, { type: event, actor, reason }, { now, table });
+  if (!moved.ok) return moved;
+  if (moved.next === null || moved.next.state !== 'decommissioned') {
+    return {
+      ok: false,
+      error: new FleetError('INVALID_ARGUMENT', `planDecommission: event "${event}" does not lead from "${record.state}" to "decommissioned"`, { status: 400, details: { event } }),
+    };
+  }
+  const ref = { deviceId: record.deviceId, tenantId: record.tenantId };
+  const effects: DecommissionEffect[] = [];
+  if (record.identity !== undefined) effects.push({ type: 'revoke-credential', ...ref, revocation: revocationFor(record.identity) });
+  effects.push(
+    { type: 'detach-policies', ...ref, policies: record.policies ?? [] },
+    { type: 'cancel-pending', ...ref, scopes: ['rollout-actions', 'commands'] },
+    { type: 'request-data-wipe', ...ref },
+    { type: 'remove-from-monitoring', ...ref },
+    { type: 'remove-from-billing', ...ref },
+  );
+  for (const e of moved.effects) if (e.type === 'audit') effects.push(e);
+  return { ok: true, next: moved.next, effects };
+}
+
+/**
+ * Adds the credentials that `effects` revoke to `list` and returns the new list (`list` is unchanged).
+ *
+ * @param list - the current revocation list
+ * @param effects - effects from {@link planDecommission} (other effect types are ignored)
+ */
+export function applyRevocations(list: RevocationList, effects: readonly LifecycleEffect[]): RevocationList {
+  const entries = effects.flatMap((e) => (e.type === 'revoke-credential' ? [e.revocation] : []));
+  return entries.length === 0 ? list : addRevocations(list, entries);
+}

@@ -1,0 +1,87 @@
+/**
+ * The revocation list: credentials that must never authenticate or provision again.
+ */
+import { z } from 'zod';
+import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
+
+/** A revoked X.509 certificate, identified as in a CRL: issuer name and serial number. */
+export interface X509Revocation {
+  readonly kind: 'x509';
+  /** The issuer's distinguished name as node:crypto prints it (`X509Certificate.issuer`). */
+  readonly issuer: string;
+  /** The serial number in hex (case, colons and leading zeros do not matter). */
+  readonly serial: string;
+}
+
+/** A revoked symmetric-key enrollment: the group and the registration id. */
+export interface EnrollmentRevocation {
+  readonly kind: 'enrollment';
+  /** Enrollment group id. */
+  readonly groupId: string;
+  /** The device's registration id. */
+  readonly registrationId: string;
+}
+
+/** One revoked credential. */
+export type RevocationEntry = X509Revocation | EnrollmentRevocation;
+
+/** zod schema of a {@link RevocationEntry}. */
+export const revocationEntrySchema: z.ZodType<RevocationEntry> = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('x509'), issuer: z.string().min(1), serial: z.string().regex(/^[0-9a-fA-F:]+$/, 'a hex serial number') }),
+  z.strictObject({ kind: z.literal('enrollment'), groupId: z.string().min(1), registrationId: z.string().min(1) }),
+]);
+
+/**
+ * A revocation list: entries keyed by {@link revocationKey}. Build with
+ * {@link createRevocationList}, grow with {@link addRevocations}; it is never mutated in place.
+ */
+export type RevocationList = ReadonlyMap<string, RevocationEntry>;
+
+/** A hex serial in canonical form: upper case, no colons, no leading zeros. */
+export function normalizeSerial(serial: string): string {
+  const hex = serial.replace(/:/g, '').toUpperCase().replace(/^0+(?=.)/, '');
+  return hex;
+}
+
+/** The lookup key of a revocation entry. */
+export function revocationKey(entry: RevocationEntry): string {
+  // "\u0000" cannot occur in a DN as node prints it or in a validated id, so keys never collide.
+  return entry.kind === 'x509'
+    ? `x509\u0000${entry.issuer}\u0000${normalizeSerial(entry.serial)}`
+    : `enrollment\u0000${entry.groupId}\u0000${entry.registrationId}`;
+}
+
+/**
+ * Adds entries to a list and returns the new list; `list` is not changed.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when an entry is malformed.
+ */
+export function addRevocations(list: RevocationList, entries: readonly unknown[]): RevocationList {
+  const next = new Map(list);
+  for (const raw of entries) {
+    const r = revocationEntrySchema.safeParse(raw);
+    if (!r.success) {
+      throw new FleetError('INVALID_ARGUMENT', `addRevocations: each entry is { kind: 'x509', issuer, serial } or { kind: 'enrollment', groupId, registrationId }: ${describeIssues(r.error, 'entry')}`, {
+        status: 400,
+        details: { entry: raw },
+      });
+    }
+    next.set(revocationKey(r.data), r.data);
+  }
+  return next;
+}
+
+/**
+ * A revocation list holding `entries` (for example, loaded from a store).
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when an entry is malformed.
+ */
+export function createRevocationList(entries: readonly unknown[] = []): RevocationList {
+  return addRevocations(new Map(), entries);
+}
+
+/** True when `entry` is on `list`. */
+export function isRevoked(list: RevocationList, entry: RevocationEntry): boolean {
+  return list.has(revocationKey(entry));
+}

@@ -1,0 +1,72 @@
+/**
+ * Certificate rotation planning: which devices need a new certificate, and how soon.
+ */
+import { FleetError } from '../errors.js';
+import type { DeviceRecord } from './record.js';
+
+/** One device in a {@link RotationPlan}. */
+export interface RotationItem {
+  /** The device. */
+  readonly deviceId: string;
+  /** Its tenant. */
+  readonly tenantId: string;
+  /** Serial of the certificate in use. */
+  readonly serial: string;
+  /** Its issuer. */
+  readonly issuer: string;
+  /** When it expires (epoch ms). */
+  readonly notAfter: number;
+  /** Time left (ms); negative when already expired. */
+  readonly expiresInMs: number;
+  /**
+   * `rotate`: the device can still authenticate and request a new certificate over its current one.
+   * `reprovision`: it expired; the device cannot authenticate any more and needs a new identity
+   * through the factory or a claim flow (an expired certificate is never accepted).
+   */
+  readonly action: 'rotate' | 'reprovision';
+}
+
+/** What {@link certificatesExpiring} returns. */
+export interface RotationPlan {
+  /** The `now` the plan was made for. */
+  readonly generatedAt: number;
+  /** The horizon (ms). */
+  readonly within: number;
+  /** Devices in order of expiry, soonest (or longest expired) first. */
+  readonly items: readonly RotationItem[];
+}
+
+/** The fields of a record the planner reads. */
+export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'state' | 'identity'>;
+
+/**
+ * Lists the certificate devices whose certificate expires within `within` ms of `now` (or already
+ * has). Symmetric-key devices and decommissioned devices are skipped.
+ *
+ * @param records - device records
+ * @param options - `within` (ms, ≥ 0) and `now` (epoch ms)
+ * @throws FleetError `INVALID_ARGUMENT` when `within` or `now` is not a finite number (or `within` < 0).
+ *
+ * @example
+ * ```ts
+ * const plan = certificatesExpiring(records, { within: 30 * 86_400_000, now: Date.now() });
+ * for (const item of plan.items) if (item.action === 'rotate') scheduleRotation(item.deviceId);
+ * ```
+ */
+export function certificatesExpiring(records: Iterable<RotationCandidate>, options: { readonly within: number; readonly now: number }): RotationPlan {
+  const { within, now } = options;
+  if (!Number.isFinite(within) || within < 0 || !Number.isFinite(now)) {
+    throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=${String(within)}, now=${String(now)})`, {
+      status: 400,
+    });
+  }
+  const items: RotationItem[] = [];
+  for (const r of records) {
+    const id = r.identity;
+    if (id.kind !== 'x509' || r.state === 'decommissioned' || id.notAfter > now + within) continue;
+    const expiresInMs = id.notAfter - now;
+    items.push({ deviceId: r.deviceId, tenantId: r.tenantId, serial: id.serial, issuer: id.issuer, notAfter: id.notAfter, expiresInMs, action: expiresInMs < 0 ? 'reprovision' : 'rotate' });
+  }
+  items.sort((a, b) => a.notAfter - b.notAfter || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  return { generatedAt: now, within, items };
+}

@@ -1,0 +1,251 @@
+/**
+ * Symmetric-key group enrollment (as Azure DPS): devices without certificates derive their own key
+ * from a group key and prove possession of it with an HMAC over a nonce and a timestamp.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { FleetError } from '../errors.js';
+import { describeIssues } from './issues.js';
+import type { FleetErrorCode } from '../errors.js';
+import { completeProvisioning } from './provisioning.js';
+import type { ProvisioningOptions, ProvisioningResult } from './provisioning.js';
+import type { DeviceIdentity } from './record.js';
+import { isRevoked } from './revocation.js';
+import type { RevocationList } from './revocation.js';
+
+/** An enrollment group as configured: its id, base64 key, status and tenant. */
+export interface EnrollmentGroupDefinition {
+  /** Group id. */
+  readonly groupId: string;
+  /** The group key, base64 (at least 16 bytes; 32–64 recommended). Keep it on the server only. */
+  readonly key: string;
+  /** @defaultValue `'active'` */
+  readonly status?: 'active' | 'inactive';
+  /** The tenant the group's devices join; offered to templates as `{{GroupTenantId}}`. */
+  readonly tenantId: string;
+}
+
+/** An enrollment group ready for use (key decoded). */
+export interface EnrollmentGroup {
+  /** Group id. */
+  readonly groupId: string;
+  /** The decoded group key. */
+  readonly key: Uint8Array;
+  /** Only `active` groups enroll devices. */
+  readonly status: 'active' | 'inactive';
+  /** The tenant the group's devices join. */
+  readonly tenantId: string;
+}
+
+const idSchema = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,127}$/, '1–128 lower-case letters, digits, ".", "_", ":" or "-"');
+
+/** zod schema of an {@link EnrollmentGroupDefinition}. */
+export const enrollmentGroupSchema: z.ZodType<EnrollmentGroupDefinition> = z.strictObject({
+  groupId: idSchema,
+  key: z.base64().refine((k) => Buffer.from(k, 'base64').length >= 16, 'the group key must be at least 16 bytes'),
+  status: z.enum(['active', 'inactive']).exactOptional(),
+  tenantId: z.string().min(1).max(64),
+});
+
+/** A symmetric-key enrollment request, as a device sends it. */
+export interface SymmetricKeyRequest {
+  /** Enrollment group id. */
+  readonly groupId: string;
+  /** The device's registration id (lower-case letters, digits, `.`, `_`, `:`, `-`). */
+  readonly registrationId: string;
+  /** A fresh random value, 16–128 characters of base64url or hex. */
+  readonly nonce: string;
+  /** The device's time of the request (epoch ms). */
+  readonly timestamp: number;
+  /** base64 HMAC-SHA256 over `nonce + "\n" + timestamp` with the derived device key. */
+  readonly proof: string;
+}
+
+/** zod schema of a {@link SymmetricKeyRequest}. */
+export const symmetricKeyRequestSchema: z.ZodType<SymmetricKeyRequest> = z.strictObject({
+  groupId: idSchema,
+  registrationId: idSchema,
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, '16–128 characters of base64url or hex'),
+  timestamp: z.number().int().nonnegative(),
+  proof: z.base64().max(128),
+});
+
+/**
+ * Nonces already used, as data: key → request timestamp. Pass the ledger in and store the one that
+ * comes back; entries older than the replay window are dropped, so it stays small.
+ */
+export type NonceLedger = ReadonlyMap<string, number>;
+
+/** Options of {@link provisionWithSymmetricKey}. */
+export interface SymmetricKeyProvisioningOptions extends ProvisioningOptions {
+  /** Enrollment groups by id (see {@link createEnrollmentGroups}). */
+  readonly groups: ReadonlyMap<string, EnrollmentGroup>;
+  /** Revoked credentials (see {@link planDecommission}). */
+  readonly revoked: RevocationList;
+  /** Nonces seen so far. */
+  readonly seenNonces: NonceLedger;
+  /**
+   * How far a request's timestamp may be from `now`, either way (ms).
+   * @defaultValue 300000 (5 minutes)
+   */
+  readonly replayWindowMs?: number;
+}
+
+/** What {@link provisionWithSymmetricKey} returns: a {@link ProvisioningResult} and the updated nonce ledger. */
+export type SymmetricKeyProvisioningResult = ProvisioningResult & { readonly seenNonces: NonceLedger };
+
+/** The default device id and tenant templates for enrollments. */
+export const ENROLLMENT_TEMPLATE_DEFAULTS = { deviceId: '{{RegistrationId}}', tenantId: '{{GroupTenantId}}' } as const;
+
+/** Default replay window: 5 minutes either way. */
+export const DEFAULT_REPLAY_WINDOW_MS = 300_000;
+
+function keyBytes(key: string | Uint8Array): Uint8Array {
+  return typeof key === 'string' ? Buffer.from(key, 'base64') : key;
+}
+
+/**
+ * The device key of one registration: base64 HMAC-SHA256(group key, registration id). Compute it at
+ * the factory (or on the device) and never ship the group key to devices.
+ *
+ * @param groupKey - base64 string or bytes
+ * @param registrationId - the device's registration id
+ */
+export function deriveDeviceKey(groupKey: string | Uint8Array, registrationId: string): string {
+  return createHmac('sha256', keyBytes(groupKey)).update(registrationId, 'utf8').digest('base64');
+}
+
+/**
+ * The proof a device sends: base64 HMAC-SHA256(device key, `nonce + "\n" + timestamp`).
+ *
+ * @param deviceKey - base64 string (from {@link deriveDeviceKey}) or bytes
+ * @param nonce - a fresh random value
+ * @param timestamp - epoch ms
+ */
+export function computeEnrollmentProof(deviceKey: string | Uint8Array, nonce: string, timestamp: number): string {
+  return createHmac('sha256', keyBytes(deviceKey)).update(`${nonce}\n${timestamp}`, 'utf8').digest('base64');
+}
+
+/**
+ * Validates group definitions and indexes them by id.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` for a malformed group or a duplicate id.
+ */
+export function createEnrollmentGroups(definitions: readonly unknown[]): ReadonlyMap<string, EnrollmentGroup> {
+  const groups = new Map<string, EnrollmentGroup>();
+  for (const raw of definitions) {
+    const r = enrollmentGroupSchema.safeParse(raw);
+    if (!r.success) {
+      throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: ${describeIssues(r.error, 'group')}`, { status: 400 });
+    }
+    const g = r.data;
+    if (groups.has(g.groupId)) throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: duplicate group id "${g.groupId}"`, { status: 400 });
+    groups.set(g.groupId, Object.freeze({ groupId: g.groupId, key: Buffer.from(g.key, 'base64'), status: g.status ?? 'active', tenantId: g.tenantId }));
+  }
+  return groups;
+}
+
+function nonceKey(r: SymmetricKeyRequest): string {
+  return `${r.groupId}\u0000${r.registrationId}\u0000${r.nonce}`;
+}
+
+// Entries older than the window can go: a replay of them carries the same (signed) timestamp and is
+// refused as stale anyway.
+function prune(ledger: NonceLedger, now: number, window: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, t] of ledger) if (t >= now - window) out.set(k, t);
+  return out;
+}
+
+function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
+  const expected = Buffer.from(computeEnrollmentProof(expectedKey, r.nonce, r.timestamp), 'base64');
+  const given = Buffer.from(r.proof, 'base64');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Provisions a device that proves possession of its derived key. Checks, in order: the request is
+ * well formed (`ENROLLMENT_INVALID`, 400), the group exists and is active (`ENROLLMENT_INVALID`),
+ * the timestamp is within the replay window of `now` (`REPLAY_DETECTED`), the proof is right
+ * (`ENROLLMENT_INVALID`, 401), the nonce is unused (`REPLAY_DETECTED`), the registration is not
+ * revoked (`CERT_REVOKED`); then fills the template and registers the device as
+ * {@link provisionWithCertificate} does. A nonce is recorded only once the proof is verified, so
+ * unauthenticated requests cannot fill the ledger.
+ *
+ * @param request - the device's request (untrusted); see {@link symmetricKeyRequestSchema}
+ * @param options - `now`, `groups`, `revoked`, `seenNonces`, `template`, `existing`, `replayWindowMs`
+ * @returns the provisioning result plus the nonce ledger to store (also on failure)
+ * @throws FleetError `INVALID_ARGUMENT` for a non-finite `now` or a non-positive `replayWindowMs`.
+ *
+ * @example
+ * ```ts
+ * const deviceKey = deriveDeviceKey(groupKey, 'sensor-0042');            // at the factory
+ * const nonce = randomBytes(16).toString('hex'), timestamp = Date.now();  // on the device
+ * const request = { groupId: 'field-sensors', registrationId: 'sensor-0042', nonce, timestamp,
+ *   proof: computeEnrollmentProof(deviceKey, nonce, timestamp) };
+ * const r = provisionWithSymmetricKey(request, { now: Date.now(), groups, revoked, seenNonces, template });
+ * seenNonces = r.seenNonces;
+ * ```
+ */
+export function provisionWithSymmetricKey(request: unknown, options: SymmetricKeyProvisioningOptions): SymmetricKeyProvisioningResult {
+  const window = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+  if (!(window > 0) || !Number.isFinite(window)) {
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${String(window)}`, { status: 400 });
+  }
+  const { now } = options;
+  if (!Number.isFinite(now)) {
+    // NaN would pass the window check and empty the ledger: refuse it outright.
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${String(now)}`, { status: 400 });
+  }
+  const ledger = prune(options.seenNonces, now, window);
+  const refuse = (code: FleetErrorCode, status: number, message: string, details: Record<string, unknown> = {}): SymmetricKeyProvisioningResult => ({
+    ok: false,
+    error: new FleetError(code, message, { status, details }),
+    seenNonces: ledger,
+  });
+  const parsed = symmetricKeyRequestSchema.safeParse(request);
+  if (!parsed.success) {
+    return refuse('ENROLLMENT_INVALID', 400, `Invalid enrollment request: ${describeIssues(parsed.error, 'request')}`);
+  }
+  const r = parsed.data;
+  const group = options.groups.get(r.groupId);
+  if (group === undefined) return refuse('ENROLLMENT_INVALID', 401, `Unknown enrollment group "${r.groupId}"`, { groupId: r.groupId });
+  if (group.status !== 'active') return refuse('ENROLLMENT_INVALID', 403, `Enrollment group "${r.groupId}" is inactive; activate it to admit its devices`, { groupId: r.groupId });
+  if (Math.abs(now - r.timestamp) > window) {
+    return refuse('REPLAY_DETECTED', 401, `The request timestamp is ${Math.round((now - r.timestamp) / 1000)} s from now, outside the ±${window / 1000} s replay window; check the device clock and sign a fresh request`, {
+      timestamp: r.timestamp,
+      now,
+      replayWindowMs: window,
+    });
+  }
+  if (!proofMatches(deriveDeviceKey(group.key, r.registrationId), r)) {
+    return refuse('ENROLLMENT_INVALID', 401, `The proof for "${r.registrationId}" does not match its derived key`, { groupId: r.groupId, registrationId: r.registrationId });
+  }
+  const key = nonceKey(r);
+  if (ledger.has(key)) return refuse('REPLAY_DETECTED', 401, `Nonce already used by "${r.registrationId}"; every request needs a fresh nonce`, { registrationId: r.registrationId });
+  ledger.set(key, r.timestamp);
+  if (isRevoked(options.revoked, { kind: 'enrollment', groupId: r.groupId, registrationId: r.registrationId })) {
+    return refuse('CERT_REVOKED', 401, `Enrollment "${r.registrationId}" in group "${r.groupId}" has been revoked and can never provision again`, {
+      groupId: r.groupId,
+      registrationId: r.registrationId,
+    });
+  }
+  const identity: DeviceIdentity = {
+    kind: 'symmetric-key',
+    fingerprint: `sha256:${createHash('sha256').update(`${r.groupId}\u0000${r.registrationId}`).digest('hex')}`,
+    groupId: r.groupId,
+    registrationId: r.registrationId,
+  };
+  const result = completeProvisioning(
+    {
+      identity,
+      params: { RegistrationId: r.registrationId, GroupId: r.groupId, GroupTenantId: group.tenantId },
+      defaults: ENROLLMENT_TEMPLATE_DEFAULTS,
+      ownerTenantId: group.tenantId,
+      source: 'enrollment',
+      method: 'symmetric-key enrollment',
+    },
+    options,
+  );
+  return { ...result, seenNonces: ledger };
+}

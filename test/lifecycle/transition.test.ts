@@ -1,0 +1,189 @@
+import { createMachine, initialTransition, transition as xTransition } from 'xstate';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { isFleetError } from '../../src/errors.js';
+import {
+  DEFAULT_TRANSITION_TABLE,
+  LIFECYCLE_EVENTS,
+  LIFECYCLE_STATES,
+  acceptedEvents,
+  createDeviceSnapshot,
+  extendTransitionTable,
+  lifecycleMachineConfig,
+  parseDeviceSnapshot,
+  transition,
+} from '../../src/lifecycle/index.js';
+import type { DeviceSnapshot, LifecycleEventType } from '../../src/lifecycle/index.js';
+import { EVENTS, SPEC, STATES, expected } from './spec-table.js';
+
+function snap(state: DeviceSnapshot['state']): DeviceSnapshot {
+  return Object.freeze({ deviceId: 'dev-1', tenantId: 'acme', state, since: 1_000, updatedAt: 2_000 });
+}
+
+describe('transition: the 6 × 13 state/event table', () => {
+  it('exports exactly the six states and thirteen events', () => {
+    expect([...LIFECYCLE_STATES]).toEqual([...STATES]);
+    expect([...LIFECYCLE_EVENTS]).toEqual([...EVENTS]);
+    expect(SPEC.size).toBe(13);
+  });
+
+  for (const state of STATES) {
+    for (const event of EVENTS) {
+      const to = expected(state, event);
+      it(`${state} × ${event} → ${to ?? 'INVALID_TRANSITION'}`, () => {
+        const before = snap(state);
+        const copy = structuredClone(before);
+        const r = transition(before, { type: event, actor: 'ops', reason: 'test' }, { now: 5_000 });
+        expect(before).toEqual(copy);
+        if (to === undefined) {
+          expect(r.ok).toBe(false);
+          if (r.ok) return;
+          expect(r.error.code).toBe('INVALID_TRANSITION');
+          expect(r.error.status).toBe(409);
+          expect(r.error.message).toContain(`"${state}"`);
+          expect(r.error.message).toContain(`"${event}"`);
+          const accepted = EVENTS.filter((e) => expected(state, e) !== undefined);
+          expect(r.error.details?.['accepted']).toEqual(accepted);
+          for (const e of accepted) expect(r.error.message).toContain(e);
+          return;
+        }
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        const audit = r.effects.filter((e) => e.type === 'audit');
+        expect(audit).toEqual([
+          { type: 'audit', deviceId: 'dev-1', tenantId: 'acme', from: state, to: to === 'removed' ? null : to, event, actor: 'ops', reason: 'test', at: 5_000 },
+        ]);
+        if (to === 'removed') {
+          expect(r.next).toBeNull();
+          expect(r.effects).toContainEqual({ type: 'remove-record', deviceId: 'dev-1', tenantId: 'acme' });
+        } else {
+          expect(r.next).toEqual({ ...before, state: to, since: to === state ? before.since : 5_000, updatedAt: 5_000 });
+          expect(r.effects).toHaveLength(1);
+        }
+      });
+    }
+  }
+});
+
+describe('transition: details', () => {
+  it('types next as null for data_wiped and as the snapshot type otherwise', () => {
+    const wiped = transition(snap('decommissioned'), { type: 'data_wiped' }, { now: 5_000 });
+    if (wiped.ok) expectTypeOf(wiped.next).toEqualTypeOf<null>();
+    const beat = transition(snap('active'), { type: 'heartbeat' }, { now: 5_000 });
+    if (beat.ok) expectTypeOf(beat.next).toEqualTypeOf<Readonly<DeviceSnapshot>>();
+    const any = transition(snap('active'), { type: 'heartbeat' } as { type: LifecycleEventType }, { now: 5_000 });
+    if (any.ok) expectTypeOf(any.next).toEqualTypeOf<Readonly<DeviceSnapshot> | null>();
+    expect(wiped.ok && beat.ok && any.ok).toBe(true);
+  });
+
+  it('fills actor "system" and reason null when the event names none', () => {
+    const r = transition(snap('active'), { type: 'heartbeat' }, { now: 3_000 });
+    expect(r.ok && r.effects[0]).toMatchObject({ actor: 'system', reason: null });
+  });
+
+  it('keeps extra record fields', () => {
+    const record = { ...snap('active'), attributes: { site: 'plant-3' } };
+    const r = transition(record, { type: 'scheduled_update' }, { now: 3_000 });
+    expect(r.ok && r.next.attributes).toEqual({ site: 'plant-3' });
+    // five keys, but not the five lifecycle fields: the extra one must survive too
+    const odd = { deviceId: 'd', tenantId: 't', state: 'active' as const, since: 1, extra: 'keep' };
+    const o = transition(odd, { type: 'heartbeat' }, { now: 2 });
+    expect(o.ok && o.next).toEqual({ ...odd, updatedAt: 2 });
+  });
+
+  it('refuses a now earlier than the last event, so audit time never goes backwards', () => {
+    const r = transition(snap('active'), { type: 'heartbeat' }, { now: 1_999 });
+    expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+    for (const now of [Number.NaN, Infinity]) {
+      const bad = transition(snap('active'), { type: 'heartbeat' }, { now });
+      expect(!bad.ok && bad.error.code).toBe('INVALID_ARGUMENT');
+    }
+    // updatedAt missing: since is the floor
+    const noUpdated = { deviceId: 'd', tenantId: 't', state: 'active' as const, since: 10 };
+    expect(transition(noUpdated, { type: 'heartbeat' }, { now: 9 }).ok).toBe(false);
+    expect(transition(noUpdated, { type: 'heartbeat' }, { now: 10 }).ok).toBe(true);
+  });
+
+  it('diagnoses unknown states and event types, including prototype names', () => {
+    for (const type of ['reboot', 'toString', '__proto__', 'constructor']) {
+      const r = transition(snap('active'), { type: type as LifecycleEventType }, { now: 3_000 });
+      expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+      expect(!r.ok && r.error.message).toContain('unknown event type');
+    }
+    for (const [state, type] of [['constructor', 'name'], ['__proto__', '__proto__'], ['valueOf', 'length']]) {
+      const r = transition({ ...snap('active'), state: state as 'active' }, { type: type as LifecycleEventType }, { now: 3_000 });
+      expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+    }
+    for (const state of ['broken', 'toString', '__proto__']) {
+      const r = transition({ ...snap('active'), state: state as 'active' }, { type: 'heartbeat' }, { now: 3_000 });
+      expect(!r.ok && r.error.message).toContain('unknown state');
+    }
+  });
+
+  it('createDeviceSnapshot is the factory default; parseDeviceSnapshot validates', () => {
+    expect(createDeviceSnapshot({ deviceId: 'd', tenantId: 't', now: 7 })).toEqual({ deviceId: 'd', tenantId: 't', state: 'unprovisioned', since: 7, updatedAt: 7 });
+    expect(() => createDeviceSnapshot({ deviceId: '', tenantId: 't', now: 7 })).toThrow(/deviceId/);
+    expect(parseDeviceSnapshot({ ...snap('degraded'), extra: 1 })).toMatchObject({ state: 'degraded', extra: 1 });
+    try {
+      parseDeviceSnapshot({ deviceId: 'd', tenantId: 't', state: 'zombie', since: 1 });
+      expect.unreachable();
+    } catch (e) {
+      expect(isFleetError(e, 'INVALID_INPUT')).toBe(true);
+      expect((e as Error).message).toContain('state');
+    }
+  });
+});
+
+describe('extendTransitionTable', () => {
+  const table = extendTransitionTable(DEFAULT_TRANSITION_TABLE, [{ from: 'maintenance', event: 'end_of_life', to: 'decommissioned' }]);
+
+  it('adds transitions only to the table it returns', () => {
+    expect(transition(snap('maintenance'), { type: 'end_of_life' }, { now: 3_000 }).ok).toBe(false);
+    const r = transition(snap('maintenance'), { type: 'end_of_life' }, { now: 3_000, table });
+    expect(r.ok && r.next.state).toBe('decommissioned');
+    expect(acceptedEvents('maintenance', table)).toEqual(['update_complete', 'update_failed', 'end_of_life']);
+    expect(acceptedEvents('maintenance')).toEqual(['update_complete', 'update_failed']);
+    expect(table.extensions).toEqual([{ from: 'maintenance', event: 'end_of_life', to: 'decommissioned' }]);
+    expect(DEFAULT_TRANSITION_TABLE.rules).toHaveLength(13);
+  });
+
+  it('refuses redefinitions, exits from decommissioned, misuse of removal and malformed rules', () => {
+    const bad: unknown[] = [
+      { from: 'active', event: 'heartbeat', to: 'degraded' },
+      { from: 'decommissioned', event: 'auto_recovery', to: 'active' },
+      { from: 'unprovisioned', event: 'data_wiped', to: 'active' },
+      { from: 'unprovisioned', event: 'end_of_life', to: null },
+      { from: 'active', event: 'reboot', to: 'active' },
+      { from: 'active', event: 'heartbeat' },
+      'active->degraded',
+    ];
+    for (const rule of bad) {
+      expect(() => extendTransitionTable(DEFAULT_TRANSITION_TABLE, [rule])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    // the same pair twice in one call is a redefinition too
+    const twice = { from: 'unprovisioned', event: 'end_of_life', to: 'decommissioned' };
+    expect(() => extendTransitionTable(DEFAULT_TRANSITION_TABLE, [twice, twice])).toThrow(/already handles/);
+    // removal of a never-provisioned record is a legal extension
+    const removable = extendTransitionTable(DEFAULT_TRANSITION_TABLE, [{ from: 'unprovisioned', event: 'data_wiped', to: null }]);
+    expect(transition(snap('unprovisioned'), { type: 'data_wiped' }, { now: 3_000, table: removable })).toMatchObject({ ok: true, next: null });
+  });
+});
+
+describe('lifecycleMachineConfig', () => {
+  it('drives xstate to the same states as the reducer', () => {
+    const machine = createMachine(lifecycleMachineConfig());
+    for (const state of STATES) {
+      for (const event of EVENTS) {
+        const to = expected(state, event);
+        const [start] = initialTransition(machine);
+        const at = machine.resolveState({ ...start, value: state } as Parameters<typeof machine.resolveState>[0]);
+        const [next] = xTransition(machine, at, { type: event });
+        expect(next.value).toBe(to === undefined ? state : to);
+      }
+    }
+  });
+
+  it('is plain data (JSON round-trip)', () => {
+    const config = lifecycleMachineConfig();
+    expect(JSON.parse(JSON.stringify(config))).toEqual(config);
+  });
+});
