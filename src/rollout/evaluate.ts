@@ -7,7 +7,7 @@ import { checkAbortRules, percent } from './abort-rules.js';
 import type { AbortVerdict } from './abort-rules.js';
 import type { PlannedStage, RolloutPlan } from './plan.js';
 import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, countsOf } from './progress.js';
-import type { ApplicableDecision, DeadlineQueue, DeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutProgress, RolloutState } from './progress.js';
+import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutProgress, RolloutState } from './progress.js';
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
 import { inMaintenanceWindow, nextMaintenanceWindow } from './windows.js';
@@ -176,7 +176,7 @@ function haltEffects(ctx: Context): RolloutEffects {
   const base = expiryEffects(ctx.exp);
   if (progress.haltApplied) return base;
   const expiring = new Set(exp.list.map((e) => e.deviceId));
-  const cancel: DeviceRef[] = [...base.cancel];
+  const cancel: RolloutDeviceRef[] = [...base.cancel];
   const q = progress.pickupQueue;
   for (let k = q.head; k < q.length; k++) {
     const i = q.ids[k]!;
@@ -272,9 +272,9 @@ function dispatchBudget(ctx: Context): Budget {
 }
 
 /** The next `budget` pending devices of stages 0…`upTo`, earliest stage first, in plan order. */
-function takeDispatch(ctx: Context, upTo: number, budget: number): DeviceRef[] {
+function takeDispatch(ctx: Context, upTo: number, budget: number): RolloutDeviceRef[] {
   const { plan, progress } = ctx;
-  const out: DeviceRef[] = [];
+  const out: RolloutDeviceRef[] = [];
   for (let s = 0; s <= upTo && out.length < budget; s++) {
     const end = plan.stages[s]!.end;
     for (let i = progress.cursor[s]!; i < end && out.length < budget; i++) if (progress.status[i] === PENDING) out.push(progress.ref(i));

@@ -56,7 +56,7 @@ export { RolloutProgress, createRolloutProgress } from './progress.js';
 export type {
   ApplicableDecision,
   DeviceProgress,
-  DeviceRef,
+  RolloutDeviceRef,
   ExpiredDevice,
   OperatorAction,
   ProgressResult,

@@ -39,7 +39,7 @@ import type { DeviceStatus, InProgressPhase } from './status.js';
 export type RolloutState = 'running' | 'paused' | 'aborted' | 'cancelled' | 'rolled_back' | 'completed';
 
 /** A device named in an effect. */
-export interface DeviceRef {
+export interface RolloutDeviceRef {
   readonly deviceId: string;
   readonly tenantId: string;
   /** Index of the device's stage. */
@@ -47,13 +47,13 @@ export interface DeviceRef {
 }
 
 /** A device that must be sent its previous firmware. */
-export interface RollbackRef extends DeviceRef {
+export interface RollbackRef extends RolloutDeviceRef {
   /** The version to restore (the one it ran before the rollout). */
   readonly toVersion: string;
 }
 
 /** A device whose deadline passed. */
-export interface ExpiredDevice extends DeviceRef {
+export interface ExpiredDevice extends RolloutDeviceRef {
   /** `unreachable` (never picked its job up) or `timed_out` (started but never finished). */
   readonly status: 'unreachable' | 'timed_out';
 }
@@ -61,9 +61,9 @@ export interface ExpiredDevice extends DeviceRef {
 /** What the caller must do, as data. */
 export interface RolloutEffects {
   /** Send these devices the rollout's firmware job. */
-  readonly dispatch: readonly DeviceRef[];
+  readonly dispatch: readonly RolloutDeviceRef[];
   /** Cancel these devices' jobs (queued jobs on an abort, jobs of expired devices). */
-  readonly cancel: readonly DeviceRef[];
+  readonly cancel: readonly RolloutDeviceRef[];
   /** Schedule the previous firmware on these devices. */
   readonly rollBack: readonly RollbackRef[];
   /** Devices whose deadline passed (already included in `cancel`). */
@@ -470,7 +470,7 @@ export class RolloutProgress {
   }
 
   /** @internal A device reference for effects. */
-  ref(i: number): DeviceRef {
+  ref(i: number): RolloutDeviceRef {
     const d = this.plan.devices[i]!;
     return { deviceId: d.id, tenantId: d.tenantId, stage: d.stage };
   }
@@ -503,7 +503,7 @@ export class RolloutProgress {
     return { ok: true, state: this.#state, effects: decision.effects };
   }
 
-  private recordDispatch(refs: readonly DeviceRef[], t: number): void {
+  private recordDispatch(refs: readonly RolloutDeviceRef[], t: number): void {
     if (refs.length === 0) return;
     const pickupBy = t + this.plan.deadlines.pickupMs;
     for (const ref of refs) {
