@@ -1,0 +1,8 @@
+/**
+ * `fleetkit/testing`: contract suites every implementation of a fleetkit interface must pass
+ * (vitest and fast-check are optional peer dependencies, needed only here).
+ *
+ * @module
+ */
+export { transportContract, waitUntil } from './transport-contract.js';
+export type { TransportContractOptions, TransportFactory, TransportFactoryOptions } from './transport-contract.js';
