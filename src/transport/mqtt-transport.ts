@@ -250,19 +250,19 @@ export class MqttTransport extends BaseTransport {
     for (const { filter, qos } of filters) map[filter] = { qos };
     return new Promise<void>((resolve, reject) => {
       client.subscribe(map, (error, granted) => {
-        if (error !== null && error !== undefined) {
-          reject(classifyMqttError(error, this.url));
-          return;
-        }
-        const refused = (granted ?? []).filter((g) => g.qos === 128 || g.qos > 2);
+        // mqtt.js reports a SUBACK failure code (0x80 and up) as an error carrying the SUBACK packet.
+        const suback = (error as { packet?: { cmd?: string; granted?: unknown } } | null | undefined)?.packet;
+        const codes = suback?.cmd === 'suback' && Array.isArray(suback.granted) ? (suback.granted as number[]) : (granted ?? []).map((g) => g.qos as number);
+        const refused = filters.filter((_, i) => (codes[i] ?? 0) >= 0x80).map((f) => f.filter);
         if (refused.length > 0) {
-          reject(new FleetError('FORBIDDEN', `The broker refused the subscription to ${refused.map((g) => JSON.stringify(g.topic)).join(', ')}; check the broker's ACL for this client`, {
-            status: 403,
-            details: { filters: refused.map((g) => g.topic) },
-          }));
-          return;
-        }
-        resolve();
+          reject(
+            new FleetError('FORBIDDEN', `The broker refused the subscription to ${refused.map((f) => JSON.stringify(f)).join(', ')}; check the broker's ACL for this client`, {
+              status: 403,
+              details: { filters: refused },
+            }),
+          );
+        } else if (error !== null && error !== undefined) reject(classifyMqttError(error, this.url));
+        else resolve();
       });
     });
   }
