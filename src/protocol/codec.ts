@@ -3,7 +3,7 @@
  * `cborCodec` lives in `fleetkit/cbor` so that only its users load cbor-x.
  */
 import { FleetError, isFleetError } from '../errors.js';
-import { parseJson } from '../json.js';
+import { checkJson, FORBIDDEN_KEYS } from '../json.js';
 
 /**
  * Encodes values to bytes and decodes bytes to `unknown` (validate the result with a wire schema,
@@ -83,6 +83,29 @@ export function invalidPayload(codec: string, why: string, cause?: unknown): Fle
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+// On Node, Buffer.from is ~3× faster than TextEncoder for message-sized strings (and still a Uint8Array).
+const NodeBuffer = (globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array } }).Buffer;
+const toUtf8: (text: string) => Uint8Array = NodeBuffer === undefined ? (text) => encoder.encode(text) : (text) => NodeBuffer.from(text, 'utf8');
+
+/**
+ * True when `text` may contain a forbidden key. A key reaches JSON.parse's output either
+ * literally or spelled with escapes, so text with no backslash and none of the words is clean.
+ */
+function mayHaveForbiddenKey(text: string): boolean {
+  if (text.indexOf('\\') !== -1) return true;
+  for (const key of FORBIDDEN_KEYS) if (text.indexOf(key) !== -1) return true;
+  return false;
+}
+
+/** Nesting depth is at most the number of `{` and `[` in the text; counts up to `limit + 1`. */
+function openersAtMost(text: string, limit: number): boolean {
+  let n = 0;
+  for (const c of ['{', '[']) {
+    for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) if (++n > limit) return false;
+  }
+  return true;
+}
 
 /**
  * Creates a JSON codec (UTF-8 JSON text) with its own size and depth caps.
@@ -108,18 +131,30 @@ export function createJsonCodec(options: CodecOptions = {}): Codec {
         throw new FleetError('INVALID_PAYLOAD', `jsonCodec: cannot encode the value: ${cause instanceof Error ? cause.message : String(cause)}`, { status: 400, cause });
       }
       if (text === undefined) throw new FleetError('INVALID_PAYLOAD', `jsonCodec: a ${typeof value} has no JSON form; encode an object, array or scalar`, { status: 400 });
-      const bytes = encoder.encode(text);
+      const bytes = toUtf8(text);
       if (bytes.byteLength > maxBytes) throw tooLarge('jsonCodec', bytes.byteLength, maxBytes, 'encode');
       return bytes;
     },
     decode(bytes: Uint8Array): unknown {
       if (!(bytes instanceof Uint8Array)) throw invalidPayload('jsonCodec', `expected a Uint8Array, got ${typeof bytes}`);
       if (bytes.byteLength > maxBytes) throw tooLarge('jsonCodec', bytes.byteLength, maxBytes, 'decode');
+      let text: string;
+      let value: unknown;
       try {
-        return parseJson(bytes, { maxBytes, maxDepth });
+        text = decoder.decode(bytes);
       } catch (cause) {
-        throw invalidPayload('jsonCodec', cause instanceof Error ? cause.message : String(cause), cause);
+        throw invalidPayload('jsonCodec', 'the payload is not valid UTF-8 text', cause);
       }
+      try {
+        value = JSON.parse(text);
+      } catch (cause) {
+        throw invalidPayload('jsonCodec', cause instanceof Error ? cause.message : String(cause), new FleetError('INVALID_JSON', 'Invalid JSON', { status: 400, cause }));
+      }
+      // The full walk costs as much as JSON.parse itself; skip it when the text proves it unneeded.
+      if (!mayHaveForbiddenKey(text) && openersAtMost(text, maxDepth)) return value;
+      const problem = checkJson(value, { maxDepth });
+      if (problem !== undefined) throw invalidPayload('jsonCodec', problem.message, problem);
+      return value;
     },
   };
 }

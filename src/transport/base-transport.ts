@@ -112,6 +112,7 @@ export abstract class BaseTransport implements Transport {
   readonly #handlers = new TopicTrie<Subscription>();
   readonly #filters = new Map<string, FilterEntry>();
   readonly #pendingUnsubscribe = new Set<string>();
+  readonly #validTopics = new Set<string>();
   #waiters: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
   #timer: TimerHandle | undefined;
   #attempting = false;
@@ -209,7 +210,12 @@ export abstract class BaseTransport implements Transport {
     const qos = options?.qos ?? 0;
     const retain = options?.retain === true;
     try {
-      assertTopicName(topic);
+      // Devices publish to a handful of topics over and over: validate each one once.
+      if (!this.#validTopics.has(topic)) {
+        assertTopicName(topic);
+        if (this.#validTopics.size >= 1024) this.#validTopics.clear();
+        this.#validTopics.add(topic);
+      }
       if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${String(qos)}`);
       if (typeof payload === 'string') bytes = encoder.encode(payload);
       else if (payload instanceof Uint8Array) bytes = payload;
@@ -217,17 +223,16 @@ export abstract class BaseTransport implements Transport {
     } catch (error) {
       return Promise.reject(error);
     }
-    const message: OutgoingMessage = { topic, payload: bytes, qos, retain };
     if (this.#state === 'online' && this.#queue.length === 0) {
       if (qos === 0 && this._qos0Immediate) {
-        this._send(message, NOOP);
+        this._send({ topic, payload: bytes, qos, retain }, NOOP);
         return RESOLVED;
       }
       if (qos === 0 || this.#inFlight.size < this.#maxInFlight) {
-        return new Promise<void>((resolve, reject) => this.#transmit({ ...message, resolve, reject }));
+        return new Promise<void>((resolve, reject) => this.#transmit({ topic, payload: bytes, qos, retain, resolve, reject }));
       }
     }
-    return new Promise<void>((resolve, reject) => this.#enqueue({ ...message, resolve, reject }));
+    return new Promise<void>((resolve, reject) => this.#enqueue({ topic, payload: bytes, qos, retain, resolve, reject }));
   }
 
   /** {@inheritDoc Transport.subscribe} */

@@ -106,6 +106,14 @@ export function classifyMqttError(error: unknown, url: string): FleetError {
   });
 }
 
+// mqtt.js copies the options it is given, so four shared objects serve every publish.
+const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [
+  { qos: 0, retain: false },
+  { qos: 0, retain: true },
+  { qos: 1, retain: false },
+  { qos: 1, retain: true },
+];
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -235,7 +243,7 @@ export class MqttTransport extends BaseTransport {
       done(new FleetError('NOT_CONNECTED', 'MqttTransport: not connected', { status: 503 }));
       return;
     }
-    const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
+    const options = PUBLISH_OPTIONS[message.qos * 2 + (message.retain ? 1 : 0)] as IClientPublishOptions;
     client.publish(message.topic, toBuffer(message.payload), options, (error) => {
       if (error === undefined || error === null) done();
       else done(classifyMqttError(error, this.url));

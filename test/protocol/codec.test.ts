@@ -77,7 +77,11 @@ describe('jsonCodec specifics', () => {
     } catch (e) {
       expect(isFleetError(e) && e.details?.reason).toBe('FORBIDDEN_KEY');
     }
+    // Escapes spell the same key: the fast path must not be fooled.
+    expect(() => jsonCodec.decode(bytes('{"a":{"\\u005f_proto__":{"x":1}}}'))).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
+    expect(jsonCodec.decode(bytes('{"a":"has [ { brackets and \\n escapes"}'))).toEqual({ a: 'has [ { brackets and \n escapes' });
     const deep = createJsonCodec({ maxDepth: 3 });
+    expect(deep.decode(bytes('{"s":"[[[[[[["}'))).toEqual({ s: '[[[[[[[' });
     expect(() => deep.decode(bytes('[[[[1]]]]'))).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
   });
 });

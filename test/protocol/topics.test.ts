@@ -41,7 +41,7 @@ const topicArb: fc.Arbitrary<FleetTopic> = fc.oneof(
     .record({
       thingName: id(128),
       shadowName: fc.option(id(64), { nil: undefined }),
-      pair: fc.constantFrom(
+      pair: fc.constantFrom<[string, string | undefined]>(
         ['get', undefined],
         ['get', 'accepted'],
         ['get', 'rejected'],
@@ -55,12 +55,12 @@ const topicArb: fc.Arbitrary<FleetTopic> = fc.oneof(
         ['delete', 'rejected'],
       ),
     })
-    .map(({ thingName, shadowName, pair: [operation, response] }) => ({
+    .map(({ thingName, shadowName, pair }) => ({
       kind: 'shadow' as const,
       thingName,
       ...(shadowName === undefined ? {} : { shadowName }),
-      operation: operation as 'get' | 'update' | 'delete',
-      ...(response === undefined ? {} : { response: response as 'accepted' }),
+      operation: pair[0] as 'get' | 'update' | 'delete',
+      ...(pair[1] === undefined ? {} : { response: pair[1] as 'accepted' }),
     })),
 );
 
