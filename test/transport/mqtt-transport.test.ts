@@ -8,6 +8,15 @@ import { startAedes, type TestAedes } from '../support/aedes.js';
 
 const fastBackoff = (): BackoffStrategy => exponentialBackoff({ initialMs: 20, maxMs: 100 });
 
+/** Resolves once `t` has gone offline (recorded from events: with a fast backoff it may be back online before a poll). */
+function wentOffline(t: MqttTransport): () => boolean {
+  let seen = false;
+  t.on('state', (s) => {
+    if (s === 'offline') seen = true;
+  });
+  return () => seen;
+}
+
 describe('MqttTransport (against in-process aedes)', () => {
   let aedes: TestAedes;
   const open: MqttTransport[] = [];
@@ -38,8 +47,9 @@ describe('MqttTransport (against in-process aedes)', () => {
     await t.connect();
     const afterFirst = spy.mock.calls.filter(([v]) => v === true).length;
     expect(afterFirst).toBeGreaterThanOrEqual(1);
+    const offline = wentOffline(t);
     expect(aedes.kick('nodelay')).toBe(true);
-    await waitUntil(() => t.state !== 'online', 5000, 'the link to drop');
+    await waitUntil(offline, 5000, 'the link to drop');
     await t.connect();
     expect(spy.mock.calls.filter(([v]) => v === true).length).toBeGreaterThan(afterFirst);
   });
@@ -64,11 +74,13 @@ describe('MqttTransport (against in-process aedes)', () => {
     await sub.connect();
     const pub = make('restore-pub');
     await pub.connect();
+    const subOffline = wentOffline(sub);
+    const pubOffline = wentOffline(pub);
     expect(aedes.kick('restore-sub')).toBe(true);
-    await waitUntil(() => sub.state !== 'online', 5000, 'the subscriber to go offline');
+    await waitUntil(subOffline, 5000, 'the subscriber to go offline');
     await sub.connect(); // back online: its clean session was re-subscribed by the transport
     expect(aedes.kick('restore-pub')).toBe(true);
-    await waitUntil(() => pub.state !== 'online', 5000, 'the publisher to go offline');
+    await waitUntil(pubOffline, 5000, 'the publisher to go offline');
     const sent = pub.publish('restore/t', 'while-offline', { qos: 1 });
     await sent;
     await waitUntil(() => got.includes('while-offline'), 5000, 'the message published while offline');
