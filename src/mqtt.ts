@@ -23,3 +23,6 @@ export type {
   TransportState,
   Unsubscribe,
 } from './transport/types.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { FleetError, isFleetError } from './errors.js';
+export type { FleetErrorCode, FleetErrorOptions } from './errors.js';

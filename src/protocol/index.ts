@@ -87,3 +87,5 @@ export type {
 } from './schemas.js';
 export { createJsonCodec, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, jsonCodec } from './codec.js';
 export type { Codec, CodecOptions } from './codec.js';
+export { FleetError, isFleetError } from '../errors.js';
+export type { FleetErrorCode, FleetErrorOptions, Result } from '../errors.js';

@@ -6,3 +6,18 @@
  */
 export { transportContract, waitUntil } from './transport-contract.js';
 export type { TransportContractOptions, TransportFactory, TransportFactoryOptions } from './transport-contract.js';
+export type {
+  InboundMessage,
+  MessageHandler,
+  OfflineQueueOptions,
+  OverflowPolicy,
+  PublishOptions,
+  QoS,
+  SubscribeOptions,
+  Transport,
+  TransportEvents,
+  TransportState,
+  Unsubscribe,
+} from '../transport/types.js';
+export { FleetError, isFleetError } from '../errors.js';
+export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';

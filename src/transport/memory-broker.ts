@@ -28,7 +28,9 @@ export interface MemoryFaults {
    */
   readonly duplicateRate?: number;
   /**
-   * Probability that a delivery is held back and handed over after the next one to the same client.
+   * Probability that a delivery is held back and handed over right after the next delivery to the
+   * same client (or when faults are changed with `setFaults`, or parked in the session when the
+   * client disconnects).
    * @defaultValue 0
    */
   readonly reorderRate?: number;
@@ -212,6 +214,12 @@ export class MemoryBroker {
    */
   setFaults(faults: MemoryFaults): void {
     this.#faults = resolveFaults(faults);
+    // Hand over messages held back for reordering, so `setFaults({})` drains everything.
+    for (const session of this.#sessions.values()) {
+      const held = session.held;
+      session.held = undefined;
+      if (held !== undefined) this.#route(session, held, undefined, false);
+    }
   }
 
   /** Client ids with a live connection. */

@@ -35,14 +35,13 @@ describe('MemoryBroker fault injection', () => {
   it('surfaces reordering as a smaller messageId after a larger one, and loses nothing', async () => {
     const { pub, got, broker } = await pair({ reorderRate: 0.2 });
     for (let i = 0; i < 200; i++) await pub.publish('t/x', enc(i), { qos: 1 });
-    await pub.publish('t/end', enc(-1), { qos: 1 }); // releases a message held back at the end
-    await pub.publish('t/end', enc(-2), { qos: 1 });
+    broker.setFaults({}); // hands over a message still held back
     await flush();
     let inversions = 0;
     for (let i = 1; i < got.length; i++) if (got[i]!.messageId! < got[i - 1]!.messageId!) inversions++;
     expect(broker.stats.reordered).toBeGreaterThan(10);
     expect(inversions).toBeGreaterThan(10);
-    expect(new Set(got.map(dec)).size).toBe(202);
+    expect(new Set(got.map(dec)).size).toBe(200);
   });
 
   it('loses only QoS 0 messages', async () => {
