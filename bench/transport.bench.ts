@@ -1,0 +1,229 @@
+/**
+ * Transport benchmarks, ours beside a named baseline in the same run:
+ * - MqttTransport + jsonCodec vs raw mqtt.js (JSON.stringify/parse) through the same mosquitto,
+ *   QoS 1 × 1 KB and QoS 0 × 100 B, ≤ 500 messages in flight on both sides (target ≥ 0.9× raw);
+ * - jsonCodec vs cborCodec on a 17-leaf telemetry document (size, encode and decode rate);
+ * - MemoryTransport QoS 0 fan-out to one subscriber (target ≥ 1,000,000 msg/s), beside a bare
+ *   eventemitter3 emit as the floor of in-process dispatch.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { connect as mqttConnect, type MqttClient } from 'mqtt';
+import { cborCodec } from '../src/cbor.js';
+import { MemoryBroker, MemoryTransport } from '../src/memory.js';
+import { MqttTransport } from '../src/mqtt.js';
+import { jsonCodec } from '../src/protocol/index.js';
+import { findMosquitto, startMosquitto } from '../test/support/mosquitto.js';
+import { fmt, measure, printTable, verdict } from './lib.js';
+
+const WINDOW = 500;
+const ROUNDS = 5;
+
+const telemetry = {
+  ts: 1_700_000_000_000,
+  seq: 123_456,
+  values: {
+    temperatureC: 21.53,
+    humidityPct: 44.2,
+    pressureHpa: 1013.25,
+    co2Ppm: 612,
+    batteryPct: 87,
+    rssiDbm: -71,
+    snrDb: 7.5,
+    uptimeS: 864_000,
+    firmware: '2.4.1',
+    door: false,
+    pump: { running: true, rpm: 1480, currentA: 3.2 },
+    location: { lat: 52.5201, lon: 13.4049 },
+  },
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+function docOfSize(bytes: number): Record<string, unknown> {
+  const base = { ts: 1_700_000_000_000, seq: 0, values: { pad: '' } };
+  const overhead = JSON.stringify(base).length;
+  return { ...base, values: { pad: 'x'.repeat(Math.max(0, bytes - overhead)) } };
+}
+
+/** Publishes `n` messages with at most WINDOW outstanding; resolves when the subscriber has all. */
+async function pump(n: number, send: (i: number) => Promise<void>, received: () => number): Promise<number> {
+  const start = performance.now();
+  let next = 0;
+  let outstanding = 0;
+  await new Promise<void>((resolve, reject) => {
+    const fill = (): void => {
+      while (outstanding < WINDOW && next < n) {
+        outstanding++;
+        send(next++).then(() => {
+          outstanding--;
+          fill();
+        }, reject);
+      }
+      if (next >= n && outstanding === 0) resolve();
+    };
+    fill();
+  });
+  for (let i = 0; received() < n && i < 2000; i++) await new Promise((r) => setTimeout(r, 5));
+  if (received() < n) throw new Error(`only ${received()} of ${n} messages arrived`);
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function rawRun(url: string, n: number, qos: 0 | 1, doc: Record<string, unknown>, round: number): Promise<number> {
+  const topic = `bench/raw/${qos}/${round}`;
+  const open = (id: string): Promise<MqttClient> =>
+    new Promise((resolve, reject) => {
+      const c = mqttConnect(url, { clientId: id, reconnectPeriod: 0 });
+      c.once('connect', () => {
+        (c.stream as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+        resolve(c);
+      });
+      c.once('error', reject);
+    });
+  const pub = await open(`raw-pub-${qos}-${round}`);
+  const sub = await open(`raw-sub-${qos}-${round}`);
+  let got = 0;
+  sub.on('message', (_t, payload) => {
+    JSON.parse(payload.toString());
+    got++;
+  });
+  await sub.subscribeAsync(topic, { qos });
+  const rate = await pump(
+    n,
+    (i) =>
+      new Promise<void>((resolve, reject) => {
+        pub.publish(topic, JSON.stringify({ ...doc, seq: i }), { qos }, (e) => (e ? reject(e) : resolve()));
+      }),
+    () => got,
+  );
+  await pub.endAsync();
+  await sub.endAsync();
+  return rate;
+}
+
+async function oursRun(url: string, n: number, qos: 0 | 1, doc: Record<string, unknown>, round: number): Promise<number> {
+  const topic = `bench/ours/${qos}/${round}`;
+  const pub = new MqttTransport({ url, clientId: `ours-pub-${qos}-${round}`, maxInFlight: WINDOW, queue: { maxMessages: WINDOW * 2 } });
+  const sub = new MqttTransport({ url, clientId: `ours-sub-${qos}-${round}` });
+  await pub.connect();
+  await sub.connect();
+  let got = 0;
+  await sub.subscribe(
+    topic,
+    (m) => {
+      jsonCodec.decode(m.payload);
+      got++;
+    },
+    { qos },
+  );
+  const rate = await pump(n, (i) => pub.publish(topic, jsonCodec.encode({ ...doc, seq: i }), { qos }), () => got);
+  await pub.close();
+  await sub.close();
+  return rate;
+}
+
+async function mqttBench(): Promise<void> {
+  if (findMosquitto() === undefined) {
+    console.log('\nNOTICE: mosquitto not installed — skipping the MqttTransport vs raw mqtt.js benchmark (apt-get install -y mosquitto openssl)');
+    return;
+  }
+  const broker = await startMosquitto();
+  try {
+    const rows = [];
+    for (const [label, qos, size, n] of [
+      ['QoS 1 × 1 KB', 1, 1024, 20_000],
+      ['QoS 0 × 100 B', 0, 100, 50_000],
+    ] as const) {
+      const doc = docOfSize(size);
+      const raw: number[] = [];
+      const ours: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        // Alternate the order so neither side always runs on a warmer process.
+        if (r % 2 === 0) {
+          raw.push(await rawRun(broker.url, n, qos, doc, r));
+          ours.push(await oursRun(broker.url, n, qos, doc, r));
+        } else {
+          ours.push(await oursRun(broker.url, n, qos, doc, r));
+          raw.push(await rawRun(broker.url, n, qos, doc, r));
+        }
+      }
+      const ratio = median(ours) / median(raw);
+      rows.push({
+        case: label,
+        'raw mqtt.js msg/s': fmt(median(raw)),
+        'MqttTransport+json msg/s': fmt(median(ours)),
+        ratio: `${ratio.toFixed(2)}×`,
+        verdict: verdict(ratio >= 0.9, '≥ 0.9× raw'),
+      });
+    }
+    printTable(`MqttTransport + jsonCodec vs raw mqtt.js, same mosquitto (median of ${ROUNDS}, ≤ ${WINDOW} in flight)`, rows);
+  } finally {
+    await broker.dispose();
+  }
+}
+
+function codecBench(): void {
+  const json = jsonCodec.encode(telemetry);
+  const cbor = cborCodec.encode(telemetry);
+  const rawEnc = measure('JSON.stringify', () => JSON.stringify(telemetry), { ms: 700 });
+  const rawText = JSON.stringify(telemetry);
+  const rawDec = measure('JSON.parse', () => JSON.parse(rawText), { ms: 700 });
+  const je = measure('json encode', () => jsonCodec.encode(telemetry), { ms: 700 });
+  const jd = measure('json decode', () => jsonCodec.decode(json), { ms: 700 });
+  const ce = measure('cbor encode', () => cborCodec.encode(telemetry), { ms: 700 });
+  const cd = measure('cbor decode', () => cborCodec.decode(cbor), { ms: 700 });
+  printTable('Codecs on a 17-leaf telemetry document', [
+    { codec: 'raw JSON.stringify/parse (baseline)', bytes: fmt(Buffer.byteLength(rawText)), 'encode ops/s': fmt(rawEnc.opsPerSec), 'decode ops/s': fmt(rawDec.opsPerSec) },
+    { codec: 'jsonCodec (UTF-8, key checks)', bytes: fmt(json.byteLength), 'encode ops/s': fmt(je.opsPerSec), 'decode ops/s': fmt(jd.opsPerSec) },
+    { codec: 'cborCodec (cbor-x, JSON model)', bytes: fmt(cbor.byteLength), 'encode ops/s': fmt(ce.opsPerSec), 'decode ops/s': fmt(cd.opsPerSec) },
+  ]);
+}
+
+async function memoryBench(): Promise<void> {
+  const N = 2_000_000;
+  const payload = new Uint8Array(100);
+  const broker = new MemoryBroker();
+  const pub = new MemoryTransport({ broker, clientId: 'bench-pub' });
+  const sub = new MemoryTransport({ broker, clientId: 'bench-sub' });
+  await pub.connect();
+  await sub.connect();
+  let got = 0;
+  await sub.subscribe('dt/+/+/telemetry', () => {
+    got++;
+  });
+  const runOnce = async (): Promise<number> => {
+    got = 0;
+    const start = performance.now();
+    for (let i = 0; i < N; i++) {
+      void pub.publish('dt/acme/dev-1/telemetry', payload);
+      // Let the broker's microtask batch run now and then, as an application's awaits would.
+      if ((i & 4095) === 4095) await Promise.resolve();
+    }
+    await new Promise((r) => setImmediate(r));
+    if (got !== N) throw new Error(`MemoryTransport delivered ${got} of ${N}`);
+    return N / ((performance.now() - start) / 1000);
+  };
+  await runOnce(); // warm-up
+  const ours = median([await runOnce(), await runOnce(), await runOnce()]);
+  const ee = new EventEmitter();
+  let eeGot = 0;
+  ee.on('m', () => {
+    eeGot++;
+  });
+  const floor = measure('eventemitter3 emit', () => ee.emit('m', payload), { ms: 700 });
+  await pub.close();
+  await sub.close();
+  printTable('MemoryTransport QoS 0 fan-out to one subscriber (100 B, median of 3 × 2,000,000)', [
+    { case: 'bare eventemitter3 emit (floor, no broker)', 'msg/s': fmt(floor.opsPerSec), verdict: eeGot > 0 ? '—' : '?' },
+    { case: 'MemoryTransport publish → broker → handler', 'msg/s': fmt(ours), verdict: verdict(ours >= 1_000_000, '≥ 1,000,000 msg/s') },
+  ]);
+}
+
+/** Runs the transport benchmarks. */
+export async function run(): Promise<void> {
+  await memoryBench();
+  codecBench();
+  await mqttBench();
+}

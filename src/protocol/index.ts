@@ -1,0 +1,91 @@
+/**
+ * The wire protocol: topic builders and parsers (the AWS shadow tree and fleetkit's `dt/…` and
+ * `cmd/…` trees), MQTT topic-filter rules, zod schemas for every message, and the JSON codec.
+ * The CBOR codec is in `fleetkit/cbor`.
+ *
+ * @module
+ */
+export { assertTopicFilter, assertTopicName, hasWildcard, MAX_TOPIC_LENGTH, topicMatches } from './topic-filter.js';
+export {
+  assertTenantId,
+  commandAckTopic,
+  commandTopic,
+  fleetTopicFilter,
+  formatTopic,
+  heartbeatTopic,
+  jobStatusTopic,
+  jobTopic,
+  MAX_ID_LENGTH,
+  messageIdSchema,
+  parseTopic,
+  provisioningRequestTopic,
+  provisioningResponseTopic,
+  safeParseTopic,
+  shadowRequestFilter,
+  shadowResponseFilter,
+  shadowTopic,
+  telemetryTopic,
+  tenantIdSchema,
+} from './topics.js';
+export type {
+  CommandAckTopic,
+  CommandTopic,
+  FleetTopic,
+  FleetTopicFilterParts,
+  FleetTopicKind,
+  HeartbeatTopic,
+  JobStatusTopic,
+  JobTopic,
+  ProvisioningRequestTopic,
+  ProvisioningResponseTopic,
+  ShadowOperation,
+  ShadowResponse,
+  ShadowTopic,
+  TelemetryTopic,
+} from './topics.js';
+export {
+  clientTokenSchema,
+  commandAckSchema,
+  commandRequestSchema,
+  commandStatusSchema,
+  epochMsSchema,
+  firmwareImageSchema,
+  fleetMessageSchemas,
+  heartbeatMessageSchema,
+  jobDocumentSchema,
+  jobStatusSchema,
+  jobStatusValueSchema,
+  jsonRecordSchema,
+  parseMessage,
+  provisioningRequestSchema,
+  provisioningResponseSchema,
+  shadowAcceptedMessageSchema,
+  shadowDeltaMessageSchema,
+  shadowDocumentsMessageSchema,
+  shadowErrorResponseSchema,
+  shadowGetRequestSchema,
+  shadowUpdateRequestSchema,
+  telemetryMessageSchema,
+  wireErrorSchema,
+} from './schemas.js';
+export type {
+  CommandAck,
+  CommandRequest,
+  CommandStatus,
+  HeartbeatMessage,
+  JobDocument,
+  JobStatus,
+  ProvisioningRequest,
+  ProvisioningResponse,
+  ShadowAcceptedMessage,
+  ShadowDeltaMessage,
+  ShadowDocumentsMessage,
+  ShadowErrorResponse,
+  ShadowGetRequest,
+  ShadowUpdateRequest,
+  TelemetryMessage,
+} from './schemas.js';
+export { createJsonCodec, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, jsonCodec } from './codec.js';
+export type { Codec, CodecOptions } from './codec.js';
+export { FleetError, isFleetError } from '../errors.js';
+export type { FleetErrorCode, FleetErrorOptions, Result } from '../errors.js';

@@ -1,0 +1,252 @@
+/**
+ * zod schemas for every message fleetkit puts on the wire, one per topic kind. Codecs turn bytes
+ * into `unknown`; these schemas turn `unknown` into typed messages (or an `INVALID_PAYLOAD`
+ * error with the zod issues in `details`).
+ */
+import { z } from 'zod';
+import { FleetError } from '../errors.js';
+import { utf8ByteLength } from '../json.js';
+import { thingNameSchema } from '../shadow/names.js';
+import { messageIdSchema } from './topics.js';
+
+/** Epoch milliseconds: a non-negative integer. */
+export const epochMsSchema = z.number().int().nonnegative();
+/** Any JSON value. */
+const json = z.json();
+/** A JSON object of named values. */
+export const jsonRecordSchema = z.record(z.string(), json);
+
+/** `dt/{tenant}/{device}/telemetry`: one sample of named measurements. */
+export const telemetryMessageSchema = z.object({
+  /** When the values were sampled (epoch ms, device clock). */
+  ts: epochMsSchema,
+  /** Per-device sequence number, to spot gaps and duplicates. */
+  seq: z.number().int().nonnegative().optional(),
+  /** The measurements: any JSON values by name. */
+  values: jsonRecordSchema,
+});
+/** A telemetry message. */
+export type TelemetryMessage = z.infer<typeof telemetryMessageSchema>;
+
+/** `dt/{tenant}/{device}/heartbeat`: liveness and vital signs. */
+export const heartbeatMessageSchema = z.object({
+  ts: epochMsSchema,
+  seq: z.number().int().nonnegative(),
+  uptimeS: z.number().nonnegative().optional(),
+  firmwareVersion: z.string().min(1).max(64).optional(),
+  rssiDbm: z.number().optional(),
+  batteryPct: z.number().min(0).max(100).optional(),
+  freeHeapBytes: z.number().int().nonnegative().optional(),
+});
+/** A heartbeat message. */
+export type HeartbeatMessage = z.infer<typeof heartbeatMessageSchema>;
+
+/** `cmd/{tenant}/{device}/req/{commandId}`: a command for one device. */
+export const commandRequestSchema = z.object({
+  commandId: messageIdSchema,
+  /** What to do, e.g. `"reboot"`, `"set-interval"`. */
+  name: z.string().min(1).max(128),
+  params: jsonRecordSchema.optional(),
+  issuedAt: epochMsSchema,
+  /** After this time the device must not execute the command (it answers `rejected`). */
+  expiresAt: epochMsSchema.optional(),
+});
+/** A command request. */
+export type CommandRequest = z.infer<typeof commandRequestSchema>;
+
+/** Where a command stands, as the device reports it. */
+export const commandStatusSchema = z.enum(['accepted', 'rejected', 'in-progress', 'succeeded', 'failed']);
+/** A command status. */
+export type CommandStatus = z.infer<typeof commandStatusSchema>;
+
+/** A machine-readable failure carried inside a message. */
+export const wireErrorSchema = z.object({ code: z.string().min(1).max(64), message: z.string().max(1024) });
+
+/** `cmd/{tenant}/{device}/res/{commandId}`: the device's acknowledgement or result. */
+export const commandAckSchema = z.object({
+  commandId: messageIdSchema,
+  status: commandStatusSchema,
+  ts: epochMsSchema,
+  result: json.optional(),
+  error: wireErrorSchema.optional(),
+});
+/** A command acknowledgement. */
+export type CommandAck = z.infer<typeof commandAckSchema>;
+
+/** The firmware image an OTA job installs. */
+export const firmwareImageSchema = z.object({
+  version: z.string().min(1).max(64),
+  url: z.url(),
+  /** Hex SHA-256 of the image. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 (64 characters)'),
+  sizeBytes: z.number().int().positive(),
+  /** Base64 signature over the image, checked by the device's bootloader. */
+  signature: z.string().max(4096).optional(),
+});
+
+/** `cmd/{tenant}/{device}/job/{jobId}`: a job document (an OTA update or another operation). */
+export const jobDocumentSchema = z.object({
+  jobId: messageIdSchema,
+  /** `"ota"` for firmware updates; other operations are free-form. */
+  operation: z.string().min(1).max(64),
+  issuedAt: epochMsSchema,
+  rolloutId: messageIdSchema.optional(),
+  firmware: firmwareImageSchema.optional(),
+  document: jsonRecordSchema.optional(),
+});
+/** A job document. */
+export type JobDocument = z.infer<typeof jobDocumentSchema>;
+
+/** The states a job execution goes through on a device. */
+export const jobStatusValueSchema = z.enum(['queued', 'in-progress', 'succeeded', 'failed', 'rejected', 'canceled', 'timed-out', 'rolled-back']);
+
+/** `cmd/{tenant}/{device}/job/{jobId}/status`: job progress from the device. */
+export const jobStatusSchema = z.object({
+  jobId: messageIdSchema,
+  status: jobStatusValueSchema,
+  /** The step in progress, e.g. `"downloading"`, `"verifying"`, `"installing"`, `"rebooting"`. */
+  step: z.string().min(1).max(64).optional(),
+  progressPct: z.number().min(0).max(100).optional(),
+  ts: epochMsSchema,
+  firmwareVersion: z.string().min(1).max(64).optional(),
+  error: wireErrorSchema.optional(),
+});
+/** A job status report. */
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+/** `cmd/{tenant}/{device}/prov/req`: a device asking to be provisioned. */
+export const provisioningRequestSchema = z.object({
+  templateName: z.string().min(1).max(128),
+  /** Template parameters (serial number, model, …). */
+  parameters: z.record(z.string(), z.string().max(1024)),
+  /** PEM certificate signing request, when the device keeps its own key. */
+  csrPem: z.string().max(16_384).optional(),
+  /** A one-time value against replay. */
+  nonce: z.string().min(8).max(128),
+  ts: epochMsSchema,
+});
+/** A provisioning request. */
+export type ProvisioningRequest = z.infer<typeof provisioningRequestSchema>;
+
+/** `cmd/{tenant}/{device}/prov/res`: the outcome of a provisioning request. */
+export const provisioningResponseSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    deviceId: thingNameSchema,
+    thingName: thingNameSchema,
+    certificatePem: z.string().max(16_384).optional(),
+    certificateId: z.string().max(128).optional(),
+    nonce: z.string().min(8).max(128),
+  }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema, nonce: z.string().min(8).max(128) }),
+]);
+/** A provisioning response. */
+export type ProvisioningResponse = z.infer<typeof provisioningResponseSchema>;
+
+/** A shadow `clientToken`: a string of at most 64 UTF-8 bytes. */
+export const clientTokenSchema = z.string().refine((s) => utf8ByteLength(s) <= 64, 'Invalid clientToken: at most 64 bytes');
+
+const shadowSection = z.union([jsonRecordSchema, z.null()]);
+
+/**
+ * The shape of a shadow update request (`…/shadow/update`). Structural only: the shadow engine
+ * applies AWS's full rules (depth, size, `state` keys) and answers on `…/update/rejected`.
+ */
+export const shadowUpdateRequestSchema = z.object({
+  state: z.union([z.looseObject({ desired: shadowSection.optional(), reported: shadowSection.optional() }), z.null()]),
+  clientToken: clientTokenSchema.optional(),
+  version: z.number().int().nonnegative().optional(),
+});
+/** A shadow update request. */
+export type ShadowUpdateRequest = z.infer<typeof shadowUpdateRequestSchema>;
+
+/** The payload of `…/shadow/get` and `…/shadow/delete` (it may also be empty bytes). */
+export const shadowGetRequestSchema = z.object({
+  clientToken: clientTokenSchema.optional(),
+  /** Accepted and ignored, as AWS does. */
+  version: z.number().int().nonnegative().optional(),
+});
+/** A shadow get or delete request. */
+export type ShadowGetRequest = z.infer<typeof shadowGetRequestSchema>;
+
+/** The payload of every `…/rejected` shadow topic. */
+export const shadowErrorResponseSchema = z.object({
+  code: z.number().int().min(400).max(599),
+  message: z.string(),
+  /** Epoch seconds. */
+  timestamp: z.number().int().nonnegative(),
+  clientToken: clientTokenSchema.optional(),
+});
+/** A shadow error response. */
+export type ShadowErrorResponse = z.infer<typeof shadowErrorResponseSchema>;
+
+/** The payload of `…/shadow/update/delta`. */
+export const shadowDeltaMessageSchema = z.object({
+  state: jsonRecordSchema,
+  metadata: jsonRecordSchema.optional(),
+  version: z.number().int().nonnegative(),
+  timestamp: z.number().int().nonnegative(),
+  clientToken: clientTokenSchema.optional(),
+});
+/** A shadow delta message. */
+export type ShadowDeltaMessage = z.infer<typeof shadowDeltaMessageSchema>;
+
+/** The payload of `…/get/accepted` and `…/update/accepted`: state, metadata, version, timestamp. */
+export const shadowAcceptedMessageSchema = z.object({
+  state: z.union([jsonRecordSchema, z.null()]).optional(),
+  metadata: jsonRecordSchema.optional(),
+  version: z.number().int().nonnegative().optional(),
+  timestamp: z.number().int().nonnegative(),
+  clientToken: clientTokenSchema.optional(),
+});
+/** A shadow accepted message. */
+export type ShadowAcceptedMessage = z.infer<typeof shadowAcceptedMessageSchema>;
+
+const shadowSnapshot = z.object({
+  state: jsonRecordSchema,
+  metadata: jsonRecordSchema,
+  version: z.number().int().nonnegative(),
+});
+
+/** The payload of `…/shadow/update/documents`: the document before and after an update. */
+export const shadowDocumentsMessageSchema = z.object({
+  previous: z.union([shadowSnapshot, z.null()]),
+  current: shadowSnapshot,
+  timestamp: z.number().int().nonnegative(),
+  clientToken: clientTokenSchema.optional(),
+});
+/** A shadow documents message. */
+export type ShadowDocumentsMessage = z.infer<typeof shadowDocumentsMessageSchema>;
+
+/** The schema of the payload each fleetkit (`dt/…`, `cmd/…`) topic kind carries. */
+export const fleetMessageSchemas = {
+  telemetry: telemetryMessageSchema,
+  heartbeat: heartbeatMessageSchema,
+  command: commandRequestSchema,
+  'command-ack': commandAckSchema,
+  job: jobDocumentSchema,
+  'job-status': jobStatusSchema,
+  'provisioning-request': provisioningRequestSchema,
+  'provisioning-response': provisioningResponseSchema,
+} as const;
+
+/**
+ * Validates a decoded payload against `schema`.
+ *
+ * @returns the typed message (unknown keys stripped)
+ * @throws FleetError `INVALID_PAYLOAD` (400) with the zod issues in `details.issues`.
+ * @example
+ * ```ts
+ * const msg = parseMessage(telemetryMessageSchema, jsonCodec.decode(bytes));
+ * ```
+ */
+export function parseMessage<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), code: i.code, message: i.message }));
+  const first = issues[0];
+  throw new FleetError('INVALID_PAYLOAD', `Invalid message: ${first === undefined ? 'rejected by the schema' : `${first.path || '(root)'}: ${first.message}`}`, {
+    status: 400,
+    details: { issues },
+  });
+}

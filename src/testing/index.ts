@@ -1,0 +1,23 @@
+/**
+ * `fleetkit/testing`: contract suites every implementation of a fleetkit interface must pass
+ * (vitest and fast-check are optional peer dependencies, needed only here).
+ *
+ * @module
+ */
+export { transportContract, waitUntil } from './transport-contract.js';
+export type { TransportContractOptions, TransportFactory, TransportFactoryOptions } from './transport-contract.js';
+export type {
+  InboundMessage,
+  MessageHandler,
+  OfflineQueueOptions,
+  OverflowPolicy,
+  PublishOptions,
+  QoS,
+  SubscribeOptions,
+  Transport,
+  TransportEvents,
+  TransportState,
+  Unsubscribe,
+} from '../transport/types.js';
+export { FleetError, isFleetError } from '../errors.js';
+export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';

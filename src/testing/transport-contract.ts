@@ -1,0 +1,306 @@
+/**
+ * The contract every `Transport` implementation must pass, as a vitest suite.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isFleetError } from '../errors.js';
+import type { InboundMessage, OfflineQueueOptions, QoS, Transport, TransportState } from '../transport/types.js';
+
+/** What the contract asks a factory for. */
+export interface TransportFactoryOptions {
+  /** A client id unique to this test run. */
+  readonly clientId: string;
+  /** Clean (true) or persistent (false) session. */
+  readonly clean: boolean;
+  /** Offline-queue options to pass through, when given. */
+  readonly queue?: OfflineQueueOptions;
+}
+
+/** Creates a transport, not yet connected, connected to the broker under test. */
+export type TransportFactory = (options: TransportFactoryOptions) => Transport | Promise<Transport>;
+
+/** Options of {@link transportContract}. */
+export interface TransportContractOptions {
+  /**
+   * Title of the `describe` block.
+   * @defaultValue 'Transport contract'
+   */
+  readonly name?: string;
+  /**
+   * Longest wait for an expected message (ms).
+   * @defaultValue 5000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Whether the broker keeps persistent sessions (runs the offline-delivery test).
+   * @defaultValue true
+   */
+  readonly persistentSessions?: boolean;
+  /**
+   * Number of fast-check runs for the property tests.
+   * @defaultValue 15
+   */
+  readonly numRuns?: number;
+}
+
+interface Inbox {
+  readonly messages: InboundMessage[];
+  waitFor(count: number, what?: string): Promise<void>;
+}
+
+const text = (m: InboundMessage): string => new TextDecoder().decode(m.payload);
+
+/**
+ * Registers a vitest suite that checks `factory`'s transports against the `Transport` contract:
+ * state events, QoS 0/1 delivery byte for byte and in order, MQTT wildcard and `$`-topic rules,
+ * unsubscribe, retained messages, overlapping subscriptions, topic validation, the offline queue
+ * and its overflow policies, persistent sessions, and close.
+ *
+ * Call it inside a test file (it uses `describe`/`it` from vitest and fast-check, optional peers).
+ *
+ * @param factory - creates an unconnected transport for a given client id and session kind
+ * @param options - suite name, timeouts, features
+ * @example
+ * ```ts
+ * import { transportContract } from 'fleetkit/testing';
+ * import { MemoryBroker, MemoryTransport } from 'fleetkit/memory';
+ * const broker = new MemoryBroker();
+ * transportContract(({ clientId, clean, queue }) => new MemoryTransport({ broker, clientId, clean, ...(queue ? { queue } : {}) }));
+ * ```
+ */
+export function transportContract(factory: TransportFactory, options: TransportContractOptions = {}): void {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const numRuns = options.numRuns ?? 15;
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  let serial = 0;
+  const open: Transport[] = [];
+
+  const prefix = (): string => `fk-contract/${run}/${++serial}`;
+  const make = async (clean = true, queue?: OfflineQueueOptions, clientId = `fk-${run}-${++serial}`): Promise<Transport> => {
+    const t = await factory({ clientId, clean, ...(queue === undefined ? {} : { queue }) });
+    open.push(t);
+    return t;
+  };
+  const online = async (clean = true): Promise<Transport> => {
+    const t = await make(clean);
+    await t.connect();
+    return t;
+  };
+  const inbox = async (t: Transport, filter: string, qos: QoS = 1): Promise<Inbox> => {
+    const messages: InboundMessage[] = [];
+    await t.subscribe(filter, (m) => messages.push(m), { qos });
+    return { messages, waitFor: (count, what) => waitUntil(() => messages.length >= count, timeoutMs, what ?? `${count} message(s) on ${filter}`) };
+  };
+
+  describe(options.name ?? 'Transport contract', () => {
+    afterEach(async () => {
+      const all = open.splice(0);
+      await Promise.allSettled(all.map((t) => t.close()));
+    });
+
+    it('goes connecting → online on connect() and closed on close(), emitting state events', async () => {
+      const t = await make();
+      const states: TransportState[] = [];
+      t.on('state', (s) => states.push(s));
+      expect(t.state).toBe('offline');
+      await t.connect();
+      expect(t.state).toBe('online');
+      await t.connect(); // idempotent while online
+      await t.close();
+      await t.close(); // idempotent
+      expect(states).toEqual(['connecting', 'online', 'closed']);
+    });
+
+    it('delivers QoS 1 payloads byte for byte and in publish order (property)', async () => {
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const box = await inbox(sub, `${p}/#`, 1);
+      let expected: Uint8Array[] = [];
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 512 }), { minLength: 1, maxLength: 20 }), async (payloads) => {
+          const start = box.messages.length;
+          await Promise.all(payloads.map((b) => pub.publish(`${p}/data`, b, { qos: 1 })));
+          await box.waitFor(start + payloads.length);
+          const got = box.messages.slice(start).map((m) => Array.from(m.payload));
+          expect(got).toEqual(payloads.map((b) => Array.from(b)));
+          expected = payloads;
+        }),
+        { numRuns },
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      expect(box.messages.every((m) => m.qos === 1 && m.topic === `${p}/data`)).toBe(true);
+    });
+
+    it('delivers QoS 0 and downgrades to the subscription QoS', async () => {
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const box = await inbox(sub, `${p}/q0`, 0);
+      await pub.publish(`${p}/q0`, 'zero', { qos: 0 });
+      await pub.publish(`${p}/q0`, 'one', { qos: 1 });
+      await box.waitFor(2);
+      expect(box.messages.map(text).sort()).toEqual(['one', 'zero']);
+      expect(box.messages.every((m) => m.qos === 0)).toBe(true);
+    });
+
+    it('matches + and # like MQTT', async () => {
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const plus = await inbox(sub, `${p}/+/x`);
+      const hash = await inbox(sub, `${p}/a/#`);
+      const topics = [`${p}/a/x`, `${p}/a/b/x`, `${p}/a`, `${p}/b/x`, `${p}/b/y`];
+      for (const topic of topics) await pub.publish(topic, topic, { qos: 1 });
+      await pub.publish(`${p}/a/end`, 'end', { qos: 1 });
+      await hash.waitFor(4, 'the sentinel');
+      expect(plus.messages.map((m) => m.topic).sort()).toEqual([`${p}/a/x`, `${p}/b/x`].sort());
+      expect(hash.messages.map((m) => m.topic).sort()).toEqual([`${p}/a`, `${p}/a/b/x`, `${p}/a/end`, `${p}/a/x`].sort());
+    });
+
+    it('does not match $-topics with a leading wildcard, but does with an explicit first level', async () => {
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const thing = `fk-${run}-${serial}`;
+      const dollarTopic = `$aws/things/${thing}/shadow/update`;
+      const all = await inbox(sub, '#');
+      const wild = await inbox(sub, '+/things/+/shadow/update');
+      const explicit = await inbox(sub, `$aws/things/${thing}/shadow/+`);
+      await pub.publish(dollarTopic, '{}', { qos: 1 });
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      await explicit.waitFor(1);
+      await waitUntil(() => all.messages.some((m) => m.topic === `${p}/sentinel`), timeoutMs, 'the sentinel');
+      expect(explicit.messages.map((m) => m.topic)).toEqual([dollarTopic]);
+      expect(all.messages.filter((m) => m.topic.startsWith('$'))).toEqual([]);
+      expect(wild.messages).toEqual([]);
+    });
+
+    it('stops delivering after unsubscribe, to that handler only', async () => {
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const gone: InboundMessage[] = [];
+      const off = await sub.subscribe(`${p}/t`, (m) => gone.push(m), { qos: 1 });
+      const kept = await inbox(sub, `${p}/t`);
+      await pub.publish(`${p}/t`, 'before', { qos: 1 });
+      await kept.waitFor(1);
+      await waitUntil(() => gone.length === 1, timeoutMs, 'the first message');
+      await off();
+      await off(); // idempotent
+      await pub.publish(`${p}/t`, 'after', { qos: 1 });
+      await kept.waitFor(2);
+      expect(gone.map(text)).toEqual(['before']);
+      expect(kept.messages.map(text)).toEqual(['before', 'after']);
+    });
+
+    it('gives each matching handler the message once, even for overlapping filters', async () => {
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const a = await inbox(sub, `${p}/#`);
+      const b = await inbox(sub, `${p}/+`);
+      const c = await inbox(sub, `${p}/one`);
+      await pub.publish(`${p}/one`, 'x', { qos: 1 });
+      await pub.publish(`${p}/two`, 'y', { qos: 1 });
+      await a.waitFor(2);
+      await b.waitFor(2);
+      await c.waitFor(1);
+      expect(a.messages.map(text)).toEqual(['x', 'y']);
+      expect(b.messages.map(text)).toEqual(['x', 'y']);
+      expect(c.messages.map(text)).toEqual(['x']);
+    });
+
+    it('keeps retained messages for later subscribers and clears them with an empty payload', async () => {
+      const pub = await online();
+      const p = prefix();
+      await pub.publish(`${p}/r`, 'kept', { qos: 1, retain: true });
+      const late = await online();
+      const box = await inbox(late, `${p}/r`);
+      await box.waitFor(1);
+      expect(box.messages.map((m) => [text(m), m.retain])).toEqual([['kept', true]]);
+      await pub.publish(`${p}/r`, new Uint8Array(0), { qos: 1, retain: true });
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      const later = await online();
+      const cleared = await inbox(later, `${p}/r`);
+      const sentinel = await inbox(later, `${p}/sentinel`);
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      await sentinel.waitFor(1);
+      expect(cleared.messages.filter((m) => m.payload.byteLength > 0)).toEqual([]);
+    });
+
+    it('rejects invalid topics and filters with INVALID_TOPIC', async () => {
+      const t = await online();
+      for (const topic of ['', 'a/+/b', 'a/#']) {
+        await expect(t.publish(topic, 'x')).rejects.toSatisfy((e: unknown) => isFleetError(e, 'INVALID_TOPIC'));
+      }
+      for (const filter of ['', 'a/#/b', 'a/b#', 'a+/b']) {
+        await expect(t.subscribe(filter, () => {})).rejects.toSatisfy((e: unknown) => isFleetError(e, 'INVALID_TOPIC'));
+      }
+    });
+
+    it('queues publishes made before connect and sends them once online', async () => {
+      const sub = await online();
+      const p = prefix();
+      const box = await inbox(sub, `${p}/q`);
+      const pub = await make();
+      const sent = [pub.publish(`${p}/q`, '1', { qos: 1 }), pub.publish(`${p}/q`, '2', { qos: 0 }), pub.publish(`${p}/q`, '3', { qos: 1 })];
+      await pub.connect();
+      await Promise.all(sent);
+      await box.waitFor(3);
+      // MQTT orders messages within one QoS level; across levels a broker may interleave.
+      expect(box.messages.map(text).sort()).toEqual(['1', '2', '3']);
+      expect(box.messages.filter((m) => text(m) !== '2').map(text)).toEqual(['1', '3']);
+    });
+
+    it('bounds the offline queue: "reject" refuses the new message, "drop-oldest" evicts the first', async () => {
+      const p = prefix();
+      const strict = await make(true, { maxMessages: 2, overflow: 'reject' });
+      const kept = [strict.publish(`${p}/a`, '1'), strict.publish(`${p}/a`, '2')];
+      await expect(strict.publish(`${p}/a`, '3')).rejects.toSatisfy((e: unknown) => isFleetError(e, 'QUEUE_FULL'));
+      const lossy = await make(true, { maxMessages: 2, overflow: 'drop-oldest' });
+      const first = lossy.publish(`${p}/b`, '1');
+      const rest = [lossy.publish(`${p}/b`, '2'), lossy.publish(`${p}/b`, '3')];
+      await expect(first).rejects.toSatisfy((e: unknown) => isFleetError(e, 'QUEUE_FULL'));
+      await strict.close();
+      await lossy.close();
+      for (const pending of [...kept, ...rest]) await expect(pending).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
+    });
+
+    it('rejects use after close with TRANSPORT_CLOSED', async () => {
+      const t = await online();
+      await t.close();
+      expect(t.state).toBe('closed');
+      await expect(t.publish('a/b', 'x')).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
+      await expect(t.subscribe('a/b', () => {})).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
+      await expect(t.connect()).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
+    });
+
+    if (options.persistentSessions !== false) {
+      it('holds QoS 1 messages for an offline persistent session and delivers them on reconnect', async () => {
+        const p = prefix();
+        const clientId = `fk-${run}-persist-${serial}`;
+        const first = await make(false, undefined, clientId);
+        await first.subscribe(`${p}/p`, () => {}, { qos: 1 });
+        await first.connect();
+        await first.close();
+        const pub = await online();
+        for (let i = 0; i < 5; i++) await pub.publish(`${p}/p`, String(i), { qos: 1 });
+        const again = await make(false, undefined, clientId);
+        const box = await inbox(again, `${p}/p`); // registered before connect: the backlog arrives right after CONNACK
+        await again.connect();
+        await box.waitFor(5);
+        expect([...new Set(box.messages.map(text))]).toEqual(['0', '1', '2', '3', '4']);
+      });
+    }
+  });
+}
+
+/** Polls `condition` every 5 ms until true, failing after `timeoutMs` with `what`. */
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

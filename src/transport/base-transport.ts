@@ -1,0 +1,477 @@
+/**
+ * The machinery every concrete transport shares: the state machine and its events, the
+ * subscription registry and its restoration on reconnect, the bounded offline queue, the bound on
+ * in-flight QoS 1 publishes, and reconnects paced by a backoff strategy on an injected clock.
+ * A concrete transport only opens links, sends, subscribes and reports what arrives.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { FleetError, isFleetError } from '../errors.js';
+import { assertTopicFilter, assertTopicName } from '../protocol/topic-filter.js';
+import { exponentialBackoff, type BackoffStrategy } from './backoff.js';
+import { PublishQueue, queueFull, resolveQueueOptions, type QueuedPublish } from './publish-queue.js';
+import { TopicTrie } from './topic-trie.js';
+import type {
+  InboundMessage,
+  MessageHandler,
+  OfflineQueueOptions,
+  PublishOptions,
+  QoS,
+  SubscribeOptions,
+  Transport,
+  TransportEvents,
+  TransportState,
+  Unsubscribe,
+} from './types.js';
+
+/** Options every transport accepts. */
+export interface TransportOptions {
+  /**
+   * Time source for reconnect timers (inject a `SimulatedClock` in tests).
+   * @defaultValue systemClock
+   */
+  readonly clock?: Clock;
+  /**
+   * Paces reconnect attempts.
+   * @defaultValue exponentialBackoff() — 500 ms initial ceiling, ×2 per attempt, 30 s cap, full jitter
+   */
+  readonly backoff?: BackoffStrategy;
+  /** The bounded queue for publishes made while offline or beyond `maxInFlight`. */
+  readonly queue?: OfflineQueueOptions;
+  /**
+   * Most QoS 1 publishes awaiting their acknowledgement at once (flow control); more wait in the queue.
+   * @defaultValue 100
+   */
+  readonly maxInFlight?: number;
+  /**
+   * Reconnect by itself after losing the link.
+   * @defaultValue true
+   */
+  readonly autoReconnect?: boolean;
+}
+
+/** @internal A message handed to a concrete transport for sending. */
+export interface OutgoingMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+  readonly retain: boolean;
+}
+
+/** @internal What a concrete transport learns when a link opens. */
+export interface OpenResult {
+  /** The broker still held this client's session (subscriptions, queued messages). */
+  readonly sessionPresent: boolean;
+}
+
+interface Subscription {
+  readonly filter: string;
+  readonly handler: MessageHandler;
+  readonly qos: QoS;
+  active: boolean;
+}
+
+interface FilterEntry {
+  qos: QoS;
+  count: number;
+  /** The broker is known to hold this subscription at this QoS. */
+  remote: boolean;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const NOOP = (): void => {};
+const encoder = new TextEncoder();
+
+function closedError(clientId: string): FleetError {
+  return new FleetError('TRANSPORT_CLOSED', `Transport "${clientId}" is closed; create a new transport to connect again`, { status: 503 });
+}
+
+/**
+ * Base class of fleetkit's transports. Subclass it to carry fleetkit over another link: implement
+ * `_open`, `_send`, `_subscribeRemote`, `_unsubscribeRemote` and `_end`; call `_deliver` for
+ * each inbound message and `_linkLost` when the link drops.
+ */
+export abstract class BaseTransport implements Transport {
+  /** The client id this transport connects with. */
+  readonly clientId: string;
+  /** @internal */
+  protected readonly _clock: Clock;
+  /**
+   * True when `_send` completes QoS 0 sends synchronously, so QoS 0 publishes may resolve at once
+   * without waiting for a callback (the in-memory transport).
+   * @internal
+   */
+  protected _qos0Immediate = false;
+  #state: TransportState = 'offline';
+  readonly #events = new EventEmitter();
+  readonly #backoff: BackoffStrategy;
+  readonly #queue: PublishQueue;
+  readonly #maxInFlight: number;
+  readonly #autoReconnect: boolean;
+  readonly #inFlight = new Set<QueuedPublish>();
+  readonly #handlers = new TopicTrie<Subscription>();
+  readonly #filters = new Map<string, FilterEntry>();
+  readonly #pendingUnsubscribe = new Set<string>();
+  readonly #validTopics = new Set<string>();
+  #waiters: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
+  #timer: TimerHandle | undefined;
+  #attempting = false;
+  #lostDuringAttempt: FleetError | undefined;
+  #pumping = false;
+  #closedBy: FleetError | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param owner - the class name, used in error messages
+   * @param clientId - the client id
+   * @param options - shared options
+   * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+   */
+  protected constructor(owner: string, clientId: string, options: TransportOptions) {
+    if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) {
+      throw new FleetError('INVALID_ARGUMENT', `${owner}: clientId must be a non-empty string of at most 256 characters, got ${JSON.stringify(clientId)}`);
+    }
+    const maxInFlight = options.maxInFlight ?? 100;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 65_535) {
+      throw new FleetError('INVALID_ARGUMENT', `${owner}: maxInFlight must be an integer from 1 to 65535, got ${String(maxInFlight)}`);
+    }
+    const queue = resolveQueueOptions(owner, options.queue);
+    this.clientId = clientId;
+    this._clock = options.clock ?? systemClock;
+    this.#backoff = options.backoff ?? exponentialBackoff();
+    this.#queue = new PublishQueue(queue.maxMessages, queue.overflow);
+    this.#maxInFlight = maxInFlight;
+    this.#autoReconnect = options.autoReconnect ?? true;
+  }
+
+  /** The current state. */
+  get state(): TransportState {
+    return this.#state;
+  }
+
+  /** {@inheritDoc Transport.on} */
+  on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** {@inheritDoc Transport.once} */
+  once<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this {
+    this.#events.once(event, listener);
+    return this;
+  }
+
+  /** {@inheritDoc Transport.off} */
+  off<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /** Emits an event (the emitter is private so that only the transport emits). */
+  #emit<E extends keyof TransportEvents>(event: E, ...args: Parameters<TransportEvents[E]>): void {
+    this.#events.emit(event, ...args);
+  }
+
+  // A method, not a comparison, so TypeScript does not narrow the state across awaits.
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Publishes waiting in the offline queue. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** QoS 1 publishes sent and not yet acknowledged. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** {@inheritDoc Transport.connect} */
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(this.#closedBy ?? closedError(this.clientId));
+    if (this.#state === 'online') return RESOLVED;
+    const promise = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (!this.#attempting && this.#timer === undefined) void this.#attempt();
+    return promise;
+  }
+
+  /** {@inheritDoc Transport.close} */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closing = this.#shutdown(closedError(this.clientId), true);
+    return this.#closing;
+  }
+
+  /** {@inheritDoc Transport.publish} */
+  publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(this.#closedBy ?? closedError(this.clientId));
+    let bytes: Uint8Array;
+    const qos = options?.qos ?? 0;
+    const retain = options?.retain === true;
+    try {
+      // Devices publish to a handful of topics over and over: validate each one once.
+      if (!this.#validTopics.has(topic)) {
+        assertTopicName(topic);
+        if (this.#validTopics.size >= 1024) this.#validTopics.clear();
+        this.#validTopics.add(topic);
+      }
+      if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${String(qos)}`);
+      if (typeof payload === 'string') bytes = encoder.encode(payload);
+      else if (payload instanceof Uint8Array) bytes = payload;
+      else throw new FleetError('INVALID_PAYLOAD', `publish: payload must be a Uint8Array or a string, got ${typeof payload}; encode values with a codec`, { status: 400 });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#state === 'online' && this.#queue.length === 0) {
+      if (qos === 0 && this._qos0Immediate) {
+        this._send({ topic, payload: bytes, qos, retain }, NOOP);
+        return RESOLVED;
+      }
+      if (qos === 0 || this.#inFlight.size < this.#maxInFlight) {
+        return new Promise<void>((resolve, reject) => this.#transmit({ topic, payload: bytes, qos, retain, resolve, reject }));
+      }
+    }
+    return new Promise<void>((resolve, reject) => this.#enqueue({ topic, payload: bytes, qos, retain, resolve, reject }));
+  }
+
+  /** {@inheritDoc Transport.subscribe} */
+  async subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Unsubscribe> {
+    if (this.#state === 'closed') throw this.#closedBy ?? closedError(this.clientId);
+    assertTopicFilter(filter);
+    if (typeof handler !== 'function') throw new FleetError('INVALID_ARGUMENT', `subscribe: handler must be a function, got ${typeof handler}`);
+    const qos = options?.qos ?? 0;
+    if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `subscribe: qos must be 0 or 1, got ${String(qos)}`);
+    const sub: Subscription = { filter, handler, qos, active: true };
+    this.#handlers.add(filter, sub);
+    let entry = this.#filters.get(filter);
+    if (entry === undefined) {
+      entry = { qos, count: 0, remote: false };
+      this.#filters.set(filter, entry);
+    } else if (qos > entry.qos) {
+      entry.qos = qos;
+      entry.remote = false;
+    }
+    entry.count++;
+    this.#pendingUnsubscribe.delete(filter);
+    if (this.#state === 'online' && !entry.remote) {
+      try {
+        await this._subscribeRemote([{ filter, qos: entry.qos }]);
+        if (this.#filters.get(filter) === entry) entry.remote = true;
+      } catch (error) {
+        if (isFleetError(error, 'FORBIDDEN') || this.#isClosed()) {
+          this.#removeSubscription(sub);
+          throw error;
+        }
+        // The link dropped meanwhile: the subscription is restored on reconnect.
+      }
+    }
+    return () => this.#unsubscribe(sub);
+  }
+
+  async #unsubscribe(sub: Subscription): Promise<void> {
+    if (!this.#removeSubscription(sub)) return;
+    if (this.#filters.has(sub.filter)) return;
+    if (this.#state !== 'online') {
+      this.#pendingUnsubscribe.add(sub.filter);
+      return;
+    }
+    try {
+      await this._unsubscribeRemote([sub.filter]);
+    } catch {
+      // Lost link: a resumed session still holds it, so send it after reconnecting.
+      if (!this.#isClosed() && !this.#filters.has(sub.filter)) this.#pendingUnsubscribe.add(sub.filter);
+    }
+  }
+
+  /** Removes `sub` locally; returns false when it was already gone. */
+  #removeSubscription(sub: Subscription): boolean {
+    if (!sub.active) return false;
+    sub.active = false;
+    this.#handlers.remove(sub.filter, sub);
+    const entry = this.#filters.get(sub.filter);
+    if (entry !== undefined && --entry.count === 0) this.#filters.delete(sub.filter);
+    return true;
+  }
+
+  /**
+   * Hands an inbound message to every matching handler. Call it from the concrete transport.
+   * @internal
+   */
+  protected _deliver(message: InboundMessage): void {
+    const subs = this.#handlers.match(message.topic);
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i] as Subscription;
+      if (!sub.active) continue;
+      try {
+        sub.handler(message);
+      } catch (cause) {
+        this.#emit('error', new FleetError('INTERNAL', `A message handler for "${sub.filter}" threw on topic "${message.topic}": ${cause instanceof Error ? cause.message : String(cause)}`, { cause }));
+      }
+    }
+  }
+
+  /**
+   * Reports that the link dropped. Call it from the concrete transport.
+   * @internal
+   */
+  protected _linkLost(error: FleetError): void {
+    if (this.#state === 'connecting') {
+      this.#lostDuringAttempt ??= error;
+      return;
+    }
+    if (this.#state !== 'online') return;
+    this.#setState('offline');
+    this.#emit('error', error);
+    this.#scheduleReconnect();
+  }
+
+  /** Opens one link. Throw `AUTH_FAILED` for refused credentials (no retry follows). @internal */
+  protected abstract _open(): Promise<OpenResult>;
+  /** Sends one message; call `done` once written (QoS 0) or acknowledged (QoS 1). @internal */
+  protected abstract _send(message: OutgoingMessage, done: (error?: FleetError) => void): void;
+  /** Subscribes on the broker; reject with `FORBIDDEN` when refused. @internal */
+  protected abstract _subscribeRemote(filters: readonly { filter: string; qos: QoS }[]): Promise<void>;
+  /** Unsubscribes on the broker. @internal */
+  protected abstract _unsubscribeRemote(filters: readonly string[]): Promise<void>;
+  /** Closes the link for good and releases resources. @internal */
+  protected abstract _end(): Promise<void>;
+
+  #setState(next: TransportState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    this.#emit('state', next, previous);
+  }
+
+  async #attempt(): Promise<void> {
+    if (this.#state === 'closed' || this.#attempting) return;
+    this.#attempting = true;
+    this.#lostDuringAttempt = undefined;
+    this.#setState('connecting');
+    try {
+      const { sessionPresent } = await this._open();
+      if (this.#isClosed()) return;
+      await this.#restoreSubscriptions(sessionPresent);
+      if (this.#lostDuringAttempt !== undefined) throw this.#lostDuringAttempt;
+      if (this.#state as TransportState !== 'connecting') return;
+      this.#backoff.reset();
+      this.#setState('online');
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w.resolve();
+      this.#pump();
+    } catch (cause) {
+      const error = isFleetError(cause) ? cause : new FleetError('NOT_CONNECTED', `Connection attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      this.#attemptFailed(error);
+    } finally {
+      this.#attempting = false;
+    }
+  }
+
+  #attemptFailed(error: FleetError): void {
+    if (this.#isClosed()) return;
+    if (error.code === 'AUTH_FAILED') {
+      // Retrying refused credentials only hammers the broker: stop here, for good.
+      this.#emit('error', error);
+      void this.#shutdown(error, false);
+      return;
+    }
+    this.#setState('offline');
+    this.#emit('error', error);
+    this.#scheduleReconnect();
+  }
+
+  async #restoreSubscriptions(sessionPresent: boolean): Promise<void> {
+    if (!sessionPresent) {
+      for (const entry of this.#filters.values()) entry.remote = false;
+      this.#pendingUnsubscribe.clear();
+    } else if (this.#pendingUnsubscribe.size > 0) {
+      const gone = [...this.#pendingUnsubscribe];
+      this.#pendingUnsubscribe.clear();
+      await this._unsubscribeRemote(gone);
+    }
+    // Loop because subscribe() calls made while this runs add filters that are not yet remote.
+    for (let round = 0; round < 16 && this.#state as TransportState === 'connecting'; round++) {
+      const missing: { filter: string; qos: QoS; entry: FilterEntry }[] = [];
+      for (const [filter, entry] of this.#filters) if (!entry.remote) missing.push({ filter, qos: entry.qos, entry });
+      if (missing.length === 0) return;
+      await this._subscribeRemote(missing.map(({ filter, qos }) => ({ filter, qos })));
+      for (const m of missing) if (this.#filters.get(m.filter) === m.entry && m.entry.qos === m.qos) m.entry.remote = true;
+    }
+  }
+
+  #scheduleReconnect(): void {
+    if (!this.#autoReconnect || this.#state === 'closed' || this.#timer !== undefined) return;
+    const delay = this.#backoff.next();
+    this.#timer = this._clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#attempt();
+    }, delay);
+  }
+
+  #enqueue(item: QueuedPublish): void {
+    let evicted: QueuedPublish | undefined;
+    try {
+      evicted = this.#queue.push(item);
+    } catch (error) {
+      item.reject(error as FleetError);
+      return;
+    }
+    if (evicted !== undefined) {
+      const error = queueFull(this.#queue.maxMessages, evicted.topic, 'the oldest message was dropped (overflow policy "drop-oldest")');
+      evicted.reject(error);
+      this.#emit('error', error);
+    }
+  }
+
+  #transmit(item: QueuedPublish): void {
+    if (item.qos === 1) this.#inFlight.add(item);
+    try {
+      this._send(item, (error) => this.#settle(item, error));
+    } catch (cause) {
+      this.#settle(item, isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${String(cause)}`, { cause }));
+    }
+  }
+
+  #settle(item: QueuedPublish, error: FleetError | undefined): void {
+    if (item.qos === 1 && !this.#inFlight.delete(item)) return;
+    if (error === undefined) item.resolve();
+    else item.reject(error);
+    if (item.qos === 1) this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#state === 'online') {
+        const head = this.#queue.peek();
+        if (head === undefined) break;
+        if (head.qos === 1 && this.#inFlight.size >= this.#maxInFlight) break;
+        this.#queue.shift();
+        this.#transmit(head);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #shutdown(reason: FleetError, graceful: boolean): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#closedBy = reason;
+    if (this.#timer !== undefined) this._clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#setState('closed');
+    for (const item of this.#queue.drain()) item.reject(reason);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(reason);
+    try {
+      await this._end();
+    } catch (cause) {
+      if (graceful) this.#emit('error', new FleetError('INTERNAL', `Closing transport "${this.clientId}" failed: ${String(cause)}`, { cause }));
+    }
+    for (const item of [...this.#inFlight]) this.#settle(item, reason);
+  }
+}

@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from '../../src/clock.js';
+import {
+  decodeBatch,
+  encodeBatch,
+  ethernet,
+  lora,
+  loraMaxPayload,
+  loraTimeOnAirMs,
+  MemoryBroker,
+  MemoryTransport,
+  nbiot,
+  wifi,
+  withLinkProfile,
+  type InboundMessage,
+  type Transport,
+} from '../../src/memory.js';
+
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function setup(clock = new SimulatedClock(0)) {
+  const broker = new MemoryBroker({ clock });
+  const device = new MemoryTransport({ broker, clientId: 'device', clock });
+  const cloud = new MemoryTransport({ broker, clientId: 'cloud', clock });
+  const got: InboundMessage[] = [];
+  await cloud.connect();
+  await cloud.subscribe('#', (m) => got.push(m), { qos: 1 });
+  return { broker, device, cloud, got, clock };
+}
+
+describe('LoRa airtime arithmetic', () => {
+  it('matches the Semtech calculator on known points', () => {
+    expect(loraTimeOnAirMs(51, 0)).toBeCloseTo(2793.5, 0); // SF12/125 kHz
+    expect(loraTimeOnAirMs(51, 5)).toBeCloseTo(118.0, 0); // SF7/125 kHz
+    expect(loraMaxPayload(0)).toBe(51);
+    expect(loraMaxPayload(3)).toBe(115);
+    expect(loraMaxPayload(5)).toBe(222);
+  });
+
+  it('grows with the payload and shrinks with the data rate (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 221 }), fc.integer({ min: 0, max: 4 }), (n, dr) => {
+        const rate = dr as 0 | 1 | 2 | 3 | 4;
+        expect(loraTimeOnAirMs(n + 1, rate)).toBeGreaterThanOrEqual(loraTimeOnAirMs(n, rate));
+        expect(loraTimeOnAirMs(n, (rate + 1) as 1)).toBeLessThan(loraTimeOnAirMs(n, rate));
+      }),
+    );
+  });
+});
+
+describe('withLinkProfile', () => {
+  it('lora: refuses a payload over the data rate cap with a clear PAYLOAD_TOO_LARGE', async () => {
+    const { device } = await setup();
+    const link = withLinkProfile(device, lora());
+    await link.connect();
+    await expect(link.publish('dt/a/d/telemetry', new Uint8Array(52))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413, details: { maxBytes: 51, size: 52 } });
+    await expect(link.publish('dt/a/d/telemetry', new Uint8Array(51))).resolves.toBeUndefined();
+    const fast = withLinkProfile(device, lora({ dataRate: 5 }));
+    await expect(fast.publish('dt/a/d/telemetry', new Uint8Array(200))).resolves.toBeUndefined();
+  });
+
+  it('lora: sends confirmed (QoS 1) only for critical messages', async () => {
+    const { device, got } = await setup();
+    const link = withLinkProfile(device, lora({ dataRate: 5 }));
+    await link.connect();
+    await link.publish('dt/a/d/telemetry', 'n', { qos: 1 });
+    await link.publish('dt/a/d/telemetry', 'c', { critical: true });
+    await flush();
+    expect(got.map((m) => [new TextDecoder().decode(m.payload), m.qos])).toEqual([
+      ['n', 0],
+      ['c', 1],
+    ]);
+  });
+
+  it('lora: spends a duty-cycle budget and refuses with TOO_MANY_REQUESTS until it refills', async () => {
+    const clock = new SimulatedClock(0);
+    const { device } = await setup(clock);
+    const link = withLinkProfile(device, lora({ dataRate: 0, dutyCycle: 0.01, windowMs: 3_600_000, clock }));
+    await link.connect();
+    const airtime = loraTimeOnAirMs(51, 0);
+    const fits = Math.floor(36_000 / airtime);
+    for (let i = 0; i < fits; i++) await link.publish('dt/a/d/telemetry', new Uint8Array(51));
+    const refused = await link.publish('dt/a/d/telemetry', new Uint8Array(51)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'TOO_MANY_REQUESTS', status: 429 });
+    const retryAfterMs = (refused as { details: { retryAfterMs: number } }).details.retryAfterMs;
+    clock.advance(retryAfterMs);
+    await expect(link.publish('dt/a/d/telemetry', new Uint8Array(51))).resolves.toBeUndefined();
+  });
+
+  it('nbiot: batches up to maxBatch messages per topic into one publish that subscribers unpack', async () => {
+    const { device, cloud, broker } = await setup();
+    const link = withLinkProfile(device, nbiot({ maxBatch: 5, maxDelayMs: 1000 }));
+    const view = withLinkProfile(cloud, nbiot());
+    const unpacked: string[] = [];
+    await view.subscribe('dt/#', (m) => unpacked.push(new TextDecoder().decode(m.payload)));
+    await link.connect();
+    const before = broker.stats.published;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => link.publish('dt/a/d/telemetry', String(i), { qos: 1 })));
+    await flush();
+    expect(broker.stats.published - before).toBe(2);
+    expect(unpacked).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+  });
+
+  it('nbiot: flushes a partial batch after maxDelayMs and on close', async () => {
+    const clock = new SimulatedClock(0);
+    const { device, got } = await setup(clock);
+    const link = withLinkProfile(device, nbiot({ maxBatch: 100, maxDelayMs: 500, clock }));
+    await link.connect();
+    const first = link.publish('dt/a/d/telemetry', 'a');
+    await flush();
+    expect(got).toEqual([]);
+    clock.advance(500);
+    await first;
+    await flush();
+    expect(got.map((m) => decodeBatch(m.payload)?.length)).toEqual([1]);
+    const last = link.publish('dt/a/d/heartbeat', 'b');
+    await link.close();
+    await last;
+  });
+
+  it('wifi and ethernet publish with QoS 1 unless told otherwise', async () => {
+    const { device, got } = await setup();
+    for (const profile of [wifi(), ethernet()]) {
+      const link: Transport = withLinkProfile(device, profile);
+      await link.connect();
+      await link.publish('x/1', 'a');
+      await link.publish('x/0', 'b', { qos: 0 });
+    }
+    await flush();
+    expect(got.map((m) => m.qos)).toEqual([1, 0, 1, 0]);
+  });
+
+  it('batch frames round-trip and anything else is not a batch (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 10 }), fc.uint8Array({ maxLength: 60 }), (parts, junk) => {
+        expect(decodeBatch(encodeBatch(parts))?.map((p) => Array.from(p))).toEqual(parts.map((p) => Array.from(p)));
+        const frame = encodeBatch(parts);
+        expect(decodeBatch(frame.subarray(0, frame.length - 1))).toBeUndefined();
+        if (junk[0] !== 0) expect(decodeBatch(junk)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('rejects bad profiles and options', () => {
+    expect(() => lora({ dataRate: 9 as 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => lora({ maxPayloadBytes: 100 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => nbiot({ maxBatch: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const broker = new MemoryBroker();
+    expect(() => withLinkProfile(new MemoryTransport({ broker, clientId: 'x' }), { kind: 'satellite' } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});

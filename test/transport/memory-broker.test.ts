@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from '../../src/clock.js';
+import { isFleetError } from '../../src/errors.js';
+import { exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage, type MemoryFaults } from '../../src/memory.js';
+
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+const enc = (n: number): Uint8Array => new TextEncoder().encode(String(n));
+const dec = (m: InboundMessage): number => Number(new TextDecoder().decode(m.payload));
+
+async function pair(faults: MemoryFaults, seed = 1, clock = new SimulatedClock(0)) {
+  const broker = new MemoryBroker({ seed, faults, clock });
+  const pub = new MemoryTransport({ broker, clientId: 'pub', clock });
+  const sub = new MemoryTransport({ broker, clientId: 'sub', clock, clean: false, backoff: exponentialBackoff({ initialMs: 10, maxMs: 10, jitter: 'none' }) });
+  const got: InboundMessage[] = [];
+  await sub.subscribe('t/#', (m) => got.push(m), { qos: 1 });
+  await pub.connect();
+  await sub.connect();
+  return { broker, pub, sub, got, clock };
+}
+
+describe('MemoryBroker fault injection', () => {
+  it('surfaces duplicates as duplicate: true with the same messageId', async () => {
+    const { pub, got, broker } = await pair({ duplicateRate: 0.3 });
+    for (let i = 0; i < 200; i++) await pub.publish('t/x', enc(i), { qos: 1 });
+    await flush();
+    const dups = got.filter((m) => m.duplicate);
+    expect(dups.length).toBe(broker.stats.duplicated);
+    expect(dups.length).toBeGreaterThan(20);
+    const firstById = new Map(got.filter((m) => !m.duplicate).map((m) => [m.messageId, dec(m)]));
+    for (const d of dups) expect(firstById.get(d.messageId)).toBe(dec(d));
+    expect(new Set(got.map((m) => m.messageId)).size).toBe(200);
+  });
+
+  it('surfaces reordering as a smaller messageId after a larger one, and loses nothing', async () => {
+    const { pub, got, broker } = await pair({ reorderRate: 0.2 });
+    for (let i = 0; i < 200; i++) await pub.publish('t/x', enc(i), { qos: 1 });
+    broker.setFaults({}); // hands over a message still held back
+    await flush();
+    let inversions = 0;
+    for (let i = 1; i < got.length; i++) if (got[i]!.messageId! < got[i - 1]!.messageId!) inversions++;
+    expect(broker.stats.reordered).toBeGreaterThan(10);
+    expect(inversions).toBeGreaterThan(10);
+    expect(new Set(got.map(dec)).size).toBe(200);
+  });
+
+  it('loses only QoS 0 messages', async () => {
+    const { pub, got, broker } = await pair({ lossRate: 0.5 });
+    for (let i = 0; i < 100; i++) await pub.publish('t/q0', enc(i), { qos: 0 });
+    for (let i = 0; i < 100; i++) await pub.publish('t/q1', enc(i), { qos: 1 });
+    await flush();
+    expect(got.filter((m) => m.topic === 't/q1').length).toBe(100);
+    const q0 = got.filter((m) => m.topic === 't/q0').length;
+    expect(q0).toBe(100 - broker.stats.lost);
+    expect(q0).toBeLessThan(80);
+  });
+
+  it('delays deliveries on the injected clock', async () => {
+    const { pub, got, clock } = await pair({ latencyMs: [100, 200] });
+    await pub.publish('t/x', enc(1), { qos: 1 });
+    await flush();
+    expect(got).toEqual([]);
+    clock.advance(99);
+    await flush();
+    expect(got).toEqual([]);
+    clock.advance(101);
+    await flush();
+    expect(got.map(dec)).toEqual([1]);
+  });
+
+  it('forces disconnects; the client reconnects by its backoff and its persistent session keeps QoS 1', async () => {
+    const { pub, sub, got, broker, clock } = await pair({ disconnectRate: 0.1 }, 3);
+    const states: string[] = [];
+    sub.on('state', (s) => states.push(s));
+    for (let i = 0; i < 300; i++) {
+      await pub.publish('t/x', enc(i), { qos: 1 });
+      if (i % 10 === 0) clock.advance(10);
+      await flush();
+    }
+    broker.setFaults({});
+    clock.advance(10);
+    await flush();
+    expect(broker.stats.disconnects).toBeGreaterThan(5);
+    expect(states.filter((s) => s === 'offline').length).toBe(broker.stats.disconnects);
+    expect(sub.state).toBe('online');
+    expect([...new Set(got.map(dec))].sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
+  it('is reproducible: same seed, same faults (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), async (seed) => {
+        const run = async (): Promise<(number | boolean | undefined)[]> => {
+          const { pub, got } = await pair({ duplicateRate: 0.2, reorderRate: 0.2, lossRate: 0.2 }, seed);
+          for (let i = 0; i < 30; i++) await pub.publish('t/x', enc(i), { qos: (i % 2) as 0 | 1 });
+          await flush();
+          return got.flatMap((m) => [m.messageId, m.duplicate]);
+        };
+        expect(await run()).toEqual(await run());
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('refuses clients the authenticate hook rejects with AUTH_FAILED', async () => {
+    const broker = new MemoryBroker({ authenticate: (_id, credentials) => credentials === 'secret' });
+    const ok = new MemoryTransport({ broker, clientId: 'ok', credentials: 'secret' });
+    const bad = new MemoryTransport({ broker, clientId: 'bad', credentials: 'guess' });
+    await ok.connect();
+    await expect(bad.connect()).rejects.toSatisfy((e: unknown) => isFleetError(e, 'AUTH_FAILED'));
+    expect(bad.state).toBe('closed');
+    await ok.close();
+  });
+
+  it('rejects bad fault settings', () => {
+    expect(() => new MemoryBroker({ faults: { lossRate: 2 } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new MemoryBroker({ faults: { latencyMs: [5, 1] } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('MemoryTransport offline queue and reconnects (model-based)', () => {
+  type Model = { published: number[]; online: boolean };
+  type Real = { broker: MemoryBroker; pub: MemoryTransport; got: InboundMessage[]; clock: SimulatedClock; next: number };
+
+  class Publish implements fc.AsyncCommand<Model, Real> {
+    check = (): boolean => true;
+    async run(m: Model, r: Real): Promise<void> {
+      const n = r.next++;
+      m.published.push(n);
+      void r.pub.publish('m/x', enc(n), { qos: 1 });
+      await flush();
+    }
+    toString = (): string => 'publish';
+  }
+  class Drop implements fc.AsyncCommand<Model, Real> {
+    check = (m: Readonly<Model>): boolean => m.online;
+    async run(m: Model, r: Real): Promise<void> {
+      expect(r.broker.disconnect('pub')).toBe(true);
+      m.online = false;
+      expect(r.pub.state).toBe('offline');
+    }
+    toString = (): string => 'drop';
+  }
+  class Tick implements fc.AsyncCommand<Model, Real> {
+    check = (): boolean => true;
+    async run(m: Model, r: Real): Promise<void> {
+      r.clock.advance(50);
+      await flush();
+      m.online = r.pub.state === 'online';
+      // Invariant: everything delivered so far is a prefix of what was published, in order.
+      const seen = r.got.map(dec);
+      expect(seen).toEqual(m.published.slice(0, seen.length));
+    }
+    toString = (): string => 'tick';
+  }
+
+  it('delivers every QoS 1 publish exactly once and in order across forced disconnects (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands([fc.constant(new Publish()), fc.constant(new Drop()), fc.constant(new Tick())], { maxCommands: 40 }), async (cmds) => {
+        const clock = new SimulatedClock(0);
+        const broker = new MemoryBroker({ clock });
+        const pub = new MemoryTransport({ broker, clientId: 'pub', clock, backoff: exponentialBackoff({ initialMs: 40, jitter: 'none', maxMs: 40 }), queue: { maxMessages: 1000 } });
+        const sub = new MemoryTransport({ broker, clientId: 'sub', clock });
+        const got: InboundMessage[] = [];
+        await sub.subscribe('m/#', (m) => got.push(m), { qos: 1 });
+        await sub.connect();
+        await pub.connect();
+        const real: Real = { broker, pub, got, clock, next: 0 };
+        const model: Model = { published: [], online: true };
+        await fc.asyncModelRun(() => ({ model, real }), cmds);
+        clock.advance(100);
+        await flush();
+        expect(got.map(dec)).toEqual(model.published);
+        await pub.close();
+        await sub.close();
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
