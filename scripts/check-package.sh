@@ -13,11 +13,11 @@ tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 cd "$work"
 npm init -y >/dev/null 2>&1
 # Install the tarball with the project's own node_modules for dependencies already resolved.
-npm install --no-audit --no-fund --ignore-scripts "./$tarball" >/dev/null 2>&1
+npm install --no-audit --no-fund --ignore-scripts "./$tarball" mqtt@5 cbor-x@1 >/dev/null 2>&1
 
 subpaths=$(node -e '
   const pkg = require("./node_modules/fleetkit/package.json");
-  console.log(Object.keys(pkg.exports).filter((k) => k !== "./package.json" && !["./mqtt","./cbor","./testing"].includes(k)).map((k) => k === "." ? "fleetkit" : "fleetkit/" + k.slice(2)).join(" "));
+  console.log(Object.keys(pkg.exports).filter((k) => k !== "./package.json" && k !== "./testing").map((k) => k === "." ? "fleetkit" : "fleetkit/" + k.slice(2)).join(" "));
 ')
 for spec in $subpaths; do
   node --input-type=module -e "const m = await import('$spec'); if (Object.keys(m).length === 0) throw new Error('$spec exports nothing (ESM)');"

@@ -53,7 +53,6 @@ export {
   fillProvisioningTemplate,
   provisioningTemplateDefinitionSchema,
   templateParameterValueSchema,
-  tenantIdSchema,
 } from './template.js';
 export type { FilledTemplate, ProvisioningTemplate, ProvisioningTemplateDefinition, TemplateParameter, TemplateParameters } from './template.js';
 export type { HomeAssignment, HomeEndpointConfig, HomeRule, HomeTarget } from './home-endpoint.js';
@@ -88,3 +87,4 @@ export type { HeartbeatOptions, HeartbeatReport } from './heartbeat.js';
 export { nextHealthEvent } from './health-event.js';
 export { applyRevocations, planDecommission, revocationFor } from './decommission.js';
 export type { DecommissionCandidate, DecommissionOptions, DecommissionPlan } from './decommission.js';
+export { tenantIdSchema } from '../ids.js';

@@ -2,6 +2,7 @@
  * Provisioning templates: how a device record is filled from the identity a device presents.
  */
 import { z } from 'zod';
+import { tenantIdSchema } from '../ids.js';
 import { FleetError } from '../errors.js';
 import { describeIssues, issueList } from './issues.js';
 import type { Result } from '../errors.js';
@@ -55,13 +56,6 @@ export const templateParameterValueSchema: z.ZodString = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'only letters, digits, ".", "_", ":" and "-", starting with a letter or digit')
   .refine((v) => !v.includes('..'), 'must not contain ".."')
   .refine((v) => !FORBIDDEN_KEYS.has(v), 'must not be a prototype key');
-
-/** A tenant id: 1–64 characters of letters, digits, `.`, `_` and `-`. */
-export const tenantIdSchema: z.ZodString = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-", starting with a letter or digit');
 
 /** A string in which `{{Name}}` placeholders name known parameters and no other braces appear. */
 function templateString(max: number, allowed: ReadonlySet<string>): z.ZodString {

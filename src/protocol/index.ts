@@ -7,7 +7,6 @@
  */
 export { assertTopicFilter, assertTopicName, hasWildcard, MAX_TOPIC_LENGTH, topicMatches } from './topic-filter.js';
 export {
-  assertTenantId,
   commandAckTopic,
   commandTopic,
   fleetTopicFilter,
@@ -25,7 +24,6 @@ export {
   shadowResponseFilter,
   shadowTopic,
   telemetryTopic,
-  tenantIdSchema,
 } from './topics.js';
 export type {
   CommandAckTopic,
@@ -89,3 +87,4 @@ export { createJsonCodec, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_DEPTH, 
 export type { Codec, CodecOptions } from './codec.js';
 export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions, Result } from '../errors.js';
+export { assertTenantId, MAX_TENANT_ID_LENGTH, tenantIdSchema } from '../ids.js';

@@ -4,6 +4,7 @@
  * error with the zod issues in `details`).
  */
 import { z } from 'zod';
+import { clientTokenSchema } from '../shadow/schemas.js';
 import { FleetError } from '../errors.js';
 import { utf8ByteLength } from '../json.js';
 import { thingNameSchema } from '../shadow/names.js';
@@ -143,31 +144,9 @@ export const provisioningResponseSchema = z.discriminatedUnion('ok', [
 /** A provisioning response. */
 export type ProvisioningResponse = z.infer<typeof provisioningResponseSchema>;
 
-/** A shadow `clientToken`: a string of at most 64 UTF-8 bytes. */
-export const clientTokenSchema = z.string().refine((s) => utf8ByteLength(s) <= 64, 'Invalid clientToken: at most 64 bytes');
-
-const shadowSection = z.union([jsonRecordSchema, z.null()]);
-
-/**
- * The shape of a shadow update request (`…/shadow/update`). Structural only: the shadow engine
- * applies AWS's full rules (depth, size, `state` keys) and answers on `…/update/rejected`.
- */
-export const shadowUpdateRequestSchema = z.object({
-  state: z.union([z.looseObject({ desired: shadowSection.optional(), reported: shadowSection.optional() }), z.null()]),
-  clientToken: clientTokenSchema.optional(),
-  version: z.number().int().nonnegative().optional(),
-});
-/** A shadow update request. */
-export type ShadowUpdateRequest = z.infer<typeof shadowUpdateRequestSchema>;
-
-/** The payload of `…/shadow/get` and `…/shadow/delete` (it may also be empty bytes). */
-export const shadowGetRequestSchema = z.object({
-  clientToken: clientTokenSchema.optional(),
-  /** Accepted and ignored, as AWS does. */
-  version: z.number().int().nonnegative().optional(),
-});
-/** A shadow get or delete request. */
-export type ShadowGetRequest = z.infer<typeof shadowGetRequestSchema>;
+// The request schemas belong to the shadow engine (which checks that it accepts exactly what they accept).
+export { clientTokenSchema, shadowGetRequestSchema, shadowUpdateRequestSchema } from '../shadow/schemas.js';
+export type { ShadowGetRequest, ShadowUpdateRequest } from '../shadow/schemas.js';
 
 /** The payload of every `…/rejected` shadow topic. */
 export const shadowErrorResponseSchema = z.object({

@@ -5,20 +5,18 @@
  */
 import { z } from 'zod';
 import { FleetError, type Result } from '../errors.js';
+import { assertTenantId } from '../ids.js';
 import { assertShadowName, assertThingName } from '../shadow/names.js';
 
 const ID_CHARS = /^[a-zA-Z0-9:_-]+$/;
 
-/** Maximum length of a tenant id, a command id or a job id. */
+/** Maximum length of a command id or a job id. */
 export const MAX_ID_LENGTH = 64;
-
-/** A tenant id: 1–64 characters of `[a-zA-Z0-9:_-]` (safe as one MQTT topic level). */
-export const tenantIdSchema: z.ZodString = z.string().min(1).max(MAX_ID_LENGTH).regex(ID_CHARS, 'only letters, digits, ":", "_" and "-" are allowed');
 
 /** A command id or job id: 1–64 characters of `[a-zA-Z0-9:_-]`. */
 export const messageIdSchema: z.ZodString = z.string().min(1).max(MAX_ID_LENGTH).regex(ID_CHARS, 'only letters, digits, ":", "_" and "-" are allowed');
 
-function checkId(kind: 'tenant id' | 'command id' | 'job id', value: unknown): string {
+function checkId(kind: 'command id' | 'job id', value: unknown): string {
   if (typeof value === 'string' && value.length >= 1 && value.length <= MAX_ID_LENGTH && ID_CHARS.test(value)) return value;
   throw new FleetError('INVALID_NAME', `Invalid ${kind} ${JSON.stringify(value)}: use 1–${MAX_ID_LENGTH} characters of letters, digits, ":", "_" and "-"`, {
     status: 400,
@@ -26,14 +24,6 @@ function checkId(kind: 'tenant id' | 'command id' | 'job id', value: unknown): s
   });
 }
 
-/**
- * Returns `tenantId` when it is a valid tenant id.
- *
- * @throws FleetError `INVALID_NAME` (400) otherwise.
- */
-export function assertTenantId(tenantId: unknown): string {
-  return checkId('tenant id', tenantId);
-}
 
 /** A shadow operation a device or service requests. */
 export type ShadowOperation = 'get' | 'update' | 'delete';

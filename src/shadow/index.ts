@@ -23,10 +23,10 @@ export type { ResolvedShadowLimits, ShadowLimits } from './limits.js';
 export { AWS_MESSAGES, rejectedPayload } from './rejections.js';
 export { MAX_SHADOW_NAME_LENGTH, MAX_THING_NAME_LENGTH, assertShadowName, assertThingName, shadowNameSchema, thingNameSchema } from './names.js';
 export {
+  clientTokenSchema,
   nullFreeJsonSchema,
   shadowGetRequestSchema,
   shadowPatchValueSchema,
-  shadowRejectedSchema,
   shadowSectionSchema,
   shadowUpdateRequestSchema,
 } from './schemas.js';

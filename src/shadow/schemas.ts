@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { FORBIDDEN_KEYS, utf8ByteLength, type JsonObject, type JsonValue } from '../json.js';
 
-const clientToken = z.string().refine((t) => utf8ByteLength(t) <= 64, { message: 'clientToken is at most 64 bytes' });
+/** A shadow `clientToken`: a string of at most 64 UTF-8 bytes. */
+export const clientTokenSchema: z.ZodType<string> = z.string().refine((t) => utf8ByteLength(t) <= 64, { message: 'Invalid clientToken: at most 64 bytes' });
 
 const key = z.string().refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'keys "__proto__", "constructor" and "prototype" are not allowed' });
 
@@ -35,23 +36,15 @@ export const shadowUpdateRequestSchema = z.object({
       })
       .strict(),
   ]),
-  clientToken: clientToken.optional(),
+  clientToken: clientTokenSchema.optional(),
   version: z.number().int().nonnegative().optional(),
   timestamp: z.number().nonnegative().optional(),
 });
 
 /** A get or delete request: empty, or `{ clientToken?, version? }` (`version` is ignored). */
 export const shadowGetRequestSchema = z.object({
-  clientToken: clientToken.optional(),
+  clientToken: clientTokenSchema.optional(),
   version: z.number().int().nonnegative().optional(),
-});
-
-/** The `/rejected` payload: `{ code, message, timestamp, clientToken? }`. */
-export const shadowRejectedSchema = z.object({
-  code: z.number().int(),
-  message: z.string(),
-  timestamp: z.number().int(),
-  clientToken: z.string().optional(),
 });
 
 /** A parsed update request. */

@@ -21,3 +21,5 @@ export type {
 } from '../transport/types.js';
 export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';
+export { shadowLeaf, shadowPatch, shadowScalar, shadowStateObject, shadowUpdateRequest } from './shadow-arbitraries.js';
+export type { ShadowArbitraryOptions } from './shadow-arbitraries.js';
