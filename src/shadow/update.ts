@@ -164,7 +164,7 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
     state.reported = reported.value;
     metadata.reported = reported.meta;
   }
-  checkSize(live?.state, state, req.state, resolvedByPolicy, limits);
+  checkSize(live?.state, state, req.state, req.stateBytes, resolvedByPolicy, limits);
 
   if (options.skipIfEqual === true && live !== undefined && jsonEqual(live.state.desired, state.desired) && jsonEqual(live.state.reported, state.reported)) {
     return respond(live, live, req, options, timestamp, false);
@@ -208,11 +208,10 @@ function exactSize(state: ShadowState): number {
   return utf8ByteLength(JSON.stringify(state));
 }
 
-function checkSize(previous: ShadowState | undefined, state: ShadowState, requestState: ValidatedUpdate['state'], exact: boolean, limits: ResolvedShadowLimits): void {
+function checkSize(previous: ShadowState | undefined, state: ShadowState, requestState: ValidatedUpdate['state'], requestBytes: number, exact: boolean, limits: ResolvedShadowLimits): void {
   const prevBound = previous === undefined ? 2 : sizeBounds.get(previous);
   if (!exact && prevBound !== undefined && requestState !== null) {
-    const requestText = JSON.stringify(requestState);
-    const bound = prevBound + utf8ByteLength(requestText) + FRAMING_BYTES;
+    const bound = prevBound + requestBytes + FRAMING_BYTES;
     if (bound <= limits.maxDocumentBytes) {
       sizeBounds.set(state, bound);
       return;

@@ -4,7 +4,7 @@
  * update path is hot; `test/shadow/schemas.test.ts` checks that both agree.
  */
 import type { FleetError } from '../errors.js';
-import { checkJson, isJsonObject, utf8ByteLength, type JsonObject, type JsonValue } from '../json.js';
+import { FORBIDDEN_KEYS, forbiddenKey, isJsonObject, utf8ByteLength, type JsonObject, type JsonValue } from '../json.js';
 import type { ResolvedShadowLimits } from './limits.js';
 import { AWS_MESSAGES, shadowError } from './rejections.js';
 
@@ -16,6 +16,8 @@ export interface ValidatedUpdate {
   readonly version: number | undefined;
   /** fleetkit extension: when the device observed the reported values (epoch seconds), used by `newest-wins`. */
   readonly observedAt: number | undefined;
+  /** An upper bound of the serialized size of `state` in UTF-8 bytes. */
+  readonly stateBytes: number;
 }
 
 /** The request's clientToken when it is valid, else `undefined` (never throws). */
@@ -31,16 +33,6 @@ export function readClientToken(request: unknown, limits: ResolvedShadowLimits):
 
 function validToken(token: string, limits: ResolvedShadowLimits): boolean {
   return token.length <= limits.maxClientTokenBytes && utf8ByteLength(token) <= limits.maxClientTokenBytes;
-}
-
-/** Checks the JSON-ness of a whole request and maps failures to AWS rejections. */
-function checkRequestJson(request: unknown, limits: ResolvedShadowLimits): void {
-  // The section depth limit is checked precisely later; this bound only stops pathological nesting early.
-  const err = checkJson(request, { maxDepth: limits.maxDepth + 3 });
-  if (err === undefined) return;
-  if (err.code === 'TOO_DEEP') throw tooDeep(limits, String(err.details?.['path'] ?? '$'));
-  if (err.code === 'FORBIDDEN_KEY') throw shadowError('FORBIDDEN_KEY', 400, err.message, '', { ...err.details });
-  throw shadowError('INVALID_JSON', 400, AWS_MESSAGES.invalidJson, err.message, { ...err.details });
 }
 
 function tooDeep(limits: ResolvedShadowLimits, path: string): FleetError {
@@ -69,7 +61,6 @@ export function validateUpdate(request: unknown, limits: ResolvedShadowLimits): 
   if (!isJsonObject(request)) {
     throw shadowError('INVALID_JSON', 400, AWS_MESSAGES.invalidJson, 'the request must be a JSON object such as {"state":{"reported":{…}}}');
   }
-  checkRequestJson(request, limits);
   if (!('state' in request)) {
     throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.missingState, 'wrap desired/reported in {"state": {…}}');
   }
@@ -77,16 +68,17 @@ export function validateUpdate(request: unknown, limits: ResolvedShadowLimits): 
   if (rawState !== null && !isJsonObject(rawState)) {
     throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.stateNotObject, 'state must be an object with desired and/or reported, or null');
   }
-  const state = rawState === null ? null : validateState(rawState, limits);
+  const scan: Scan = { bytes: 16 };
+  const state = rawState === null ? null : validateState(rawState, limits, scan);
   const { version, clientToken } = validateCommon(request, limits);
   const observed = request['timestamp'];
   if (observed !== undefined && (typeof observed !== 'number' || observed < 0)) {
     throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.invalidJson, 'timestamp, when given, must be the epoch seconds at which the device observed its state');
   }
-  return { state, clientToken, version, observedAt: observed };
+  return { state, clientToken, version, observedAt: observed, stateBytes: scan.bytes };
 }
 
-function validateState(state: JsonObject, limits: ResolvedShadowLimits): { desired?: JsonObject | null; reported?: JsonObject | null } {
+function validateState(state: JsonObject, limits: ResolvedShadowLimits, scan: Scan): { desired?: JsonObject | null; reported?: JsonObject | null } {
   const out: { desired?: JsonObject | null; reported?: JsonObject | null } = {};
   for (const key in state) {
     if (key === 'delta') continue; // tolerated and dropped, as AWS does
@@ -98,31 +90,94 @@ function validateState(state: JsonObject, limits: ResolvedShadowLimits): { desir
       const msg = key === 'desired' ? AWS_MESSAGES.desiredNotObject : AWS_MESSAGES.reportedNotObject;
       throw shadowError('INVALID_REQUEST', 400, msg, `${key} must be an object of properties, or null to delete it`);
     }
-    if (section !== null) checkSection(section, 1, `state.${key}`, limits, false);
+    scan.bytes += 16; // "desired":{…},
+    if (section !== null) checkSection(section, 1, `state.${key}`, limits, false, scan);
     out[key] = section;
   }
   return out;
 }
 
-// The section object is level 1; each nested non-empty container adds one (SHADOW.md, "Limits").
-// Inside an array value nothing may be null, at any depth: arrays are stored whole, and null means "delete".
-function checkSection(value: JsonObject | JsonValue[], level: number, path: string, limits: ResolvedShadowLimits, inArray: boolean): void {
-  if (level > limits.maxDepth) throw tooDeep(limits, path);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkChild(value[i] as JsonValue, level, `${path}[${i}]`, limits, true);
-    return;
-  }
-  for (const key in value) checkChild(value[key] as JsonValue, level, `${path}.${key}`, limits, inArray);
+/** Running upper bound of the serialized size of what a walk has seen. */
+interface Scan {
+  bytes: number;
 }
 
-function checkChild(v: JsonValue, level: number, path: string, limits: ResolvedShadowLimits, inArray: boolean): void {
+// One walk per section checks everything the engine needs: JSON values only, no forbidden keys,
+// the depth limit (the section object is level 1; each nested non-empty container adds one), no
+// null inside arrays (arrays are stored whole, and null means "delete") — and it adds up an upper
+// bound of the serialized size, so the 8 KiB check rarely needs to serialise the document.
+function checkSection(value: JsonObject | JsonValue[], level: number, path: string, limits: ResolvedShadowLimits, inArray: boolean, scan: Scan): void {
+  if (level > limits.maxDepth) throw tooDeep(limits, path);
+  scan.bytes += 2;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw invalidJson(`${path}[${i}]`, 'sparse arrays are not JSON');
+      checkChild(value[i] as JsonValue, level, path, i, limits, true, scan);
+    }
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw invalidJson(path, 'only plain objects are JSON (got a class instance)');
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key)) throw shadowError('FORBIDDEN_KEY', 400, forbiddenKey(key, path).message, '', { key, path });
+    scan.bytes += stringBytes(key) + 2;
+    checkChild(value[key] as JsonValue, level, path, key, limits, inArray, scan);
+  }
+}
+
+function checkChild(v: JsonValue, level: number, parent: string, key: string | number, limits: ResolvedShadowLimits, inArray: boolean, scan: Scan): void {
+  switch (typeof v) {
+    case 'string':
+      scan.bytes += stringBytes(v) + 1;
+      return;
+    case 'boolean':
+      scan.bytes += 6;
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) throw invalidJson(childPath(parent, key), `${String(v)} is not a JSON number`);
+      scan.bytes += numberBytes(v) + 1;
+      return;
+    case 'object':
+      break;
+    default:
+      throw invalidJson(childPath(parent, key), `a ${typeof v} is not a JSON value`);
+  }
   if (v === null) {
-    if (!inArray) return;
+    if (!inArray) {
+      scan.bytes += 5;
+      return;
+    }
+    const path = childPath(parent, key);
     throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.invalidJson, `null is not allowed inside an array (at ${path}); arrays are replaced whole, so send the array without it`, { path });
   }
-  if (typeof v !== 'object') return;
   const empty = Array.isArray(v) ? v.length === 0 : isEmptyObject(v);
-  if (!empty) checkSection(v, level + 1, path, limits, inArray);
+  if (empty) scan.bytes += 3;
+  else checkSection(v, level + 1, childPath(parent, key), limits, inArray, scan);
+}
+
+function childPath(parent: string, key: string | number): string {
+  return typeof key === 'number' ? `${parent}[${key}]` : `${parent}.${key}`;
+}
+
+function invalidJson(path: string, why: string): FleetError {
+  return shadowError('INVALID_JSON', 400, AWS_MESSAGES.invalidJson, `at ${path}: ${why}`, { path });
+}
+
+/** Upper bound of a string's JSON form in UTF-8 bytes (quotes included; escapes counted as 6). */
+function stringBytes(s: string): number {
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // control characters, quotes, backslashes and (lone) surrogates may be written as 6-byte escapes
+    n += c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff) ? 6 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+  }
+  return n;
+}
+
+/** Upper bound of a number's JSON form: its digits (+1 for log10 rounding) for integers, 25 characters otherwise. */
+function numberBytes(n: number): number {
+  if (Number.isSafeInteger(n)) return n === 0 ? 1 : (n < 0 ? 3 : 2) + Math.floor(Math.log10(Math.abs(n)));
+  return 25;
 }
 
 /** True for `{}`. */

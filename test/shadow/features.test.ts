@@ -243,3 +243,27 @@ describe('reconcileShadow', () => {
     );
   });
 });
+
+describe('size bound', () => {
+  it('property: the 413 decision equals an exact measurement after any sequence of updates', () => {
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('"\\\u0001', '\ud800', '€€€'));
+    const value = fc.oneof(text, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.array(text, { maxLength: 3 }));
+    const patch = fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => !['__proto__', 'constructor', 'prototype'].includes(k)), value, { maxKeys: 6 });
+    fc.assert(
+      fc.property(fc.array(fc.record({ desired: patch, reported: patch }, { requiredKeys: [] }), { maxLength: 25 }), fc.integer({ min: 200, max: 2000 }), (states, max) => {
+        let doc: StoredShadow | undefined;
+        for (const state of states) {
+          const r = applyShadowUpdate(doc, { state }, { now: T, limits: { maxDocumentBytes: max } });
+          // what an exact check would decide
+          const prev = doc as ShadowDocument | undefined;
+          const merged = applyShadowUpdate(prev, { state }, { now: T, limits: { maxDocumentBytes: 1e9 } });
+          if (!merged.ok) throw merged.error;
+          const bytes = Buffer.byteLength(JSON.stringify(merged.document.state), 'utf8');
+          expect(r.ok, `${bytes} bytes vs limit ${max}`).toBe(bytes <= max);
+          if (r.ok) doc = r.document;
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
