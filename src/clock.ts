@@ -7,7 +7,7 @@
 import { FleetError } from './errors.js';
 
 /** An opaque handle returned by {@link Clock.setTimeout}. */
-export type TimerHandle = { readonly __timer: unique symbol } | number | object;
+export type TimerHandle = number | object;
 
 /**
  * The source of time and timers every fleetkit component takes. Pure core functions take
