@@ -4,16 +4,17 @@
  *   QoS 1 × 1 KB and QoS 0 × 100 B, ≤ 500 messages in flight on both sides (target ≥ 0.9× raw);
  * - jsonCodec vs cborCodec on a 17-leaf telemetry document (size, encode and decode rate);
  * - MemoryTransport QoS 0 fan-out to one subscriber (target ≥ 1,000,000 msg/s), beside a bare
- *   eventemitter3 emit as the floor of in-process dispatch.
+ *   eventemitter3 emit as the floor of in-process dispatch;
+ * - a 60,000-device fleet on one MemoryBroker: connect, subscribe, one round trip each.
  */
 import { EventEmitter } from 'eventemitter3';
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import { cborCodec } from '../src/cbor.js';
 import { MemoryBroker, MemoryTransport } from '../src/memory.js';
 import { MqttTransport } from '../src/mqtt.js';
-import { jsonCodec } from '../src/protocol/index.js';
+import { commandTopic, fleetTopicFilter, jsonCodec, telemetryTopic } from '../src/protocol/index.js';
 import { findMosquitto, startMosquitto } from '../test/support/mosquitto.js';
-import { fmt, measure, printTable, verdict } from './lib.js';
+import { fmt, heapUsed, measure, printTable, time, verdict } from './lib.js';
 
 const WINDOW = 500;
 const ROUNDS = 5;
@@ -221,9 +222,51 @@ async function memoryBench(): Promise<void> {
   ]);
 }
 
+/**
+ * A whole simulated fleet on one MemoryBroker: 60,000 devices connect and subscribe to their own
+ * command topic, then one round trip each — a telemetry message up, a command down (QoS 1).
+ * There is no off-the-shelf in-process broker to compare at this size, so the rows carry targets.
+ */
+async function fleetBench(): Promise<void> {
+  const N = 60_000;
+  const before = heapUsed();
+  const broker = new MemoryBroker();
+  const backend = new MemoryTransport({ broker, clientId: 'fleet-backend' });
+  await backend.connect();
+  let up = 0;
+  let down = 0;
+  await backend.subscribe(fleetTopicFilter('telemetry', { tenantId: 'acme' }), () => void up++, { qos: 1 });
+  const devices: MemoryTransport[] = [];
+  const connectMs = await time(async () => {
+    for (let i = 0; i < N; i++) {
+      const device = new MemoryTransport({ broker, clientId: `dev-${i}` });
+      devices.push(device);
+      await device.connect();
+      await device.subscribe(fleetTopicFilter('command', { tenantId: 'acme', deviceId: `dev-${i}` }), () => void down++, { qos: 1 });
+    }
+  });
+  const perDeviceBytes = (heapUsed() - before) / N;
+  const payload = jsonCodec.encode({ ts: 1_700_000_000_000, seq: 1, values: { temperatureC: 21.5 } });
+  const roundMs = await time(async () => {
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) acks.push((devices[i] as MemoryTransport).publish(telemetryTopic('acme', `dev-${i}`), payload, { qos: 1 }));
+    for (let i = 0; i < N; i++) acks.push(backend.publish(commandTopic('acme', `dev-${i}`, 'c-1'), payload, { qos: 1 }));
+    await Promise.all(acks);
+    await new Promise((r) => setImmediate(r));
+  });
+  if (up !== N || down !== N) throw new Error(`fleet round trip delivered ${up} up and ${down} down of ${N}`);
+  await Promise.all([backend.close(), ...devices.map((d) => d.close())]);
+  printTable(`MemoryBroker carrying a ${fmt(N)}-device fleet (no baseline: targets)`, [
+    { case: `${fmt(N)} devices connect + subscribe`, result: `${fmt(connectMs)} ms`, verdict: verdict(connectMs <= 5000, '≤ 5 s') },
+    { case: `one round: ${fmt(N)} telemetry up + ${fmt(N)} commands down (QoS 1, distinct topics)`, result: `${fmt(roundMs)} ms`, verdict: verdict(roundMs <= 2000, '≤ 2 s') },
+    { case: 'heap per connected device (transport + session + subscription)', result: `${fmt(perDeviceBytes / 1024, 1)} KiB`, verdict: verdict(perDeviceBytes <= 16 * 1024, '≤ 16 KiB') },
+  ]);
+}
+
 /** Runs the transport benchmarks. */
 export async function run(): Promise<void> {
   await memoryBench();
+  await fleetBench();
   codecBench();
   await mqttBench();
 }

@@ -54,7 +54,8 @@ const text = (m: InboundMessage): string => new TextDecoder().decode(m.payload);
  * Registers a vitest suite that checks `factory`'s transports against the `Transport` contract:
  * state events, QoS 0/1 delivery byte for byte and in order, MQTT wildcard and `$`-topic rules,
  * unsubscribe, retained messages, overlapping subscriptions, topic validation, the offline queue
- * and its overflow policies, persistent sessions, and close.
+ * and its overflow policies, subscriptions restored and queued publishes sent after a lost link
+ * (forced by a second connection with the same client id), persistent sessions, and close.
  *
  * Call it inside a test file (it uses `describe`/`it` from vitest and fast-check, optional peers).
  *
@@ -274,6 +275,32 @@ export function transportContract(factory: TransportFactory, options: TransportC
       await expect(t.publish('a/b', 'x')).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
       await expect(t.subscribe('a/b', () => {})).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
       await expect(t.connect()).rejects.toSatisfy((e: unknown) => isFleetError(e, 'TRANSPORT_CLOSED'));
+    });
+
+    it('restores its subscriptions and sends what it queued after losing the link (session takeover)', async () => {
+      const p = prefix();
+      const clientId = `fk-${run}-drop-${++serial}`;
+      const t = await make(true, undefined, clientId);
+      await t.connect();
+      const box = await inbox(t, `${p}/d`);
+      let queuedWhileOffline: Promise<void> | undefined;
+      t.on('state', (s) => {
+        // Published the moment the link is known lost: it must wait in the offline queue.
+        if (s === 'offline' && queuedWhileOffline === undefined) queuedWhileOffline = t.publish(`${p}/d`, 'while-offline', { qos: 1 });
+      });
+      // MQTT: a second connection with the same client id takes the session over and the broker
+      // drops the first link, which then reconnects by its backoff with a fresh clean session.
+      const intruder = await make(true, undefined, clientId);
+      await intruder.connect();
+      await waitUntil(() => queuedWhileOffline !== undefined, timeoutMs, 'the first link to drop');
+      await intruder.close();
+      await queuedWhileOffline;
+      await box.waitFor(1, 'the message queued while offline');
+      const pub = await online();
+      await pub.publish(`${p}/d`, 'after', { qos: 1 });
+      await box.waitFor(2, 'a message published after the reconnect');
+      expect(box.messages.map(text)).toEqual(['while-offline', 'after']);
+      expect(t.state).toBe('online');
     });
 
     if (options.persistentSessions !== false) {

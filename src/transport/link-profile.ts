@@ -147,8 +147,11 @@ export function ethernet(): IpProfile {
 
 const encoder = new TextEncoder();
 
-function bytesOf(topic: string, payload: Uint8Array | string): Uint8Array {
+/** Validates a publish the way every transport does, before a profile acts on it. */
+function bytesOf(topic: string, payload: Uint8Array | string, options: PublishOptions | undefined): Uint8Array {
   assertTopicName(topic);
+  const qos = options?.qos;
+  if (qos !== undefined && qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${String(qos)}`);
   if (typeof payload === 'string') return encoder.encode(payload);
   if (payload instanceof Uint8Array) return payload;
   throw new FleetError('INVALID_PAYLOAD', `publish: payload must be a Uint8Array or a string, got ${typeof payload}`, { status: 400 });
@@ -178,12 +181,18 @@ interface Batch {
  * - `nbiot`: batching as described in {@link nbiot}; retained messages are never batched.
  * - `wifi`, `ethernet`: QoS 1 unless the publish says `qos: 0`.
  *
+ * @throws FleetError `INVALID_ARGUMENT` when `transport` is not a Transport or `profile` is not
+ *   one of `lora()`, `nbiot()`, `wifi()`, `ethernet()`.
  * @example
  * ```ts
  * const link = withLinkProfile(new MemoryTransport({ broker, clientId: 'meter-9' }), nbiot({ maxBatch: 20 }));
  * ```
  */
 export function withLinkProfile(transport: Transport, profile: LinkProfile): Transport {
+  const t = transport as Partial<Transport> | null | undefined;
+  if (typeof t?.publish !== 'function' || typeof t.subscribe !== 'function' || typeof t.connect !== 'function') {
+    throw new FleetError('INVALID_ARGUMENT', `withLinkProfile: the first argument must be a Transport (e.g. a MemoryTransport or MqttTransport), got ${t === null ? 'null' : typeof t}`);
+  }
   switch (profile?.kind) {
     case 'lora':
       return new LoraLink(transport, profile);
@@ -269,10 +278,12 @@ class LoraLink extends LinkDecorator {
   override publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void> {
     let bytes: Uint8Array;
     try {
-      bytes = bytesOf(topic, payload);
+      bytes = bytesOf(topic, payload, options);
     } catch (e) {
       return Promise.reject(e);
     }
+    // A closed transport sends nothing: reject with its error and spend no airtime.
+    if (this.inner.state === 'closed') return this.inner.publish(topic, bytes, options);
     const { maxPayloadBytes: cap, dataRate } = this.#p;
     if (bytes.byteLength > cap) {
       return Promise.reject(
@@ -318,10 +329,12 @@ class NbiotLink extends LinkDecorator {
   override publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void> {
     let bytes: Uint8Array;
     try {
-      bytes = bytesOf(topic, payload);
+      bytes = bytesOf(topic, payload, options);
     } catch (e) {
       return Promise.reject(e);
     }
+    // A closed transport sends nothing: reject at once rather than after the batching delay.
+    if (this.inner.state === 'closed') return this.inner.publish(topic, bytes, options);
     if (options?.retain === true) {
       void this.#flush(topic);
       return this.inner.publish(topic, bytes, options);

@@ -130,6 +130,10 @@ function rate(name: string, value: number | undefined): number {
   return v;
 }
 
+function checkQos(operation: 'publish' | 'subscribe', qos: unknown): void {
+  if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `MemoryBroker.${operation}: qos must be 0 or 1, got ${String(qos)}`);
+}
+
 interface ResolvedFaults {
   latency: readonly [number, number];
   loss: number;
@@ -214,11 +218,14 @@ export class MemoryBroker {
    */
   setFaults(faults: MemoryFaults): void {
     this.#faults = resolveFaults(faults);
-    // Hand over messages held back for reordering, so `setFaults({})` drains everything.
+    // Hand over messages held back for reordering, so `setFaults({})` drains everything. They
+    // already went through fault injection once: deliver them as they are, not faulted again.
     for (const session of this.#sessions.values()) {
       const held = session.held;
       session.held = undefined;
-      if (held !== undefined) this.#route(session, held, undefined, false);
+      if (held === undefined) continue;
+      if (session.client === undefined) this.#park(session, held);
+      else this.#schedule(session, held);
     }
   }
 
@@ -285,9 +292,15 @@ export class MemoryBroker {
     return true;
   }
 
-  /** Adds a subscription for a connected client and delivers matching retained messages. */
+  /**
+   * Adds a subscription for a connected client and delivers matching retained messages.
+   *
+   * @throws FleetError `INVALID_TOPIC` for a bad filter, `INVALID_ARGUMENT` for a QoS other than
+   *   0 or 1, `NOT_CONNECTED` when the client is not connected.
+   */
   subscribe(clientId: string, filter: string, qos: QoS): void {
     assertTopicFilter(filter);
+    checkQos('subscribe', qos);
     const session = this.#online(clientId);
     const existing = session.filters.get(filter);
     if (existing === undefined) {
@@ -312,11 +325,16 @@ export class MemoryBroker {
    * Publishes a message from `clientId` (or from the broker itself when undefined).
    *
    * @returns the message id assigned
-   * @throws FleetError `INVALID_TOPIC`, `TRANSPORT_CLOSED`.
+   * @throws FleetError `INVALID_TOPIC`, `INVALID_PAYLOAD` (not a Uint8Array), `INVALID_ARGUMENT`
+   *   (a QoS other than 0 or 1), `TRANSPORT_CLOSED`.
    */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): number {
     if (this.#closed) throw new FleetError('TRANSPORT_CLOSED', 'MemoryBroker is closed; create a new broker', { status: 503 });
     assertTopicName(topic);
+    if (!(payload instanceof Uint8Array)) {
+      throw new FleetError('INVALID_PAYLOAD', `MemoryBroker.publish: payload must be a Uint8Array, got ${typeof payload}; encode values with a codec`, { status: 400 });
+    }
+    checkQos('publish', qos);
     const messageId = ++this.#nextId;
     this.stats.published++;
     // One copy per publish, so the publisher may reuse its buffer; subscribers share it read-only.

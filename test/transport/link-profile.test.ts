@@ -117,6 +117,23 @@ describe('withLinkProfile', () => {
     const last = link.publish('dt/a/d/heartbeat', 'b');
     await link.close();
     await last;
+    await flush();
+    expect(got.map((m) => [m.topic, decodeBatch(m.payload)?.map((p) => new TextDecoder().decode(p))])).toEqual([
+      ['dt/a/d/telemetry', ['a']],
+      ['dt/a/d/heartbeat', ['b']],
+    ]);
+  });
+
+  it('nbiot and lora reject publishes on a closed transport at once, without waiting for a batch', async () => {
+    const clock = new SimulatedClock(0);
+    const { device } = await setup(clock);
+    const batching = withLinkProfile(device, nbiot({ maxBatch: 100, maxDelayMs: 60_000, clock }));
+    const radio = withLinkProfile(device, lora({ clock }));
+    await device.connect();
+    await device.close();
+    // The clock never advances: a publish parked in a batch would never settle.
+    await expect(batching.publish('dt/a/d/telemetry', 'x')).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED' });
+    await expect(radio.publish('dt/a/d/telemetry', 'x')).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED' });
   });
 
   it('wifi and ethernet publish with QoS 1 unless told otherwise', async () => {
@@ -148,5 +165,19 @@ describe('withLinkProfile', () => {
     expect(() => nbiot({ maxBatch: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     const broker = new MemoryBroker();
     expect(() => withLinkProfile(new MemoryTransport({ broker, clientId: 'x' }), { kind: 'satellite' } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => withLinkProfile(undefined as unknown as Transport, wifi())).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('rejects a bad QoS under every profile, as the transports do', async () => {
+    const clock = new SimulatedClock(0);
+    const { device, broker } = await setup(clock);
+    await device.connect();
+    for (const profile of [nbiot({ clock }), lora({ clock }), wifi()]) {
+      const link = withLinkProfile(device, profile);
+      await expect(link.publish('dt/a/d/telemetry', 'x', { qos: 2 as 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    clock.advance(60_000);
+    await flush();
+    expect(broker.stats.published).toBe(0);
   });
 });

@@ -111,6 +111,49 @@ describe('MemoryBroker fault injection', () => {
     await ok.close();
   });
 
+  it('setFaults hands a held-back message over as it is, without faulting it again', async () => {
+    const { pub, got, broker } = await pair({ reorderRate: 1 });
+    await pub.publish('t/x', enc(1), { qos: 1 });
+    await flush();
+    expect(got).toEqual([]); // held back, waiting for a next delivery that never comes
+    broker.setFaults({ reorderRate: 1 });
+    await flush();
+    expect(got.map(dec)).toEqual([1]);
+    expect(broker.stats.reordered).toBe(1);
+  });
+
+  it('restores the subscriptions of a clean session after a forced disconnect', async () => {
+    const clock = new SimulatedClock(0);
+    const broker = new MemoryBroker({ clock });
+    const pub = new MemoryTransport({ broker, clientId: 'pub', clock });
+    const sub = new MemoryTransport({ broker, clientId: 'sub', clock, backoff: exponentialBackoff({ initialMs: 10, maxMs: 10, jitter: 'none' }) });
+    const got: number[] = [];
+    await sub.subscribe('t/#', (m) => got.push(dec(m)), { qos: 1 });
+    await Promise.all([pub.connect(), sub.connect()]);
+    expect(broker.disconnect('sub')).toBe(true);
+    expect(sub.state).toBe('offline');
+    await pub.publish('t/x', enc(1), { qos: 1 }); // no session holds it: a clean session was discarded
+    clock.advance(10);
+    await flush();
+    expect(sub.state).toBe('online');
+    await pub.publish('t/x', enc(2), { qos: 1 });
+    await flush();
+    expect(got).toEqual([2]);
+  });
+
+  it('refuses bad input to publish and subscribe with a FleetError and changes nothing', async () => {
+    const broker = new MemoryBroker();
+    const t = new MemoryTransport({ broker, clientId: 'c' });
+    await t.connect();
+    expect(() => broker.publish('a/b', 'text' as unknown as Uint8Array, 0, false)).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
+    expect(() => broker.publish('a/b', new Uint8Array(1), 2 as 0, false)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => broker.publish('a/+', new Uint8Array(1), 0, false)).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
+    expect(() => broker.subscribe('c', 'a/#', 3 as 0)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => broker.subscribe('nobody', 'a/#', 0)).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED' }));
+    expect(broker.stats.published).toBe(0);
+    await t.close();
+  });
+
   it('rejects bad fault settings', () => {
     expect(() => new MemoryBroker({ faults: { lossRate: 2 } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => new MemoryBroker({ faults: { latencyMs: [5, 1] } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
