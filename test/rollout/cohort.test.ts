@@ -95,11 +95,14 @@ describe('cohortOf', () => {
   });
 
   it('rejects non-string arguments with INVALID_ARGUMENT', () => {
-    expect(() => cohortOf(1 as unknown as string, 'x')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
-    try {
-      cohortOf('s', undefined as unknown as string);
-    } catch (e) {
-      expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+    for (const [seed, id] of [[1, 'x'], ['s', undefined], [null, null]] as const) {
+      let thrown: unknown;
+      try {
+        cohortOf(seed as unknown as string, id as unknown as string);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
     }
   });
 });
