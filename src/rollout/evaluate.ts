@@ -10,7 +10,7 @@ import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, countsOf } from './progress.js
 import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutProgress, RolloutState } from './progress.js';
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
-import { inMaintenanceWindow, nextMaintenanceWindow } from './windows.js';
+import { isInWindow, nextWindowOpening } from './windows.js';
 
 /** What the rollout should do now. */
 export type RolloutDecisionKind = 'wait' | 'advance' | 'complete' | 'pause' | 'abort';
@@ -252,8 +252,8 @@ interface Budget {
 /** How many devices may be dispatched at `t` (maintenance windows, then the rate limit). */
 function dispatchBudget(ctx: Context): Budget {
   const { plan, progress, t } = ctx;
-  if (!inMaintenanceWindow(plan.maintenanceWindows, t)) {
-    const opens = nextMaintenanceWindow(plan.maintenanceWindows, t);
+  if (!isInWindow(plan.maintenanceWindows, t)) {
+    const opens = nextWindowOpening(plan.maintenanceWindows, t);
     return { budget: 0, blockedBy: `outside the maintenance windows${opens === undefined ? '' : ` (next opens ${iso(opens)})`}`, ...(opens === undefined ? {} : { nextAt: opens }) };
   }
   const limit = plan.rateLimit?.devicesPerMinute;

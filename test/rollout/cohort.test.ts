@@ -105,4 +105,22 @@ describe('cohortOf', () => {
       expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
     }
   });
+
+  it('cohortLimit and inStage refuse values outside their ranges with INVALID_ARGUMENT', () => {
+    const thrownBy = (fn: () => unknown): unknown => {
+      try {
+        fn();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    for (const bad of [Number.NaN, -1, 100.5, Number.POSITIVE_INFINITY, '10' as unknown as number]) {
+      expect(isFleetError(thrownBy(() => cohortLimit(bad)), 'INVALID_ARGUMENT')).toBe(true);
+      expect(isFleetError(thrownBy(() => inStage(5, bad)), 'INVALID_ARGUMENT')).toBe(true);
+    }
+    for (const bad of [-1, 10_000, 1.5, Number.NaN]) expect(isFleetError(thrownBy(() => inStage(bad, 10)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(cohortLimit(0)).toBe(0);
+    expect(inStage(9_999, 100)).toBe(true);
+  });
 });

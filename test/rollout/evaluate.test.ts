@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE, OK, fleet, rig } from './helpers.js';
-import { evaluateRollout, isFleetError } from './imports.js';
+import { DEVICE_STATUSES, evaluateRollout, isFleetError, isTerminalStatus } from './imports.js';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0); // a Monday, 12:00 UTC
 
@@ -331,5 +331,10 @@ describe('the tracker', () => {
     expect(out.ok && [out.from, out.to]).toEqual(['dispatched', 'succeeded']);
     const dup = r.progress.report({ deviceId: ids[0]!, type: 'boot_confirmed' }, T0 + 2);
     expect(dup.ok && dup.applied).toBe(false);
+  });
+
+  it('isTerminalStatus is true exactly for the outcome statuses', () => {
+    expect(DEVICE_STATUSES.filter((st) => !isTerminalStatus(st))).toEqual(['pending', 'dispatched', 'in_progress']);
+    expect(isTerminalStatus('exploded' as never)).toBe(false);
   });
 });
