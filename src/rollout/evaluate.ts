@@ -6,8 +6,8 @@ import { FleetError } from '../errors.js';
 import { checkAbortRules, percent } from './abort-rules.js';
 import type { AbortVerdict } from './abort-rules.js';
 import type { PlannedStage, RolloutPlan } from './plan.js';
-import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, countsOf } from './progress.js';
-import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutProgress, RolloutState } from './progress.js';
+import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, RolloutProgress, countsOf } from './progress.js';
+import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutState } from './progress.js';
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
 import { isInWindow, nextWindowOpening } from './windows.js';
@@ -369,6 +369,12 @@ function decide(ctx: Context): RolloutDecision {
 }
 
 function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): void {
+  if (!(progress instanceof RolloutProgress)) {
+    throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: progress must be the tracker from createRolloutProgress(plan), got ${progress === null ? 'null' : typeof progress}`, { status: 400 });
+  }
+  if (typeof plan !== 'object' || plan === null || typeof plan.rolloutId !== 'string' || !Array.isArray(plan.devices)) {
+    throw new FleetError('INVALID_ARGUMENT', 'evaluateRollout: plan must be the plan the tracker was created from (a RolloutPlan from planRollout)', { status: 400 });
+  }
   if (progress.plan !== plan && (progress.rolloutId !== plan.rolloutId || progress.plan.devices.length !== plan.devices.length)) {
     throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: the progress tracks rollout ${progress.rolloutId}, not ${plan.rolloutId}; create it with createRolloutProgress(plan)`, { status: 400 });
   }
@@ -390,7 +396,8 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  * @param progress - the tracker (read only)
  * @param options - `{ now }`, epoch ms
  * @returns the decision, its reason, per-stage statistics and the effects
- * @throws FleetError `INVALID_ARGUMENT` when the tracker belongs to another plan or `now` is not finite.
+ * @throws FleetError `INVALID_ARGUMENT` when `progress` is not a tracker, the tracker belongs to
+ *   another plan, or `now` is not finite.
  * @example
  * ```ts
  * const decision = evaluateRollout(plan, progress, { now: Date.now() });
@@ -400,7 +407,7 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  * ```
  */
 export function evaluateRollout(plan: RolloutPlan, progress: RolloutProgress, options: EvaluateOptions): RolloutDecision {
-  const now = options?.now;
+  const now = (options as EvaluateOptions | undefined)?.now as number;
   assertPair(plan, progress, now);
   const t = Math.max(now, progress.now);
   const exp = collectExpirations(plan, progress, t);
