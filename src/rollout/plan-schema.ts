@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { COHORT_COUNT } from './cohort.js';
-import type { RolloutPlan } from './plan.js';
+import type { PlannedDevice, PlannedStage, RolloutPlan } from './plan.js';
 import { firmwareSchema, maintenanceWindowSchema, rateLimitSchema } from './spec.js';
 
 const text = z.string().min(1);
@@ -17,7 +17,7 @@ const SKIP_REASONS = ['decommissioned', 'maintenance', 'not-targeted', 'already-
 const MAX_STAGES = 100;
 
 /** Schema of one planned device ({@link PlannedDevice}). */
-export const plannedDeviceSchema = z.strictObject({
+export const plannedDeviceSchema: z.ZodType<PlannedDevice> = z.strictObject({
   id: text.max(256),
   tenantId: text.max(256),
   cohort: z.number().int().min(0).max(COHORT_COUNT - 1),
@@ -25,8 +25,7 @@ export const plannedDeviceSchema = z.strictObject({
   fromVersion: text.max(128),
 });
 
-/** Schema of one planned stage ({@link PlannedStage}). */
-export const plannedStageSchema = z.strictObject({
+const plannedStageObject = z.strictObject({
   index: whole,
   name: text,
   percent: z.number().gt(0).max(100).optional(),
@@ -40,6 +39,9 @@ export const plannedStageSchema = z.strictObject({
   successThreshold: z.number().gt(0).max(1),
   requiredSuccesses: whole,
 });
+
+/** Schema of one planned stage ({@link PlannedStage}). */
+export const plannedStageSchema: z.ZodType<PlannedStage> = plannedStageObject;
 
 const resolvedAbortSchema = z
   .strictObject({
@@ -70,7 +72,7 @@ const headerShape = {
   rolloutId: text.max(128),
   firmware: firmwareSchema,
   seed: text.max(256),
-  stages: z.array(plannedStageSchema).max(MAX_STAGES),
+  stages: z.array(plannedStageObject).max(MAX_STAGES),
   abort: resolvedAbortSchema,
   deadlines: resolvedDeadlinesSchema,
   rateLimit: rateLimitSchema.optional(),
@@ -85,7 +87,7 @@ const planHeaderSchema = z.looseObject(headerShape);
  * The first way the stages and devices of a structurally valid plan contradict each other, or
  * `undefined`. O(devices); ids are checked for uniqueness by the caller.
  */
-function planInconsistency(stages: readonly z.infer<typeof plannedStageSchema>[], devices: readonly unknown[]): string | undefined {
+function planInconsistency(stages: readonly PlannedStage[], devices: readonly unknown[]): string | undefined {
   let end = 0;
   for (const [k, s] of stages.entries()) {
     if (s.index !== k) return `stages.${k}.index: expected ${k}, got ${s.index}`;
@@ -158,7 +160,7 @@ export function checkPlan(plan: unknown, fn: string): asserts plan is RolloutPla
  * const progress = createRolloutProgress(plan);
  * ```
  */
-export const rolloutPlanSchema = z
+export const rolloutPlanSchema: z.ZodType<RolloutPlan> = z
   .strictObject({ ...headerShape, devices: z.array(plannedDeviceSchema), skipped: skipSummarySchema })
   .superRefine((plan, ctx) => {
     const problem = planInconsistency(plan.stages, plan.devices);
