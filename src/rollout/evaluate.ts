@@ -158,7 +158,8 @@ function duration(ms: number): string {
 }
 
 function iso(t: number): string {
-  return new Date(t).toISOString();
+  // Any finite `now` is accepted, but Date only spans ±8.64e15 ms; toISOString would throw beyond it.
+  return Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : `${t} ms`;
 }
 
 function effects(partial: Partial<RolloutEffects>): RolloutEffects {

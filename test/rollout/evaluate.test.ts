@@ -386,6 +386,15 @@ describe('the tracker', () => {
     expect(r.progress.apply(evaluateRollout(r.plan, r.progress, { now: T0 })).ok).toBe(true);
   });
 
+  it('explains decisions even for times beyond the Date range', () => {
+    const r = rig(fleet(5), { stages: [{ percent: 100 }] });
+    const far = 1e16; // finite, but past what Date can format
+    expect(r.progress.operate({ type: 'pause' }, far).ok).toBe(true);
+    const d = evaluateRollout(r.plan, r.progress, { now: far });
+    expect(d.decision).toBe('pause');
+    expect(d.reason).toContain(`${far} ms`);
+  });
+
   it('evaluateRollout refuses a missing tracker or plan with INVALID_ARGUMENT', () => {
     const r = rig(fleet(5), { stages: [{ percent: 100 }] });
     const calls: (() => unknown)[] = [
