@@ -14,6 +14,8 @@ export interface DecisionContext {
   readonly stageCount: number;
   readonly currentStage: number;
   readonly running: boolean;
+  /** A zeroed array of one byte per device, used to spot repeats without allocating; left zeroed. */
+  readonly marks: Uint8Array;
 }
 
 const KINDS: ReadonlySet<unknown> = new Set(['wait', 'advance', 'complete', 'pause', 'abort']);
@@ -49,31 +51,46 @@ function headerProblem(ctx: DecisionContext, d: Record<string, unknown>): string
   return undefined;
 }
 
+/**
+ * Runs `check` on every ref of a list, marking each device so a repeat is caught; clears the
+ * marks again before returning, whatever the outcome.
+ */
+function eachOnce(ctx: DecisionContext, refs: readonly unknown[], list: string, check: (i: number, ref: unknown) => string | undefined): string | undefined {
+  let k = 0;
+  let problem: string | undefined;
+  for (; k < refs.length && problem === undefined; k++) {
+    const i = deviceOf(ctx, refs[k], `effects.${list}.${k}`);
+    if (typeof i === 'string') problem = i;
+    else if (ctx.marks[i] === 1) problem = `effects.${list}.${k}: device ${(refs[k] as { deviceId: string }).deviceId} appears twice`;
+    else {
+      ctx.marks[i] = 1;
+      const p = check(i, refs[k]);
+      if (p !== undefined) problem = `effects.${list}.${k}: ${p}`;
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const i = ctx.index.get((refs[j] as { deviceId?: unknown } | null)?.deviceId as string);
+    if (i !== undefined) ctx.marks[i] = 0;
+  }
+  return problem;
+}
+
 function dispatchProblem(ctx: DecisionContext, refs: readonly unknown[], upTo: number): string | undefined {
   if (refs.length > 0 && !ctx.running) return 'effects.dispatch: nothing is dispatched while the rollout is not running';
-  const seen = new Set<number>();
-  for (const [k, ref] of refs.entries()) {
-    const i = deviceOf(ctx, ref, `effects.dispatch.${k}`);
-    if (typeof i === 'string') return i;
-    if (ctx.status[i] !== PENDING || seen.has(i)) return `effects.dispatch.${k}: device ${(ref as { deviceId: string }).deviceId} was already dispatched`;
-    if (ctx.stageOf[i]! > upTo) return `effects.dispatch.${k}: device ${(ref as { deviceId: string }).deviceId} belongs to stage ${ctx.stageOf[i]}, which has not started`;
-    seen.add(i);
-  }
-  return undefined;
+  return eachOnce(ctx, refs, 'dispatch', (i, ref) => {
+    const id = (ref as { deviceId: string }).deviceId;
+    if (ctx.status[i] !== PENDING) return `device ${id} was already dispatched`;
+    return ctx.stageOf[i]! > upTo ? `device ${id} belongs to stage ${ctx.stageOf[i]}, which has not started` : undefined;
+  });
 }
 
 function expireProblem(ctx: DecisionContext, refs: readonly unknown[]): string | undefined {
-  const seen = new Set<number>();
-  for (const [k, ref] of refs.entries()) {
-    const i = deviceOf(ctx, ref, `effects.expire.${k}`);
-    if (typeof i === 'string') return i;
+  return eachOnce(ctx, refs, 'expire', (i, ref) => {
     const kind = (ref as { status?: unknown }).status;
     const code = ctx.status[i];
     const waiting = kind === 'unreachable' ? code === DISPATCHED : kind === 'timed_out' ? code === INSTALLING || code === BOOTING : false;
-    if (!waiting || seen.has(i)) return `effects.expire.${k}: device ${(ref as { deviceId: string }).deviceId} is not waiting on a ${String(kind)} deadline`;
-    seen.add(i);
-  }
-  return undefined;
+    return waiting ? undefined : `device ${(ref as { deviceId: string }).deviceId} is not waiting on a ${String(kind)} deadline`;
+  });
 }
 
 /**

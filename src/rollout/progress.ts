@@ -214,6 +214,7 @@ export class RolloutProgress {
   /** @internal Status code per device. */ readonly status: Uint8Array;
   /** @internal Stage per device. */ readonly stageOf: Uint16Array;
   /** @internal Flag bits per device. */ readonly flags: Uint8Array;
+  /** @internal Scratch marks for checking decisions (always zero between calls). */ readonly marks: Uint8Array;
   /** @internal Status counters, `stage * CODE_COUNT + code`. */ readonly counts: Int32Array;
   /** @internal Counted failures per stage. */ readonly failures: Int32Array;
   /** @internal Devices ever dispatched per stage. */ readonly dispatched: Int32Array;
@@ -263,6 +264,7 @@ export class RolloutProgress {
     }
     this.status = new Uint8Array(n);
     this.flags = new Uint8Array(n);
+    this.marks = new Uint8Array(n);
     this.counts = new Int32Array(stages * CODE_COUNT);
     this.failures = new Int32Array(stages);
     this.dispatched = new Int32Array(stages);
@@ -506,7 +508,7 @@ export class RolloutProgress {
       return fail('INVALID_OPERATION', 409, `Stale decision: computed on revision ${String(d.revision)}, the tracker is at ${this.#revision}; evaluate again and apply at once`);
     }
     const problem = decisionProblem(
-      { index: this.index, status: this.status, stageOf: this.stageOf, stageCount: this.plan.stages.length, currentStage: this.#stage, running: this.#state === 'running' },
+      { index: this.index, status: this.status, stageOf: this.stageOf, stageCount: this.plan.stages.length, currentStage: this.#stage, running: this.#state === 'running', marks: this.marks },
       decision,
     );
     if (problem !== undefined) return fail('INVALID_ARGUMENT', 400, `apply(decision): ${problem}; apply the decision evaluateRollout returned, unchanged`);
