@@ -28,7 +28,7 @@ export const COHORT_COUNT = 10_000;
  */
 export function cohortOf(seed: string, deviceId: string): number {
   if (typeof seed !== 'string' || typeof deviceId !== 'string') {
-    throw new FleetError('INVALID_ARGUMENT', 'cohortOf(seed, deviceId) needs two strings', {
+    throw new FleetError('INVALID_ARGUMENT', `cohortOf(seed, deviceId) needs two strings, got ${typeof seed} and ${typeof deviceId}; pass the rollout seed and the device id as strings`, {
       status: 400,
       details: { seed: typeof seed, deviceId: typeof deviceId },
     });
@@ -40,10 +40,17 @@ export function cohortOf(seed: string, deviceId: string): number {
  * The exclusive cohort limit of a stage of `percent` %: devices whose cohort is below it are in
  * the stage (`percent × 100`, rounded down, so 0.25 % → 25 cohorts).
  *
- * @param percent - a stage size in percent, in (0, 100]
+ * @param percent - a stage size in percent, in [0, 100]
  * @returns an integer in [0, 10000]
+ * @throws FleetError `INVALID_ARGUMENT` when `percent` is not a number in [0, 100].
  */
 export function cohortLimit(percent: number): number {
+  if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
+    throw new FleetError('INVALID_ARGUMENT', `cohortLimit(percent): percent must be a number from 0 to 100, got ${String(percent)}`, {
+      status: 400,
+      details: { percent: typeof percent === 'number' ? percent : typeof percent },
+    });
+  }
   return Math.min(COHORT_COUNT, Math.floor(percent * 100 + 1e-9));
 }
 
@@ -53,7 +60,13 @@ export function cohortLimit(percent: number): number {
  *
  * @param cohort - a cohort from {@link cohortOf}
  * @param percent - the stage size in percent
+ * @throws FleetError `INVALID_ARGUMENT` for a cohort outside [0, 9999] or a percent outside [0, 100].
  */
 export function inStage(cohort: number, percent: number): boolean {
+  if (!Number.isInteger(cohort) || cohort < 0 || cohort >= COHORT_COUNT) {
+    throw new FleetError('INVALID_ARGUMENT', `inStage(cohort, percent): cohort must be an integer from 0 to ${COHORT_COUNT - 1} (a value of cohortOf), got ${String(cohort)}`, {
+      status: 400,
+    });
+  }
   return cohort < cohortLimit(percent);
 }

@@ -6,11 +6,11 @@ import { FleetError } from '../errors.js';
 import { checkAbortRules, percent } from './abort-rules.js';
 import type { AbortVerdict } from './abort-rules.js';
 import type { PlannedStage, RolloutPlan } from './plan.js';
-import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, countsOf } from './progress.js';
-import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutProgress, RolloutState } from './progress.js';
+import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, RolloutProgress, countsOf } from './progress.js';
+import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutState } from './progress.js';
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
-import { inMaintenanceWindow, nextMaintenanceWindow } from './windows.js';
+import { isInWindow, nextWindowOpening } from './windows.js';
 
 /** What the rollout should do now. */
 export type RolloutDecisionKind = 'wait' | 'advance' | 'complete' | 'pause' | 'abort';
@@ -158,7 +158,8 @@ function duration(ms: number): string {
 }
 
 function iso(t: number): string {
-  return new Date(t).toISOString();
+  // Any finite `now` is accepted, but Date only spans ±8.64e15 ms; toISOString would throw beyond it.
+  return Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : `${t} ms`;
 }
 
 function effects(partial: Partial<RolloutEffects>): RolloutEffects {
@@ -252,8 +253,8 @@ interface Budget {
 /** How many devices may be dispatched at `t` (maintenance windows, then the rate limit). */
 function dispatchBudget(ctx: Context): Budget {
   const { plan, progress, t } = ctx;
-  if (!inMaintenanceWindow(plan.maintenanceWindows, t)) {
-    const opens = nextMaintenanceWindow(plan.maintenanceWindows, t);
+  if (!isInWindow(plan.maintenanceWindows, t)) {
+    const opens = nextWindowOpening(plan.maintenanceWindows, t);
     return { budget: 0, blockedBy: `outside the maintenance windows${opens === undefined ? '' : ` (next opens ${iso(opens)})`}`, ...(opens === undefined ? {} : { nextAt: opens }) };
   }
   const limit = plan.rateLimit?.devicesPerMinute;
@@ -369,6 +370,12 @@ function decide(ctx: Context): RolloutDecision {
 }
 
 function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): void {
+  if (!(progress instanceof RolloutProgress)) {
+    throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: progress must be the tracker from createRolloutProgress(plan), got ${progress === null ? 'null' : typeof progress}`, { status: 400 });
+  }
+  if (typeof plan !== 'object' || plan === null || typeof plan.rolloutId !== 'string' || !Array.isArray(plan.devices)) {
+    throw new FleetError('INVALID_ARGUMENT', 'evaluateRollout: plan must be the plan the tracker was created from (a RolloutPlan from planRollout)', { status: 400 });
+  }
   if (progress.plan !== plan && (progress.rolloutId !== plan.rolloutId || progress.plan.devices.length !== plan.devices.length)) {
     throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: the progress tracks rollout ${progress.rolloutId}, not ${plan.rolloutId}; create it with createRolloutProgress(plan)`, { status: 400 });
   }
@@ -390,7 +397,8 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  * @param progress - the tracker (read only)
  * @param options - `{ now }`, epoch ms
  * @returns the decision, its reason, per-stage statistics and the effects
- * @throws FleetError `INVALID_ARGUMENT` when the tracker belongs to another plan or `now` is not finite.
+ * @throws FleetError `INVALID_ARGUMENT` when `progress` is not a tracker, the tracker belongs to
+ *   another plan, or `now` is not finite.
  * @example
  * ```ts
  * const decision = evaluateRollout(plan, progress, { now: Date.now() });
@@ -400,7 +408,7 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  * ```
  */
 export function evaluateRollout(plan: RolloutPlan, progress: RolloutProgress, options: EvaluateOptions): RolloutDecision {
-  const now = options?.now;
+  const now = (options as EvaluateOptions | undefined)?.now as number;
   assertPair(plan, progress, now);
   const t = Math.max(now, progress.now);
   const exp = collectExpirations(plan, progress, t);

@@ -2,6 +2,7 @@
  * MurmurHash3, x86 32-bit variant (Austin Appleby's reference `MurmurHash3_x86_32`), written
  * for byte arrays and for JavaScript strings hashed as their UTF-8 bytes.
  */
+import { FleetError } from '../errors.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -38,13 +39,27 @@ function finish(h: number, length: number): number {
  * @param seed - the hash seed (an unsigned 32-bit integer)
  * @defaultValue seed 0
  * @returns the hash in [0, 2^32)
+ * @throws FleetError `INVALID_ARGUMENT` when `bytes` is not a Uint8Array or `seed` is not an integer in [0, 2^32).
  * @example
  * ```ts
  * murmur3x86_32(new TextEncoder().encode('hello'), 0); // 0x248bfa47
  * ```
  */
 export function murmur3x86_32(bytes: Uint8Array, seed = 0): number {
+  if (!(bytes instanceof Uint8Array)) throw badArgument('murmur3x86_32(bytes, seed): bytes must be a Uint8Array (encode strings with TextEncoder, or use murmur3Utf8)', bytes);
+  checkSeed('murmur3x86_32', seed);
   return hashBytes(bytes, bytes.length, seed);
+}
+
+function badArgument(message: string, value: unknown): FleetError {
+  return new FleetError('INVALID_ARGUMENT', `${message}; got ${value === null ? 'null' : typeof value}`, { status: 400 });
+}
+
+function checkSeed(fn: string, seed: unknown): void {
+  // A fractional or out-of-range seed would be silently truncated by `| 0`: refuse it instead.
+  if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 0xffffffff) {
+    throw new FleetError('INVALID_ARGUMENT', `${fn}: seed must be an integer from 0 to 2^32 - 1, got ${String(seed)}`, { status: 400 });
+  }
 }
 
 /** The hash of the first `n` bytes of `bytes`. */
@@ -113,8 +128,11 @@ function encodeUtf8(text: string, offset = 0): number {
  * @param seed - the hash seed
  * @defaultValue seed 0
  * @returns the hash in [0, 2^32)
+ * @throws FleetError `INVALID_ARGUMENT` when `text` is not a string or `seed` is not an integer in [0, 2^32).
  */
 export function murmur3Utf8(text: string, seed = 0): number {
+  if (typeof text !== 'string') throw badArgument('murmur3Utf8(text, seed): text must be a string', text);
+  checkSeed('murmur3Utf8', seed);
   const length = encodeUtf8(text);
   return hashBytes(scratch, length, seed);
 }

@@ -60,9 +60,9 @@ export interface PlannedStage {
   readonly index: number;
   readonly name: string;
   /** Cumulative percent requested (percent stages). */
-  readonly percent?: number;
+  readonly percent?: number | undefined;
   /** Cumulative count requested (count stages). */
-  readonly count?: number;
+  readonly count?: number | undefined;
   /** Cumulative number of devices the request asked for, before the one-device minimum. */
   readonly requested: number;
   /** First device index (inclusive) in `plan.devices`. */
@@ -91,7 +91,7 @@ export interface RolloutPlan {
   readonly skipped: SkipSummary;
   readonly abort: ResolvedAbortCriteria;
   readonly deadlines: ResolvedDeadlines;
-  readonly rateLimit?: RateLimit;
+  readonly rateLimit?: RateLimit | undefined;
   readonly maintenanceWindows: readonly MaintenanceWindow[];
   /** Human-readable remarks about adjustments the planner made. */
   readonly notes: readonly string[];

@@ -11,6 +11,8 @@ import { FleetError } from '../errors.js';
 import { checkAbortRules } from './abort-rules.js';
 import type { AbortVerdict } from './abort-rules.js';
 import type { RolloutPlan } from './plan.js';
+import { checkPlan } from './plan-schema.js';
+import { decisionProblem } from './decision-check.js';
 import { deviceReportSchema } from './report.js';
 import type { DeviceReport } from './report.js';
 import {
@@ -212,6 +214,7 @@ export class RolloutProgress {
   /** @internal Status code per device. */ readonly status: Uint8Array;
   /** @internal Stage per device. */ readonly stageOf: Uint16Array;
   /** @internal Flag bits per device. */ readonly flags: Uint8Array;
+  /** @internal Scratch marks for checking decisions (always zero between calls). */ readonly marks: Uint8Array;
   /** @internal Status counters, `stage * CODE_COUNT + code`. */ readonly counts: Int32Array;
   /** @internal Counted failures per stage. */ readonly failures: Int32Array;
   /** @internal Devices ever dispatched per stage. */ readonly dispatched: Int32Array;
@@ -238,8 +241,12 @@ export class RolloutProgress {
   #revision = 0;
   #abort: AbortVerdict | undefined;
 
-  /** @internal Use {@link createRolloutProgress}. */
+  /**
+   * @internal Use {@link createRolloutProgress}.
+   * @throws FleetError `INVALID_PLAN` for a plan that is not one `planRollout` produced.
+   */
   constructor(plan: RolloutPlan) {
+    checkPlan(plan, 'createRolloutProgress');
     const n = plan.devices.length;
     const stages = plan.stages.length;
     this.plan = plan;
@@ -249,8 +256,15 @@ export class RolloutProgress {
       this.index.set(d.id, i);
       this.stageOf[i] = d.stage;
     });
+    if (this.index.size !== n) {
+      const i = plan.devices.findIndex((d, k) => this.index.get(d.id) !== k);
+      throw new FleetError('INVALID_PLAN', `createRolloutProgress: plan.devices.${i}.id ${JSON.stringify(plan.devices[i]?.id)} appears more than once; pass a plan returned by planRollout, unchanged`, {
+        status: 400,
+      });
+    }
     this.status = new Uint8Array(n);
     this.flags = new Uint8Array(n);
+    this.marks = new Uint8Array(n);
     this.counts = new Int32Array(stages * CODE_COUNT);
     this.failures = new Int32Array(stages);
     this.dispatched = new Int32Array(stages);
@@ -347,7 +361,8 @@ export class RolloutProgress {
    */
   stageCounts(stage: number): Record<DeviceStatus, number> {
     if (!Number.isInteger(stage) || stage < 0 || stage >= this.plan.stages.length) {
-      throw new FleetError('INVALID_ARGUMENT', `stageCounts(${stage}): the plan has stages 0–${this.plan.stages.length - 1}`, { status: 400 });
+      const range = this.plan.stages.length === 0 ? 'no stages (no eligible device)' : `stages 0–${this.plan.stages.length - 1}`;
+      throw new FleetError('INVALID_ARGUMENT', `stageCounts(${String(stage)}): the plan has ${range}; pass a stage index from plan.stages`, { status: 400 });
     }
     return countsOf(this.counts, stage);
   }
@@ -482,13 +497,21 @@ export class RolloutProgress {
    *
    * @param decision - the decision, unchanged
    * @returns the new state and the effects to execute, or an error (nothing changed) when the
-   *   decision belongs to another rollout or to an older revision (evaluate again)
+   *   decision belongs to another rollout or to an older revision (evaluate again), or is not a
+   *   decision this tracker could have produced (unknown devices, a device dispatched twice, …)
    */
   apply(decision: ApplicableDecision): ProgressResult {
-    if (decision.rolloutId !== this.plan.rolloutId) return fail('INVALID_ARGUMENT', 400, `The decision is for rollout ${decision.rolloutId}, not ${this.plan.rolloutId}`);
-    if (decision.revision !== this.#revision) {
-      return fail('INVALID_OPERATION', 409, `Stale decision: computed on revision ${decision.revision}, the tracker is at ${this.#revision}; evaluate again and apply at once`);
+    const d = decision as Partial<ApplicableDecision> | null;
+    if (typeof d !== 'object' || d === null) return fail('INVALID_ARGUMENT', 400, 'apply(decision): expected the decision object returned by evaluateRollout');
+    if (d.rolloutId !== this.plan.rolloutId) return fail('INVALID_ARGUMENT', 400, `The decision is for rollout ${String(d.rolloutId)}, not ${this.plan.rolloutId}; apply it to that rollout's tracker`);
+    if (d.revision !== this.#revision) {
+      return fail('INVALID_OPERATION', 409, `Stale decision: computed on revision ${String(d.revision)}, the tracker is at ${this.#revision}; evaluate again and apply at once`);
     }
+    const problem = decisionProblem(
+      { index: this.index, status: this.status, stageOf: this.stageOf, stageCount: this.plan.stages.length, currentStage: this.#stage, running: this.#state === 'running', marks: this.marks },
+      decision,
+    );
+    if (problem !== undefined) return fail('INVALID_ARGUMENT', 400, `apply(decision): ${problem}; apply the decision evaluateRollout returned, unchanged`);
     const t = this.clock(decision.now);
     this.#revision++;
     for (const e of decision.effects.expire) {
@@ -636,10 +659,14 @@ export class RolloutProgress {
 
   private rollback(stages: unknown, now: number): ProgressResult {
     const last = this.plan.stages.length - 1;
-    const chosen = stages ?? Array.from({ length: Math.min(this.#stage, last) + 1 }, (_, i) => i);
+    const started = Array.from({ length: Math.min(this.#stage, last) + 1 }, (_, i) => i);
+    const chosen: unknown = stages ?? started;
     if (!Array.isArray(chosen) || !chosen.every((s) => Number.isInteger(s) && s >= 0 && s <= last)) {
       return fail('INVALID_ARGUMENT', 400, `rollback stages must be stage indices 0–${last}, got ${JSON.stringify(stages)}`);
     }
+    // An abort configured to roll back, latched but not applied yet, still rolls back every started stage.
+    const owed = this.#state === 'aborted' && !this.haltApplied && this.plan.abort.onAbort === 'rollback';
+    const stagesToRoll = owed ? [...new Set([...(chosen as number[]), ...started])] : (chosen as number[]);
     const t = this.clock(now);
     this.#revision++;
     // Queued jobs are withdrawn even after a cancel (which let them run): the image is being undone.
@@ -650,7 +677,7 @@ export class RolloutProgress {
     if (this.#state !== 'rolled_back') this.haltedAt = t;
     this.#state = 'rolled_back';
     const rollBack: RollbackRef[] = [];
-    for (const s of chosen as number[]) {
+    for (const s of stagesToRoll) {
       this.rollbackStages[s] = 1;
       const stage = this.plan.stages[s]!;
       for (let i = stage.start; i < stage.end; i++) {
@@ -683,8 +710,10 @@ export function countsOf(counts: Int32Array, stage: number): Record<DeviceStatus
  * Creates the tracker for a plan: every device `pending`, stage 0 current, state `running`.
  * O(devices) once; every later report is O(1).
  *
- * @param plan - a plan from `planRollout`
+ * @param plan - a plan from `planRollout` (or restored from its JSON; see `rolloutPlanSchema`)
  * @returns a new {@link RolloutProgress}, owned by the caller
+ * @throws FleetError `INVALID_PLAN` (400) for a plan whose fields, stage ranges or device ids
+ *   are not what `planRollout` produces; nothing is built on a corrupt plan.
  * @example
  * ```ts
  * const progress = createRolloutProgress(plan);

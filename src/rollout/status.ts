@@ -48,9 +48,16 @@ export function statusName(code: number): DeviceStatus {
   return code === BOOTING ? 'in_progress' : (DEVICE_STATUSES[code] ?? 'pending');
 }
 
-/** True for a status no device report can change any more. */
+const TERMINAL: ReadonlySet<string> = new Set<DeviceStatus>(['succeeded', 'failed', 'rejected', 'timed_out', 'rolled_back', 'unreachable', 'cancelled']);
+
+/**
+ * True for a status no device report can change any more; false for `pending`, `dispatched`,
+ * `in_progress` and for anything that is not a {@link DeviceStatus}.
+ *
+ * @param status - a device status
+ */
 export function isTerminalStatus(status: DeviceStatus): boolean {
-  return status !== 'pending' && status !== 'dispatched' && status !== 'in_progress';
+  return TERMINAL.has(status);
 }
 
 /** @internal True for a terminal internal code. */

@@ -1,6 +1,9 @@
 /**
  * Maintenance windows: recurring times of day in which a rollout may dispatch.
  */
+import { z } from 'zod';
+import { FleetError } from '../errors.js';
+import { maintenanceWindowSchema } from './spec.js';
 import type { MaintenanceWindow } from './spec.js';
 
 const MINUTE = 60_000;
@@ -43,26 +46,31 @@ function occurrenceContaining(window: MaintenanceWindow, now: number): number | 
   return undefined;
 }
 
-/**
- * True when dispatching is allowed at `now`: there are no windows, or `now` falls in one.
- *
- * @param windows - the rollout's maintenance windows
- * @param now - epoch ms
- */
-export function inMaintenanceWindow(windows: readonly MaintenanceWindow[], now: number): boolean {
+const windowsSchema = z.array(maintenanceWindowSchema);
+
+/** Validates the arguments of the public window functions (the evaluator uses plan windows, already validated). */
+function checkArgs(fn: string, windows: unknown, now: unknown): void {
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): now must be a finite epoch-ms number, got ${String(now)}`, { status: 400 });
+  }
+  const parsed = windowsSchema.safeParse(windows);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = ['windows', ...(issue?.path ?? []).map(String)].join('.');
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): ${where}: ${issue?.message ?? 'invalid'}; a window is { start: 'HH:MM', end: 'HH:MM', days?: [0–6], utcOffsetMinutes? }`, {
+      status: 400,
+    });
+  }
+}
+
+/** @internal {@link inMaintenanceWindow} without argument checks. */
+export function isInWindow(windows: readonly MaintenanceWindow[], now: number): boolean {
   return windows.length === 0 || windows.some((w) => occurrenceContaining(w, now) !== undefined);
 }
 
-/**
- * The first time at or after `now` at which dispatching is allowed (`now` itself when inside a
- * window or when there are no windows).
- *
- * @param windows - the rollout's maintenance windows
- * @param now - epoch ms
- * @returns epoch ms, or `undefined` if no window ever opens (cannot happen for valid windows)
- */
-export function nextMaintenanceWindow(windows: readonly MaintenanceWindow[], now: number): number | undefined {
-  if (inMaintenanceWindow(windows, now)) return now;
+/** @internal {@link nextMaintenanceWindow} without argument checks. */
+export function nextWindowOpening(windows: readonly MaintenanceWindow[], now: number): number | undefined {
+  if (isInWindow(windows, now)) return now;
   let best: number | undefined;
   for (const w of windows) {
     const offset = (w.utcOffsetMinutes ?? 0) * MINUTE;
@@ -76,4 +84,34 @@ export function nextMaintenanceWindow(windows: readonly MaintenanceWindow[], now
     }
   }
   return best;
+}
+
+/**
+ * True when dispatching is allowed at `now`: there are no windows, or `now` falls in one.
+ *
+ * @param windows - maintenance windows ({@link MaintenanceWindow})
+ * @param now - epoch ms
+ * @throws FleetError `INVALID_ARGUMENT` for a malformed window or a non-finite `now`.
+ * @example
+ * ```ts
+ * inMaintenanceWindow([{ start: '22:00', end: '02:00', days: [1, 2, 3, 4, 5] }], Date.UTC(2026, 0, 5, 23, 0)); // true
+ * ```
+ */
+export function inMaintenanceWindow(windows: readonly MaintenanceWindow[], now: number): boolean {
+  checkArgs('inMaintenanceWindow', windows, now);
+  return isInWindow(windows, now);
+}
+
+/**
+ * The first time at or after `now` at which dispatching is allowed (`now` itself when inside a
+ * window or when there are no windows).
+ *
+ * @param windows - maintenance windows ({@link MaintenanceWindow})
+ * @param now - epoch ms
+ * @returns epoch ms, or `undefined` if no window ever opens (cannot happen for valid windows)
+ * @throws FleetError `INVALID_ARGUMENT` for a malformed window or a non-finite `now`.
+ */
+export function nextMaintenanceWindow(windows: readonly MaintenanceWindow[], now: number): number | undefined {
+  checkArgs('nextMaintenanceWindow', windows, now);
+  return nextWindowOpening(windows, now);
 }

@@ -95,11 +95,32 @@ describe('cohortOf', () => {
   });
 
   it('rejects non-string arguments with INVALID_ARGUMENT', () => {
-    expect(() => cohortOf(1 as unknown as string, 'x')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
-    try {
-      cohortOf('s', undefined as unknown as string);
-    } catch (e) {
-      expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+    for (const [seed, id] of [[1, 'x'], ['s', undefined], [null, null]] as const) {
+      let thrown: unknown;
+      try {
+        cohortOf(seed as unknown as string, id as unknown as string);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
     }
+  });
+
+  it('cohortLimit and inStage refuse values outside their ranges with INVALID_ARGUMENT', () => {
+    const thrownBy = (fn: () => unknown): unknown => {
+      try {
+        fn();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    for (const bad of [Number.NaN, -1, 100.5, Number.POSITIVE_INFINITY, '10' as unknown as number]) {
+      expect(isFleetError(thrownBy(() => cohortLimit(bad)), 'INVALID_ARGUMENT')).toBe(true);
+      expect(isFleetError(thrownBy(() => inStage(5, bad)), 'INVALID_ARGUMENT')).toBe(true);
+    }
+    for (const bad of [-1, 10_000, 1.5, Number.NaN]) expect(isFleetError(thrownBy(() => inStage(bad, 10)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(cohortLimit(0)).toBe(0);
+    expect(inStage(9_999, 100)).toBe(true);
   });
 });

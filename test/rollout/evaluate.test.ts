@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR, MINUTE, OK, fleet, rig } from './helpers.js';
-import { evaluateRollout, isFleetError } from './imports.js';
+import { DEVICE_STATUSES, evaluateRollout, isFleetError, isTerminalStatus } from './imports.js';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0); // a Monday, 12:00 UTC
 
@@ -257,6 +257,37 @@ describe('operator actions', () => {
     expect(!bad.ok && bad.error.code).toBe('INVALID_ARGUMENT');
   });
 
+  it('resume never moves past an errored stage: a failure while paused aborts, and resume is refused', () => {
+    const r = rig(fleet(1000), { stages: [{ percent: 10, minSoakMs: 0 }, { percent: 100 }] });
+    const canary = r.step(T0).effects.dispatch.map((d) => d.deviceId);
+    expect(r.progress.operate({ type: 'pause' }, T0 + 1).ok).toBe(true);
+    // Every canary device but one succeeds: the success threshold is met...
+    r.send(canary.slice(1), OK, T0 + 2);
+    // ...but the last one fails while the rollout is paused.
+    r.send([canary[0]!], ['picked_up', 'failed'], T0 + 3);
+    const resumed = r.progress.operate({ type: 'resume' }, T0 + 4);
+    expect(!resumed.ok && resumed.error.code).toBe('INVALID_OPERATION');
+    expect(!resumed.ok && resumed.error.message).toContain('1 failure of');
+    const d = r.step(T0 + 5);
+    expect(d.decision).toMatchObject({ decision: 'abort', stage: 0 });
+    expect(d.effects.dispatch).toEqual([]);
+    expect(r.progress.currentStage).toBe(0);
+    expect(r.progress.stageCounts(1).dispatched).toBe(0);
+  });
+
+  it('an operator rollback of chosen stages still honours a latched onAbort "rollback"', () => {
+    const r = rig(fleet(400), { stages: [{ percent: 25, minSoakMs: 0 }, { percent: 100 }], abort: { onAbort: 'rollback', failureRate: 0.05 } });
+    const canary = r.step(T0).effects.dispatch.map((d) => d.deviceId);
+    r.send(canary, OK, T0 + 1);
+    const second = r.step(T0 + 2).effects.dispatch.map((d) => d.deviceId);
+    r.send(second.slice(0, 20), OK, T0 + 3);
+    r.send(second.slice(20, 40), ['picked_up', 'failed'], T0 + 3);
+    expect(r.progress.state).toBe('aborted'); // latched by the reports, not applied yet
+    const result = r.progress.operate({ type: 'rollback', stages: [1] }, T0 + 4);
+    if (!result.ok) throw result.error;
+    expect(result.effects.rollBack.map((x) => x.deviceId).sort()).toEqual([...canary, ...second.slice(0, 20)].sort());
+  });
+
   it('refuses actions that make no sense in the current state', () => {
     const r = rig(fleet(10), { stages: [{ percent: 100 }] });
     r.send(r.step(T0).effects.dispatch.map((d) => d.deviceId), OK, T0 + 1);
@@ -315,10 +346,71 @@ describe('the tracker', () => {
     expect(!again.ok && again.error.code).toBe('INVALID_OPERATION');
     const other = rig(fleet(10), { rolloutId: 'other', stages: [{ percent: 100 }] });
     expect(() => evaluateRollout(other.plan, r.progress, { now: T0 })).toThrow(/tracks rollout fw-2.0.0/);
+    let thrown: unknown;
     try {
       evaluateRollout(r.plan, r.progress, { now: Number.POSITIVE_INFINITY });
     } catch (e) {
-      expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+      thrown = e;
+    }
+    expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it('refuses a decision that names unknown devices, dispatches twice or was edited, changing nothing', () => {
+    const r = rig(fleet(20), { stages: [{ percent: 50, minSoakMs: 0 }, { percent: 100 }] });
+    const d = evaluateRollout(r.plan, r.progress, { now: T0 });
+    const first = d.effects.dispatch[0]!;
+    const later = r.plan.devices.find((x) => x.stage === 1)!;
+    const edits: unknown[] = [
+      null,
+      { ...d, effects: { ...d.effects, dispatch: [...d.effects.dispatch, first] } },
+      { ...d, effects: { ...d.effects, dispatch: [{ deviceId: 'ghost', tenantId: 'acme', stage: 0 }] } },
+      { ...d, effects: { ...d.effects, dispatch: [{ deviceId: later.id, tenantId: later.tenantId, stage: 1 }] } },
+      { ...d, effects: { ...d.effects, expire: [{ ...first, status: 'unreachable' }] } },
+      { ...d, effects: { ...d.effects, cancel: [{ deviceId: 'ghost' }] } },
+      { ...d, effects: undefined },
+      { ...d, decision: 'advance', stage: 5 },
+      { ...d, decision: 'explode' },
+      { ...d, now: Number.NaN },
+    ];
+    const before = JSON.stringify([r.progress.revision, r.progress.stageCounts(0), r.progress.stageCounts(1)]);
+    for (const edited of edits) {
+      const out = r.progress.apply(edited as typeof d);
+      expect(!out.ok && out.error.code).toBe('INVALID_ARGUMENT');
+      expect(JSON.stringify([r.progress.revision, r.progress.stageCounts(0), r.progress.stageCounts(1)])).toBe(before);
+    }
+    // Paused: a decision that dispatches is refused.
+    expect(r.progress.operate({ type: 'pause' }, T0).ok).toBe(true);
+    const paused = r.progress.apply({ ...d, revision: r.progress.revision });
+    expect(!paused.ok && paused.error.message).toContain('not running');
+    expect(r.progress.operate({ type: 'resume' }, T0).ok).toBe(true);
+    expect(r.progress.apply(evaluateRollout(r.plan, r.progress, { now: T0 })).ok).toBe(true);
+  });
+
+  it('explains decisions even for times beyond the Date range', () => {
+    const r = rig(fleet(5), { stages: [{ percent: 100 }] });
+    const far = 1e16; // finite, but past what Date can format
+    expect(r.progress.operate({ type: 'pause' }, far).ok).toBe(true);
+    const d = evaluateRollout(r.plan, r.progress, { now: far });
+    expect(d.decision).toBe('pause');
+    expect(d.reason).toContain(`${far} ms`);
+  });
+
+  it('evaluateRollout refuses a missing tracker or plan with INVALID_ARGUMENT', () => {
+    const r = rig(fleet(5), { stages: [{ percent: 100 }] });
+    const calls: (() => unknown)[] = [
+      () => evaluateRollout(r.plan, null as never, { now: T0 }),
+      () => evaluateRollout(r.plan, {} as never, { now: T0 }),
+      () => evaluateRollout(undefined as never, r.progress, { now: T0 }),
+      () => evaluateRollout(r.plan, r.progress, undefined as never),
+    ];
+    for (const call of calls) {
+      let thrown: unknown;
+      try {
+        call();
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
     }
   });
 
@@ -329,5 +421,10 @@ describe('the tracker', () => {
     expect(out.ok && [out.from, out.to]).toEqual(['dispatched', 'succeeded']);
     const dup = r.progress.report({ deviceId: ids[0]!, type: 'boot_confirmed' }, T0 + 2);
     expect(dup.ok && dup.applied).toBe(false);
+  });
+
+  it('isTerminalStatus is true exactly for the outcome statuses', () => {
+    expect(DEVICE_STATUSES.filter((st) => !isTerminalStatus(st))).toEqual(['pending', 'dispatched', 'in_progress']);
+    expect(isTerminalStatus('exploded' as never)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { murmur3Utf8, murmur3x86_32 } from '../../src/rollout/index.js';
+import { isFleetError, murmur3Utf8, murmur3x86_32 } from '../../src/rollout/index.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -62,5 +62,25 @@ describe('murmur3x86_32', () => {
         expect(Number.isInteger(h) && h >= 0 && h <= 0xffffffff).toBe(true);
       }),
     );
+  });
+
+  it('refuses non-byte input and seeds outside [0, 2^32) with INVALID_ARGUMENT instead of hashing garbage', () => {
+    const cases: (() => number)[] = [
+      () => murmur3x86_32('abc' as unknown as Uint8Array),
+      () => murmur3x86_32(new Uint8Array(1), -1),
+      () => murmur3x86_32(new Uint8Array(1), 0.5),
+      () => murmur3x86_32(new Uint8Array(1), 2 ** 32),
+      () => murmur3Utf8(42 as unknown as string),
+      () => murmur3Utf8('a', Number.NaN),
+    ];
+    for (const fn of cases) {
+      let thrown: unknown;
+      try {
+        fn();
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inMaintenanceWindow, nextMaintenanceWindow } from './imports.js';
+import { inMaintenanceWindow, isFleetError, nextMaintenanceWindow } from './imports.js';
 import type { MaintenanceWindow } from './imports.js';
 
 const at = (d: number, h: number, m = 0): number => Date.UTC(2026, 0, d, h, m); // 2026-01-05 is a Monday
@@ -44,5 +44,26 @@ describe('maintenance windows', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('refuses malformed windows and times with INVALID_ARGUMENT', () => {
+    const bad: [unknown, unknown][] = [
+      [[{ start: '25:00', end: '02:00' }], at(5, 12)],
+      [[{ start: '22:00', end: '02:00', days: [] }], at(5, 12)],
+      [[{ start: '22:00' }], at(5, 12)],
+      ['always', at(5, 12)],
+      [[], Number.NaN],
+    ];
+    for (const [windows, now] of bad) {
+      for (const fn of [inMaintenanceWindow, nextMaintenanceWindow]) {
+        let thrown: unknown;
+        try {
+          fn(windows as MaintenanceWindow[], now as number);
+        } catch (e) {
+          thrown = e;
+        }
+        expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+      }
+    }
   });
 });
