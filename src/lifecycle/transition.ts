@@ -36,7 +36,13 @@ function invalidArgument(message: string, details: Record<string, unknown>): { o
 }
 
 // Only reached when the fast path failed: say exactly what was wrong.
-function refuse(snapshot: DeviceSnapshot, event: LifecycleEvent, now: number, table: TransitionTable): { ok: false; error: FleetError } {
+function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEvent | null | undefined, now: number, table: TransitionTable): { ok: false; error: FleetError } {
+  if (typeof snapshot !== 'object' || snapshot === null) {
+    return invalidArgument(`the snapshot must be an object { deviceId, tenantId, state, since, updatedAt? }, got ${snapshot === null ? 'null' : typeof snapshot}`, {});
+  }
+  if (typeof event !== 'object' || event === null) {
+    return invalidArgument(`the event must be an object { type, actor?, reason? }, got ${event === null ? 'null' : typeof event}`, {});
+  }
   const state: unknown = snapshot.state;
   const type: unknown = event.type;
   if (!isLifecycleState(state)) {
@@ -45,7 +51,14 @@ function refuse(snapshot: DeviceSnapshot, event: LifecycleEvent, now: number, ta
   if (!isLifecycleEventType(type)) {
     return invalidArgument(`unknown event type ${JSON.stringify(type)}; "${state}" accepts ${table.accepted[state].join(', ')}`, { state, event: type });
   }
-  const last = snapshot.updatedAt ?? snapshot.since;
+  const last: unknown = snapshot.updatedAt ?? snapshot.since;
+  // A corrupt stored time would otherwise fail every comparison and read as "event not accepted".
+  if (typeof last !== 'number' || !Number.isFinite(last)) {
+    return invalidArgument(`the snapshot's ${snapshot.updatedAt === undefined ? 'since' : 'updatedAt'} (${String(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
+      since: snapshot.since,
+      updatedAt: snapshot.updatedAt,
+    });
+  }
   if (!Number.isFinite(now) || now < last) {
     return invalidArgument(`now (${String(now)}) must be a finite epoch-ms time not earlier than the snapshot's last event (${last}); audit time never goes backwards`, {
       now,
@@ -89,16 +102,20 @@ export function transition<S extends DeviceSnapshot, E extends LifecycleEvent>(
   event: E,
   options: TransitionOptions,
 ): TransitionResult<S, E['type']> {
-  const table = options.table ?? DEFAULT_TRANSITION_TABLE;
-  const now = options.now;
-  const from = snapshot.state;
-  const type = event.type;
+  // Optional chaining keeps the hot path cheap and lets a missing argument reach the diagnosis
+  // below as a FleetError instead of a TypeError.
+  const table = options?.table ?? DEFAULT_TRANSITION_TABLE;
+  const now = options?.now as number;
+  const from = snapshot?.state;
+  const type = event?.type;
   const row = table.targets[from] as Readonly<Record<string, unknown>> | undefined;
   const to = row === undefined ? undefined : row[type];
-  const last = snapshot.updatedAt ?? snapshot.since;
   // Fast path: a table hit is a string (a state) or null (record removed); anything else — including
   // inherited properties such as "toString" — falls through to the diagnosis.
-  if ((typeof to !== 'string' && to !== null) || !(now >= last) || now === Infinity) return refuse(snapshot, event, now, table);
+  if (typeof to !== 'string' && to !== null) return refuse(snapshot, event, now, table);
+  const last = snapshot.updatedAt ?? snapshot.since;
+  // typeof guards: ">=" would coerce a string time and let it into the audit record.
+  if (typeof now !== 'number' || typeof last !== 'number' || !(now >= last) || now === Infinity || last === -Infinity) return refuse(snapshot, event, now, table);
   const audit: AuditEffect = {
     type: 'audit',
     deviceId: snapshot.deviceId,
