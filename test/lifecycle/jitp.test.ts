@@ -161,6 +161,8 @@ describe('provisionWithCertificate: real certificates', () => {
     expect(codeOf(provision('notYet', { now: to + 1 }))).toBe('CERT_EXPIRED');
     expect(codeOf(provision('notYet', { now: from - 1 }))).toBe('CERT_NOT_YET_VALID');
     expect(() => provision('valid', { now: Number.NaN })).toThrow(/finite/);
+    // finite but beyond any Date: a FleetError, not a RangeError from formatting the time
+    for (const far of [1e17, -1e17]) expect(() => provision('valid', { now: far })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     // the expired certificate's window predates its CA: at that time the CA itself was not yet valid
     const old = new X509Certificate(pem['expired'] as string);
     const r = provision('expired', { now: Date.parse(old.validFrom) + DAY });
