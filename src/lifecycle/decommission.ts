@@ -7,6 +7,7 @@ import type { DeviceIdentity } from './record.js';
 import { addRevocations } from './revocation.js';
 import type { RevocationEntry, RevocationList } from './revocation.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import { isLifecycleState } from './states.js';
 import type { LifecycleEventType } from './states.js';
 import { DEFAULT_TRANSITION_TABLE } from './table.js';
 import type { TransitionTable } from './table.js';
@@ -46,6 +47,13 @@ export function revocationFor(identity: DeviceIdentity): RevocationEntry {
 
 function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, table: TransitionTable): LifecycleEventType | FleetError {
   if (options.event !== undefined) return options.event;
+  // The table rows are indexed by state: an unknown one has no row to search.
+  if (!isLifecycleState(record.state)) {
+    return new FleetError('INVALID_ARGUMENT', `planDecommission: unknown state ${JSON.stringify(record.state)}; validate stored records with parseDeviceSnapshot`, {
+      status: 400,
+      details: { state: record.state },
+    });
+  }
   const row = table.targets[record.state];
   const leading = table.accepted[record.state].filter((e) => row[e] === 'decommissioned');
   const event = (['end_of_life', 'unrecoverable'] as const).find((e) => leading.includes(e)) ?? leading[0];
@@ -71,7 +79,9 @@ function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, 
  * @param record - the device record (its `identity` and `policies` are read when present)
  * @param options - `reason`, `actor` and `now` (all required), optional `event` and `table`
  * @returns `{ ok: true, next, effects }`, or `INVALID_TRANSITION` when the state cannot be
- *   decommissioned (or already is), or `INVALID_ARGUMENT` for an empty reason or actor
+ *   decommissioned (or already is), or `INVALID_ARGUMENT` for a missing record or options, an empty
+ *   reason or actor, an unknown state or a bad `now`. A record without an `identity` (no credential
+ *   was ever issued) gets no `revoke-credential` effect.
  *
  * @example
  * ```ts
@@ -80,10 +90,18 @@ function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, 
  * ```
  */
 export function planDecommission<S extends DecommissionCandidate>(record: S, options: DecommissionOptions): DecommissionPlan<S> {
-  const { reason, actor, now } = options;
-  if (typeof reason !== 'string' || reason.trim() === '' || typeof actor !== 'string' || actor.trim() === '') {
-    return { ok: false, error: new FleetError('INVALID_ARGUMENT', 'planDecommission: reason and actor are required non-empty strings (they go to the audit trail)', { status: 400 }) };
+  if (typeof record !== 'object' || record === null) {
+    return { ok: false, error: new FleetError('INVALID_ARGUMENT', `planDecommission: record must be a device record object, got ${record === null ? 'null' : typeof record}`, { status: 400 }) };
   }
+  const reason: unknown = options?.reason;
+  const actor: unknown = options?.actor;
+  if (typeof reason !== 'string' || reason.trim() === '' || typeof actor !== 'string' || actor.trim() === '') {
+    return {
+      ok: false,
+      error: new FleetError('INVALID_ARGUMENT', 'planDecommission: pass { reason, actor, now }; reason and actor are required non-empty strings (they go to the audit trail)', { status: 400 }),
+    };
+  }
+  const now = options.now;
   const table = options.table ?? DEFAULT_TRANSITION_TABLE;
   const event = pickEvent(record, options, table);
   if (event instanceof FleetError) return { ok: false, error: event };

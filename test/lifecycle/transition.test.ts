@@ -201,6 +201,9 @@ describe('extendTransitionTable', () => {
     expect(acceptedEvents('maintenance')).toEqual(['update_complete', 'update_failed']);
     expect(table.extensions).toEqual([{ from: 'maintenance', event: 'end_of_life', to: 'decommissioned' }]);
     expect(DEFAULT_TRANSITION_TABLE.rules).toHaveLength(13);
+    // lookups by an untrusted state name never find inherited members such as "toString"
+    expect(Object.getPrototypeOf(DEFAULT_TRANSITION_TABLE.accepted)).toBeNull();
+    expect(Object.getPrototypeOf(table.targets)).toBeNull();
   });
 
   it('refuses redefinitions, exits from decommissioned, misuse of removal and malformed rules', () => {
