@@ -117,7 +117,10 @@ export const provisioningTemplateDefinitionSchema: z.ZodType<ProvisioningTemplat
   attributes: z.record(keySchema, templateString(800, ALL_NAMES)).exactOptional(),
   desiredConfig: z.custom<JsonObject>((v) => isJsonObject(v) && checkJson(v) === undefined, 'desiredConfig must be a plain JSON object').exactOptional(),
   policies: z.array(templateString(128, ALL_NAMES)).max(10).exactOptional(),
-  home: homeEndpointSchema(templateString(256, ALL_NAMES)).exactOptional(),
+  home: homeEndpointSchema(
+    templateString(256, ALL_NAMES),
+    z.string().refine((k) => ALL_NAMES.has(k), { message: `a home rule tests template parameters: ${[...ALL_NAMES].join(', ')}` }),
+  ).exactOptional(),
 });
 
 const BRAND: unique symbol = Symbol('fleetkit.ProvisioningTemplate');

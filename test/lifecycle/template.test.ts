@@ -16,6 +16,7 @@ describe('defineProvisioningTemplate', () => {
     [{ name: 't', home: { rules: [], topics: { t: 'devices/+/x' } } }, 'topics'],
     [{ name: 't', home: { rules: [], topics: { t: '$aws/things/{{DeviceId}}' } } }, 'topics'],
     [{ name: 't', home: { rules: [], fallback: { region: 'eu', endpoint: 'javascript:alert(1)' }, topics: {} } }, 'endpoint'],
+    [{ name: 't', home: { rules: [{ when: { country: 'DE' }, region: 'eu', endpoint: 'mqtts://eu.example.com' }], topics: {} } }, 'home.rules.0.when.country'],
     [{ name: 't', parameterDefaults: { TenantId: 'x' } }, 'source parameters'],
     [{ name: 't', parameterDefaults: { Country: 'a/b' } }, 'letters'],
     [{ name: 't', extra: 1 }, 'Unrecognized key'],
