@@ -123,7 +123,8 @@ export const provisioningTemplateDefinitionSchema: z.ZodType<ProvisioningTemplat
   ).exactOptional(),
 });
 
-const BRAND: unique symbol = Symbol('fleetkit.ProvisioningTemplate');
+// Symbol.for: a template made by another copy of fleetkit in the same process is still recognised.
+const BRAND: unique symbol = Symbol.for('fleetkit.ProvisioningTemplate');
 
 /** A validated, frozen template; create it with {@link defineProvisioningTemplate}. */
 export interface ProvisioningTemplate extends ProvisioningTemplateDefinition {
@@ -243,7 +244,8 @@ function fillOrThrow(template: ProvisioningTemplate, params: TemplateParameters,
  * @param params - parameter values from the certificate or enrollment (untrusted)
  * @param defaults - the default `deviceId` and `tenantId` templates for the provisioning method
  * @param source - what the parameters came from, for messages ("certificate subject", …)
- * @returns the filled template, or `TEMPLATE_INVALID`
+ * @returns the filled template, or `TEMPLATE_INVALID`, or `INVALID_ARGUMENT` when `template` did not
+ *   come from {@link defineProvisioningTemplate}
  */
 export function fillProvisioningTemplate(
   template: ProvisioningTemplate,
@@ -251,6 +253,14 @@ export function fillProvisioningTemplate(
   defaults: { readonly deviceId: string; readonly tenantId: string },
   source = 'device identity',
 ): Result<FilledTemplate> {
+  // The type demands a validated template; plain objects (from JavaScript or a cast) would skip the
+  // placeholder, topic and JSON checks, so they are refused at run time too.
+  if (typeof template !== 'object' || template === null || (template as Partial<ProvisioningTemplate>)[BRAND] !== true) {
+    return {
+      ok: false,
+      error: new FleetError('INVALID_ARGUMENT', 'The provisioning template was not created by defineProvisioningTemplate; pass defineProvisioningTemplate(definition)', { status: 400 }),
+    };
+  }
   try {
     return { ok: true, value: fillOrThrow(template, params, defaults, source) };
   } catch (e) {
