@@ -193,7 +193,7 @@ export function evaluateHealth(sample: HealthSample, thresholds: HealthThreshold
       details: { type: sample === null ? 'null' : typeof sample },
     });
   }
-  if (context.state === 'decommissioned') return { status: 'good', reasons: [], suppressed: true };
+  if (context?.state === 'decommissioned') return { status: 'good', reasons: [], suppressed: true };
   const reasons: HealthReason[] = [];
   lower('battery-low', 'battery', sample.batteryPct, t.batteryPct, ' %', reasons);
   lower('rssi-weak', 'RSSI', sample.rssiDbm, t.rssiDbm, ' dBm', reasons);

@@ -129,6 +129,9 @@ describe('heartbeatStatus', () => {
     expect(() => heartbeatStatus(Number.NaN, at)).toThrow(/finite/);
     expect(() => heartbeatStatus(at, at, { intervalMs: 0 })).toThrow(/intervalMs/);
     expect(() => heartbeatStatus(at, at, { missesToDegrade: 1.5 })).toThrow(/missesToDegrade/);
+    // null options mean the defaults (as from JSON), not a TypeError
+    expect(heartbeatStatus(at, at + 600_000, null as unknown as undefined)).toMatchObject({ status: 'silent', flagged: true });
+    expect(evaluateHealth({ at, batteryPct: 5 }, {}, null as unknown as undefined).status).toBe('critical');
   });
 
   it('property: misses never decrease as silence grows', () => {
