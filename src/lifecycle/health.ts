@@ -146,8 +146,10 @@ function readingsOf(sample: HealthSample, out: HealthReason[]): readonly number[
 }
 
 function dataQuality(sample: HealthSample, t: ReturnType<typeof resolve>, out: HealthReason[]): void {
-  if (sample.lastReadingAt !== undefined) {
-    const age = sample.at - sample.lastReadingAt;
+  const { at, lastReadingAt } = sample as { readonly at: unknown; readonly lastReadingAt: unknown };
+  if (lastReadingAt !== undefined) {
+    // Only numbers are subtracted: "-" would coerce strings and call an object's valueOf/toString.
+    const age = typeof at === 'number' && typeof lastReadingAt === 'number' ? at - lastReadingAt : Number.NaN;
     // NaN (a missing or non-numeric time) would fail the comparison and hide a stale sensor.
     if (!Number.isFinite(age)) out.push(invalid('at and lastReadingAt must both be finite epoch-ms times to rate staleness', age));
     else if (age > t.staleAfterMs) out.push({ code: 'data-stale', severity: 'warning', value: age, threshold: t.staleAfterMs, message: `the newest reading is ${Math.round(age / 1000)} s old` });

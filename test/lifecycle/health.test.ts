@@ -62,6 +62,8 @@ describe('evaluateHealth', () => {
       [{ readings: [1, '2', 3] }, 'readings is not a list of numbers'],
       [{ batteryPct: '5' }, 'battery is not a number'],
       [{ at: undefined, lastReadingAt: at - 10 * 900_000 }, 'staleness'],
+      [{ lastReadingAt: { toString: 0 } }, 'staleness'],
+      [{ lastReadingAt: String(at - 10 * 900_000) }, 'staleness'],
     ];
     for (const [metrics, message] of cases) {
       const r = evaluateHealth({ at, ...metrics } as unknown as HealthSample);
