@@ -1,6 +1,7 @@
 /**
  * Checking a device certificate: parse, chain to a registered active CA, revocation, validity.
  */
+import { describeValue } from './describe-value.js';
 import { X509Certificate } from 'node:crypto';
 import { FleetError } from '../errors.js';
 import type { FleetErrorCode, Result } from '../errors.js';
@@ -140,7 +141,7 @@ function checkWindow(cert: X509Certificate, now: number): Result<{ notBefore: nu
 export function verifyDeviceCertificate(pem: unknown, context: CertificateCheckContext): Result<VerifiedCertificate> {
   // Outside ±8.64e15 ms a time is no Date at all; refusing it here keeps every later message printable.
   if (!Number.isFinite(context.now) || Math.abs(context.now) > MAX_EPOCH_MS) {
-    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be an epoch-ms time (a finite number within ±8.64e15), got ${String(context.now)}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be an epoch-ms time (a finite number within ±8.64e15), got ${describeValue(context.now)}`, { status: 400 });
   }
   const parsed = parsePem(pem);
   if (!parsed.ok) return parsed;

@@ -1,10 +1,12 @@
 /**
  * Secure decommissioning: the ordered effects that retire a device for good.
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
 import type { DecommissionEffect, LifecycleEffect } from './effects.js';
 import type { DeviceIdentity } from './record.js';
-import { addRevocations } from './revocation.js';
+import { describeIssues } from './issues.js';
+import { addRevocations, revocationEntrySchema } from './revocation.js';
 import type { RevocationEntry, RevocationList } from './revocation.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { isLifecycleState } from './states.js';
@@ -45,11 +47,28 @@ export function revocationFor(identity: DeviceIdentity): RevocationEntry {
     : { kind: 'enrollment', groupId: identity.groupId, registrationId: identity.registrationId };
 }
 
+/**
+ * The entry that revokes the record's credential, checked now: a plan whose revocation the list
+ * later refuses would leave the credential able to provision again.
+ */
+function revocationOf(record: DecommissionCandidate): RevocationEntry | undefined | FleetError {
+  const identity: unknown = record.identity;
+  if (identity === undefined) return undefined;
+  const kind = typeof identity === 'object' && identity !== null ? (identity as { kind?: unknown }).kind : undefined;
+  const entry = kind === 'x509' || kind === 'symmetric-key' ? revocationEntrySchema.safeParse(revocationFor(identity as DeviceIdentity)) : undefined;
+  if (entry?.success === true) return entry.data;
+  return new FleetError(
+    'INVALID_ARGUMENT',
+    `planDecommission: the record's identity is malformed, so its credential cannot be revoked; expected { kind: 'x509', issuer, serial, … } or { kind: 'symmetric-key', groupId, registrationId, … }${entry === undefined ? '' : `: ${describeIssues(entry.error, 'identity')}`}`,
+    { status: 400, details: { deviceId: record.deviceId } },
+  );
+}
+
 function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, table: TransitionTable): LifecycleEventType | FleetError {
   if (options.event !== undefined) return options.event;
   // The table rows are indexed by state: an unknown one has no row to search.
   if (!isLifecycleState(record.state)) {
-    return new FleetError('INVALID_ARGUMENT', `planDecommission: unknown state ${JSON.stringify(record.state)}; validate stored records with parseDeviceSnapshot`, {
+    return new FleetError('INVALID_ARGUMENT', `planDecommission: unknown state ${describeValue(record.state)}; validate stored records with parseDeviceSnapshot`, {
       status: 400,
       details: { state: record.state },
     });
@@ -102,6 +121,8 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
     };
   }
   const now = options.now;
+  const revocation = revocationOf(record);
+  if (revocation instanceof FleetError) return { ok: false, error: revocation };
   const table = options.table ?? DEFAULT_TRANSITION_TABLE;
   const event = pickEvent(record, options, table);
   if (event instanceof FleetError) return { ok: false, error: event };
@@ -115,7 +136,7 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
   }
   const ref = { deviceId: record.deviceId, tenantId: record.tenantId };
   const effects: DecommissionEffect[] = [];
-  if (record.identity !== undefined) effects.push({ type: 'revoke-credential', ...ref, revocation: revocationFor(record.identity) });
+  if (revocation !== undefined) effects.push({ type: 'revoke-credential', ...ref, revocation });
   effects.push(
     { type: 'detach-policies', ...ref, policies: record.policies ?? [] },
     { type: 'cancel-pending', ...ref, scopes: ['rollout-actions', 'commands'] },

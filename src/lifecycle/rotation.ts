@@ -1,6 +1,7 @@
 /**
  * Certificate rotation planning: which devices need a new certificate, and how soon.
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
 import type { DeviceIdentity, DeviceRecord } from './record.js';
 
@@ -60,7 +61,7 @@ export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'st
 export function certificatesExpiring(records: Iterable<RotationCandidate>, options: { readonly within: number; readonly now: number }): RotationPlan {
   const { within, now } = options;
   if (!Number.isFinite(within) || within < 0 || !Number.isFinite(now)) {
-    throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=${String(within)}, now=${String(now)})`, {
+    throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=${describeValue(within)}, now=${describeValue(now)})`, {
       status: 400,
     });
   }

@@ -2,6 +2,7 @@
  * Symmetric-key group enrollment (as Azure DPS): devices without certificates derive their own key
  * from a group key and prove possession of it with an HMAC over a nonce and a timestamp.
  */
+import { describeValue } from './describe-value.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
@@ -200,13 +201,13 @@ function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
  */
 export function provisionWithSymmetricKey(request: unknown, options: SymmetricKeyProvisioningOptions): SymmetricKeyProvisioningResult {
   const window = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
-  if (!(window > 0) || !Number.isFinite(window)) {
-    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${String(window)}`, { status: 400 });
+  if (!Number.isFinite(window) || !(window > 0)) {
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${describeValue(window)}`, { status: 400 });
   }
   const { now } = options;
   if (!Number.isFinite(now)) {
     // NaN would pass the window check and empty the ledger: refuse it outright.
-    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${String(now)}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${describeValue(now)}`, { status: 400 });
   }
   const ledger = prune(options.seenNonces, now, window);
   const refuse = (code: FleetErrorCode, status: number, message: string, details: Record<string, unknown> = {}): SymmetricKeyProvisioningResult => ({

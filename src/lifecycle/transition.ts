@@ -1,6 +1,7 @@
 /**
  * The lifecycle reducer: one event in, the next snapshot and its effects out.
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
 import type { AuditEffect, TransitionEffect } from './effects.js';
 import type { DeviceSnapshot, LifecycleEvent } from './snapshot.js';
@@ -46,21 +47,21 @@ function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEve
   const state: unknown = snapshot.state;
   const type: unknown = event.type;
   if (!isLifecycleState(state)) {
-    return invalidArgument(`unknown state ${JSON.stringify(state)}; a snapshot's state is one of ${Object.keys(table.accepted).join(', ')}`, { state });
+    return invalidArgument(`unknown state ${describeValue(state)}; a snapshot's state is one of ${Object.keys(table.accepted).join(', ')}`, { state });
   }
   if (!isLifecycleEventType(type)) {
-    return invalidArgument(`unknown event type ${JSON.stringify(type)}; "${state}" accepts ${table.accepted[state].join(', ')}`, { state, event: type });
+    return invalidArgument(`unknown event type ${describeValue(type)}; "${state}" accepts ${table.accepted[state].join(', ')}`, { state, event: type });
   }
   const last: unknown = snapshot.updatedAt ?? snapshot.since;
   // A corrupt stored time would otherwise fail every comparison and read as "event not accepted".
   if (typeof last !== 'number' || !Number.isFinite(last)) {
-    return invalidArgument(`the snapshot's ${snapshot.updatedAt === undefined ? 'since' : 'updatedAt'} (${String(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
+    return invalidArgument(`the snapshot's ${snapshot.updatedAt === undefined ? 'since' : 'updatedAt'} (${describeValue(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
       since: snapshot.since,
       updatedAt: snapshot.updatedAt,
     });
   }
   if (!Number.isFinite(now) || now < last) {
-    return invalidArgument(`now (${String(now)}) must be a finite epoch-ms time not earlier than the snapshot's last event (${last}); audit time never goes backwards`, {
+    return invalidArgument(`now (${describeValue(now)}) must be a finite epoch-ms time not earlier than the snapshot's last event (${last}); audit time never goes backwards`, {
       now,
       last,
     });
@@ -108,8 +109,9 @@ export function transition<S extends DeviceSnapshot, E extends LifecycleEvent>(
   const now = options?.now as number;
   const from = snapshot?.state;
   const type = event?.type;
-  const row = table.targets[from] as Readonly<Record<string, unknown>> | undefined;
-  const to = row === undefined ? undefined : row[type];
+  // Only strings index the table: an object key would run its own toString.
+  const row = typeof from === 'string' ? (table.targets[from] as Readonly<Record<string, unknown>> | undefined) : undefined;
+  const to = row === undefined || typeof type !== 'string' ? undefined : row[type];
   // Fast path: a table hit is a string (a state) or null (record removed); anything else — including
   // inherited properties such as "toString" — falls through to the diagnosis.
   if (typeof to !== 'string' && to !== null) return refuse(snapshot, event, now, table);

@@ -90,11 +90,42 @@ describe('planDecommission', () => {
       [record('active'), undefined],
       [{ ...record('active'), state: 'zombie' }, good],
       [{ ...record('active'), state: 'toString' }, good],
+      [{ ...record('active'), state: 10n }, good],
+      // a credential that cannot be revoked must not be decommissioned as if it had been
+      [{ ...record('active'), identity: null }, good],
+      [{ ...record('active'), identity: { kind: 'x509', issuer: '', serial: 'zz' } }, good],
+      [{ ...record('active'), identity: { kind: 'symmetric-key', groupId: 'g' } }, good],
+      [{ ...record('active'), identity: { kind: 'password' } }, good],
     ];
     for (const [r, o] of cases) {
       const plan = planDecommission(r as DeviceRecord, o as DecommissionOptions);
       expect(!plan.ok && plan.error.code).toBe('INVALID_ARGUMENT');
     }
+  });
+
+  it('property: any record shape is planned or refused with a FleetError, and an accepted plan always revokes cleanly', () => {
+    const junk = fc.oneof(fc.anything(), fc.constantFrom<unknown>({ toString: {} }, 10n, null));
+    const identityArb = fc.oneof(
+      junk,
+      fc.constant(x509),
+      fc.record({ kind: fc.constantFrom('x509', 'symmetric-key'), issuer: junk, serial: junk, groupId: junk, registrationId: junk }, { requiredKeys: ['kind'] }),
+    );
+    const recordArb = fc.record(
+      { deviceId: fc.constant('d'), tenantId: fc.constant('t'), state: fc.oneof(fc.constantFrom(...STATES), junk), since: fc.oneof(fc.constant(NOW - DAY), junk), identity: identityArb },
+      { requiredKeys: ['deviceId', 'tenantId', 'state', 'since'] },
+    );
+    fc.assert(
+      fc.property(recordArb, (r) => {
+        const plan = planDecommission(r as unknown as DeviceRecord, { reason: 'x', actor: 'ops', now: NOW });
+        if (!plan.ok) {
+          expect(['INVALID_ARGUMENT', 'INVALID_TRANSITION']).toContain(plan.error.code);
+          return;
+        }
+        const list = applyRevocations(createRevocationList(), plan.effects);
+        expect(list.size).toBe(r.identity === undefined ? 0 : 1);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('revokes symmetric-key enrollments by group and registration id', () => {

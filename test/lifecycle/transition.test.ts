@@ -127,9 +127,14 @@ describe('transition: details', () => {
       [snap('active'), { type: 'heartbeat' }, undefined, 'now (undefined)'],
       [{ ...snap('active'), updatedAt: Number.NaN }, { type: 'heartbeat' }, { now: 3_000 }, 'updatedAt (NaN)'],
       [{ deviceId: 'd', tenantId: 't', state: 'active', since: Number.NaN }, { type: 'heartbeat' }, { now: 3_000 }, 'since (NaN)'],
-      [{ deviceId: 'd', tenantId: 't', state: 'active', since: '5' }, { type: 'heartbeat' }, { now: 3_000 }, 'since (5)'],
+      [{ deviceId: 'd', tenantId: 't', state: 'active', since: '5' }, { type: 'heartbeat' }, { now: 3_000 }, 'since ("5")'],
       [{ deviceId: 'd', tenantId: 't', state: 'active', since: -Infinity }, { type: 'heartbeat' }, { now: 3_000 }, 'since (-Infinity)'],
-      [snap('active'), { type: 'heartbeat' }, { now: '3000' }, 'now (3000)'],
+      [snap('active'), { type: 'heartbeat' }, { now: '3000' }, 'now ("3000")'],
+      // values whose own toString throws, or that JSON cannot print, are described, not called
+      [{ ...snap('active'), updatedAt: { toString: {} } }, { type: 'heartbeat' }, { now: 3_000 }, 'updatedAt (an object)'],
+      [snap('active'), { type: 'heartbeat' }, { now: { valueOf: () => { throw new Error('boom'); } } }, 'now (an object)'],
+      [{ ...snap('active'), state: 10n }, { type: 'heartbeat' }, { now: 3_000 }, 'unknown state 10'],
+      [snap('active'), { type: 10n }, { now: 3_000 }, 'unknown event type 10'],
     ];
     for (const [s, e, o, fragment] of cases) {
       const r = transition(s as DeviceSnapshot, e as LifecycleEvent, o as TransitionOptions);
@@ -139,7 +144,8 @@ describe('transition: details', () => {
   });
 
   it('property: any malformed input is refused with a FleetError (never thrown, never mutated), and INVALID_TRANSITION only for a pair the diagram lacks', () => {
-    const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.double(), fc.integer(), fc.string({ maxLength: 12 }), fc.constant(-Infinity));
+    const hostile = fc.constantFrom<unknown>({ toString: {} }, { valueOf: {} }, [1], 10n);
+    const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.double(), fc.integer(), fc.string({ maxLength: 12 }), fc.constant(-Infinity), hostile);
     const time = fc.oneof(fc.integer({ min: 0, max: 100 }), junk);
     const snapshotArb = fc.oneof(
       { weight: 1, arbitrary: junk },
