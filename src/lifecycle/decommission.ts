@@ -153,8 +153,14 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
  *
  * @param list - the current revocation list
  * @param effects - effects from {@link planDecommission} (other effect types are ignored)
+ * @throws FleetError `INVALID_ARGUMENT` when `effects` is not an array or a revocation in it is malformed.
  */
 export function applyRevocations(list: RevocationList, effects: readonly LifecycleEffect[]): RevocationList {
-  const entries = effects.flatMap((e) => (e.type === 'revoke-credential' ? [e.revocation] : []));
+  if (!Array.isArray(effects)) {
+    throw new FleetError('INVALID_ARGUMENT', 'applyRevocations: effects must be the effects array of a decommission plan', { status: 400 });
+  }
+  const entries = (effects as readonly unknown[]).flatMap((e) =>
+    typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'revoke-credential' ? [(e as { revocation?: unknown }).revocation] : [],
+  );
   return entries.length === 0 ? list : addRevocations(list, entries);
 }

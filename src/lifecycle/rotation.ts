@@ -59,7 +59,8 @@ export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'st
  * ```
  */
 export function certificatesExpiring(records: Iterable<RotationCandidate>, options: { readonly within: number; readonly now: number }): RotationPlan {
-  const { within, now } = options;
+  const within = options?.within;
+  const now = options?.now;
   if (!Number.isFinite(within) || within < 0 || !Number.isFinite(now)) {
     throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=${describeValue(within)}, now=${describeValue(now)})`, {
       status: 400,
