@@ -17,7 +17,7 @@ import {
   provisionWithSymmetricKey,
   transition,
 } from '../src/lifecycle/index.js';
-import type { DeviceSnapshot, LifecycleEvent } from '../src/lifecycle/index.js';
+import type { DeviceRecord, DeviceSnapshot, LifecycleEvent } from '../src/lifecycle/index.js';
 import { Pki } from '../test/lifecycle/openssl.js';
 import { fmt, measure, printTable, verdict } from './lib.js';
 
@@ -26,12 +26,28 @@ const CYCLE: readonly LifecycleEvent[] = (
   ['heartbeat', 'health_check_failed', 'auto_recovery', 'scheduled_update', 'update_failed', 'manual_intervention', 'update_complete'] as const
 ).map((type) => ({ type, actor: 'bench' }));
 
-function benchOurs(ms: number): ReturnType<typeof measure> {
-  let s: DeviceSnapshot = { deviceId: 'dev-1', tenantId: 'acme', state: 'active', since: 0, updatedAt: 0 };
+// A provisioned device as a registry stores it: the snapshot plus identity, attributes, config, …
+// (transition keeps the extra fields, through the slower object-spread path).
+const FULL_RECORD: DeviceRecord = {
+  deviceId: 'dev-1',
+  tenantId: 'acme',
+  state: 'active',
+  since: 0,
+  updatedAt: 0,
+  identity: { kind: 'symmetric-key', fingerprint: 'sha256:00', groupId: 'g', registrationId: 'dev-1' },
+  attributes: { site: 'plant-3' },
+  desiredConfig: { reportIntervalS: 60 },
+  policies: ['acme-telemetry'],
+  template: 'bench',
+  provisionedAt: 0,
+};
+
+function benchOurs(ms: number, start: DeviceSnapshot, name: string): ReturnType<typeof measure> {
+  let s: DeviceSnapshot = start;
   let now = 0;
   let sink = 0;
   const m = measure(
-    'fleetkit transition()',
+    name,
     (i) => {
       const r = transition(s, CYCLE[i % CYCLE.length] as LifecycleEvent, { now: ++now });
       if (r.ok && r.next !== null) {
@@ -136,17 +152,24 @@ function floorOf(rows: readonly ReturnType<typeof measure>[]): ReturnType<typeof
 export async function run(): Promise<void> {
   const ms = 1500;
   const xs = benchXstate(ms);
-  const ours = benchOurs(ms);
-  const ratio = ours.opsPerSec / xs.opsPerSec;
+  const ours = benchOurs(ms, { deviceId: 'dev-1', tenantId: 'acme', state: 'active', since: 0, updatedAt: 0 }, 'fleetkit transition(), snapshot');
+  const record = benchOurs(ms, FULL_RECORD, 'fleetkit transition(), full DeviceRecord (11 fields)');
+  const row = (m: ReturnType<typeof measure>): Record<string, string> => {
+    const ratio = m.opsPerSec / xs.opsPerSec;
+    return {
+      reducer: m.name,
+      'transitions/s': fmt(m.opsPerSec),
+      'ns/transition': fmt(m.nsPerOp, 1),
+      ratio: `${fmt(ratio)}×`,
+      target: `${verdict(ratio >= 100, '≥ 100× xstate')}; ${verdict(m.opsPerSec >= 5_000_000, '≥ 5,000,000/s')}`,
+    };
+  };
   printTable('lifecycle: transitions per second (same machine, same run)', [
     { reducer: xs.name, 'transitions/s': fmt(xs.opsPerSec), 'ns/transition': fmt(xs.nsPerOp, 1), ratio: '1×', target: '' },
-    {
-      reducer: ours.name,
-      'transitions/s': fmt(ours.opsPerSec),
-      'ns/transition': fmt(ours.nsPerOp, 1),
-      ratio: `${fmt(ratio)}×`,
-      target: `${verdict(ratio >= 100, '≥ 100× xstate')}; ${verdict(ours.opsPerSec >= 5_000_000, '≥ 5,000,000/s')}`,
-    },
+    row(ours),
+    // The target compares like with like (xstate's snapshot holds only the state); a record with
+    // more fields pays for copying them, shown for information.
+    { ...row(record), target: 'info: copy of 11 fields included' },
   ]);
   const jitp = benchJitp();
   printTable(

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { tenantIdSchema } from '../ids.js';
 import { describeIssues } from './issues.js';
 
 /** A registered CA's status; only `active` CAs admit new devices. */
@@ -30,7 +31,7 @@ export const caRegistrationSchema: z.ZodType<CaRegistration> = z.strictObject({
   id: z.string().min(1).max(128).exactOptional(),
   pem: z.string().min(1),
   status: z.enum(['active', 'inactive']).exactOptional(),
-  tenantId: z.string().min(1).max(128).exactOptional(),
+  tenantId: tenantIdSchema.exactOptional(),
 });
 
 /** A registered CA with its parsed certificate. */

@@ -1,6 +1,7 @@
 /**
  * Checking a device certificate: parse, chain to a registered active CA, revocation, validity.
  */
+import { describeValue } from './describe-value.js';
 import { X509Certificate } from 'node:crypto';
 import { FleetError } from '../errors.js';
 import type { FleetErrorCode, Result } from '../errors.js';
@@ -35,6 +36,9 @@ export interface CertificateCheckContext {
   /** Revoked credentials. */
   readonly revoked: RevocationList;
 }
+
+/** The largest epoch-ms value a JavaScript Date can hold (ECMA-262 §21.4.1.1). */
+const MAX_EPOCH_MS = 8.64e15;
 
 type Fail = { readonly ok: false; readonly error: FleetError };
 
@@ -131,11 +135,13 @@ function checkWindow(cert: X509Certificate, now: number): Result<{ notBefore: nu
  *   `X509Certificate` as `tls.TLSSocket#getPeerX509Certificate()` returns it (saves the parse)
  * @param context - `now`, the CA registry and the revocation list
  * @returns the verified certificate, or the first failed check as a FleetError
- * @throws FleetError `INVALID_ARGUMENT` when `now` is not a finite number (a programming error).
+ * @throws FleetError `INVALID_ARGUMENT` when `now` is not a finite epoch-ms time within the range of
+ *   a Date (a programming error).
  */
 export function verifyDeviceCertificate(pem: unknown, context: CertificateCheckContext): Result<VerifiedCertificate> {
-  if (!Number.isFinite(context.now)) {
-    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be a finite epoch-ms time, got ${String(context.now)}`, { status: 400 });
+  // Outside ±8.64e15 ms a time is no Date at all; refusing it here keeps every later message printable.
+  if (!Number.isFinite(context.now) || Math.abs(context.now) > MAX_EPOCH_MS) {
+    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be an epoch-ms time (a finite number within ±8.64e15), got ${describeValue(context.now)}`, { status: 400 });
   }
   const parsed = parsePem(pem);
   if (!parsed.ok) return parsed;

@@ -1,12 +1,15 @@
 /**
  * Secure decommissioning: the ordered effects that retire a device for good.
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
 import type { DecommissionEffect, LifecycleEffect } from './effects.js';
 import type { DeviceIdentity } from './record.js';
-import { addRevocations } from './revocation.js';
+import { describeIssues } from './issues.js';
+import { addRevocations, revocationEntrySchema } from './revocation.js';
 import type { RevocationEntry, RevocationList } from './revocation.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import { isLifecycleState } from './states.js';
 import type { LifecycleEventType } from './states.js';
 import { DEFAULT_TRANSITION_TABLE } from './table.js';
 import type { TransitionTable } from './table.js';
@@ -44,8 +47,32 @@ export function revocationFor(identity: DeviceIdentity): RevocationEntry {
     : { kind: 'enrollment', groupId: identity.groupId, registrationId: identity.registrationId };
 }
 
+/**
+ * The entry that revokes the record's credential, checked now: a plan whose revocation the list
+ * later refuses would leave the credential able to provision again.
+ */
+function revocationOf(record: DecommissionCandidate): RevocationEntry | undefined | FleetError {
+  const identity: unknown = record.identity;
+  if (identity === undefined) return undefined;
+  const kind = typeof identity === 'object' && identity !== null ? (identity as { kind?: unknown }).kind : undefined;
+  const entry = kind === 'x509' || kind === 'symmetric-key' ? revocationEntrySchema.safeParse(revocationFor(identity as DeviceIdentity)) : undefined;
+  if (entry?.success === true) return entry.data;
+  return new FleetError(
+    'INVALID_ARGUMENT',
+    `planDecommission: the record's identity is malformed, so its credential cannot be revoked; expected { kind: 'x509', issuer, serial, … } or { kind: 'symmetric-key', groupId, registrationId, … }${entry === undefined ? '' : `: ${describeIssues(entry.error, 'identity')}`}`,
+    { status: 400, details: { deviceId: record.deviceId } },
+  );
+}
+
 function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, table: TransitionTable): LifecycleEventType | FleetError {
   if (options.event !== undefined) return options.event;
+  // The table rows are indexed by state: an unknown one has no row to search.
+  if (!isLifecycleState(record.state)) {
+    return new FleetError('INVALID_ARGUMENT', `planDecommission: unknown state ${describeValue(record.state)}; validate stored records with parseDeviceSnapshot`, {
+      status: 400,
+      details: { state: record.state },
+    });
+  }
   const row = table.targets[record.state];
   const leading = table.accepted[record.state].filter((e) => row[e] === 'decommissioned');
   const event = (['end_of_life', 'unrecoverable'] as const).find((e) => leading.includes(e)) ?? leading[0];
@@ -71,7 +98,9 @@ function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, 
  * @param record - the device record (its `identity` and `policies` are read when present)
  * @param options - `reason`, `actor` and `now` (all required), optional `event` and `table`
  * @returns `{ ok: true, next, effects }`, or `INVALID_TRANSITION` when the state cannot be
- *   decommissioned (or already is), or `INVALID_ARGUMENT` for an empty reason or actor
+ *   decommissioned (or already is), or `INVALID_ARGUMENT` for a missing record or options, an empty
+ *   reason or actor, an unknown state or a bad `now`. A record without an `identity` (no credential
+ *   was ever issued) gets no `revoke-credential` effect.
  *
  * @example
  * ```ts
@@ -80,10 +109,20 @@ function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, 
  * ```
  */
 export function planDecommission<S extends DecommissionCandidate>(record: S, options: DecommissionOptions): DecommissionPlan<S> {
-  const { reason, actor, now } = options;
-  if (typeof reason !== 'string' || reason.trim() === '' || typeof actor !== 'string' || actor.trim() === '') {
-    return { ok: false, error: new FleetError('INVALID_ARGUMENT', 'planDecommission: reason and actor are required non-empty strings (they go to the audit trail)', { status: 400 }) };
+  if (typeof record !== 'object' || record === null) {
+    return { ok: false, error: new FleetError('INVALID_ARGUMENT', `planDecommission: record must be a device record object, got ${record === null ? 'null' : typeof record}`, { status: 400 }) };
   }
+  const reason: unknown = options?.reason;
+  const actor: unknown = options?.actor;
+  if (typeof reason !== 'string' || reason.trim() === '' || typeof actor !== 'string' || actor.trim() === '') {
+    return {
+      ok: false,
+      error: new FleetError('INVALID_ARGUMENT', 'planDecommission: pass { reason, actor, now }; reason and actor are required non-empty strings (they go to the audit trail)', { status: 400 }),
+    };
+  }
+  const now = options.now;
+  const revocation = revocationOf(record);
+  if (revocation instanceof FleetError) return { ok: false, error: revocation };
   const table = options.table ?? DEFAULT_TRANSITION_TABLE;
   const event = pickEvent(record, options, table);
   if (event instanceof FleetError) return { ok: false, error: event };
@@ -97,7 +136,7 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
   }
   const ref = { deviceId: record.deviceId, tenantId: record.tenantId };
   const effects: DecommissionEffect[] = [];
-  if (record.identity !== undefined) effects.push({ type: 'revoke-credential', ...ref, revocation: revocationFor(record.identity) });
+  if (revocation !== undefined) effects.push({ type: 'revoke-credential', ...ref, revocation });
   effects.push(
     { type: 'detach-policies', ...ref, policies: record.policies ?? [] },
     { type: 'cancel-pending', ...ref, scopes: ['rollout-actions', 'commands'] },
@@ -114,8 +153,14 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
  *
  * @param list - the current revocation list
  * @param effects - effects from {@link planDecommission} (other effect types are ignored)
+ * @throws FleetError `INVALID_ARGUMENT` when `effects` is not an array or a revocation in it is malformed.
  */
 export function applyRevocations(list: RevocationList, effects: readonly LifecycleEffect[]): RevocationList {
-  const entries = effects.flatMap((e) => (e.type === 'revoke-credential' ? [e.revocation] : []));
+  if (!Array.isArray(effects)) {
+    throw new FleetError('INVALID_ARGUMENT', 'applyRevocations: effects must be the effects array of a decommission plan', { status: 400 });
+  }
+  const entries = (effects as readonly unknown[]).flatMap((e) =>
+    typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'revoke-credential' ? [(e as { revocation?: unknown }).revocation] : [],
+  );
   return entries.length === 0 ? list : addRevocations(list, entries);
 }

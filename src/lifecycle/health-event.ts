@@ -18,7 +18,7 @@ export function nextHealthEvent(
   state: LifecycleState,
   signals: { readonly heartbeat?: HeartbeatReport; readonly health?: HealthEvaluation },
 ): 'health_check_failed' | 'auto_recovery' | undefined {
-  const { heartbeat, health } = signals;
+  const { heartbeat, health } = signals ?? {};
   if (state === 'active') {
     return heartbeat?.event === 'health_check_failed' || health?.status === 'critical' ? 'health_check_failed' : undefined;
   }

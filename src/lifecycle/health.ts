@@ -120,8 +120,8 @@ function resolve(thresholds: HealthThresholds): Required<Omit<HealthThresholds, 
 
 function lower(code: HealthReason['code'], what: string, value: number | undefined, limits: LowerLimits, unit: string, out: HealthReason[]): void {
   if (value === undefined) return;
-  if (!Number.isFinite(value)) {
-    out.push({ code: 'sample-invalid', severity: 'warning', value, threshold: 0, message: `${what} is not a number` });
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    out.push(invalid(`${what} is not a number`, typeof value === 'number' ? value : Number.NaN));
     return;
   }
   const severity = value < limits.critical ? 'critical' : value < limits.warning ? 'warning' : undefined;
@@ -130,12 +130,31 @@ function lower(code: HealthReason['code'], what: string, value: number | undefin
   out.push({ code, severity, value, threshold, message: `${what} ${value}${unit} is below ${threshold}${unit}` });
 }
 
-function dataQuality(sample: HealthSample, t: ReturnType<typeof resolve>, out: HealthReason[]): void {
-  if (sample.lastReadingAt !== undefined) {
-    const age = sample.at - sample.lastReadingAt;
-    if (age > t.staleAfterMs) out.push({ code: 'data-stale', severity: 'warning', value: age, threshold: t.staleAfterMs, message: `the newest reading is ${Math.round(age / 1000)} s old` });
+function invalid(what: string, value: number): HealthReason {
+  return { code: 'sample-invalid', severity: 'warning', value, threshold: 0, message: what };
+}
+
+// The readings to rate, or a sample-invalid reason: anything but a list of numbers cannot be rated.
+function readingsOf(sample: HealthSample, out: HealthReason[]): readonly number[] {
+  const readings: unknown = sample.readings;
+  if (readings === undefined) return [];
+  if (!Array.isArray(readings) || !readings.every((v) => typeof v === 'number')) {
+    out.push(invalid('readings is not a list of numbers', Array.isArray(readings) ? readings.length : 0));
+    return [];
   }
-  const readings = sample.readings ?? [];
+  return readings as readonly number[];
+}
+
+function dataQuality(sample: HealthSample, t: ReturnType<typeof resolve>, out: HealthReason[]): void {
+  const { at, lastReadingAt } = sample as { readonly at: unknown; readonly lastReadingAt: unknown };
+  if (lastReadingAt !== undefined) {
+    // Only numbers are subtracted: "-" would coerce strings and call an object's valueOf/toString.
+    const age = typeof at === 'number' && typeof lastReadingAt === 'number' ? at - lastReadingAt : Number.NaN;
+    // NaN (a missing or non-numeric time) would fail the comparison and hide a stale sensor.
+    if (!Number.isFinite(age)) out.push(invalid('at and lastReadingAt must both be finite epoch-ms times to rate staleness', age));
+    else if (age > t.staleAfterMs) out.push({ code: 'data-stale', severity: 'warning', value: age, threshold: t.staleAfterMs, message: `the newest reading is ${Math.round(age / 1000)} s old` });
+  }
+  const readings = readingsOf(sample, out);
   if (readings.length >= t.stuckAfter) {
     const tail = readings.slice(-t.stuckAfter);
     if (tail.every((v) => v === tail[0])) {
@@ -158,7 +177,9 @@ function dataQuality(sample: HealthSample, t: ReturnType<typeof resolve>, out: H
  * @param sample - the device's sample; missing metrics are not rated
  * @param thresholds - overrides of {@link DEFAULT_HEALTH_THRESHOLDS}
  * @param context - the device's lifecycle state, when known
- * @throws FleetError `INVALID_ARGUMENT` when the thresholds are inconsistent (critical above warning, …).
+ * @throws FleetError `INVALID_ARGUMENT` when the thresholds are inconsistent (critical above warning, …),
+ *   `INVALID_INPUT` when the sample is not an object. Metrics of the wrong type are rated
+ *   `sample-invalid` rather than thrown.
  *
  * @example
  * ```ts
@@ -168,7 +189,13 @@ function dataQuality(sample: HealthSample, t: ReturnType<typeof resolve>, out: H
  */
 export function evaluateHealth(sample: HealthSample, thresholds: HealthThresholds = {}, context: { readonly state?: LifecycleState } = {}): HealthEvaluation {
   const t = resolve(thresholds);
-  if (context.state === 'decommissioned') return { status: 'good', reasons: [], suppressed: true };
+  if (typeof sample !== 'object' || sample === null || Array.isArray(sample)) {
+    throw new FleetError('INVALID_INPUT', `evaluateHealth: the sample must be an object { at, batteryPct?, rssiDbm?, freeHeapBytes?, readings?, lastReadingAt? }; validate wire samples with healthSampleSchema`, {
+      status: 400,
+      details: { type: sample === null ? 'null' : typeof sample },
+    });
+  }
+  if (context?.state === 'decommissioned') return { status: 'good', reasons: [], suppressed: true };
   const reasons: HealthReason[] = [];
   lower('battery-low', 'battery', sample.batteryPct, t.batteryPct, ' %', reasons);
   lower('rssi-weak', 'RSSI', sample.rssiDbm, t.rssiDbm, ' dBm', reasons);

@@ -1,6 +1,7 @@
 /**
  * Heartbeats: is a device on time, late, missing beats, or silent?
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
 import type { LifecycleState } from './states.js';
 
@@ -78,10 +79,11 @@ function resolve(o: HeartbeatOptions): typeof DEFAULT_HEARTBEAT_OPTIONS {
  */
 export function heartbeatStatus(lastSeen: number, now: number, options: HeartbeatOptions = {}): HeartbeatReport {
   if (!Number.isFinite(lastSeen) || !Number.isFinite(now)) {
-    throw new FleetError('INVALID_ARGUMENT', `heartbeatStatus: lastSeen and now must be finite epoch-ms times (got ${String(lastSeen)}, ${String(now)})`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `heartbeatStatus: lastSeen and now must be finite epoch-ms times (got ${describeValue(lastSeen)}, ${describeValue(now)})`, { status: 400 });
   }
-  const o = resolve(options);
-  const state = options.state ?? 'active';
+  const given = options ?? {};
+  const o = resolve(given);
+  const state = given.state ?? 'active';
   const sinceLastMs = Math.max(0, now - lastSeen);
   const missed = sinceLastMs <= o.intervalMs + o.graceMs ? 0 : Math.floor((sinceLastMs - o.graceMs) / o.intervalMs);
   const status = sinceLastMs >= o.silentAfterMs ? 'silent' : missed > 0 ? 'missed' : sinceLastMs > o.intervalMs ? 'late' : 'on-time';

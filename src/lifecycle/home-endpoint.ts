@@ -41,13 +41,14 @@ const endpoint = z.string().max(512).regex(/^(mqtts?|wss?|ssl|tls|https?):\/\/[A
 const target = z.strictObject({ region, endpoint });
 
 /**
- * zod schema of a {@link HomeEndpointConfig}; `topic` validates each topic template.
+ * zod schema of a {@link HomeEndpointConfig}; `topic` validates each topic template and `parameter`
+ * each parameter name a rule's `when` tests (a misspelt name would otherwise never match, silently).
  * Topics may not contain MQTT wildcards, empty levels or a leading `$` (reserved for the broker).
  */
-export function homeEndpointSchema(topic: z.ZodString): z.ZodType<HomeEndpointConfig> {
+export function homeEndpointSchema(topic: z.ZodString, parameter: z.ZodType<string>): z.ZodType<HomeEndpointConfig> {
   const topicTemplate = topic.refine((t) => !/[+#]/.test(t) && !t.startsWith('$') && !t.split('/').includes(''), 'topics have no "+", "#", empty levels or leading "$"');
   return z.strictObject({
-    rules: z.array(z.strictObject({ when: z.record(z.string().min(1), z.string()), region, endpoint })).max(100),
+    rules: z.array(z.strictObject({ when: z.record(parameter, z.string()), region, endpoint })).max(100),
     fallback: target.exactOptional(),
     topics: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), topicTemplate),
   });

@@ -28,7 +28,7 @@ export type RevocationEntry = X509Revocation | EnrollmentRevocation;
 
 /** zod schema of a {@link RevocationEntry}. */
 export const revocationEntrySchema: z.ZodType<RevocationEntry> = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('x509'), issuer: z.string().min(1), serial: z.string().regex(/^[0-9a-fA-F:]+$/, 'a hex serial number') }),
+  z.strictObject({ kind: z.literal('x509'), issuer: z.string().min(1), serial: z.string().regex(/^[0-9a-fA-F:]*[0-9a-fA-F][0-9a-fA-F:]*$/, 'a hex serial number (colons allowed)') }),
   z.strictObject({ kind: z.literal('enrollment'), groupId: z.string().min(1), registrationId: z.string().min(1) }),
 ]);
 
@@ -55,9 +55,16 @@ export function revocationKey(entry: RevocationEntry): string {
 /**
  * Adds entries to a list and returns the new list; `list` is not changed.
  *
- * @throws FleetError `INVALID_ARGUMENT` when an entry is malformed.
+ * @throws FleetError `INVALID_ARGUMENT` when `entries` is not an array, `list` is not a revocation
+ *   list, or an entry is malformed.
  */
 export function addRevocations(list: RevocationList, entries: readonly unknown[]): RevocationList {
+  if (!Array.isArray(entries)) {
+    throw new FleetError('INVALID_ARGUMENT', `addRevocations: entries must be an array of revocation entries, got ${entries === null ? 'null' : typeof entries}`, { status: 400 });
+  }
+  if (!(list instanceof Map)) {
+    throw new FleetError('INVALID_ARGUMENT', 'addRevocations: list must be a revocation list from createRevocationList', { status: 400 });
+  }
   const next = new Map(list);
   for (const raw of entries) {
     const r = revocationEntrySchema.safeParse(raw);

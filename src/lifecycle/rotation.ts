@@ -1,8 +1,9 @@
 /**
  * Certificate rotation planning: which devices need a new certificate, and how soon.
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
-import type { DeviceRecord } from './record.js';
+import type { DeviceIdentity, DeviceRecord } from './record.js';
 
 /** One device in a {@link RotationPlan}. */
 export interface RotationItem {
@@ -36,16 +37,20 @@ export interface RotationPlan {
   readonly items: readonly RotationItem[];
 }
 
-/** The fields of a record the planner reads. */
-export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'state' | 'identity'>;
+/**
+ * The fields of a record the planner reads. `identity` may be missing (a pre-registered device that
+ * has no credential yet), so a whole registry can be passed as it is.
+ */
+export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'state'> & { readonly identity?: DeviceIdentity };
 
 /**
  * Lists the certificate devices whose certificate expires within `within` ms of `now` (or already
- * has). Symmetric-key devices and decommissioned devices are skipped.
+ * has). Symmetric-key devices, devices without a credential yet and decommissioned devices are skipped.
  *
- * @param records - device records
+ * @param records - device records (any iterable: an array, `registry.values()`, …)
  * @param options - `within` (ms, ≥ 0) and `now` (epoch ms)
- * @throws FleetError `INVALID_ARGUMENT` when `within` or `now` is not a finite number (or `within` < 0).
+ * @throws FleetError `INVALID_ARGUMENT` when `within` or `now` is not a finite number (or `within` < 0),
+ *   when `records` is not iterable, or when an entry is not a record object.
  *
  * @example
  * ```ts
@@ -54,16 +59,28 @@ export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'st
  * ```
  */
 export function certificatesExpiring(records: Iterable<RotationCandidate>, options: { readonly within: number; readonly now: number }): RotationPlan {
-  const { within, now } = options;
+  const within = options?.within;
+  const now = options?.now;
   if (!Number.isFinite(within) || within < 0 || !Number.isFinite(now)) {
-    throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=${String(within)}, now=${String(now)})`, {
+    throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=${describeValue(within)}, now=${describeValue(now)})`, {
       status: 400,
     });
   }
+  if (typeof (records as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
+    throw new FleetError('INVALID_ARGUMENT', 'certificatesExpiring: records must be an iterable of device records (an array or registry.values())', { status: 400 });
+  }
   const items: RotationItem[] = [];
+  let index = 0;
   for (const r of records) {
+    if (typeof r !== 'object' || r === null) {
+      throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: entry ${index} is ${r === null ? 'null' : typeof r}, not a device record; pass records with deviceId, tenantId, state and identity`, {
+        status: 400,
+        details: { index },
+      });
+    }
+    index += 1;
     const id = r.identity;
-    if (id.kind !== 'x509' || r.state === 'decommissioned' || id.notAfter > now + within) continue;
+    if (id?.kind !== 'x509' || r.state === 'decommissioned' || id.notAfter > now + within) continue;
     const expiresInMs = id.notAfter - now;
     items.push({ deviceId: r.deviceId, tenantId: r.tenantId, serial: id.serial, issuer: id.issuer, notAfter: id.notAfter, expiresInMs, action: expiresInMs < 0 ? 'reprovision' : 'rotate' });
   }

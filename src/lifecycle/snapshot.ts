@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeValue } from './describe-value.js';
 import { describeIssues, issueList } from './issues.js';
 import { lifecycleEventTypeSchema, lifecycleStateSchema } from './states.js';
 import type { LifecycleEventType, LifecycleState } from './states.js';
@@ -75,11 +76,13 @@ export const lifecycleEventSchema: z.ZodType<LifecycleEvent> = z.looseObject({
  * ```
  */
 export function createDeviceSnapshot(init: { readonly deviceId: string; readonly tenantId: string; readonly now: number }): DeviceSnapshot {
-  const { deviceId, tenantId, now } = init;
-  if (!idSchema.safeParse(deviceId).success || !idSchema.safeParse(tenantId).success || !Number.isFinite(now)) {
+  const deviceId: unknown = init?.deviceId;
+  const tenantId: unknown = init?.tenantId;
+  const now: unknown = init?.now;
+  if (typeof deviceId !== 'string' || typeof tenantId !== 'string' || typeof now !== 'number' || !idSchema.safeParse(deviceId).success || !idSchema.safeParse(tenantId).success || !Number.isFinite(now)) {
     throw new FleetError('INVALID_ARGUMENT', 'createDeviceSnapshot: deviceId and tenantId must be 1–128 characters and now a finite epoch-ms number', {
       status: 400,
-      details: { deviceId, tenantId, now },
+      details: { deviceId: describeValue(deviceId), tenantId: describeValue(tenantId), now: describeValue(now) },
     });
   }
   return { deviceId, tenantId, state: 'unprovisioned', since: now, updatedAt: now };

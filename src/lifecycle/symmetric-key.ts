@@ -2,9 +2,11 @@
  * Symmetric-key group enrollment (as Azure DPS): devices without certificates derive their own key
  * from a group key and prove possession of it with an HMAC over a nonce and a timestamp.
  */
+import { describeValue } from './describe-value.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { tenantIdSchema } from '../ids.js';
 import { describeIssues } from './issues.js';
 import type { FleetErrorCode } from '../errors.js';
 import { completeProvisioning } from './provisioning.js';
@@ -44,7 +46,7 @@ export const enrollmentGroupSchema: z.ZodType<EnrollmentGroupDefinition> = z.str
   groupId: idSchema,
   key: z.base64().refine((k) => Buffer.from(k, 'base64').length >= 16, 'the group key must be at least 16 bytes'),
   status: z.enum(['active', 'inactive']).exactOptional(),
-  tenantId: z.string().min(1).max(64),
+  tenantId: tenantIdSchema,
 });
 
 /** A symmetric-key enrollment request, as a device sends it. */
@@ -129,17 +131,27 @@ export function computeEnrollmentProof(deviceKey: string | Uint8Array, nonce: st
 /**
  * Validates group definitions and indexes them by id.
  *
- * @throws FleetError `INVALID_ARGUMENT` for a malformed group or a duplicate id.
+ * @throws FleetError `INVALID_ARGUMENT` for a non-array, a malformed group (including a tenant id
+ *   that is not a valid tenant id) or a duplicate id.
  */
 export function createEnrollmentGroups(definitions: readonly unknown[]): ReadonlyMap<string, EnrollmentGroup> {
+  if (!Array.isArray(definitions)) {
+    throw new FleetError('INVALID_ARGUMENT', 'createEnrollmentGroups: pass an array of { groupId, key, status?, tenantId }', { status: 400 });
+  }
   const groups = new Map<string, EnrollmentGroup>();
-  for (const raw of definitions) {
+  for (const [index, raw] of definitions.entries()) {
     const r = enrollmentGroupSchema.safeParse(raw);
     if (!r.success) {
-      throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: ${describeIssues(r.error, 'group')}`, { status: 400 });
+      // The key is a secret: the details name the entry, never echo it.
+      throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: entry ${index} must be { groupId, key (base64, ≥ 16 bytes), status?, tenantId }: ${describeIssues(r.error, 'group')}`, {
+        status: 400,
+        details: { index },
+      });
     }
     const g = r.data;
-    if (groups.has(g.groupId)) throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: duplicate group id "${g.groupId}"`, { status: 400 });
+    if (groups.has(g.groupId)) {
+      throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: duplicate group id "${g.groupId}"; give each group a unique id`, { status: 400, details: { index, groupId: g.groupId } });
+    }
     groups.set(g.groupId, Object.freeze({ groupId: g.groupId, key: Buffer.from(g.key, 'base64'), status: g.status ?? 'active', tenantId: g.tenantId }));
   }
   return groups;
@@ -189,13 +201,13 @@ function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
  */
 export function provisionWithSymmetricKey(request: unknown, options: SymmetricKeyProvisioningOptions): SymmetricKeyProvisioningResult {
   const window = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
-  if (!(window > 0) || !Number.isFinite(window)) {
-    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${String(window)}`, { status: 400 });
+  if (!Number.isFinite(window) || !(window > 0)) {
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${describeValue(window)}`, { status: 400 });
   }
   const { now } = options;
   if (!Number.isFinite(now)) {
     // NaN would pass the window check and empty the ledger: refuse it outright.
-    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${String(now)}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${describeValue(now)}`, { status: 400 });
   }
   const ledger = prune(options.seenNonces, now, window);
   const refuse = (code: FleetErrorCode, status: number, message: string, details: Record<string, unknown> = {}): SymmetricKeyProvisioningResult => ({

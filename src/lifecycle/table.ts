@@ -68,7 +68,7 @@ function compile(rules: readonly TransitionRule[], extensions: readonly Transiti
   const targets = bare<Record<LifecycleState, Partial<Record<LifecycleEventType, LifecycleState | null>>>>();
   for (const s of LIFECYCLE_STATES) targets[s] = bare();
   for (const r of rules) targets[r.from][r.event] = r.to;
-  const accepted = {} as Record<LifecycleState, readonly LifecycleEventType[]>;
+  const accepted = bare<Record<LifecycleState, readonly LifecycleEventType[]>>();
   for (const s of LIFECYCLE_STATES) {
     accepted[s] = Object.freeze(LIFECYCLE_EVENTS.filter((e) => targets[s][e] !== undefined));
     Object.freeze(targets[s]);

@@ -117,10 +117,14 @@ export const provisioningTemplateDefinitionSchema: z.ZodType<ProvisioningTemplat
   attributes: z.record(keySchema, templateString(800, ALL_NAMES)).exactOptional(),
   desiredConfig: z.custom<JsonObject>((v) => isJsonObject(v) && checkJson(v) === undefined, 'desiredConfig must be a plain JSON object').exactOptional(),
   policies: z.array(templateString(128, ALL_NAMES)).max(10).exactOptional(),
-  home: homeEndpointSchema(templateString(256, ALL_NAMES)).exactOptional(),
+  home: homeEndpointSchema(
+    templateString(256, ALL_NAMES),
+    z.string().refine((k) => ALL_NAMES.has(k), { message: `a home rule tests template parameters: ${[...ALL_NAMES].join(', ')}` }),
+  ).exactOptional(),
 });
 
-const BRAND: unique symbol = Symbol('fleetkit.ProvisioningTemplate');
+// Symbol.for: a template made by another copy of fleetkit in the same process is still recognised.
+const BRAND: unique symbol = Symbol.for('fleetkit.ProvisioningTemplate');
 
 /** A validated, frozen template; create it with {@link defineProvisioningTemplate}. */
 export interface ProvisioningTemplate extends ProvisioningTemplateDefinition {
@@ -240,7 +244,8 @@ function fillOrThrow(template: ProvisioningTemplate, params: TemplateParameters,
  * @param params - parameter values from the certificate or enrollment (untrusted)
  * @param defaults - the default `deviceId` and `tenantId` templates for the provisioning method
  * @param source - what the parameters came from, for messages ("certificate subject", …)
- * @returns the filled template, or `TEMPLATE_INVALID`
+ * @returns the filled template, or `TEMPLATE_INVALID`, or `INVALID_ARGUMENT` when `template` did not
+ *   come from {@link defineProvisioningTemplate}
  */
 export function fillProvisioningTemplate(
   template: ProvisioningTemplate,
@@ -248,6 +253,14 @@ export function fillProvisioningTemplate(
   defaults: { readonly deviceId: string; readonly tenantId: string },
   source = 'device identity',
 ): Result<FilledTemplate> {
+  // The type demands a validated template; plain objects (from JavaScript or a cast) would skip the
+  // placeholder, topic and JSON checks, so they are refused at run time too.
+  if (typeof template !== 'object' || template === null || (template as Partial<ProvisioningTemplate>)[BRAND] !== true) {
+    return {
+      ok: false,
+      error: new FleetError('INVALID_ARGUMENT', 'The provisioning template was not created by defineProvisioningTemplate; pass defineProvisioningTemplate(definition)', { status: 400 }),
+    };
+  }
   try {
     return { ok: true, value: fillOrThrow(template, params, defaults, source) };
   } catch (e) {

@@ -1,6 +1,7 @@
 /**
  * The lifecycle reducer: one event in, the next snapshot and its effects out.
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from '../errors.js';
 import type { AuditEffect, TransitionEffect } from './effects.js';
 import type { DeviceSnapshot, LifecycleEvent } from './snapshot.js';
@@ -36,18 +37,31 @@ function invalidArgument(message: string, details: Record<string, unknown>): { o
 }
 
 // Only reached when the fast path failed: say exactly what was wrong.
-function refuse(snapshot: DeviceSnapshot, event: LifecycleEvent, now: number, table: TransitionTable): { ok: false; error: FleetError } {
+function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEvent | null | undefined, now: number, table: TransitionTable): { ok: false; error: FleetError } {
+  if (typeof snapshot !== 'object' || snapshot === null) {
+    return invalidArgument(`the snapshot must be an object { deviceId, tenantId, state, since, updatedAt? }, got ${snapshot === null ? 'null' : typeof snapshot}`, {});
+  }
+  if (typeof event !== 'object' || event === null) {
+    return invalidArgument(`the event must be an object { type, actor?, reason? }, got ${event === null ? 'null' : typeof event}`, {});
+  }
   const state: unknown = snapshot.state;
   const type: unknown = event.type;
   if (!isLifecycleState(state)) {
-    return invalidArgument(`unknown state ${JSON.stringify(state)}; a snapshot's state is one of ${Object.keys(table.accepted).join(', ')}`, { state });
+    return invalidArgument(`unknown state ${describeValue(state)}; a snapshot's state is one of ${Object.keys(table.accepted).join(', ')}`, { state });
   }
   if (!isLifecycleEventType(type)) {
-    return invalidArgument(`unknown event type ${JSON.stringify(type)}; "${state}" accepts ${table.accepted[state].join(', ')}`, { state, event: type });
+    return invalidArgument(`unknown event type ${describeValue(type)}; "${state}" accepts ${table.accepted[state].join(', ')}`, { state, event: type });
   }
-  const last = snapshot.updatedAt ?? snapshot.since;
+  const last: unknown = snapshot.updatedAt ?? snapshot.since;
+  // A corrupt stored time would otherwise fail every comparison and read as "event not accepted".
+  if (typeof last !== 'number' || !Number.isFinite(last)) {
+    return invalidArgument(`the snapshot's ${snapshot.updatedAt === undefined ? 'since' : 'updatedAt'} (${describeValue(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
+      since: snapshot.since,
+      updatedAt: snapshot.updatedAt,
+    });
+  }
   if (!Number.isFinite(now) || now < last) {
-    return invalidArgument(`now (${String(now)}) must be a finite epoch-ms time not earlier than the snapshot's last event (${last}); audit time never goes backwards`, {
+    return invalidArgument(`now (${describeValue(now)}) must be a finite epoch-ms time not earlier than the snapshot's last event (${last}); audit time never goes backwards`, {
       now,
       last,
     });
@@ -89,16 +103,21 @@ export function transition<S extends DeviceSnapshot, E extends LifecycleEvent>(
   event: E,
   options: TransitionOptions,
 ): TransitionResult<S, E['type']> {
-  const table = options.table ?? DEFAULT_TRANSITION_TABLE;
-  const now = options.now;
-  const from = snapshot.state;
-  const type = event.type;
-  const row = table.targets[from] as Readonly<Record<string, unknown>> | undefined;
-  const to = row === undefined ? undefined : row[type];
-  const last = snapshot.updatedAt ?? snapshot.since;
+  // Optional chaining keeps the hot path cheap and lets a missing argument reach the diagnosis
+  // below as a FleetError instead of a TypeError.
+  const table = options?.table ?? DEFAULT_TRANSITION_TABLE;
+  const now = options?.now as number;
+  const from = snapshot?.state;
+  const type = event?.type;
+  // Only strings index the table: an object key would run its own toString.
+  const row = typeof from === 'string' ? (table.targets[from] as Readonly<Record<string, unknown>> | undefined) : undefined;
+  const to = row === undefined || typeof type !== 'string' ? undefined : row[type];
   // Fast path: a table hit is a string (a state) or null (record removed); anything else — including
   // inherited properties such as "toString" — falls through to the diagnosis.
-  if ((typeof to !== 'string' && to !== null) || !(now >= last) || now === Infinity) return refuse(snapshot, event, now, table);
+  if (typeof to !== 'string' && to !== null) return refuse(snapshot, event, now, table);
+  const last = snapshot.updatedAt ?? snapshot.since;
+  // typeof guards: ">=" would coerce a string time and let it into the audit record.
+  if (typeof now !== 'number' || typeof last !== 'number' || !(now >= last) || now === Infinity || last === -Infinity) return refuse(snapshot, event, now, table);
   const audit: AuditEffect = {
     type: 'audit',
     deviceId: snapshot.deviceId,
@@ -118,16 +137,23 @@ export function transition<S extends DeviceSnapshot, E extends LifecycleEvent>(
   return { ok: true, next: next as NextSnapshot<S, E['type']>, effects: [audit] };
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * The snapshot in its new state. A bare snapshot (exactly the five lifecycle fields) is rebuilt as a
  * literal: V8's object spread with overridden keys costs ~40× more, and this is the hot path.
- * Records with more fields keep them through the spread.
+ * Records with more fields are copied by a plain spread (V8 clones those fast) and the three
+ * lifecycle fields set on the fresh copy: about 2.5× faster than a spread with overrides.
  */
 function advance<S extends DeviceSnapshot>(snapshot: S, state: LifecycleState, since: number, updatedAt: number): S {
   if (snapshot.updatedAt !== undefined && Object.keys(snapshot).length === 5) {
     return { deviceId: snapshot.deviceId, tenantId: snapshot.tenantId, state, since, updatedAt } as S;
   }
-  return { ...snapshot, state, since, updatedAt };
+  const next: Writable<DeviceSnapshot> = { ...snapshot };
+  next.state = state;
+  next.since = since;
+  next.updatedAt = updatedAt;
+  return next as S;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   planDecommission,
   revocationFor,
 } from '../../src/lifecycle/index.js';
-import type { DeviceIdentity, DeviceRecord, LifecycleState } from '../../src/lifecycle/index.js';
+import type { DecommissionOptions, DeviceIdentity, DeviceRecord, LifecycleState, RotationCandidate } from '../../src/lifecycle/index.js';
 import { STATES } from './spec-table.js';
 
 const NOW = 1_800_000_000_000;
@@ -81,6 +81,51 @@ describe('planDecommission', () => {
     expect(planDecommission(record('active'), { reason: ' ', actor: 'ops', now: NOW })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
     expect(planDecommission(record('active'), { reason: 'x', actor: '', now: NOW })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
     expect(planDecommission(record('active'), { reason: 'x', actor: 'ops', now: NOW, event: 'heartbeat' })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+  });
+
+  it('refuses a missing record or options and an unknown state with INVALID_ARGUMENT, never a TypeError', () => {
+    const good = { reason: 'x', actor: 'ops', now: NOW };
+    const cases: [unknown, unknown][] = [
+      [null, good],
+      [record('active'), undefined],
+      [{ ...record('active'), state: 'zombie' }, good],
+      [{ ...record('active'), state: 'toString' }, good],
+      [{ ...record('active'), state: 10n }, good],
+      // a credential that cannot be revoked must not be decommissioned as if it had been
+      [{ ...record('active'), identity: null }, good],
+      [{ ...record('active'), identity: { kind: 'x509', issuer: '', serial: 'zz' } }, good],
+      [{ ...record('active'), identity: { kind: 'symmetric-key', groupId: 'g' } }, good],
+      [{ ...record('active'), identity: { kind: 'password' } }, good],
+    ];
+    for (const [r, o] of cases) {
+      const plan = planDecommission(r as DeviceRecord, o as DecommissionOptions);
+      expect(!plan.ok && plan.error.code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('property: any record shape is planned or refused with a FleetError, and an accepted plan always revokes cleanly', () => {
+    const junk = fc.oneof(fc.anything(), fc.constantFrom<unknown>({ toString: {} }, 10n, null));
+    const identityArb = fc.oneof(
+      junk,
+      fc.constant(x509),
+      fc.record({ kind: fc.constantFrom('x509', 'symmetric-key'), issuer: junk, serial: junk, groupId: junk, registrationId: junk }, { requiredKeys: ['kind'] }),
+    );
+    const recordArb = fc.record(
+      { deviceId: fc.constant('d'), tenantId: fc.constant('t'), state: fc.oneof(fc.constantFrom(...STATES), junk), since: fc.oneof(fc.constant(NOW - DAY), junk), identity: identityArb },
+      { requiredKeys: ['deviceId', 'tenantId', 'state', 'since'] },
+    );
+    fc.assert(
+      fc.property(recordArb, (r) => {
+        const plan = planDecommission(r as unknown as DeviceRecord, { reason: 'x', actor: 'ops', now: NOW });
+        if (!plan.ok) {
+          expect(['INVALID_ARGUMENT', 'INVALID_TRANSITION']).toContain(plan.error.code);
+          return;
+        }
+        const list = applyRevocations(createRevocationList(), plan.effects);
+        expect(list.size).toBe(r.identity === undefined ? 0 : 1);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('revokes symmetric-key enrollments by group and registration id', () => {
@@ -152,6 +197,18 @@ describe('certificatesExpiring', () => {
         for (const item of plan.items) expect(item.action).toBe(item.notAfter < NOW ? 'reprovision' : 'rotate');
       }),
     );
+  });
+
+  it('skips records that have no credential yet, so a whole registry can be passed', () => {
+    const preRegistered: RotationCandidate = { deviceId: 'pre', tenantId: 'acme', state: 'unprovisioned' };
+    const plan = certificatesExpiring(new Map([['pre', preRegistered], ['soon', at('soon', NOW + DAY)]]).values(), { within: 30 * DAY, now: NOW });
+    expect(plan.items.map((i) => i.deviceId)).toEqual(['soon']);
+  });
+
+  it('refuses records that are not an iterable of objects', () => {
+    for (const bad of [undefined, 42, [null], [1]]) {
+      expect(() => certificatesExpiring(bad as unknown as RotationCandidate[], { within: DAY, now: NOW })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
   });
 
   it('refuses a bad horizon', () => {

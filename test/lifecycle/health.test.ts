@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_THRESHOLDS, evaluateHealth, healthSampleSchema, heartbeatStatus, nextHealthEvent, transition } from '../../src/lifecycle/index.js';
-import type { DeviceSnapshot, HealthEvaluation } from '../../src/lifecycle/index.js';
+import type { DeviceSnapshot, HealthEvaluation, HealthSample } from '../../src/lifecycle/index.js';
 
 const at = 1_000_000;
 const rank = { good: 0, warning: 1, critical: 2 } as const;
@@ -56,6 +56,41 @@ describe('evaluateHealth', () => {
     );
   });
 
+  it('rates malformed metrics sample-invalid and refuses a sample that is not an object', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ readings: 'abcdefghijkl' }, 'readings is not a list of numbers'],
+      [{ readings: [1, '2', 3] }, 'readings is not a list of numbers'],
+      [{ batteryPct: '5' }, 'battery is not a number'],
+      [{ at: undefined, lastReadingAt: at - 10 * 900_000 }, 'staleness'],
+      [{ lastReadingAt: { toString: 0 } }, 'staleness'],
+      [{ lastReadingAt: String(at - 10 * 900_000) }, 'staleness'],
+    ];
+    for (const [metrics, message] of cases) {
+      const r = evaluateHealth({ at, ...metrics } as unknown as HealthSample);
+      expect(r.status).toBe('warning');
+      expect(r.reasons).toEqual([expect.objectContaining({ code: 'sample-invalid', message: expect.stringContaining(message) as unknown })]);
+    }
+    for (const bad of [null, undefined, 42, 'sample', [1, 2]]) {
+      expect(() => evaluateHealth(bad as unknown as HealthSample)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    }
+  });
+
+  it('property: any values in a sample object are rated, never thrown', () => {
+    const value = fc.oneof(fc.anything(), fc.double(), fc.array(fc.oneof(fc.double(), fc.string()), { maxLength: 12 }));
+    const sampleArb = fc.record(
+      { at: value, batteryPct: value, rssiDbm: value, freeHeapBytes: value, readings: value, lastReadingAt: value },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(sampleArb, (sample) => {
+        const r = evaluateHealth(sample as unknown as HealthSample, { readingRange: { min: -40, max: 125 } });
+        expect(['good', 'warning', 'critical']).toContain(r.status);
+        const worst = Math.max(0, ...r.reasons.map((x) => rank[x.severity]));
+        expect(rank[r.status]).toBe(worst);
+      }),
+    );
+  });
+
   it('healthSampleSchema validates wire samples', () => {
     expect(healthSampleSchema.safeParse({ at, batteryPct: 101 }).success).toBe(false);
     expect(healthSampleSchema.safeParse({ at, batteryPct: 55, readings: [1, 2] }).success).toBe(true);
@@ -96,6 +131,9 @@ describe('heartbeatStatus', () => {
     expect(() => heartbeatStatus(Number.NaN, at)).toThrow(/finite/);
     expect(() => heartbeatStatus(at, at, { intervalMs: 0 })).toThrow(/intervalMs/);
     expect(() => heartbeatStatus(at, at, { missesToDegrade: 1.5 })).toThrow(/missesToDegrade/);
+    // null options mean the defaults (as from JSON), not a TypeError
+    expect(heartbeatStatus(at, at + 600_000, null as unknown as undefined)).toMatchObject({ status: 'silent', flagged: true });
+    expect(evaluateHealth({ at, batteryPct: 5 }, {}, null as unknown as undefined).status).toBe('critical');
   });
 
   it('property: misses never decrease as silence grows', () => {

@@ -161,6 +161,8 @@ describe('provisionWithCertificate: real certificates', () => {
     expect(codeOf(provision('notYet', { now: to + 1 }))).toBe('CERT_EXPIRED');
     expect(codeOf(provision('notYet', { now: from - 1 }))).toBe('CERT_NOT_YET_VALID');
     expect(() => provision('valid', { now: Number.NaN })).toThrow(/finite/);
+    // finite but beyond any Date: a FleetError, not a RangeError from formatting the time
+    for (const far of [1e17, -1e17]) expect(() => provision('valid', { now: far })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     // the expired certificate's window predates its CA: at that time the CA itself was not yet valid
     const old = new X509Certificate(pem['expired'] as string);
     const r = provision('expired', { now: Date.parse(old.validFrom) + DAY });
@@ -286,6 +288,17 @@ describe('verifyDeviceCertificate and parseSubject', () => {
     expect(() => createCaRegistry([{ pem: 'nope' }])).toThrow(/not a readable/);
     expect(() => createCaRegistry([{ id: 'a', pem: pem['rootCa'] }, { id: 'a', pem: pem['otherCa'] }])).toThrow(/duplicate/);
     expect(createCaRegistry([{ pem: pem['rootCa'] }]).cas[0]?.id).toBe(new X509Certificate(pem['rootCa'] as string).fingerprint256);
+    expect(() => createCaRegistry([{ pem: pem['rootCa'], tenantId: 'acme corp' }])).toThrow(/tenantId/);
+  });
+
+  it('revocation lists refuse non-arrays and serials without a hex digit', () => {
+    for (const entries of [42, { kind: 'x509' }, null]) {
+      expect(() => createRevocationList(entries as unknown as unknown[])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    for (const serial of [':', '::', '', 'xyz']) {
+      expect(() => createRevocationList([{ kind: 'x509', issuer: 'CN=Fleet Test CA', serial }])).toThrow(/hex serial/);
+    }
+    expect(() => addRevocations({} as unknown as ReturnType<typeof createRevocationList>, [])).toThrow(/createRevocationList/);
   });
 });
 

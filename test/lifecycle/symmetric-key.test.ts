@@ -142,6 +142,16 @@ describe('symmetric-key enrollment', () => {
     expect(() => createEnrollmentGroups([{ groupId: 'g', key: 'c2hvcnQ=', tenantId: 't' }])).toThrow(/16 bytes/);
     expect(() => createEnrollmentGroups([{ groupId: 'G!', key: groupKey, tenantId: 't' }])).toThrow(/groupId/);
     expect(() => createEnrollmentGroups([{ groupId: 'g', key: groupKey, tenantId: 't' }, { groupId: 'g', key: groupKey, tenantId: 't' }])).toThrow(/duplicate/);
+    // a tenant id devices could never join is a configuration error, caught up front
+    expect(() => createEnrollmentGroups([{ groupId: 'g', key: groupKey, tenantId: 'acme corp/eu' }])).toThrow(/tenantId/);
+    expect(() => createEnrollmentGroups({ groupId: 'g' } as unknown as unknown[])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    try {
+      createEnrollmentGroups([{ groupId: 'g', key: groupKey, tenantId: '' }]);
+      expect.unreachable();
+    } catch (e) {
+      // the group key is a secret: never in the message or details
+      expect(JSON.stringify(e) + String(e)).not.toContain(groupKey);
+    }
     expect(() => provisionWithSymmetricKey(request('s', nonceA), options({ replayWindowMs: 0 }))).toThrow(/replayWindowMs/);
     expect(() => provisionWithSymmetricKey(request('s', nonceA), options({ now: Number.NaN }))).toThrow(/finite/);
   });

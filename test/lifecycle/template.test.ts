@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFleetError } from '../../src/errors.js';
 import { defineProvisioningTemplate, fillProvisioningTemplate, templateParameterValueSchema } from '../../src/lifecycle/index.js';
-import type { TemplateParameters } from '../../src/lifecycle/index.js';
+import type { ProvisioningTemplate, TemplateParameters } from '../../src/lifecycle/index.js';
 
 const defaults = { deviceId: '{{CommonName}}', tenantId: '{{Organization}}' };
 
@@ -16,6 +16,7 @@ describe('defineProvisioningTemplate', () => {
     [{ name: 't', home: { rules: [], topics: { t: 'devices/+/x' } } }, 'topics'],
     [{ name: 't', home: { rules: [], topics: { t: '$aws/things/{{DeviceId}}' } } }, 'topics'],
     [{ name: 't', home: { rules: [], fallback: { region: 'eu', endpoint: 'javascript:alert(1)' }, topics: {} } }, 'endpoint'],
+    [{ name: 't', home: { rules: [{ when: { country: 'DE' }, region: 'eu', endpoint: 'mqtts://eu.example.com' }], topics: {} } }, 'home.rules.0.when.country'],
     [{ name: 't', parameterDefaults: { TenantId: 'x' } }, 'source parameters'],
     [{ name: 't', parameterDefaults: { Country: 'a/b' } }, 'letters'],
     [{ name: 't', extra: 1 }, 'Unrecognized key'],
@@ -73,6 +74,16 @@ describe('fillProvisioningTemplate', () => {
         }
       }),
     );
+  });
+
+  it('refuses a template that did not go through defineProvisioningTemplate', () => {
+    // unvalidated: a wildcard topic and a stray brace would reach the device
+    const raw = { name: 'raw', attributes: { a: '{x}' }, home: { rules: [], fallback: { region: 'eu', endpoint: 'mqtts://e.example.com' }, topics: { t: '#' } } };
+    const r = fillProvisioningTemplate(raw as unknown as ProvisioningTemplate, { CommonName: 'dev-1', Organization: 'acme' }, defaults);
+    expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+    expect(!r.ok && r.error.message).toContain('defineProvisioningTemplate');
+    // a copy of a validated template keeps its brand
+    expect(fillProvisioningTemplate({ ...template }, { CommonName: 'dev-1', Organization: 'acme', OrganizationalUnit: 'x' }, defaults).ok).toBe(true);
   });
 
   it('does not touch the parameters it is given', () => {

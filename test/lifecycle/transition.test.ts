@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createMachine, initialTransition, transition as xTransition } from 'xstate';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { isFleetError } from '../../src/errors.js';
@@ -12,7 +13,7 @@ import {
   parseDeviceSnapshot,
   transition,
 } from '../../src/lifecycle/index.js';
-import type { DeviceSnapshot, LifecycleEventType } from '../../src/lifecycle/index.js';
+import type { DeviceSnapshot, LifecycleEvent, LifecycleEventType, TransitionOptions } from '../../src/lifecycle/index.js';
 import { EVENTS, SPEC, STATES, expected } from './spec-table.js';
 
 function snap(state: DeviceSnapshot['state']): DeviceSnapshot {
@@ -119,6 +120,68 @@ describe('transition: details', () => {
     }
   });
 
+  it('refuses missing arguments and corrupt stored times with INVALID_ARGUMENT instead of throwing', () => {
+    const cases: [unknown, unknown, unknown, string][] = [
+      [null, { type: 'heartbeat' }, { now: 3_000 }, 'snapshot must be an object'],
+      [snap('active'), null, { now: 3_000 }, 'event must be an object'],
+      [snap('active'), { type: 'heartbeat' }, undefined, 'now (undefined)'],
+      [{ ...snap('active'), updatedAt: Number.NaN }, { type: 'heartbeat' }, { now: 3_000 }, 'updatedAt (NaN)'],
+      [{ deviceId: 'd', tenantId: 't', state: 'active', since: Number.NaN }, { type: 'heartbeat' }, { now: 3_000 }, 'since (NaN)'],
+      [{ deviceId: 'd', tenantId: 't', state: 'active', since: '5' }, { type: 'heartbeat' }, { now: 3_000 }, 'since ("5")'],
+      [{ deviceId: 'd', tenantId: 't', state: 'active', since: -Infinity }, { type: 'heartbeat' }, { now: 3_000 }, 'since (-Infinity)'],
+      [snap('active'), { type: 'heartbeat' }, { now: '3000' }, 'now ("3000")'],
+      // values whose own toString throws, or that JSON cannot print, are described, not called
+      [{ ...snap('active'), updatedAt: { toString: {} } }, { type: 'heartbeat' }, { now: 3_000 }, 'updatedAt (an object)'],
+      [snap('active'), { type: 'heartbeat' }, { now: { valueOf: () => { throw new Error('boom'); } } }, 'now (an object)'],
+      [{ ...snap('active'), state: 10n }, { type: 'heartbeat' }, { now: 3_000 }, 'unknown state 10'],
+      [snap('active'), { type: 10n }, { now: 3_000 }, 'unknown event type 10'],
+    ];
+    for (const [s, e, o, fragment] of cases) {
+      const r = transition(s as DeviceSnapshot, e as LifecycleEvent, o as TransitionOptions);
+      expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+      expect(!r.ok && r.error.message).toContain(fragment);
+    }
+  });
+
+  it('property: any malformed input is refused with a FleetError (never thrown, never mutated), and INVALID_TRANSITION only for a pair the diagram lacks', () => {
+    const hostile = fc.constantFrom<unknown>({ toString: {} }, { valueOf: {} }, [1], 10n);
+    const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.double(), fc.integer(), fc.string({ maxLength: 12 }), fc.constant(-Infinity), hostile);
+    const time = fc.oneof(fc.integer({ min: 0, max: 100 }), junk);
+    const snapshotArb = fc.oneof(
+      { weight: 1, arbitrary: junk },
+      {
+        weight: 6,
+        arbitrary: fc.record(
+          { deviceId: fc.constant('d'), tenantId: fc.constant('t'), state: fc.oneof(fc.constantFrom(...STATES), junk), since: time, updatedAt: time },
+          { requiredKeys: ['deviceId', 'tenantId', 'state', 'since'] },
+        ),
+      },
+    );
+    const eventArb = fc.oneof({ weight: 1, arbitrary: junk }, { weight: 6, arbitrary: fc.record({ type: fc.oneof(fc.constantFrom(...EVENTS), junk) }) });
+    const nowArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 200 }) }, { weight: 1, arbitrary: junk });
+    fc.assert(
+      fc.property(snapshotArb, eventArb, nowArb, (s, e, now) => {
+        const copy = structuredClone(s);
+        const r = transition(s as DeviceSnapshot, e as LifecycleEvent, { now: now as number });
+        expect(s).toEqual(copy);
+        if (r.ok) {
+          const valid = s as DeviceSnapshot;
+          const last = valid.updatedAt ?? valid.since;
+          expect(typeof now === 'number' && typeof last === 'number' && Number.isFinite(now) && Number.isFinite(last) && now >= last).toBe(true);
+          expect(expected(valid.state, (e as LifecycleEvent).type)).not.toBeUndefined();
+          return;
+        }
+        expect(isFleetError(r.error)).toBe(true);
+        expect(['INVALID_ARGUMENT', 'INVALID_TRANSITION']).toContain(r.error.code);
+        if (r.error.code === 'INVALID_TRANSITION') {
+          // the refusal is about the pair, never a disguised bad time or value
+          expect(expected((s as DeviceSnapshot).state, (e as LifecycleEvent).type)).toBeUndefined();
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('createDeviceSnapshot is the factory default; parseDeviceSnapshot validates', () => {
     expect(createDeviceSnapshot({ deviceId: 'd', tenantId: 't', now: 7 })).toEqual({ deviceId: 'd', tenantId: 't', state: 'unprovisioned', since: 7, updatedAt: 7 });
     expect(() => createDeviceSnapshot({ deviceId: '', tenantId: 't', now: 7 })).toThrow(/deviceId/);
@@ -144,6 +207,9 @@ describe('extendTransitionTable', () => {
     expect(acceptedEvents('maintenance')).toEqual(['update_complete', 'update_failed']);
     expect(table.extensions).toEqual([{ from: 'maintenance', event: 'end_of_life', to: 'decommissioned' }]);
     expect(DEFAULT_TRANSITION_TABLE.rules).toHaveLength(13);
+    // lookups by an untrusted state name never find inherited members such as "toString"
+    expect(Object.getPrototypeOf(DEFAULT_TRANSITION_TABLE.accepted)).toBeNull();
+    expect(Object.getPrototypeOf(table.targets)).toBeNull();
   });
 
   it('refuses redefinitions, exits from decommissioned, misuse of removal and malformed rules', () => {
