@@ -29,13 +29,18 @@ describe('parseJson', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
-  it('round-trips any JSON value', () => {
+  it('round-trips any JSON value, and refuses exactly those with a forbidden key', () => {
+    const hasForbiddenKey = (v: unknown): boolean =>
+      typeof v === 'object' && v !== null && (Array.isArray(v) ? v.some(hasForbiddenKey) : Object.keys(v).some((k) => ['__proto__', 'constructor', 'prototype'].includes(k) || hasForbiddenKey((v as Record<string, unknown>)[k])));
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
         const text = JSON.stringify(v);
-        expect(jsonEqual(parseJson(text), JSON.parse(text) as JsonValue)).toBe(true);
+        if (hasForbiddenKey(JSON.parse(text))) expect(code(() => parseJson(text))).toBe('FORBIDDEN_KEY');
+        else expect(jsonEqual(parseJson(text), JSON.parse(text) as JsonValue)).toBe(true);
       }),
+      { numRuns: 500 },
     );
+    expect(code(() => parseJson('{"a":[{"__proto__":1}]}'))).toBe('FORBIDDEN_KEY');
   });
 });
 
