@@ -104,7 +104,7 @@ function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, 
  *
  * @example
  * ```ts
- * const plan = planDecommission(record, { reason: 'RMA 4411', actor: 'ops@acme', now: Date.now() });
+ * const plan = planDecommission(record, { reason: 'RMA 4411', actor: 'ops@acme', now: clock.now() });
  * if (plan.ok) { revoked = applyRevocations(revoked, plan.effects); await runEffects(plan.effects); }
  * ```
  */

@@ -58,7 +58,7 @@ function parametersOf(v: VerifiedCertificate): TemplateParameters {
  *
  * @example
  * ```ts
- * const r = provisionWithCertificate(pem, { now: Date.now(), cas, revoked, template, existing: (id) => registry.get(id) });
+ * const r = provisionWithCertificate(pem, { now: clock.now(), cas, revoked, template, existing: (id) => registry.get(id) });
  * if (r.ok) { registry.set(r.record.deviceId, r.record); await runEffects(r.effects); }
  * else reject(r.error.code);
  * ```

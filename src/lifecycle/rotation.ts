@@ -54,7 +54,7 @@ export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'st
  *
  * @example
  * ```ts
- * const plan = certificatesExpiring(records, { within: 30 * 86_400_000, now: Date.now() });
+ * const plan = certificatesExpiring(records, { within: 30 * 86_400_000, now: clock.now() });
  * for (const item of plan.items) if (item.action === 'rotate') scheduleRotation(item.deviceId);
  * ```
  */

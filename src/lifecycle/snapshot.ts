@@ -71,7 +71,7 @@ export const lifecycleEventSchema: z.ZodType<LifecycleEvent> = z.looseObject({
  *
  * @example
  * ```ts
- * const device = createDeviceSnapshot({ deviceId: 'pump-7', tenantId: 'acme', now: Date.now() });
+ * const device = createDeviceSnapshot({ deviceId: 'pump-7', tenantId: 'acme', now: clock.now() });
  * device.state; // 'unprovisioned'
  * ```
  */

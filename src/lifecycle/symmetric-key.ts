@@ -192,10 +192,10 @@ function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
  * @example
  * ```ts
  * const deviceKey = deriveDeviceKey(groupKey, 'sensor-0042');            // at the factory
- * const nonce = randomBytes(16).toString('hex'), timestamp = Date.now();  // on the device
+ * const nonce = randomBytes(16).toString('hex'), timestamp = clock.now();  // on the device
  * const request = { groupId: 'field-sensors', registrationId: 'sensor-0042', nonce, timestamp,
  *   proof: computeEnrollmentProof(deviceKey, nonce, timestamp) };
- * const r = provisionWithSymmetricKey(request, { now: Date.now(), groups, revoked, seenNonces, template });
+ * const r = provisionWithSymmetricKey(request, { now: clock.now(), groups, revoked, seenNonces, template });
  * seenNonces = r.seenNonces;
  * ```
  */

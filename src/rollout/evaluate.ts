@@ -401,7 +401,7 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  *   another plan, or `now` is not finite.
  * @example
  * ```ts
- * const decision = evaluateRollout(plan, progress, { now: Date.now() });
+ * const decision = evaluateRollout(plan, progress, { now: clock.now() });
  * console.log(decision.decision, decision.reason);
  * const applied = progress.apply(decision);
  * if (applied.ok) execute(applied.effects);

@@ -426,8 +426,8 @@ export class RolloutProgress {
    * @returns the outcome; `aborted: true` when this report made the rollout abort
    * @example
    * ```ts
-   * const r = progress.report({ deviceId: 'sensor-7', type: 'boot_confirmed' }, Date.now());
-   * if (r.ok && r.aborted) handle(stepRollout(plan, progress, { now: Date.now() }));
+   * const r = progress.report({ deviceId: 'sensor-7', type: 'boot_confirmed' }, clock.now());
+   * if (r.ok && r.aborted) handle(stepRollout(plan, progress, { now: clock.now() }));
    * ```
    */
   report(report: DeviceReport, now: number): ReportOutcome {
@@ -596,7 +596,7 @@ export class RolloutProgress {
    * @returns the new state and the effects to execute, or an error (nothing changed)
    * @example
    * ```ts
-   * const r = progress.operate({ type: 'rollback' }, Date.now());
+   * const r = progress.operate({ type: 'rollback' }, clock.now());
    * if (r.ok) for (const d of r.effects.rollBack) sendJob(d.deviceId, d.toVersion);
    * ```
    */
@@ -717,7 +717,7 @@ export function countsOf(counts: Int32Array, stage: number): Record<DeviceStatus
  * @example
  * ```ts
  * const progress = createRolloutProgress(plan);
- * const { effects } = stepRollout(plan, progress, { now: Date.now() });
+ * const { effects } = stepRollout(plan, progress, { now: clock.now() });
  * ```
  */
 export function createRolloutProgress(plan: RolloutPlan): RolloutProgress {

@@ -90,7 +90,7 @@ export function isTombstone(stored: StoredShadow | undefined): stored is { reado
  *
  * @example
  * ```ts
- * const r = applyShadowUpdate(undefined, { state: { desired: { color: 'green' } } }, { now: Date.now() });
+ * const r = applyShadowUpdate(undefined, { state: { desired: { color: 'green' } } }, { now: clock.now() });
  * if (r.ok) { store(r.document); publish('update/accepted', r.accepted); if (r.delta) publish('update/delta', r.delta); }
  * else publish('update/rejected', r.rejected);
  * ```
