@@ -98,6 +98,9 @@ describe('human output', () => {
     expect(formatValue('paybackDays', 24.036)).toBe('24.0 days');
     expect(formatValue('paybackDays', null)).toBe('—');
     expect(formatValue('pass', false)).toBe('FAIL');
+    // One minus sign for every negative figure, so that a loss pasted elsewhere still parses.
+    expect(formatValue('savingsUsd', -188.18)).toBe('-$188.18');
+    expect(formatValue('savingsPercent', -59.27)).toBe('-59.3%');
   });
 
   it('aligns the table: labels padded, figures right-aligned', () => {
