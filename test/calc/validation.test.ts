@@ -10,6 +10,7 @@ import {
   runCalculator,
   sisResponseBudget,
 } from '../../src/calc/index.js';
+import { assertFinite } from '../../src/calc/validate.js';
 import { FleetError, isFleetError } from '../../src/errors.js';
 
 function errorOf(fn: () => unknown): FleetError {
@@ -83,11 +84,40 @@ describe('bad input → FleetError INVALID_INPUT (400) naming the field and the 
     }
   });
 
+  it('never mutates the input of any calculator, valid or not', () => {
+    const deepFreeze = <T>(v: T): T => {
+      if (typeof v === 'object' && v !== null) {
+        for (const x of Object.values(v)) deepFreeze(x);
+        Object.freeze(v);
+      }
+      return v;
+    };
+    for (const c of calculators) {
+      const input = deepFreeze(structuredClone({ ...c.example }));
+      const copy = structuredClone(input);
+      c.calculate(input);
+      const bad = deepFreeze({ ...structuredClone(input), devices: -1, assets: -1, processSafetyTimeSeconds: -1 });
+      expect(runCalculator(c.name, bad).ok).toBe(false);
+      expect(input).toEqual(copy);
+    }
+  });
+
   it('never mutates the input', () => {
     const input = Object.freeze({ processSafetyTimeSeconds: 8, components: Object.freeze([Object.freeze({ name: 'a', responseTimeSeconds: 1 })]) });
     const copy = structuredClone(input);
     sisResponseBudget(input);
     expect(input).toEqual(copy);
+  });
+});
+
+describe('assertFinite — the last guard', () => {
+  it('turns a non-finite figure into an INTERNAL FleetError naming it, and passes finite results through', () => {
+    const e = errorOf(() => assertFinite('demo', { a: { b: [1, Number.POSITIVE_INFINITY] } }));
+    expect(e.code).toBe('INTERNAL');
+    expect(e.details?.['field']).toBe('a.b.1');
+    const ok = { x: 1, y: null, z: [2, 3] };
+    expect(assertFinite('demo', ok)).toBe(ok);
+    expect(() => assertFinite('demo', { n: Number.NaN })).toThrow(/non-finite n/);
   });
 });
 
