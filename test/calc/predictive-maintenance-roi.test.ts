@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { annuityFactor, predictiveMaintenanceRoi, type PredictiveMaintenanceRoiInput } from '../../src/calc/index.js';
+import { annuityFactor, isFleetError, predictiveMaintenanceRoi, type PredictiveMaintenanceRoiInput } from '../../src/calc/index.js';
 import { numbersIn, roiInput } from './arbitraries.js';
 
 /** The compressor-fleet case, reconstructed so that it reproduces the published totals. */
@@ -64,6 +64,22 @@ describe('annuityFactor', () => {
     expect(annuityFactor(0, 5)).toBe(5);
     expect(annuityFactor(0.08, 5)).toBeCloseTo((1 - 1.08 ** -5) / 0.08, 12);
     expect(annuityFactor(1e-300, 7)).toBeCloseTo(7, 12);
+  });
+
+  it.each([
+    [-1, 5, 'rate'],
+    [Number.NaN, 5, 'rate'],
+    [0.08, 2.5, 'years'],
+    [0.08, 0, 'years'],
+  ])('refuses rate %d over %d years with a FleetError naming %s', (rate, years, field) => {
+    let caught: unknown;
+    try {
+      annuityFactor(rate, years);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isFleetError(caught, 'INVALID_INPUT')).toBe(true);
+    if (isFleetError(caught)) expect(caught.details?.['field']).toBe(field);
   });
 });
 

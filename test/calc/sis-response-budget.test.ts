@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { silLevelForPfd, sisResponseBudget } from '../../src/calc/index.js';
+import { isFleetError, silLevelForPfd, sisResponseBudget } from '../../src/calc/index.js';
 import { numbersIn, sisComponents, sisInput } from './arbitraries.js';
 
 const reactor = {
@@ -69,6 +69,19 @@ describe('silLevelForPfd — IEC 61511 low-demand bands', () => {
     [0.000001, 4],
   ])('PFDavg %d → SIL %d', (pfd, sil) => {
     expect(silLevelForPfd(pfd)).toBe(sil);
+  });
+});
+
+describe('silLevelForPfd — bad input', () => {
+  it.each([Number.NaN, -0.01, 0, 1.5, Number.POSITIVE_INFINITY])('refuses PFDavg %d with a FleetError naming pfdAvg, never a band', (pfd) => {
+    let caught: unknown;
+    try {
+      silLevelForPfd(pfd);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isFleetError(caught, 'INVALID_INPUT')).toBe(true);
+    if (isFleetError(caught)) expect(caught.details?.['field']).toBe('pfdAvg');
   });
 });
 
