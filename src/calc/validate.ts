@@ -68,7 +68,10 @@ export function expectedForm(s: FieldSchema | undefined): string {
   }
   if (s.type === 'integer') return `an integer ${bounds(s)}`.trim();
   if (s.type === 'number') return `a number ${bounds(s)}`.trim();
-  if (s.type === 'string') return s.minLength !== undefined && s.minLength > 0 ? 'a non-empty string' : 'a string';
+  if (s.type === 'string') {
+    const text = s.minLength !== undefined && s.minLength > 0 ? 'a non-empty string' : 'a string';
+    return s.maxLength === undefined ? text : `${text} of at most ${s.maxLength} characters`;
+  }
   if (s.type === 'array') {
     const item = s.items?.properties === undefined ? 'items' : `{ ${Object.keys(s.items.properties).join(', ')} } objects`;
     const count = s.minItems !== undefined && s.minItems > 0 ? `a list of ${s.minItems} or more ${item}` : `a list of ${item}`;

@@ -73,6 +73,12 @@ describe('bad input → FleetError INVALID_INPUT (400) naming the field and the 
     );
   });
 
+  it('a name that is too long says how long it may be', () => {
+    const e = errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [{ name: 'x'.repeat(81), responseTimeSeconds: 1 }] }));
+    expect(e.details?.['field']).toBe('components[0].name');
+    expect(e.details?.['expected']).toBe('a non-empty string of at most 80 characters');
+  });
+
   it('a rule across fields', () => {
     const e = errorOf(() => fogDataReduction({ devices: 10, sampleIntervalSeconds: 30, windowSeconds: 10 }));
     expect(e.details?.['field']).toBe('windowSeconds');
