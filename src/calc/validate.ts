@@ -91,12 +91,24 @@ function schemaAt(root: FieldSchema, path: readonly PropertyKey[]): FieldSchema 
   return s;
 }
 
-/** A short, single-line rendering of a received value. */
+/** JSON text of `value`, or `undefined` when it has none (a BigInt inside, a cycle, a throwing toJSON). */
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A short, single-line rendering of a received value. Total: whatever the caller passed, it
+ * describes it rather than throwing, so that bad input always ends as a `FleetError`.
+ */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') return typeof value;
-  const text = JSON.stringify(value) ?? typeof value;
+  const text = jsonText(value) ?? (Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 

@@ -84,6 +84,17 @@ describe('bad input → FleetError INVALID_INPUT (400) naming the field and the 
     expect(e.details?.['field']).toBe('windowSeconds');
   });
 
+  it('values JSON cannot show (a BigInt inside, a cycle) still end as INVALID_INPUT naming the field', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    const big = errorOf(() => provisioningCost({ devices: 10, manualOneTimeUsd: { a: 1n } as never }));
+    expect(big.details).toMatchObject({ field: 'manualOneTimeUsd', received: 'an object' });
+    const looped = errorOf(() => provisioningCost({ devices: cycle as never }));
+    expect(looped.details).toMatchObject({ field: 'devices', received: 'an object' });
+    expect(errorOf(() => provisioningCost(cycle as never)).code).toBe('INVALID_INPUT');
+    expect(errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [cycle] as never })).details?.['field']).toMatch(/^components\[0\]/);
+  });
+
   it('not an object at all', () => {
     for (const bad of [null, 42, 'x', [], undefined]) {
       expect(errorOf(() => provisioningCost(bad as never)).code).toBe('INVALID_INPUT');
@@ -155,13 +166,17 @@ describe('the registry', () => {
   });
 
   it('any input at all gives a finite result or INVALID_INPUT — never another error', () => {
+    // Every odd value fast-check knows (BigInt, Map, Date, typed arrays, null prototypes, …), at the
+    // top level and under the field names the calculators read.
+    const odd = fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true, withObjectString: true });
     const anyInput = fc.oneof(
-      fc.anything(),
-      fc.dictionary(fc.constantFrom('devices', 'assets', 'components', 'processSafetyTimeSeconds', 'capexUsd', 'windowSeconds'), fc.oneof(fc.double(), fc.integer(), fc.string(), fc.constant(null))),
+      odd,
+      fc.dictionary(fc.constantFrom('devices', 'assets', 'components', 'processSafetyTimeSeconds', 'capexUsd', 'windowSeconds'), fc.oneof(fc.double(), fc.integer(), fc.string(), fc.constant(null), odd)),
     );
     fc.assert(
-      fc.property(fc.constantFrom(...calculators), anyInput, (c, input) => {
-        const r = runCalculator(c.name, input);
+      // Names, not calculator objects, so that a counterexample prints short.
+      fc.property(fc.constantFrom(...calculators.map((c) => c.name)), anyInput, (name, input) => {
+        const r = runCalculator(name, input);
         if (!r.ok) expect(r.error.code).toBe('INVALID_INPUT');
       }),
     );
