@@ -153,7 +153,18 @@ function invalid(calculator: string, field: string, expected: string, received: 
  * @internal
  */
 export function parseCalcInput<S extends z.ZodType>(calculator: string, schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
+  let parsed: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    parsed = schema.safeParse(input);
+  } catch (cause) {
+    // Only reading the input can throw here (a getter or proxy trap that fails): still bad input.
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new FleetError('INVALID_INPUT', `${calculator}: the input could not be read (${reason}): pass a plain object of numbers and strings`, {
+      status: 400,
+      cause,
+      details: { calculator, field: 'input', expected: 'a plain object of numbers and strings', received: 'an unreadable object' },
+    });
+  }
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue === undefined) throw invalid(calculator, 'input', 'a valid input', input, `${calculator}: invalid input`);

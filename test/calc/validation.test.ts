@@ -95,6 +95,16 @@ describe('bad input → FleetError INVALID_INPUT (400) naming the field and the 
     expect(errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [cycle] as never })).details?.['field']).toMatch(/^components\[0\]/);
   });
 
+  it('an input whose getter throws is INVALID_INPUT too, with the reason as its cause', () => {
+    const trap = new Proxy({}, { ownKeys: () => { throw new RangeError('no keys today'); } });
+    const e = errorOf(() => provisioningCost(trap as never));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toContain('no keys today');
+    expect(e.cause).toBeInstanceOf(RangeError);
+    const getter = { get devices(): number { throw new Error('sensor offline'); } };
+    expect(errorOf(() => failuresAtScale(getter as never)).details?.['field']).toBe('input');
+  });
+
   it('not an object at all', () => {
     for (const bad of [null, 42, 'x', [], undefined]) {
       expect(errorOf(() => provisioningCost(bad as never)).code).toBe('INVALID_INPUT');
