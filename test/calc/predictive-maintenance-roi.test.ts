@@ -140,6 +140,18 @@ describe('predictiveMaintenanceRoi — properties', () => {
     );
   });
 
+  it('more assets never cost less, under either regime', () => {
+    fc.assert(
+      fc.property(roiInput, fc.integer({ min: 1, max: 1_000_000 }), (input, extra) => {
+        const a = predictiveMaintenanceRoi(input);
+        const b = predictiveMaintenanceRoi({ ...input, assets: Math.min(10_000_000, Number(input.assets) + extra) });
+        expect(b.reactiveAnnualCostUsd).toBeGreaterThanOrEqual(a.reactiveAnnualCostUsd);
+        expect(b.predictiveAnnualCostUsd).toBeGreaterThanOrEqual(a.predictiveAnnualCostUsd);
+        expect(b.failuresPerYear).toBeGreaterThanOrEqual(a.failuresPerYear);
+      }),
+    );
+  });
+
   it('payback × savings ÷ 365 is the capex', () => {
     fc.assert(
       fc.property(roiInput, (input) => {
