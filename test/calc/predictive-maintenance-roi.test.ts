@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { annuityFactor, isFleetError, predictiveMaintenanceRoi, type PredictiveMaintenanceRoiInput } from '../../src/calc/index.js';
+import { annuityFactor, predictiveMaintenanceRoi, type PredictiveMaintenanceRoiInput } from '../../src/calc/index.js';
+import { errorOf } from './error-of.js';
 import { numbersIn, roiInput } from './arbitraries.js';
 
 /** The compressor-fleet case, reconstructed so that it reproduces the published totals. */
@@ -72,14 +73,9 @@ describe('annuityFactor', () => {
     [0.08, 2.5, 'years'],
     [0.08, 0, 'years'],
   ])('refuses rate %d over %d years with a FleetError naming %s', (rate, years, field) => {
-    let caught: unknown;
-    try {
-      annuityFactor(rate, years);
-    } catch (error) {
-      caught = error;
-    }
-    expect(isFleetError(caught, 'INVALID_INPUT')).toBe(true);
-    if (isFleetError(caught)) expect(caught.details?.['field']).toBe(field);
+    const e = errorOf(() => annuityFactor(rate, years));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.details?.['field']).toBe(field);
   });
 });
 

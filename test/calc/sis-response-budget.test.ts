@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isFleetError, silLevelForPfd, sisResponseBudget } from '../../src/calc/index.js';
+import { silLevelForPfd, sisResponseBudget } from '../../src/calc/index.js';
+import { errorOf } from './error-of.js';
 import { numbersIn, sisComponents, sisInput } from './arbitraries.js';
 
 const reactor = {
@@ -74,14 +75,9 @@ describe('silLevelForPfd — IEC 61511 low-demand bands', () => {
 
 describe('silLevelForPfd — bad input', () => {
   it.each([Number.NaN, -0.01, 0, 1.5, Number.POSITIVE_INFINITY])('refuses PFDavg %d with a FleetError naming pfdAvg, never a band', (pfd) => {
-    let caught: unknown;
-    try {
-      silLevelForPfd(pfd);
-    } catch (error) {
-      caught = error;
-    }
-    expect(isFleetError(caught, 'INVALID_INPUT')).toBe(true);
-    if (isFleetError(caught)) expect(caught.details?.['field']).toBe('pfdAvg');
+    const e = errorOf(() => silLevelForPfd(pfd));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.details?.['field']).toBe('pfdAvg');
   });
 });
 

@@ -11,17 +11,8 @@ import {
   sisResponseBudget,
 } from '../../src/calc/index.js';
 import { assertFinite } from '../../src/calc/validate.js';
-import { FleetError, isFleetError } from '../../src/errors.js';
+import { errorOf } from './error-of.js';
 
-function errorOf(fn: () => unknown): FleetError {
-  try {
-    fn();
-  } catch (e) {
-    if (isFleetError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a FleetError');
-}
 
 describe('bad input → FleetError INVALID_INPUT (400) naming the field and the form', () => {
   it('a number out of range', () => {
