@@ -27,13 +27,14 @@ export function fixed(value: number, digits: number): string {
 
 /**
  * US dollars: whole dollars from $100,000 or for whole amounts, cents below, and up to four
- * decimals below $1 (per-device rates such as $0.0922).
+ * decimals below $1 (per-device rates such as $0.0922). A loss is `-$188.18`, with the same ASCII
+ * minus the other figures use, so that pasted figures parse.
  */
 export function usd(value: number): string {
   const abs = Math.abs(value);
   const body =
     abs >= 100_000 || Number.isInteger(abs) ? formatter(0, 0).format(abs) : abs < 1 ? formatter(2, 4).format(abs) : formatter(2, 2).format(abs);
-  return `${value < 0 ? '−' : ''}$${body}`;
+  return `${value < 0 ? '-' : ''}$${body}`;
 }
 
 /** A fraction 0–1 as a percentage with `digits` decimals: `0.234 → "23.4%"`. */

@@ -71,15 +71,34 @@ export interface PredictiveMaintenanceRoiResult {
   readonly working: readonly string[];
 }
 
-/**
- * Present value of 1 per year for `years` years at `rate`, paid at each year's end.
- *
- * @param rate - discount rate per year, ≥ 0
- * @param years - whole years, ≥ 1
- */
-export function annuityFactor(rate: number, years: number): number {
+/** The arguments of {@link annuityFactor}, checked like the calculator's own fields. */
+const annuityArgsSchema = z.strictObject({
+  rate: predictiveMaintenanceRoiInputSchema.shape.discountRatePerYear.unwrap(),
+  years: predictiveMaintenanceRoiInputSchema.shape.horizonYears.unwrap(),
+});
+
+/** The annuity factor of already-validated arguments. */
+function presentValueOfOnePerYear(rate: number, years: number): number {
   // expm1/log1p keep full precision for tiny rates, where 1 − (1 + r)^−n would cancel to 0.
   return rate === 0 ? years : -Math.expm1(-years * Math.log1p(rate)) / rate;
+}
+
+/**
+ * Present value of 1 per year for `years` years at `rate`, paid at each year's end:
+ * (1 − (1 + rate)^−years) ÷ rate, or `years` when the rate is 0.
+ *
+ * @param rate - discount rate per year, a fraction from 0 to 1
+ * @param years - whole years, 1 to 100
+ * @throws FleetError `INVALID_INPUT` (400) naming `rate` or `years` when either is out of range
+ *   (a negative rate or a fractional year would give a meaningless factor, NaN or Infinity)
+ * @example
+ * ```ts
+ * annuityFactor(0.08, 5); // 3.9927
+ * ```
+ */
+export function annuityFactor(rate: number, years: number): number {
+  const args = parseCalcInput('annuityFactor', annuityArgsSchema, { rate, years });
+  return presentValueOfOnePerYear(args.rate, args.years);
 }
 
 /**
@@ -121,7 +140,7 @@ export function predictiveMaintenanceRoi(input: PredictiveMaintenanceRoiInput): 
   const predictiveAnnualCostUsd = residualFailureCostAnnualUsd + plannedRepairCostAnnualUsd + predictiveOverheadAnnualUsd + platformCostAnnualUsd;
   const annualSavingsUsd = reactiveAnnualCostUsd - predictiveAnnualCostUsd;
   const paybackDays = annualSavingsUsd > 0 ? (i.capexUsd / annualSavingsUsd) * 365 : null;
-  const factor = annuityFactor(i.discountRatePerYear, i.horizonYears);
+  const factor = presentValueOfOnePerYear(i.discountRatePerYear, i.horizonYears);
   const npvUsd = annualSavingsUsd * factor - i.capexUsd;
   const roiPercent = i.capexUsd === 0 ? null : ((annualSavingsUsd * i.horizonYears - i.capexUsd) / i.capexUsd) * 100;
   const working = [

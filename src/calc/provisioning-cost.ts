@@ -98,20 +98,25 @@ function variableUsd(m: Method, rate: number): number {
   return ((m.seconds * (1 + m.rework)) / 3600) * rate + m.perDevice;
 }
 
-function totalUsd(m: Method, rate: number, devices: number): number {
-  return m.oneTime + devices * variableUsd(m, rate);
+/**
+ * The cost of `devices` devices with method `m`, step by step. The reported totals and the
+ * break-even search both use this one computation, so that the break-even fleet agrees with the
+ * totals to the last bit rather than to within rounding.
+ */
+function costOf(m: Method, rate: number, devices: number) {
+  const reworkDevices = devices * m.rework;
+  const seconds = (devices + reworkDevices) * m.seconds;
+  const laborHours = seconds / 3600;
+  const laborCostUsd = laborHours * rate;
+  const perDeviceCostUsd = devices * m.perDevice;
+  return { reworkDevices, seconds, laborHours, laborCostUsd, perDeviceCostUsd, totalCostUsd: laborCostUsd + perDeviceCostUsd + m.oneTime };
 }
 
 function costMethod(m: Method, i: Input, working: string[]): ProvisioningMethodCost {
-  const reworkDevices = i.devices * m.rework;
-  const seconds = (i.devices + reworkDevices) * m.seconds;
-  const laborHours = seconds / 3600;
+  const { reworkDevices, seconds, laborHours, laborCostUsd, perDeviceCostUsd, totalCostUsd } = costOf(m, i.laborRateUsdPerHour, i.devices);
   const crewHoursPerDay = i.technicians * i.hoursPerDay;
   const availableHours = crewHoursPerDay * i.availableDays;
   const shortfallHours = Math.max(0, laborHours - availableHours);
-  const laborCostUsd = laborHours * i.laborRateUsdPerHour;
-  const perDeviceCostUsd = i.devices * m.perDevice;
-  const totalCostUsd = laborCostUsd + perDeviceCostUsd + m.oneTime;
   const rework = m.rework > 0 ? ` × (1 + ${pct(m.rework)} rework)` : '';
   working.push(
     `${m.label} labour: ${num(i.devices)} devices${rework} × ${num(m.seconds)} s = ${num(seconds, 0)} s = ${fixed(laborHours, 1)} h`,
@@ -140,7 +145,7 @@ function costMethod(m: Method, i: Input, working: string[]): ProvisioningMethodC
 function breakEven(manual: Method, zero: Method, rate: number): number | null {
   const dv = variableUsd(manual, rate) - variableUsd(zero, rate);
   const df = zero.oneTime - manual.oneTime;
-  const cheaper = (n: number): boolean => totalUsd(zero, rate, n) <= totalUsd(manual, rate, n);
+  const cheaper = (n: number): boolean => costOf(zero, rate, n).totalCostUsd <= costOf(manual, rate, n).totalCostUsd;
   // A per-device difference within rounding noise of the costs themselves is no difference.
   const same = Math.abs(dv) <= 1e-12 * Math.max(variableUsd(manual, rate), variableUsd(zero, rate));
   if (same) return df > 0 ? null : 1;

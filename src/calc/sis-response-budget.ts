@@ -62,14 +62,28 @@ export interface SisResponseBudgetResult {
   readonly working: readonly string[];
 }
 
+/** The argument of {@link silLevelForPfd}, checked like the calculator's own field. */
+const silArgsSchema = z.strictObject({ pfdAvg: sisResponseBudgetInputSchema.shape.pfdAvg.unwrap() });
+
 /**
  * The SIL band of a low-demand PFDavg per IEC 61511 / IEC 61508: SIL 4 for [1e-5, 1e-4),
  * SIL 3 for [1e-4, 1e-3), SIL 2 for [1e-3, 1e-2), SIL 1 for [1e-2, 1e-1); 0 at or above 0.1.
  * Below 1e-5 the band is still SIL 4, the highest the standard defines.
  *
- * @param pfdAvg - average probability of failure on demand, in (0, 1]
+ * @param pfdAvg - average probability of failure on demand, from 1e-9 to 1
+ * @throws FleetError `INVALID_INPUT` (400) naming `pfdAvg` when it is out of range or not a
+ *   number — never a band for it (NaN or a negative value would otherwise read as SIL 4)
+ * @example
+ * ```ts
+ * silLevelForPfd(0.005); // 2
+ * ```
  */
 export function silLevelForPfd(pfdAvg: number): SilLevel {
+  return silBand(parseCalcInput('silLevelForPfd', silArgsSchema, { pfdAvg }).pfdAvg);
+}
+
+/** The band of an already-validated PFDavg. */
+function silBand(pfdAvg: number): SilLevel {
   if (pfdAvg >= 1e-1) return 0;
   if (pfdAvg >= 1e-2) return 1;
   if (pfdAvg >= 1e-3) return 2;
@@ -112,7 +126,7 @@ export function sisResponseBudget(input: SisResponseBudgetInput): SisResponseBud
     `${pass ? 'pass' : 'FAIL'}: margin to budget ${num(budgetSeconds)} − ${num(totalSeconds)} = ${num(budgetSeconds - totalSeconds)} s; to PST ${num(i.processSafetyTimeSeconds - totalSeconds)} s`,
     `dominant: ${dominant.name} ${num(i.components[shares.indexOf(dominant)]?.responseTimeSeconds ?? 0)} ÷ ${num(totalSeconds)} = ${pct(dominant.fraction)}`,
   ];
-  const sil = i.pfdAvg === undefined ? {} : { silLevel: silLevelForPfd(i.pfdAvg), riskReductionFactor: 1 / i.pfdAvg };
+  const sil = i.pfdAvg === undefined ? {} : { silLevel: silBand(i.pfdAvg), riskReductionFactor: 1 / i.pfdAvg };
   if (sil.silLevel !== undefined) working.push(`SIL: PFDavg ${i.pfdAvg} → RRF ${fixed(sil.riskReductionFactor, 0)} → ${sil.silLevel === 0 ? 'below SIL 1' : `SIL ${sil.silLevel}`}`);
   return assertFinite('sisResponseBudget', {
     totalSeconds,

@@ -68,7 +68,10 @@ export function expectedForm(s: FieldSchema | undefined): string {
   }
   if (s.type === 'integer') return `an integer ${bounds(s)}`.trim();
   if (s.type === 'number') return `a number ${bounds(s)}`.trim();
-  if (s.type === 'string') return s.minLength !== undefined && s.minLength > 0 ? 'a non-empty string' : 'a string';
+  if (s.type === 'string') {
+    const text = s.minLength !== undefined && s.minLength > 0 ? 'a non-empty string' : 'a string';
+    return s.maxLength === undefined ? text : `${text} of at most ${s.maxLength} characters`;
+  }
   if (s.type === 'array') {
     const item = s.items?.properties === undefined ? 'items' : `{ ${Object.keys(s.items.properties).join(', ')} } objects`;
     const count = s.minItems !== undefined && s.minItems > 0 ? `a list of ${s.minItems} or more ${item}` : `a list of ${item}`;
@@ -88,12 +91,24 @@ function schemaAt(root: FieldSchema, path: readonly PropertyKey[]): FieldSchema 
   return s;
 }
 
-/** A short, single-line rendering of a received value. */
+/** JSON text of `value`, or `undefined` when it has none (a BigInt inside, a cycle, a throwing toJSON). */
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A short, single-line rendering of a received value. Total: whatever the caller passed, it
+ * describes it rather than throwing, so that bad input always ends as a `FleetError`.
+ */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') return typeof value;
-  const text = JSON.stringify(value) ?? typeof value;
+  const text = jsonText(value) ?? (Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -138,7 +153,18 @@ function invalid(calculator: string, field: string, expected: string, received: 
  * @internal
  */
 export function parseCalcInput<S extends z.ZodType>(calculator: string, schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
+  let parsed: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    parsed = schema.safeParse(input);
+  } catch (cause) {
+    // Only reading the input can throw here (a getter or proxy trap that fails): still bad input.
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new FleetError('INVALID_INPUT', `${calculator}: the input could not be read (${reason}): pass a plain object of numbers and strings`, {
+      status: 400,
+      cause,
+      details: { calculator, field: 'input', expected: 'a plain object of numbers and strings', received: 'an unreadable object' },
+    });
+  }
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue === undefined) throw invalid(calculator, 'input', 'a valid input', input, `${calculator}: invalid input`);

@@ -57,7 +57,12 @@ export function fieldFlags(calculator: Calculator): readonly FieldFlag[] {
   });
 }
 
-const NUMBER = /^[+-]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
+/**
+ * Digits may be grouped with `_` (one between digits, as in JavaScript) or with `,` in groups of
+ * three (`1,000,000`). A comma anywhere else is refused rather than dropped: in `62,5` it is a
+ * decimal comma, and reading it as 625 would silently multiply the figure by ten.
+ */
+const NUMBER = /^[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+(?:_\d+)*)(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** A fraction field accepts "25%" as well as 0.25. */
 function acceptsPercent(schema: FieldSchema): boolean {
@@ -66,6 +71,7 @@ function acceptsPercent(schema: FieldSchema): boolean {
 
 /**
  * Parses a number as a person types it: `1000`, `1_000`, `1,000`, `1e3`; `25%` for fractions.
+ * `62,5` (a decimal comma) and `1__0` are refused, not guessed at.
  *
  * @throws UsageError naming `--flag` and the expected form
  */
@@ -73,7 +79,10 @@ export function parseNumber(text: string, schema: FieldSchema, flag: string): nu
   const trimmed = text.trim();
   const percent = trimmed.endsWith('%') && acceptsPercent(schema);
   const body = percent ? trimmed.slice(0, -1).trim() : trimmed;
-  if (!NUMBER.test(body)) throw new UsageError(`--${flag}: expected ${expectedForm(schema)}, got "${text}"`);
+  if (!NUMBER.test(body)) {
+    const hint = body.includes(',') ? ' (use "." for decimals; "," only between groups of three digits)' : '';
+    throw new UsageError(`--${flag}: expected ${expectedForm(schema)}, got "${text}"${hint}`);
+  }
   const value = Number(body.replace(/[_,]/g, ''));
   return percent ? value / 100 : value;
 }

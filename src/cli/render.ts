@@ -58,7 +58,7 @@ export function rows(result: object, prefix = ''): Row[] {
 }
 
 /** Values that read as figures, right-aligned in the table; text stays left-aligned. */
-const FIGURE = /^(?:[−$\d.,-]|(?:yes|no|PASS|FAIL|—)$)/;
+const FIGURE = /^(?:[$\d.,-]|(?:yes|no|PASS|FAIL|—)$)/;
 
 /** Aligns rows in two columns: labels padded, numbers right-aligned. */
 export function table(list: readonly Row[], indent = '  '): string {

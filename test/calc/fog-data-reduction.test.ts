@@ -39,6 +39,21 @@ describe('fogDataReduction — properties', () => {
     );
   });
 
+  it('more devices move more bytes and save more, at the same reduction', () => {
+    fc.assert(
+      fc.property(fogInput, fc.integer({ min: 1, max: 1_000_000 }), (input, extra) => {
+        const a = fogDataReduction(input);
+        const b = fogDataReduction({ ...input, devices: Math.min(1_000_000_000, Number(input.devices) + extra) });
+        expect(b.rawBytesPerDay).toBeGreaterThanOrEqual(a.rawBytesPerDay);
+        expect(b.forwardedBytesPerDay).toBeGreaterThanOrEqual(a.forwardedBytesPerDay);
+        // Saved bytes are a difference of two large totals: monotone up to their rounding.
+        if (a.bytesSavedPerDay >= 0) expect(b.bytesSavedPerDay).toBeGreaterThanOrEqual(a.bytesSavedPerDay - 1e-12 * b.rawBytesPerDay);
+        // The reduction is a ratio of per-device rates: the fleet size cancels (up to rounding).
+        expect(Math.abs(b.reductionFraction - a.reductionFraction)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(a.reductionFraction)));
+      }),
+    );
+  });
+
   it('a wider deadband (fewer exceptions) or a longer window never reduces less', () => {
     fc.assert(
       fc.property(fogInput, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 1, max: 100, noNaN: true }), (input, fewer, stretch) => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { provisioningCost } from '../../src/calc/index.js';
-import { numbersIn, provisioningInput } from './arbitraries.js';
+import { amount, fraction, numbersIn, provisioningInput, range } from './arbitraries.js';
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
@@ -111,6 +111,45 @@ describe('provisioningCost — properties', () => {
           const before = provisioningCost({ ...input, devices: n - 1 });
           expect(before.zeroTouch.totalCostUsd).toBeGreaterThanOrEqual(before.manual.totalCostUsd - tol(before.manual.totalCostUsd));
         }
+      }),
+    );
+  });
+
+  it('where zero-touch costs more up front and less per device, it wins from the break-even fleet on and loses just before it', () => {
+    // The general generator rarely lands here (a break-even above 1); this one always does.
+    const variable = (seconds: number, rework: number, rate: number, perDevice: number): number => ((seconds * (1 + rework)) / 3600) * rate + perDevice;
+    const crossing = fc
+      .record({
+        devices: fc.integer({ min: 1, max: 100_000 }),
+        manualSecondsPerDevice: range(60, 3_600),
+        zeroTouchSecondsPerDevice: amount(30),
+        laborRateUsdPerHour: range(20, 200),
+        manualOneTimeUsd: amount(5_000),
+        zeroTouchOneTimeUsd: range(10_000, 1_000_000),
+        zeroTouchPerDeviceUsd: amount(0.5),
+        manualReworkFraction: fraction(),
+        zeroTouchReworkFraction: fraction(),
+      })
+      // At least a cent a device cheaper: a real crossing, at most 1e8 devices out, where the
+      // totals' rounding is far below the per-device difference.
+      .filter(
+        (i) =>
+          variable(i.manualSecondsPerDevice, i.manualReworkFraction, i.laborRateUsdPerHour, 0) -
+            variable(i.zeroTouchSecondsPerDevice, i.zeroTouchReworkFraction, i.laborRateUsdPerHour, i.zeroTouchPerDeviceUsd) >=
+          0.01,
+      );
+    fc.assert(
+      fc.property(crossing, (input) => {
+        const n = provisioningCost(input).breakEvenDevices;
+        expect(n).not.toBeNull();
+        if (n === null) return;
+        expect(n).toBeGreaterThan(1);
+        const at = provisioningCost({ ...input, devices: n });
+        const before = provisioningCost({ ...input, devices: n - 1 });
+        const later = provisioningCost({ ...input, devices: n + 1 + input.devices });
+        expect(at.zeroTouch.totalCostUsd).toBeLessThanOrEqual(at.manual.totalCostUsd);
+        expect(later.zeroTouch.totalCostUsd).toBeLessThanOrEqual(later.manual.totalCostUsd);
+        expect(before.zeroTouch.totalCostUsd).toBeGreaterThan(before.manual.totalCostUsd);
       }),
     );
   });

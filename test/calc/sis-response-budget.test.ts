@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { silLevelForPfd, sisResponseBudget } from '../../src/calc/index.js';
+import { errorOf } from './error-of.js';
 import { numbersIn, sisComponents, sisInput } from './arbitraries.js';
 
 const reactor = {
@@ -69,6 +70,14 @@ describe('silLevelForPfd — IEC 61511 low-demand bands', () => {
     [0.000001, 4],
   ])('PFDavg %d → SIL %d', (pfd, sil) => {
     expect(silLevelForPfd(pfd)).toBe(sil);
+  });
+});
+
+describe('silLevelForPfd — bad input', () => {
+  it.each([Number.NaN, -0.01, 0, 1.5, Number.POSITIVE_INFINITY])('refuses PFDavg %d with a FleetError naming pfdAvg, never a band', (pfd) => {
+    const e = errorOf(() => silLevelForPfd(pfd));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.details?.['field']).toBe('pfdAvg');
   });
 });
 

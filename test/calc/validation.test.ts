@@ -10,17 +10,9 @@ import {
   runCalculator,
   sisResponseBudget,
 } from '../../src/calc/index.js';
-import { FleetError, isFleetError } from '../../src/errors.js';
+import { assertFinite } from '../../src/calc/validate.js';
+import { errorOf } from './error-of.js';
 
-function errorOf(fn: () => unknown): FleetError {
-  try {
-    fn();
-  } catch (e) {
-    if (isFleetError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a FleetError');
-}
 
 describe('bad input → FleetError INVALID_INPUT (400) naming the field and the form', () => {
   it('a number out of range', () => {
@@ -72,9 +64,36 @@ describe('bad input → FleetError INVALID_INPUT (400) naming the field and the 
     );
   });
 
+  it('a name that is too long says how long it may be', () => {
+    const e = errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [{ name: 'x'.repeat(81), responseTimeSeconds: 1 }] }));
+    expect(e.details?.['field']).toBe('components[0].name');
+    expect(e.details?.['expected']).toBe('a non-empty string of at most 80 characters');
+  });
+
   it('a rule across fields', () => {
     const e = errorOf(() => fogDataReduction({ devices: 10, sampleIntervalSeconds: 30, windowSeconds: 10 }));
     expect(e.details?.['field']).toBe('windowSeconds');
+  });
+
+  it('values JSON cannot show (a BigInt inside, a cycle) still end as INVALID_INPUT naming the field', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    const big = errorOf(() => provisioningCost({ devices: 10, manualOneTimeUsd: { a: 1n } as never }));
+    expect(big.details).toMatchObject({ field: 'manualOneTimeUsd', received: 'an object' });
+    const looped = errorOf(() => provisioningCost({ devices: cycle as never }));
+    expect(looped.details).toMatchObject({ field: 'devices', received: 'an object' });
+    expect(errorOf(() => provisioningCost(cycle as never)).code).toBe('INVALID_INPUT');
+    expect(errorOf(() => sisResponseBudget({ processSafetyTimeSeconds: 8, components: [cycle] as never })).details?.['field']).toMatch(/^components\[0\]/);
+  });
+
+  it('an input whose getter throws is INVALID_INPUT too, with the reason as its cause', () => {
+    const trap = new Proxy({}, { ownKeys: () => { throw new RangeError('no keys today'); } });
+    const e = errorOf(() => provisioningCost(trap as never));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toContain('no keys today');
+    expect(e.cause).toBeInstanceOf(RangeError);
+    const getter = { get devices(): number { throw new Error('sensor offline'); } };
+    expect(errorOf(() => failuresAtScale(getter as never)).details?.['field']).toBe('input');
   });
 
   it('not an object at all', () => {
@@ -83,11 +102,40 @@ describe('bad input → FleetError INVALID_INPUT (400) naming the field and the 
     }
   });
 
+  it('never mutates the input of any calculator, valid or not', () => {
+    const deepFreeze = <T>(v: T): T => {
+      if (typeof v === 'object' && v !== null) {
+        for (const x of Object.values(v)) deepFreeze(x);
+        Object.freeze(v);
+      }
+      return v;
+    };
+    for (const c of calculators) {
+      const input = deepFreeze(structuredClone({ ...c.example }));
+      const copy = structuredClone(input);
+      c.calculate(input);
+      const bad = deepFreeze({ ...structuredClone(input), devices: -1, assets: -1, processSafetyTimeSeconds: -1 });
+      expect(runCalculator(c.name, bad).ok).toBe(false);
+      expect(input).toEqual(copy);
+    }
+  });
+
   it('never mutates the input', () => {
     const input = Object.freeze({ processSafetyTimeSeconds: 8, components: Object.freeze([Object.freeze({ name: 'a', responseTimeSeconds: 1 })]) });
     const copy = structuredClone(input);
     sisResponseBudget(input);
     expect(input).toEqual(copy);
+  });
+});
+
+describe('assertFinite — the last guard', () => {
+  it('turns a non-finite figure into an INTERNAL FleetError naming it, and passes finite results through', () => {
+    const e = errorOf(() => assertFinite('demo', { a: { b: [1, Number.POSITIVE_INFINITY] } }));
+    expect(e.code).toBe('INTERNAL');
+    expect(e.details?.['field']).toBe('a.b.1');
+    const ok = { x: 1, y: null, z: [2, 3] };
+    expect(assertFinite('demo', ok)).toBe(ok);
+    expect(() => assertFinite('demo', { n: Number.NaN })).toThrow(/non-finite n/);
   });
 });
 
@@ -119,13 +167,17 @@ describe('the registry', () => {
   });
 
   it('any input at all gives a finite result or INVALID_INPUT — never another error', () => {
+    // Every odd value fast-check knows (BigInt, Map, Date, typed arrays, null prototypes, …), at the
+    // top level and under the field names the calculators read.
+    const odd = fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true, withObjectString: true });
     const anyInput = fc.oneof(
-      fc.anything(),
-      fc.dictionary(fc.constantFrom('devices', 'assets', 'components', 'processSafetyTimeSeconds', 'capexUsd', 'windowSeconds'), fc.oneof(fc.double(), fc.integer(), fc.string(), fc.constant(null))),
+      odd,
+      fc.dictionary(fc.constantFrom('devices', 'assets', 'components', 'processSafetyTimeSeconds', 'capexUsd', 'windowSeconds'), fc.oneof(fc.double(), fc.integer(), fc.string(), fc.constant(null), odd)),
     );
     fc.assert(
-      fc.property(fc.constantFrom(...calculators), anyInput, (c, input) => {
-        const r = runCalculator(c.name, input);
+      // Names, not calculator objects, so that a counterexample prints short.
+      fc.property(fc.constantFrom(...calculators.map((c) => c.name)), anyInput, (name, input) => {
+        const r = runCalculator(name, input);
         if (!r.ok) expect(r.error.code).toBe('INVALID_INPUT');
       }),
     );

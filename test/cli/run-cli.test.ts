@@ -28,6 +28,31 @@ describe('runCli', () => {
     expect(JSON.parse(a.out)).toEqual(provisioningCost({ devices: 1_000, manualReworkFraction: 0.05 }));
   });
 
+  it('refuses a decimal comma and stray separators instead of guessing (62,5 is not 625)', async () => {
+    for (const bad of ['62,5', '1,00', '1__0', '_10', '10_', '1,0000']) {
+      const r = await run('calc', 'provisioning-cost', '--devices', '10', '--labor-rate-usd-per-hour', bad);
+      expect(r.code, bad).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err, bad).toContain(`--labor-rate-usd-per-hour: expected a number ≥ 0 and ≤ 100,000, got "${bad}"`);
+    }
+    expect((await run('calc', 'provisioning-cost', '--devices', '10', '--labor-rate-usd-per-hour', '62,5')).err).toContain('use "." for decimals');
+  });
+
+  it('reads grouped digits as the number they group', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000_000 }), async (devices) => {
+        const commas = devices.toLocaleString('en-US');
+        const underscores = commas.replace(/,/g, '_');
+        for (const text of [commas, underscores, String(devices)]) {
+          const r = await run('calc', 'failures-at-scale', '--devices', text, '--failures-per-device-year', '1', '--message-interval-seconds', '1', '--json');
+          expect(r.code, text).toBe(0);
+          expect(JSON.parse(r.out).failuresPerYear, text).toBe(devices);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('refuses a percentage where the field is not a fraction', async () => {
     const r = await run('calc', 'provisioning-cost', '--devices', '50%');
     expect(r.code).toBe(2);
@@ -73,6 +98,9 @@ describe('human output', () => {
     expect(formatValue('paybackDays', 24.036)).toBe('24.0 days');
     expect(formatValue('paybackDays', null)).toBe('—');
     expect(formatValue('pass', false)).toBe('FAIL');
+    // One minus sign for every negative figure, so that a loss pasted elsewhere still parses.
+    expect(formatValue('savingsUsd', -188.18)).toBe('-$188.18');
+    expect(formatValue('savingsPercent', -59.27)).toBe('-59.3%');
   });
 
   it('aligns the table: labels padded, figures right-aligned', () => {
