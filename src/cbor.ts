@@ -14,7 +14,8 @@ export type { Codec, CodecOptions } from './protocol/codec.js';
 
 // "__proto__" in ASCII: cbor-x silently renames that key to "__proto_", so it cannot be seen
 // after decoding; CBOR text strings are raw UTF-8 (cbor-x refuses chunked ones), so a byte
-// search finds every occurrence.
+// search finds every occurrence. Only payloads that contain it take the slow path that tells a
+// key from an ordinary string value.
 const PROTO = new TextEncoder().encode('__proto__');
 
 function containsProto(bytes: Uint8Array): boolean {
@@ -24,6 +25,24 @@ function containsProto(bytes: Uint8Array): boolean {
     for (let k = 1; k < PROTO.length; k++) if (bytes[i + k] !== PROTO[k]) continue outer;
     return true;
   }
+  return false;
+}
+
+function decodeWith(decoder: Encoder, bytes: Uint8Array): unknown {
+  try {
+    return decoder.decode(bytes) as unknown;
+  } catch (cause) {
+    throw invalidPayload('cborCodec', cause instanceof Error ? cause.message : String(cause), cause);
+  }
+}
+
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (depth > 256 || typeof value !== 'object' || value === null) return false;
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (k === '__proto__' || hasProtoKey(v, depth + 1)) return true;
+    return false;
+  }
+  if (Array.isArray(value)) return value.some((v) => hasProtoKey(v, depth + 1));
   return false;
 }
 
@@ -42,6 +61,8 @@ function containsProto(bytes: Uint8Array): boolean {
 export function createCborCodec(options: CodecOptions = {}): Codec {
   const { maxBytes, maxDepth } = resolveCodecOptions('cborCodec', options);
   const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+  // Decodes maps as Map objects, whose keys cbor-x leaves untouched.
+  const exact = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false });
   return {
     name: 'cbor',
     contentType: 'application/cbor',
@@ -61,15 +82,10 @@ export function createCborCodec(options: CodecOptions = {}): Codec {
       if (!(bytes instanceof Uint8Array)) throw invalidPayload('cborCodec', `expected a Uint8Array, got ${typeof bytes}`);
       if (bytes.byteLength > maxBytes) throw tooLarge('cborCodec', bytes.byteLength, maxBytes, 'decode');
       if (bytes.byteLength === 0) throw invalidPayload('cborCodec', 'the payload is empty');
-      if (containsProto(bytes)) {
+      if (containsProto(bytes) && hasProtoKey(decodeWith(exact, bytes))) {
         throw invalidPayload('cborCodec', 'key "__proto__" is not allowed (it could reach an object prototype); rename the key');
       }
-      let value: unknown;
-      try {
-        value = cbor.decode(bytes);
-      } catch (cause) {
-        throw invalidPayload('cborCodec', cause instanceof Error ? cause.message : String(cause), cause);
-      }
+      const value = decodeWith(cbor, bytes);
       const problem = checkJson(value, { maxDepth });
       if (problem !== undefined) throw invalidPayload('cborCodec', problem.message, problem);
       return value;

@@ -105,3 +105,18 @@ function forgeCborMap(key: string): Uint8Array {
   const k = new TextEncoder().encode(key);
   return new Uint8Array([0xa1, 0x61, 0x61, 0xa1, 0x60 + k.length, ...k, 0xa1, 0x68, ...new TextEncoder().encode('polluted'), 0x01]);
 }
+
+describe('cborCodec and "__proto__"', () => {
+  it('keeps "__proto__" as a string value but refuses it as a key', () => {
+    expect(cborCodec.decode(cborCodec.encode(['__proto__', { a: '__proto__' }]))).toEqual(['__proto__', { a: '__proto__' }]);
+    const withKey = JSON.parse('{"__proto__":{"polluted":true}}') as unknown;
+    let code: string | undefined;
+    try {
+      cborCodec.decode(cborCodec.encode(withKey));
+    } catch (e) {
+      code = isFleetError(e) ? e.code : 'other';
+    }
+    expect(code).toBe('INVALID_PAYLOAD');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
