@@ -1,20 +1,31 @@
 /**
- * Tenant ids: one rule for every module, safe as a single MQTT topic level and in broker ACLs.
+ * Names and ids shared by every module: one alphabet (AWS IoT's thing-name alphabet
+ * `[a-zA-Z0-9:_-]`), safe as a single MQTT topic level and in broker ACLs.
  */
 import { z } from 'zod';
 import { FleetError } from './errors.js';
 
-const TENANT_CHARS = /^[a-zA-Z0-9:_-]+$/;
+const NAME_CHARS = /^[a-zA-Z0-9:_-]+$/;
 
 /** Maximum length of a tenant id. */
 export const MAX_TENANT_ID_LENGTH = 64;
 
+/** @internal A zod schema for 1–`max` characters of the name alphabet. */
+export function nameSchema(max: number): z.ZodString {
+  return z.string().min(1).max(max).regex(NAME_CHARS, 'only letters, digits, ":", "_" and "-" are allowed');
+}
+
+/** @internal Returns `value` when it is 1–`max` characters of the name alphabet; else throws `INVALID_NAME` (400). */
+export function assertName(kind: string, value: unknown, max: number): string {
+  if (typeof value === 'string' && value.length >= 1 && value.length <= max && NAME_CHARS.test(value)) return value;
+  throw new FleetError('INVALID_NAME', `Invalid ${kind} ${JSON.stringify(value)}: use 1–${max} characters of letters, digits, ":", "_" and "-"`, {
+    status: 400,
+    details: { kind, value: typeof value === 'string' ? value.slice(0, 200) : typeof value },
+  });
+}
+
 /** A tenant id: 1–64 characters of `[a-zA-Z0-9:_-]` (the thing-name alphabet; safe as one MQTT topic level). */
-export const tenantIdSchema: z.ZodString = z
-  .string()
-  .min(1)
-  .max(MAX_TENANT_ID_LENGTH)
-  .regex(TENANT_CHARS, 'only letters, digits, ":", "_" and "-" are allowed');
+export const tenantIdSchema: z.ZodString = nameSchema(MAX_TENANT_ID_LENGTH);
 
 /**
  * Returns `tenantId` when it is a valid tenant id.
@@ -22,9 +33,5 @@ export const tenantIdSchema: z.ZodString = z
  * @throws FleetError `INVALID_NAME` (400) otherwise.
  */
 export function assertTenantId(tenantId: unknown): string {
-  if (typeof tenantId === 'string' && tenantId.length >= 1 && tenantId.length <= MAX_TENANT_ID_LENGTH && TENANT_CHARS.test(tenantId)) return tenantId;
-  throw new FleetError('INVALID_NAME', `Invalid tenant id ${JSON.stringify(tenantId)}: use 1–${MAX_TENANT_ID_LENGTH} characters of letters, digits, ":", "_" and "-"`, {
-    status: 400,
-    details: { kind: 'tenant id', value: typeof tenantId === 'string' ? tenantId.slice(0, 200) : typeof tenantId },
-  });
+  return assertName('tenant id', tenantId, MAX_TENANT_ID_LENGTH);
 }
