@@ -1,5 +1,5 @@
 // Prints one plain closing line, "N passed, N failed, N skipped", after vitest's own summary, and
-// before it, for every failed test, the fast-check seed its file ran with (and the seed and path of a
+// before it, for every failed test, the fast-check run seed of its file (and the seed and path of a
 // failed property) with the command that replays it (see test/support/fast-check-seed.ts).
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 
@@ -20,7 +20,7 @@ function replayLines(test: TestCase): string[] {
   const lines = [`FAIL ${test.module.relativeModuleId} > ${test.fullName}`];
   for (const run of runs) lines.push(`  fast-check property failed: ${run} (fc.assert(…, { seed, path }) replays that case alone)`);
   if (fileSeed !== undefined) {
-    lines.push(`  fast-check seed of the file: ${fileSeed}`);
+    lines.push(`  fast-check run seed: ${fileSeed} (the test derives its own seed from it and its name)`);
     lines.push(`  replay: FLEETKIT_FC_SEED=${fileSeed} npx vitest run ${shellQuote(where)}`);
   }
   return lines;
