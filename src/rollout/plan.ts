@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { COHORT_COUNT, cohortLimit, cohortOf } from './cohort.js';
+import { checkPlan } from './plan-schema.js';
 import {
   DEFAULT_STAGES,
   DEFAULT_SUCCESS_THRESHOLD,
@@ -22,6 +23,7 @@ import type {
   ResolvedDeadlines,
   RolloutDevice,
   RolloutSpec,
+  RolloutSpecInput,
   StageSpec,
   TargetFilter,
 } from './spec.js';
@@ -40,6 +42,7 @@ export interface SkippedDevice {
 export interface SkipSummary {
   readonly total: number;
   readonly byReason: Readonly<Record<SkipReason, number>>;
+  /** The skipped devices in (cohort, id) order, so the order of the input fleet does not matter. */
   readonly devices: readonly SkippedDevice[];
 }
 
@@ -63,7 +66,10 @@ export interface PlannedStage {
   readonly percent?: number | undefined;
   /** Cumulative count requested (count stages). */
   readonly count?: number | undefined;
-  /** Cumulative number of devices the request asked for, before the one-device minimum. */
+  /**
+   * Cumulative number of devices the request asked for, before the one-device minimum (and, when
+   * re-planning with `previous`, before the room kept for the stage's previous devices).
+   */
   readonly requested: number;
   /** First device index (inclusive) in `plan.devices`. */
   readonly start: number;
@@ -240,39 +246,6 @@ function requiredSuccesses(size: number, threshold: number): number {
   return s;
 }
 
-function buildStages(stages: readonly StageSpec[], belowCohort: Int32Array, eligible: number, notes: string[]): PlannedStage[] {
-  const out: PlannedStage[] = [];
-  let end = 0;
-  stages.forEach((s, i) => {
-    const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
-    const requested = s.percent !== undefined ? belowCohort[cohortLimit(s.percent)]! : Math.min(s.count ?? 0, eligible);
-    if (end >= eligible) {
-      notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
-      return;
-    }
-    const raisedToOne = requested <= end;
-    const next = raisedToOne ? end + 1 : requested;
-    if (raisedToOne) notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
-    const size = next - end;
-    const successThreshold = s.successThreshold ?? DEFAULT_SUCCESS_THRESHOLD;
-    out.push({
-      index: out.length,
-      name,
-      ...(s.percent !== undefined ? { percent: s.percent } : { count: s.count ?? 0 }),
-      requested,
-      start: end,
-      end: next,
-      size,
-      raisedToOne,
-      minSoakMs: s.minSoakMs ?? defaultSoakMs(i, stages.length),
-      successThreshold,
-      requiredSuccesses: requiredSuccesses(size, successThreshold),
-    });
-    end = next;
-  });
-  return out;
-}
-
 function summariseSkips(skipped: SkippedDevice[], version: string, notes: string[]): SkipSummary {
   const byReason: Record<SkipReason, number> = { decommissioned: 0, maintenance: 0, 'not-targeted': 0, 'already-on-target': 0 };
   for (const s of skipped) byReason[s.reason]++;
@@ -296,6 +269,49 @@ function parseSpec(input: unknown): RolloutSpec {
   return { ...parsed.data, devices: parseDevices(devices) };
 }
 
+/** Options of {@link planRollout}. */
+export interface PlanRolloutOptions {
+  /**
+   * The plan of the running rollout this plan replaces (re-planning after the fleet changed),
+   * made with the same `rolloutId` and seed. Every device of it that is still eligible keeps its
+   * stage or moves to an earlier one — raised canaries and count stages included — and keeps its
+   * `fromVersion` when it already runs the target version; new devices are placed by cohort.
+   */
+  readonly previous?: RolloutPlan | undefined;
+}
+
+/** The previous plan's devices by id, after checking that `options` holds a plan of this rollout. */
+function previousDevices(options: unknown, rolloutId: string, seed: string): Map<string, PlannedDevice> | undefined {
+  if (options === undefined) return undefined;
+  if (!isRecord(options)) {
+    throw new FleetError('INVALID_ARGUMENT', `planRollout(spec, options): options must be an object like { previous: plan }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`, {
+      status: 400,
+    });
+  }
+  const unknown = Object.keys(options).filter((k) => k !== 'previous');
+  if (unknown.length > 0) {
+    throw new FleetError('INVALID_ARGUMENT', `planRollout(spec, options): unknown option ${JSON.stringify(unknown[0])}; the only option is previous`, { status: 400, details: { option: unknown[0] } });
+  }
+  const previous: unknown = options['previous'];
+  if (previous === undefined) return undefined;
+  const where = 'planRollout(spec, { previous })';
+  checkPlan(previous, where);
+  if (previous.rolloutId !== rolloutId) {
+    throw invalid(`${where}: the previous plan is for rollout ${JSON.stringify(previous.rolloutId)}, not ${JSON.stringify(rolloutId)}; pass the plan of the rollout being re-planned`);
+  }
+  if (previous.seed !== seed) {
+    throw invalid(`${where}: the previous plan was made with seed ${JSON.stringify(previous.seed)}, this spec gives ${JSON.stringify(seed)}; keep the seed of a running rollout (cohorts depend on it)`);
+  }
+  const byId = new Map<string, PlannedDevice>();
+  for (const d of previous.devices) {
+    if (byId.has(d.id)) throw invalid(`${where}: device id ${JSON.stringify(d.id)} appears more than once in the previous plan; pass a plan returned by planRollout, unchanged`);
+    byId.set(d.id, d);
+  }
+  return byId;
+}
+
+const byCohortThenId = (a: PlannedDevice, b: PlannedDevice): number => a.cohort - b.cohort || compareIds(a.id, b.id);
+
 /**
  * Plans a staged rollout: validates the spec, skips devices that must not or need not be
  * updated (saying how many and why), assigns every other device its sticky cohort and splits
@@ -303,12 +319,21 @@ function parseSpec(input: unknown): RolloutSpec {
  *
  * A percent stage holds the devices whose cohort is below `percent × 100`; a count stage holds
  * the first `count` devices in that order. A stage that would add no device gets one (and
- * `notes` says so); stages left with no device at all are dropped (and `notes` says so).
+ * `notes` says so); stages left with no device at all are dropped (and `notes` says so). The
+ * plan depends on the fleet as a set: any order of `spec.devices` gives the same plan.
  *
- * @param spec - a {@link RolloutSpec} (validated here; `unknown` is accepted on purpose)
+ * Re-planning a running rollout (devices joined or left): pass its plan as `previous`. Every
+ * device of it that is still eligible stays in its stage or an earlier one; a device that already
+ * runs the target version stays too (it is planned with its previous `fromVersion`, the version a
+ * rollback restores); new devices are placed by cohort. Without `previous` only percent stages
+ * are sticky (see the guide, docs/rollout.md).
+ *
+ * @param spec - the rollout spec ({@link RolloutSpecInput}; validated here at run time)
+ * @param options - `{ previous }` when re-planning a running rollout ({@link PlanRolloutOptions})
  * @returns the plan: plain data, safe to store as JSON
- * @throws FleetError `INVALID_PLAN` (400) for a malformed spec, duplicate device ids or stages
- *   that do not grow.
+ * @throws FleetError `INVALID_PLAN` (400) for a malformed spec, duplicate device ids, stages
+ *   that do not grow, or a `previous` plan that is corrupt or belongs to another rollout or seed;
+ *   `INVALID_ARGUMENT` (400) for options that are not `{ previous }`.
  * @example
  * ```ts
  * const plan = planRollout({
@@ -317,52 +342,129 @@ function parseSpec(input: unknown): RolloutSpec {
  *   devices: fleet, // [{ id, tenantId, firmware, state, tags }]
  * });
  * plan.stages.map((s) => s.size); // e.g. [100, 900, 4000, 5000] for 10,000 devices
+ * // Later, after devices joined the fleet:
+ * const next = planRollout({ ...spec, devices: fleetNow }, { previous: plan });
  * ```
  */
-export function planRollout(spec: unknown): RolloutPlan {
+export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions): RolloutPlan {
   const parsed = parseSpec(spec);
   const stageSpecs = parsed.stages ?? DEFAULT_STAGES;
   checkStagesGrow(stageSpecs);
   const seed = parsed.seed ?? `${parsed.rolloutId}/${parsed.firmware.version}`;
+  const before = previousDevices(options, parsed.rolloutId, seed);
   const all = parsed.devices;
+  const target = parsed.firmware.version;
   // Every device gets a cohort (skipped ones too), so one ordering also finds duplicate ids.
   const cohorts = new Int32Array(all.length);
   const reasons = new Uint8Array(all.length); // 0 = eligible, else 1 + index in SKIP_CODES
+  const fromVersions = new Array<string>(all.length);
+  const lastStage = stageSpecs.length - 1;
+  const prevStage = before === undefined ? undefined : new Int32Array(all.length).fill(-1);
   for (let i = 0; i < all.length; i++) {
     const device = all[i]!;
     cohorts[i] = cohortOf(seed, device.id);
-    const reason = skipReason(device, parsed);
+    const prior = before?.get(device.id);
+    // A device of the previous plan that runs the target already was (most likely) updated by
+    // this rollout: it is planned as if it still ran the version a rollback restores.
+    const effective = prior !== undefined && device.firmware === target ? { ...device, firmware: prior.fromVersion } : device;
+    fromVersions[i] = effective.firmware;
+    const reason = skipReason(effective, parsed);
     if (reason !== undefined) reasons[i] = 1 + SKIP_CODES.indexOf(reason);
+    else if (prior !== undefined) prevStage![i] = Math.min(prior.stage, lastStage);
   }
   const { order } = orderByCohort(all, cohorts);
   const eligibleOrder = new Int32Array(all.length);
   const belowCohort = new Int32Array(COHORT_COUNT + 1); // eligible devices with a cohort below c
+  // The devices new to the plan (all of them without `previous`), in cohort order, and how many have a cohort below c.
+  const newOrder = prevStage === undefined ? eligibleOrder : new Int32Array(all.length);
+  const newBelow = prevStage === undefined ? belowCohort : new Int32Array(COHORT_COUNT + 1);
+  const held: number[][] = stageSpecs.map(() => []); // devices of the previous plan by the stage they keep
   let eligible = 0;
+  let fresh = 0;
+  const skipped: SkippedDevice[] = [];
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    if (reasons[i] === 0) {
-      eligibleOrder[eligible++] = i;
-      belowCohort[cohorts[i]! + 1]!++;
+    const r = reasons[i]!;
+    if (r !== 0) {
+      skipped.push({ id: all[i]!.id, tenantId: all[i]!.tenantId, reason: SKIP_CODES[r - 1]! });
+      continue;
+    }
+    eligibleOrder[eligible++] = i;
+    belowCohort[cohorts[i]! + 1]!++;
+    if (prevStage === undefined) continue;
+    const p = prevStage[i]!;
+    if (p >= 0) held[p]!.push(i);
+    else {
+      newOrder[fresh++] = i;
+      newBelow[cohorts[i]! + 1]!++;
     }
   }
   for (let c = 1; c <= COHORT_COUNT; c++) belowCohort[c]! += belowCohort[c - 1]!;
-  const skipped: SkippedDevice[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const r = reasons[i]!;
-    if (r !== 0) skipped.push({ id: all[i]!.id, tenantId: all[i]!.tenantId, reason: SKIP_CODES[r - 1]! });
-  }
+  if (prevStage !== undefined) for (let c = 1; c <= COHORT_COUNT; c++) newBelow[c]! += newBelow[c - 1]!;
+
   const notes: string[] = [];
-  const stages = buildStages(stageSpecs, belowCohort, eligible, notes);
-  const devices = new Array<PlannedDevice>(stages.at(-1)?.end ?? 0);
-  for (const stage of stages) {
-    for (let k = stage.start; k < stage.end; k++) {
-      const i = eligibleOrder[k]!;
-      const device = all[i]!;
-      devices[k] = { id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage: stage.index, fromVersion: device.firmware };
+  const stages: PlannedStage[] = [];
+  const devices: PlannedDevice[] = [];
+  const placed = new Uint8Array(all.length);
+  let newPlaced = 0; // devices new to the plan are always placed in cohort order: a prefix of newOrder
+  let cursor = 0; // into eligibleOrder: every device before it is placed
+  let end = 0;
+  const place = (i: number, stage: number): void => {
+    placed[i] = 1;
+    if (prevStage === undefined || prevStage[i]! < 0) newPlaced++;
+    const device = all[i]!;
+    devices.push({ id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage, fromVersion: fromVersions[i]! });
+  };
+  stageSpecs.forEach((s, i) => {
+    const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
+    const limit = s.percent !== undefined ? cohortLimit(s.percent) : -1;
+    const requested = limit >= 0 ? belowCohort[limit]! : Math.min(s.count ?? 0, eligible);
+    if (end >= eligible) {
+      notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
+      return;
     }
-  }
+    const index = stages.length;
+    // Devices of the previous plan that keep this stage, and new devices whose cohort is below the limit.
+    const keep = prevStage === undefined ? [] : held[i]!.filter((k) => placed[k] === 0);
+    const due = limit >= 0 ? Math.max(0, newBelow[limit]! - newPlaced) : 0;
+    let next = Math.max(requested, end + keep.length + due);
+    const raisedToOne = next <= end;
+    if (raisedToOne) {
+      next = end + 1;
+      notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
+    } else if (next > requested && keep.length > 0) {
+      notes.push(`${name} holds ${next - end} devices where ${Math.max(0, requested - end)} were requested: the ${keep.length} devices it had in the previous plan stay in it`);
+    }
+    for (const k of keep) place(k, index);
+    for (let k = 0; k < due; k++) place(newOrder[newPlaced]!, index);
+    while (devices.length < next) {
+      while (placed[eligibleOrder[cursor]!] === 1) cursor++;
+      place(eligibleOrder[cursor]!, index);
+    }
+    if (prevStage !== undefined) {
+      const segment = devices.slice(end).sort(byCohortThenId);
+      for (let k = 0; k < segment.length; k++) devices[end + k] = segment[k]!;
+    }
+    const size = next - end;
+    const successThreshold = s.successThreshold ?? DEFAULT_SUCCESS_THRESHOLD;
+    stages.push({
+      index,
+      name,
+      ...(s.percent !== undefined ? { percent: s.percent } : { count: s.count ?? 0 }),
+      requested,
+      start: end,
+      end: next,
+      size,
+      raisedToOne,
+      minSoakMs: s.minSoakMs ?? defaultSoakMs(i, stageSpecs.length),
+      successThreshold,
+      requiredSuccesses: requiredSuccesses(size, successThreshold),
+    });
+    end = next;
+  });
   if (eligible > devices.length) notes.push(`${eligible - devices.length} eligible devices are beyond the last stage and will not be updated`);
-  const skippedSummary = summariseSkips(skipped, parsed.firmware.version, notes);
+  if (before !== undefined) notes.push(replanNote(before, devices));
+  const skippedSummary = summariseSkips(skipped, target, notes);
   return {
     rolloutId: parsed.rolloutId,
     firmware: parsed.firmware,
@@ -376,4 +478,19 @@ export function planRollout(spec: unknown): RolloutPlan {
     maintenanceWindows: parsed.maintenanceWindows ?? [],
     notes,
   };
+}
+
+/** What re-planning changed, for `notes`. */
+function replanNote(before: ReadonlyMap<string, PlannedDevice>, devices: readonly PlannedDevice[]): string {
+  let kept = 0;
+  let earlier = 0;
+  for (const d of devices) {
+    const p = before.get(d.id);
+    if (p === undefined) continue;
+    if (d.stage === p.stage) kept++;
+    else earlier++;
+  }
+  const added = devices.length - kept - earlier;
+  const left = before.size - kept - earlier;
+  return `re-planned from the previous plan: ${kept} devices kept their stage, ${earlier} moved to an earlier stage, ${added} are new, ${left} left the plan`;
 }
