@@ -4,7 +4,12 @@
 import { FleetError, type FleetErrorCode } from '../errors.js';
 import type { RejectedPayload } from './types.js';
 
-/** AWS's exact rejection messages, by name. */
+/**
+ * AWS's exact rejection messages, by name (the AWS IoT developer guide's "Device Shadow error
+ * messages"; docs/shadow.md lists which request gets which). `thingNotFound`, `unauthorized`,
+ * `forbidden` and `tooManyRequests` are never produced by the engine: they are the answers of the
+ * service around it (registry, authorization, in-flight limit).
+ */
 export const AWS_MESSAGES = {
   invalidJson: 'Invalid JSON',
   missingState: 'Missing required node: state',
@@ -17,8 +22,10 @@ export const AWS_MESSAGES = {
   invalidStateNode: 'State contains an invalid node',
   unauthorized: 'Unauthorized',
   forbidden: 'Forbidden',
+  thingNotFound: 'Thing not found',
   versionConflict: 'Version conflict',
   tooLarge: 'The payload exceeds the maximum size allowed',
+  unsupportedEncoding: 'Unsupported documented encoding; supported encoding is UTF-8',
   tooManyRequests: 'Too Many Requests',
   internal: 'Internal service failure',
 } as const;
@@ -31,9 +38,14 @@ export function shadowError(code: FleetErrorCode, status: number, awsMessage: st
   return new FleetError(code, hint === '' ? awsMessage : `${awsMessage}: ${hint}`, { status, details: { ...details, awsMessage }, captureStack: false });
 }
 
-/** The 404 for a get/delete/update of a shadow that does not exist. */
+/**
+ * The 404 for a get or delete of a shadow that does not exist: `No shadow exists with name: 'lamp'`,
+ * the name in single quotes, as the AWS IoT named-shadow walkthrough and the AWS IoT Device SDK v2
+ * shadow sample show the service's answer (the error-message table of the developer guide writes
+ * the placeholder without them).
+ */
 export function notFound(name: string): FleetError {
-  return shadowError('SHADOW_NOT_FOUND', 404, `No shadow exists with name: ${name}`, '');
+  return shadowError('SHADOW_NOT_FOUND', 404, `No shadow exists with name: '${name}'`, '', { name });
 }
 
 /**

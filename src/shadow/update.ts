@@ -113,12 +113,22 @@ export function applyShadowUpdate(current: StoredShadow | undefined, request: un
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses raw text or bytes (a request that arrived off the wire) with the request limits. */
 export function decodeRequest(request: unknown, limits: ResolvedShadowLimits): unknown {
   if (typeof request !== 'string' && !(request instanceof Uint8Array)) return request;
   if ((typeof request === 'string' ? request.length : request.byteLength) === 0) return {};
+  let text: string | Uint8Array = request;
+  if (typeof request !== 'string' && request.byteLength <= limits.maxRequestBytes) {
+    try {
+      text = utf8.decode(request);
+    } catch {
+      throw shadowError('INVALID_JSON', 415, AWS_MESSAGES.unsupportedEncoding, 'send the request as UTF-8 JSON text');
+    }
+  }
   try {
-    return parseJson(request, { maxBytes: limits.maxRequestBytes, maxDepth: limits.maxDepth + 3 });
+    return parseJson(text, { maxBytes: limits.maxRequestBytes, maxDepth: limits.maxDepth + 3 });
   } catch (e) {
     if (!isFleetError(e)) throw e;
     if (e.code === 'PAYLOAD_TOO_LARGE') throw shadowError('PAYLOAD_TOO_LARGE', 413, AWS_MESSAGES.tooLarge, `requests are limited to ${limits.maxRequestBytes} bytes`);

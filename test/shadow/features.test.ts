@@ -31,7 +31,7 @@ describe('versions across delete', () => {
     expect(del.accepted).toEqual({ version: 2, timestamp: (T + 2000) / 1000, clientToken: 'del-1' });
     const get = getShadow(del.tombstone, { now: T + 3000, name: 'lamp', request: { clientToken: 'g' } });
     expect(get.ok).toBe(false);
-    if (!get.ok) expect(get.rejected).toEqual({ code: 404, message: 'No shadow exists with name: lamp', timestamp: (T + 3000) / 1000, clientToken: 'g' });
+    if (!get.ok) expect(get.rejected).toEqual({ code: 404, message: "No shadow exists with name: 'lamp'", timestamp: (T + 3000) / 1000, clientToken: 'g' });
     expect(deleteShadow(del.tombstone, { now: T }).ok).toBe(false);
     const again = applyShadowUpdate(del.tombstone, { state: { desired: { a: 3 } }, version: 2 }, { now: T + 4000 });
     expect(again.ok && again.document.version).toBe(3);
@@ -84,6 +84,22 @@ describe('limits and hostile input', () => {
     expect(!huge.ok && huge.rejected.code).toBe(413);
     const deep = applyShadowUpdate(undefined, '['.repeat(10_000) + ']'.repeat(10_000), { now: T });
     expect(!deep.ok && deep.rejected.code).toBe(400);
+  });
+
+  it('answers bytes that are not UTF-8 with 415, as AWS does, on update, get and delete', () => {
+    const bytes = new Uint8Array([0x7b, 0x22, 0x73, 0xff, 0xfe, 0x22, 0x7d]); // {"s\xff\xfe"}
+    const expected = { code: 415, message: 'Unsupported documented encoding; supported encoding is UTF-8', timestamp: T / 1000 };
+    const u = applyShadowUpdate(undefined, bytes, { now: T });
+    expect(!u.ok && u.rejected).toEqual(expected);
+    expect(!u.ok && u.error.code).toBe('INVALID_JSON');
+    expect(!u.ok && u.error.status).toBe(415);
+    const g = getShadow(undefined, { now: T, request: bytes });
+    expect(!g.ok && g.rejected).toEqual(expected);
+    const d = deleteShadow(undefined, { now: T, request: bytes });
+    expect(!d.ok && d.rejected).toEqual(expected);
+    // valid UTF-8 that is not JSON stays a 400
+    const text = applyShadowUpdate(undefined, new TextEncoder().encode('{"state":'), { now: T });
+    expect(!text.ok && text.rejected.code).toBe(400);
   });
 
   it('rejects unknown state nodes, bad versions, non-object requests and bad now', () => {
