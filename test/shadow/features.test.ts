@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../src/json.js';
+import { isFleetError, type FleetError } from '../../src/errors.js';
+import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../src/json.js';
 import {
   ackProperty,
   applyShadowUpdate,
@@ -9,6 +10,7 @@ import {
   propertyAcks,
   reconcileShadow,
   type ConflictPolicy,
+  type ReconcileInput,
   type ShadowDocument,
   type StoredShadow,
 } from '../../src/shadow/index.js';
@@ -238,9 +240,63 @@ describe('reconcileShadow', () => {
     expect(() => reconcileShadow({ base, local, remote })).toThrowError(/owner/);
   });
 
+  it('refuses an own __proto__ key (FORBIDDEN_KEY, as applyShadowUpdate does) and never changes a prototype', () => {
+    const hostile = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as JsonObject;
+    for (const input of [
+      { base: {}, local: hostile, remote: {} },
+      { base: {}, local: {}, remote: hostile },
+      { base: hostile, local: {}, remote: {} },
+      { base: {}, local: { n: hostile }, remote: { n: { a: 2 } } },
+    ]) {
+      let caught: unknown;
+      try {
+        reconcileShadow({ ...input, owner: 'local' });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isFleetError(caught, 'FORBIDDEN_KEY')).toBe(true);
+      expect((caught as FleetError).status).toBe(400);
+      expect((caught as FleetError).details?.['key']).toBe('__proto__');
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('treats keys named like Object.prototype members as data', () => {
+    const r = reconcileShadow({ base: {}, local: { valueOf: 1 }, remote: { toString: 2, hasOwnProperty: 3 }, owner: 'local' });
+    expect(r.merged).toEqual({ valueOf: 1, toString: 2, hasOwnProperty: 3 });
+    expect(r.conflicts).toEqual([]);
+    expect(Object.getPrototypeOf(r.merged)).toBe(Object.prototype);
+    // below a key whose base is not an object, an inherited member must not pose as a local value
+    const nested = reconcileShadow({ base: { n: 5 }, local: { n: { a: 1 } }, remote: { n: { toString: 2 } }, owner: 'local' });
+    expect(nested.merged).toEqual({ n: { a: 1, toString: 2 } });
+  });
+
+  it('bad arguments throw a FleetError that says what to pass (a misspelt owner never means remote-wins)', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ base: {}, local: { a: 1 }, remote: { a: 2 }, owner: 'lcoal' }, "owner must be 'local' or 'remote'"],
+      [{ base: {}, local: {}, remote: {}, resolve: 'local' }, 'resolve must be a function'],
+      [{ base: {}, local: {}, remote: {} }, 'pass owner'],
+      [null, 'pass { base, local, remote'],
+      [42, 'pass { base, local, remote'],
+      [{ base: [], local: {}, remote: {}, owner: 'local' }, 'base must be a JSON object'],
+      [{ base: {}, local: { a: Number.NaN }, remote: {}, owner: 'local' }, 'local is not JSON'],
+      [{ base: {}, local: { a: 1 }, remote: { a: 2 }, resolve: () => Number.POSITIVE_INFINITY }, 'resolve returned'],
+    ];
+    for (const [input, message] of cases) {
+      let caught: unknown;
+      try {
+        reconcileShadow(input as ReconcileInput);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isFleetError(caught), String(caught)).toBe(true);
+      expect((caught as FleetError).message, JSON.stringify(input)).toContain(message);
+    }
+  });
+
   it('property: the three-way table holds for every leaf', () => {
     const leaf = fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 2 }), fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }));
-    const state = fc.dictionary(fc.constantFrom('p', 'q', 'r', 's'), leaf).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject);
+    const state = fc.dictionary(fc.constantFrom('p', 'q', 'toString', 'valueOf'), leaf).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject);
     fc.assert(
       fc.property(state, state, state, fc.constantFrom<'local' | 'remote'>('local', 'remote'), (base, local, remote, owner) => {
         const { merged, conflicts } = reconcileShadow({ base, local, remote, owner });
@@ -255,6 +311,26 @@ describe('reconcileShadow', () => {
             expect(conflicts.some((c) => c.path[0] === k)).toBe(true);
           }
         }
+      }),
+    );
+  });
+});
+
+describe('reconcileShadow on nested input', () => {
+  it('property: the merge is plain JSON built only from the inputs, whatever the keys are named', () => {
+    const keys = fc.constantFrom('a', 'toString', 'valueOf', 'hasOwnProperty');
+    const leaf: fc.Arbitrary<JsonValue> = fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constant([1]));
+    const value: fc.Arbitrary<JsonValue> = fc.oneof(leaf, fc.dictionary(keys, leaf, { maxKeys: 3 }));
+    const side: fc.Arbitrary<JsonObject | undefined> = fc.option(fc.dictionary(keys, fc.oneof(value, fc.dictionary(keys, value, { maxKeys: 3 })), { maxKeys: 4 }), { nil: undefined });
+    fc.assert(
+      fc.property(side, side, side, fc.constantFrom<'local' | 'remote'>('local', 'remote'), (base, local, remote, owner) => {
+        const { merged, conflicts } = reconcileShadow({ base, local, remote, owner });
+        expect(checkJson(merged)).toBeUndefined();
+        expect([Object.prototype, null]).toContain(Object.getPrototypeOf(merged));
+        const seen = JSON.stringify([base, local, remote]);
+        for (const c of conflicts) expect(seen).toContain(JSON.stringify(c.resolved ?? null) === 'null' ? '' : JSON.stringify(c.resolved));
+        // with no conflicts at all, a side that did not change yields the other side
+        if (jsonEqual(base ?? {}, local ?? {})) expect(merged).toEqual(remote ?? {});
       }),
     );
   });
