@@ -8,6 +8,13 @@ import { FORBIDDEN_KEYS, forbiddenKey, isJsonObject, utf8ByteLength, type JsonOb
 import type { ResolvedShadowLimits } from './limits.js';
 import { AWS_MESSAGES, shadowError } from './rejections.js';
 
+/**
+ * The largest request `timestamp` (epoch seconds): the last second a JavaScript `Date` can hold
+ * (8.64e15 ms). NaN, ±Infinity, negative values and anything later are refused, so a broken
+ * device clock cannot win every `newest-wins` comparison with an impossible time.
+ */
+export const MAX_OBSERVED_AT = 8_640_000_000_000;
+
 /** A validated update request. */
 export interface ValidatedUpdate {
   /** `null` clears all state. */
@@ -72,8 +79,14 @@ export function validateUpdate(request: unknown, limits: ResolvedShadowLimits): 
   const state = rawState === null ? null : validateState(rawState, limits, scan);
   const { version, clientToken } = validateCommon(request, limits);
   const observed = request['timestamp'];
-  if (observed !== undefined && (typeof observed !== 'number' || observed < 0)) {
-    throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.invalidJson, 'timestamp, when given, must be the epoch seconds at which the device observed its state');
+  if (observed !== undefined && !(typeof observed === 'number' && observed >= 0 && observed <= MAX_OBSERVED_AT)) {
+    throw shadowError(
+      'INVALID_REQUEST',
+      400,
+      AWS_MESSAGES.invalidJson,
+      `timestamp, when given, must be the epoch seconds at which the device observed its state: a finite number from 0 to ${MAX_OBSERVED_AT} (the Date range), got ${typeof observed === 'number' ? String(observed) : typeof observed}`,
+      { field: 'timestamp' },
+    );
   }
   return { state, clientToken, version, observedAt: observed, stateBytes: scan.bytes };
 }

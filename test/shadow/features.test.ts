@@ -170,6 +170,34 @@ describe('conflict policies', () => {
     expect(newer.ok && newer.document.state.desired?.['fan']).toBe(5);
   });
 
+  it('newest-wins: a request timestamp must be finite epoch seconds within the Date range, or the update is rejected', () => {
+    const doc = base();
+    for (const timestamp of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e300, 8.64e12 + 1, -1, '5', null]) {
+      const r = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp, clientToken: 'c' }, { now: T + 10_000, policy: 'newest-wins' });
+      expect(r.ok, String(timestamp)).toBe(false);
+      if (r.ok) continue;
+      expect(r.rejected).toEqual({ code: 400, message: 'Invalid JSON', timestamp: (T + 10_000) / 1000, clientToken: 'c' });
+      expect(r.error.code).toBe('INVALID_REQUEST');
+      expect(r.error.message).toContain('8640000000000');
+      expect(r.error.details?.['field']).toBe('timestamp');
+    }
+    for (const timestamp of [0, T / 1000 + 0.5, 8.64e12]) {
+      expect(applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp }, { now: T + 10_000, policy: 'newest-wins' }).ok, String(timestamp)).toBe(true);
+    }
+  });
+
+  it('property: a request timestamp is accepted exactly when it is a finite number in [0, 8.64e12]', () => {
+    const timestamp = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, 8.64e12, 8.64e12 + 1, -0, Number.MAX_VALUE, Number.MIN_VALUE));
+    fc.assert(
+      fc.property(timestamp, (t) => {
+        const r = applyShadowUpdate(base(), { state: { reported: { fan: 5 } }, timestamp: t }, { now: T + 10_000, policy: 'newest-wins' });
+        expect(r.ok).toBe(Number.isFinite(t) && t >= 0 && t <= 8.64e12);
+        // an accepted report wins exactly when it was observed after the desired write (T), ties keep desired
+        if (r.ok) expect(r.document.state.desired?.['fan']).toBe(t > T / 1000 ? 5 : 2);
+      }),
+    );
+  });
+
   it('clear-when-met removes desired leaves the device has reached', () => {
     const r = applyShadowUpdate(base(), { state: { reported: { fan: 2 } } }, { now: T + 1000, policy: 'clear-when-met' });
     expect(r.ok && r.document.state.desired).toEqual({ mode: 'eco' }); // mode was touched? no: only fan was reported

@@ -12,6 +12,7 @@ const request = fc.oneof(
       state: fc.oneof(fc.constant(null), fc.record({ reported: shadowPatch() })),
       clientToken: fc.oneof(fc.string({ maxLength: 70 }), fc.integer()),
       version: fc.oneof(fc.nat(5), fc.constant(-1), fc.constant(1.5), fc.constant('2')),
+      timestamp: fc.oneof(fc.double(), fc.constantFrom(0, 8.64e12, 8.64e12 + 1, '5')),
     },
     { requiredKeys: [] },
   ),
