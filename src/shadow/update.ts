@@ -7,7 +7,7 @@ import { unwrapAck } from './acknowledgement.js';
 import { deltaOf } from './delta.js';
 import { resolveLimits, type ResolvedShadowLimits, type ShadowLimits } from './limits.js';
 import { mergeObject, metadataFor, type Merged } from './merge.js';
-import { applyConflictPolicy, type ConflictPolicy } from './policies.js';
+import { conflictPatch, type ConflictPolicy } from './policies.js';
 import { AWS_MESSAGES, rejectedPayload, shadowError } from './rejections.js';
 import type {
   DeltaPayload,
@@ -156,10 +156,13 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
   let desired = mergeSection(prev.desired, prevMeta.desired, req.state, 'desired', leaf);
   const reported = mergeSection(prev.reported, prevMeta.reported, req.state, 'reported', leaf);
   let resolvedByPolicy = false;
-  if (options.policy !== undefined && req.state !== null) {
-    const resolved = applyConflictPolicy(options.policy, desired, reported, objectOrUndefined(req.state.desired), objectOrUndefined(req.state.reported), req.observedAt, leaf);
-    if (resolved !== undefined) {
-      desired = nonEmpty(resolved);
+  const touchedReported = req.state === null ? undefined : objectOrUndefined(req.state.reported);
+  if (options.policy !== undefined && desired !== undefined && reported !== undefined && touchedReported !== undefined && req.state !== null) {
+    const observedAt = req.observedAt ?? timestamp;
+    const unwrap = options.acknowledgements === true ? unwrapAck : undefined;
+    const patch = conflictPatch(options.policy, desired, reported, objectOrUndefined(req.state.desired), touchedReported, observedAt, unwrap);
+    if (patch !== undefined) {
+      desired = nonEmpty(mergeObject(desired.value, desired.meta, patch, leaf));
       resolvedByPolicy = true; // values copied from reported: the size bound no longer holds
     }
   }

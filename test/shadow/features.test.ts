@@ -5,16 +5,18 @@ import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } f
 import {
   ackProperty,
   applyShadowUpdate,
+  CONFLICT_RESOLVERS,
   deleteShadow,
   getShadow,
   propertyAcks,
   reconcileShadow,
   type ConflictPolicy,
   type ReconcileInput,
+  type ShadowConflict,
   type ShadowDocument,
   type StoredShadow,
 } from '../../src/shadow/index.js';
-import { shadowStateObject } from '../../src/testing/shadow-arbitraries.js';
+import { shadowStateObject, shadowUpdateRequest } from '../../src/testing/shadow-arbitraries.js';
 
 const T = 1_000_000_000_000; // epoch ms
 function ok(stored: StoredShadow | undefined, request: unknown, now: number, opts: { policy?: ConflictPolicy; skipIfEqual?: boolean; acknowledgements?: boolean } = {}): ShadowDocument {
@@ -206,6 +208,72 @@ describe('conflict policies', () => {
     expect(all.ok && all.delta).toBeUndefined();
   });
 
+  it('no policy overwrites or clears a desired value written in the same request (issue: device-wins stored 18 while accepted echoed 20)', () => {
+    const doc = ok(undefined, { state: { desired: { fan: 2, mode: 'eco', nested: { t: 20 } }, reported: { fan: 1, mode: 'eco', nested: { t: 19 } } } }, T);
+    const both = { state: { desired: { fan: 20, nested: { t: 21 } }, reported: { fan: 18, nested: { t: 22 } } }, timestamp: T / 1000 + 3600 };
+    const policies: ConflictPolicy[] = ['device-wins', 'newest-wins', 'clear-when-met', () => 'take-reported', () => 'clear'];
+    for (const policy of policies) {
+      const r = applyShadowUpdate(doc, both, { now: T + 1000, policy });
+      expect(r.ok).toBe(true);
+      if (!r.ok) continue;
+      expect(r.accepted.state).toEqual(both.state);
+      expect(r.document.state.desired?.['fan'], String(policy)).toBe(20);
+      expect(r.document.state.desired?.['nested'], String(policy)).toEqual({ t: 21 });
+      expect(r.document.state.reported?.['fan']).toBe(18);
+    }
+    // clear-when-met: desired written equal to reported survives its own request…
+    const met = applyShadowUpdate(doc, { state: { desired: { mode: 'eco', fan: 1 } } }, { now: T + 1000, policy: 'clear-when-met' });
+    expect(met.ok && met.document.state.desired).toEqual({ fan: 1, mode: 'eco', nested: { t: 20 } });
+    // …and is cleared by the next report that meets it
+    const next = met.ok ? applyShadowUpdate(met.document, { state: { reported: { fan: 1 } } }, { now: T + 2000, policy: 'clear-when-met' }) : met;
+    expect(next.ok && next.document.state.desired).toEqual({ mode: 'eco', nested: { t: 20 } });
+  });
+
+  it('with acknowledgements, policies compare and take the value inside an envelope, never the envelope', () => {
+    const doc = ok(undefined, { state: { desired: { fanSpeed: 3, led: 'on' } } }, T);
+    const report = { state: { reported: { fanSpeed: ackProperty(2, { code: 400, version: 1 }), led: ackProperty('on', { version: 1 }) } } };
+    const dw = applyShadowUpdate(doc, report, { now: T + 1000, policy: 'device-wins', acknowledgements: true });
+    expect(dw.ok && dw.document.state.desired).toEqual({ fanSpeed: 2, led: 'on' });
+    expect(dw.ok && dw.delta).toBeUndefined();
+    const cm = applyShadowUpdate(doc, report, { now: T + 1000, policy: 'clear-when-met', acknowledgements: true });
+    expect(cm.ok && cm.document.state.desired).toEqual({ fanSpeed: 3 });
+  });
+
+  it('policies apply to nested leaves, with the full path and both timestamps', () => {
+    const doc = ok(undefined, { state: { desired: { light: { color: 'red', level: 5 } }, reported: { light: { color: 'blue', level: 5 } } } }, T);
+    const seen: ShadowConflict[] = [];
+    const r = applyShadowUpdate(doc, { state: { reported: { light: { color: 'green' } } } }, { now: T + 7000, policy: (c) => (seen.push(c), CONFLICT_RESOLVERS['device-wins'](c)) });
+    expect(seen).toEqual([{ path: ['light', 'color'], desired: 'red', reported: 'green', equal: false, desiredTimestamp: T / 1000, reportedTimestamp: T / 1000 + 7, touched: 'reported' }]);
+    expect(r.ok && r.document.state.desired).toEqual({ light: { color: 'green', level: 5 } });
+    expect(r.ok && r.document.metadata.desired).toEqual({ light: { color: { timestamp: T / 1000 + 7 }, level: { timestamp: T / 1000 } } });
+  });
+
+  it('newest-wins: a tie keeps desired, one second later wins', () => {
+    const doc = base(); // desired written at T
+    const tie = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp: T / 1000 }, { now: T + 10_000, policy: 'newest-wins' });
+    expect(tie.ok && tie.document.state.desired?.['fan']).toBe(2);
+    const later = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp: T / 1000 + 1 }, { now: T + 10_000, policy: 'newest-wins' });
+    expect(later.ok && later.document.state.desired?.['fan']).toBe(5);
+    // without a timestamp the report is observed at the update time
+    const sameSecond = applyShadowUpdate(doc, { state: { reported: { fan: 5 } } }, { now: T + 999, policy: 'newest-wins' });
+    expect(sameSecond.ok && sameSecond.document.state.desired?.['fan']).toBe(2);
+  });
+
+  it('a reported key the device deleted is no conflict: desired stays under every policy', () => {
+    for (const policy of ['device-wins', 'newest-wins', 'clear-when-met', () => 'clear'] as ConflictPolicy[]) {
+      const r = applyShadowUpdate(base(), { state: { reported: { fan: null } } }, { now: T + 1000, policy });
+      expect(r.ok && r.document.state.desired, String(policy)).toEqual({ mode: 'eco', fan: 2 });
+      expect(r.ok && r.delta?.state, String(policy)).toEqual({ fan: 2 });
+    }
+  });
+
+  it('a desired-only update never consults the policy', () => {
+    const seen: unknown[] = [];
+    const r = applyShadowUpdate(base(), { state: { desired: { fan: 1, mode: 'boost' } } }, { now: T + 1000, policy: (c) => (seen.push(c), 'clear') });
+    expect(seen).toEqual([]);
+    expect(r.ok && r.document.state.desired).toEqual({ mode: 'boost', fan: 1 });
+  });
+
   it('a custom resolver sees the conflict and decides', () => {
     const seen: string[] = [];
     const r = applyShadowUpdate(base(), { state: { reported: { fan: 9 } } }, {
@@ -234,6 +302,53 @@ describe('conflict policies', () => {
           for (const k of Object.keys(patch)) if (k in dd && !isJsonObject(dd[k]) && !isJsonObject(patch[k])) expect(jsonEqual(dd[k], patch[k] as JsonValue)).toBe(true);
         }
       }),
+    );
+  });
+});
+
+/** Every leaf a request section writes: [path, value] where value is a scalar, an array, or null (a deletion). */
+function requestLeaves(patch: JsonObject, prefix: string[] = []): Array<[string[], JsonValue]> {
+  return Object.entries(patch).flatMap(([k, v]) => (isJsonObject(v) ? requestLeaves(v, [...prefix, k]) : [[[...prefix, k], v] as [string[], JsonValue]]));
+}
+const valueAt = (o: JsonValue | undefined, path: readonly string[]): JsonValue | undefined =>
+  path.reduce<JsonValue | undefined>((cur, k) => (isJsonObject(cur) && Object.prototype.hasOwnProperty.call(cur, k) ? cur[k] : undefined), o);
+
+describe('law: what /update/accepted echoes is what is stored, under every policy', () => {
+  const policies: ConflictPolicy[] = ['cloud-wins', 'device-wins', 'newest-wins', 'clear-when-met', () => 'take-reported', () => 'clear', (c) => (c.equal ? 'clear' : 'take-reported')];
+  it('property: every leaf a request writes (or deletes) in desired or reported is stored as written', () => {
+    fc.assert(
+      fc.property(
+        fc.array(shadowUpdateRequest(), { maxLength: 4 }),
+        shadowUpdateRequest(),
+        fc.option(fc.integer({ min: 0, max: 2 * (T / 1000) }), { nil: undefined }),
+        fc.constantFrom(...policies.keys()),
+        (history, request, timestamp, which) => {
+          const policy = policies[which] as ConflictPolicy;
+          let doc: StoredShadow | undefined;
+          history.forEach((h, i) => {
+            const r = applyShadowUpdate(doc, h, { now: T + i * 1000, policy });
+            if (r.ok) doc = r.document;
+          });
+          const req = timestamp === undefined ? request : { ...request, timestamp };
+          const r = applyShadowUpdate(doc, req, { now: T + 60_000, policy });
+          expect(r.ok).toBe(true);
+          if (!r.ok) return;
+          expect(r.accepted.state).toEqual(request.state);
+          for (const section of ['desired', 'reported'] as const) {
+            const written = request.state[section];
+            if (written === undefined) continue;
+            if (written === null) {
+              expect(r.document.state[section]).toBeUndefined();
+              continue;
+            }
+            for (const [path, value] of requestLeaves(written)) {
+              const stored = valueAt(r.document.state[section], path);
+              if (value === null) expect(stored, `${section}.${path.join('.')}`).toBeUndefined();
+              else expect(jsonEqual(stored, value), `${section}.${path.join('.')}: stored ${JSON.stringify(stored)}, written ${JSON.stringify(value)}`).toBe(true);
+            }
+          }
+        },
+      ),
     );
   });
 });
