@@ -2,6 +2,7 @@
  * The delta between desired and reported state (SHADOW.md, "Delta").
  */
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
+import { argumentError, describeValue } from './arguments.js';
 import type { MetadataNode, MetadataObject } from './types.js';
 
 /**
@@ -10,6 +11,7 @@ import type { MetadataNode, MetadataObject } from './types.js';
  * numbers compare by value.
  *
  * @returns the delta, or `undefined` when desired and reported agree
+ * @throws FleetError `INVALID_ARGUMENT` (status 400) when a section is neither an object nor `undefined`.
  *
  * @example
  * ```ts
@@ -18,6 +20,8 @@ import type { MetadataNode, MetadataObject } from './types.js';
  * ```
  */
 export function computeDelta(desired: JsonObject | undefined, reported: JsonObject | undefined): JsonObject | undefined {
+  checkSection('computeDelta', 'desired', desired);
+  checkSection('computeDelta', 'reported', reported);
   if (desired === undefined) return undefined;
   return deltaOf(desired, undefined, reported, undefined)?.state;
 }
@@ -30,14 +34,25 @@ export interface DeltaWithMetadata {
   readonly metadata: MetadataObject;
 }
 
-/** {@link computeDelta} together with the delta's metadata taken from `desiredMeta`. */
+/**
+ * {@link computeDelta} together with the delta's metadata taken from `desiredMeta`.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` (status 400) when an argument is neither an object nor `undefined`.
+ */
 export function computeDeltaWithMetadata(
   desired: JsonObject | undefined,
   desiredMeta: MetadataObject | undefined,
   reported: JsonObject | undefined,
 ): DeltaWithMetadata | undefined {
+  checkSection('computeDeltaWithMetadata', 'desired', desired);
+  checkSection('computeDeltaWithMetadata', 'desiredMeta', desiredMeta);
+  checkSection('computeDeltaWithMetadata', 'reported', reported);
   if (desired === undefined) return undefined;
   return deltaOf(desired, desiredMeta ?? {}, reported, undefined);
+}
+
+function checkSection(fn: string, name: string, value: unknown): void {
+  if (value !== undefined && !isJsonObject(value)) throw argumentError(fn, `${name} must be an object or undefined, got ${describeValue(value)}`, 400);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * AWS-compatible rejection errors and the `/rejected` payload.
  */
-import { FleetError, type FleetErrorCode } from '../errors.js';
+import { FleetError, isFleetError, type FleetErrorCode } from '../errors.js';
+import { argumentError, checkOptional, checkOptions, describeValue } from './arguments.js';
 import type { RejectedPayload } from './types.js';
 
 /**
@@ -55,8 +56,14 @@ export function notFound(name: string): FleetError {
  *
  * @param error - the rejection
  * @param options - `now` in epoch milliseconds, and the request's valid `clientToken`
+ * @throws FleetError `INVALID_ARGUMENT` (status 400) when `error` is not a FleetError or `options`
+ *   is not `{ now, clientToken? }`.
  */
 export function rejectedPayload(error: FleetError, options: { now: number; clientToken?: string | undefined }): RejectedPayload {
+  const fn = 'rejectedPayload';
+  if (!isFleetError(error)) throw argumentError(fn, `error must be a FleetError, got ${describeValue(error)}`, 400);
+  checkOptions(fn, options, 400);
+  checkOptional(fn, 'options.clientToken', options.clientToken, 'string', 400);
   const aws = error.details?.['awsMessage'];
   const message = typeof aws === 'string' ? aws : error.status === undefined || error.status >= 500 ? AWS_MESSAGES.internal : error.message;
   const payload: { code: number; message: string; timestamp: number; clientToken?: string } = {

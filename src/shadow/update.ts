@@ -5,7 +5,8 @@ import { FleetError, isFleetError } from '../errors.js';
 import { jsonEqual, parseJson, utf8ByteLength, type JsonObject } from '../json.js';
 import { unwrapAck } from './acknowledgement.js';
 import { deltaOf } from './delta.js';
-import { resolveLimits, type ResolvedShadowLimits, type ShadowLimits } from './limits.js';
+import { argumentError, checkLimits, checkOptional, checkOptions, checkStored, describeValue } from './arguments.js';
+import type { ResolvedShadowLimits, ShadowLimits } from './limits.js';
 import { mergeObject, metadataFor, type Merged } from './merge.js';
 import { conflictPatch, type ConflictPolicy } from './policies.js';
 import { AWS_MESSAGES, rejectedPayload, shadowError } from './rejections.js';
@@ -74,15 +75,17 @@ export interface ShadowUpdateRejected {
 /** The outcome of {@link applyShadowUpdate}. */
 export type ShadowUpdateResult = ShadowUpdateAccepted | ShadowUpdateRejected;
 
-/** True for the tombstone of a deleted shadow. */
+/** True for the tombstone of a deleted shadow (false for anything else, never throws). */
 export function isTombstone(stored: StoredShadow | undefined): stored is { readonly deleted: true; readonly version: number } {
-  return stored !== undefined && (stored as { deleted?: unknown }).deleted === true;
+  return typeof stored === 'object' && stored !== null && (stored as { deleted?: unknown }).deleted === true;
 }
 
 /**
  * Applies an update request to a shadow, the way AWS IoT Device Shadow does: partial merge,
  * `null` deletes, arrays replace whole, per-leaf metadata, `version` + 1, optimistic locking,
- * limits. Pure: returns the new document and the payloads to publish; never throws.
+ * limits. Pure: returns the new document and the payloads to publish; never throws. Bad arguments
+ * from your code (missing options, `now` not finite, a malformed stored document, an unknown
+ * policy or limit) are returned too: `error.code` `INVALID_ARGUMENT`, `/rejected` 500.
  *
  * @param current - the stored shadow, its tombstone, or `undefined` when it never existed
  * @param request - the request object, or its raw JSON text/bytes
@@ -96,20 +99,32 @@ export function isTombstone(stored: StoredShadow | undefined): stored is { reado
  * ```
  */
 export function applyShadowUpdate(current: StoredShadow | undefined, request: unknown, options: ShadowUpdateOptions): ShadowUpdateResult {
-  const now = options.now;
+  let now = 0;
   let token: string | undefined;
   try {
-    if (typeof now !== 'number' || !Number.isFinite(now)) {
-      throw new FleetError('INVALID_ARGUMENT', `applyShadowUpdate: options.now must be epoch milliseconds, got ${String(now)}`, { status: 500 });
-    }
-    const limits = resolveLimits(options.limits);
+    const opts = checkOptions<ShadowUpdateOptions>(FN, options, 500);
+    now = opts.now;
+    const limits = checkLimits(FN, opts.limits, 500);
+    checkPolicy(opts.policy);
+    checkOptional(FN, 'options.skipIfEqual', opts.skipIfEqual, 'boolean', 500);
+    checkOptional(FN, 'options.acknowledgements', opts.acknowledgements, 'boolean', 500);
     const req = decodeRequest(request, limits);
     token = readClientToken(req, limits);
+    const stored = checkStored(FN, current, 500);
     const valid = validateUpdate(req, limits);
-    return update(current, valid, options, limits);
+    return update(stored, valid, opts, limits);
   } catch (e) {
-    const error = isFleetError(e) ? e : new FleetError('INTERNAL', `Internal service failure: ${e instanceof Error ? e.message : String(e)}`, { status: 500, cause: e });
-    return { ok: false, error, rejected: rejectedPayload(error, { now: Number.isFinite(now) ? now : 0, clientToken: token }) };
+    const error = isFleetError(e) ? e : new FleetError('INTERNAL', `Internal service failure: ${e instanceof Error ? e.message : describeValue(e)}`, { status: 500, cause: e });
+    return { ok: false, error, rejected: rejectedPayload(error, { now, clientToken: token }) };
+  }
+}
+
+const FN = 'applyShadowUpdate';
+const POLICIES: ReadonlySet<unknown> = new Set(['cloud-wins', 'device-wins', 'newest-wins', 'clear-when-met']);
+
+function checkPolicy(policy: unknown): void {
+  if (policy !== undefined && typeof policy !== 'function' && !POLICIES.has(policy)) {
+    throw argumentError(FN, `options.policy must be 'cloud-wins', 'device-wins', 'newest-wins', 'clear-when-met' or a function, got ${describeValue(policy)}`, 500);
   }
 }
 
