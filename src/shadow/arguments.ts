@@ -84,13 +84,19 @@ export function checkOptions<T extends { readonly now: number }>(fn: string, opt
 export function checkLimits(fn: string, limits: unknown, status: 400 | 500): ResolvedShadowLimits {
   if (limits === undefined) return DEFAULT_SHADOW_LIMITS;
   if (!isObject(limits)) throw argumentError(fn, `options.limits must be an object of limits, got ${describeValue(limits)}`, status);
-  for (const key of Object.keys(DEFAULT_SHADOW_LIMITS) as Array<keyof ShadowLimits>) {
-    const v = limits[key];
-    if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) {
-      throw argumentError(fn, `options.limits.${key} must be a whole number ≥ 1, got ${describeValue(v)}`, status);
-    }
-  }
-  return { ...DEFAULT_SHADOW_LIMITS, ...(limits as ShadowLimits) };
+  const { maxDocumentBytes, maxDepth, maxClientTokenBytes, maxRequestBytes } = limits as ShadowLimits;
+  return {
+    maxDocumentBytes: limit(fn, 'maxDocumentBytes', maxDocumentBytes, status),
+    maxDepth: limit(fn, 'maxDepth', maxDepth, status),
+    maxClientTokenBytes: limit(fn, 'maxClientTokenBytes', maxClientTokenBytes, status),
+    maxRequestBytes: limit(fn, 'maxRequestBytes', maxRequestBytes, status),
+  };
+}
+
+function limit(fn: string, key: keyof ShadowLimits, v: unknown, status: 400 | 500): number {
+  if (v === undefined) return DEFAULT_SHADOW_LIMITS[key];
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
+  throw argumentError(fn, `options.limits.${key} must be a whole number ≥ 1, got ${describeValue(v)}`, status);
 }
 
 /** Throws unless `value` is `undefined` or of the given type. */

@@ -4,12 +4,11 @@
 import { FleetError, isFleetError } from '../errors.js';
 import { isJsonObject } from '../json.js';
 import { unwrapAck } from './acknowledgement.js';
-import { deltaOf } from './delta.js';
 import { checkDocument, checkLimits, checkOptional, checkOptions, checkStored, describeValue } from './arguments.js';
 import type { ShadowLimits } from './limits.js';
 import { AWS_MESSAGES, notFound, rejectedPayload, shadowError } from './rejections.js';
 import type { DeleteAcceptedPayload, GetAcceptedPayload, RejectedPayload, ShadowDocument, ShadowTombstone, StoredShadow } from './types.js';
-import { decodeRequest, isTombstone } from './update.js';
+import { decodeRequest, deltaOfDocument, isTombstone } from './update.js';
 import { readClientToken, validateCommon } from './validate.js';
 
 /** Options of {@link getShadowResponse}. */
@@ -43,7 +42,8 @@ function getResponse(document: ShadowDocument, now: number, clientToken: string 
   const state: { desired?: typeof desired; reported?: typeof reported; delta?: NonNullable<typeof desired> } = {};
   if (desired !== undefined) state.desired = desired;
   if (reported !== undefined) state.reported = reported;
-  const delta = desired === undefined ? undefined : deltaOf(desired, undefined, reported, acknowledgements ? unwrapAck : undefined);
+  // remembered from the update that produced the document, else computed
+  const delta = deltaOfDocument(document, acknowledgements ? unwrapAck : undefined);
   if (delta !== undefined) state.delta = delta.state;
   const payload: { state: typeof state; metadata: ShadowDocument['metadata']; version: number; timestamp: number; clientToken?: string } = {
     state,
