@@ -69,16 +69,20 @@ interface Subscription {
   readonly handler: MessageHandler;
   readonly qos: QoS;
   active: boolean;
+  /** The delivery tick at which it was registered: it takes retained messages on topics not delivered since. */
+  readonly since: number;
 }
 
 interface FilterEntry {
   qos: QoS;
   count: number;
-  /** The broker is known to hold this subscription at this QoS. */
+  /** The broker holds this subscription at this QoS and no handler added since waits for a SUBSCRIBE. */
   remote: boolean;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Topics whose last delivery the transport remembers; past it the memory starts over. */
+const SEEN_TOPICS = 100_000;
 const NOOP = (): void => {};
 const encoder = new TextEncoder();
 
@@ -113,6 +117,10 @@ export abstract class BaseTransport implements Transport {
   readonly #filters = new Map<string, FilterEntry>();
   readonly #pendingUnsubscribe = new Set<string>();
   readonly #validTopics = new Set<string>();
+  // Retained messages are re-sent on every SUBSCRIBE, to every handler of the client: each goes
+  // only to handlers registered after the last delivery on its topic (the others already have it).
+  readonly #lastDelivery = new Map<string, number>();
+  #tick = 0;
   #waiters: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
   #timer: TimerHandle | undefined;
   #attempting = false;
@@ -242,19 +250,19 @@ export abstract class BaseTransport implements Transport {
     if (typeof handler !== 'function') throw new FleetError('INVALID_ARGUMENT', `subscribe: handler must be a function, got ${typeof handler}`);
     const qos = options?.qos ?? 0;
     if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `subscribe: qos must be 0 or 1, got ${String(qos)}`);
-    const sub: Subscription = { filter, handler, qos, active: true };
+    const sub: Subscription = { filter, handler, qos, active: true, since: ++this.#tick };
     this.#handlers.add(filter, sub);
     let entry = this.#filters.get(filter);
     if (entry === undefined) {
       entry = { qos, count: 0, remote: false };
       this.#filters.set(filter, entry);
-    } else if (qos > entry.qos) {
-      entry.qos = qos;
-      entry.remote = false;
-    }
+    } else if (qos > entry.qos) entry.qos = qos;
     entry.count++;
+    // Subscribe on the broker even when it holds the filter already: only a SUBSCRIBE makes it
+    // send the retained messages (MQTT-3.8.4-3), which the new handler must get.
+    entry.remote = false;
     this.#pendingUnsubscribe.delete(filter);
-    if (this.#state === 'online' && !entry.remote) {
+    if (this.#state === 'online') {
       try {
         await this._subscribeRemote([{ filter, qos: entry.qos }]);
         if (this.#filters.get(filter) === entry) entry.remote = true;
@@ -299,10 +307,16 @@ export abstract class BaseTransport implements Transport {
    * @internal
    */
   protected _deliver(message: InboundMessage): void {
-    const subs = this.#handlers.match(message.topic);
+    const topic = message.topic;
+    const subs = this.#handlers.match(topic);
+    // A retained message (the answer to a SUBSCRIBE) is for handlers registered after the last
+    // delivery on its topic; a live one for every matching handler.
+    const after = message.retain ? (this.#lastDelivery.get(topic) ?? 0) : -1;
+    if (this.#lastDelivery.size >= SEEN_TOPICS) this.#lastDelivery.clear();
+    this.#lastDelivery.set(topic, ++this.#tick);
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i] as Subscription;
-      if (!sub.active) continue;
+      if (!sub.active || sub.since < after) continue;
       try {
         sub.handler(message);
       } catch (cause) {
@@ -386,6 +400,8 @@ export abstract class BaseTransport implements Transport {
     if (!sessionPresent) {
       for (const entry of this.#filters.values()) entry.remote = false;
       this.#pendingUnsubscribe.clear();
+      // Every filter is subscribed afresh: every handler takes the retained messages again.
+      this.#lastDelivery.clear();
     } else if (this.#pendingUnsubscribe.size > 0) {
       const gone = [...this.#pendingUnsubscribe];
       this.#pendingUnsubscribe.clear();

@@ -145,7 +145,9 @@ export interface Transport {
   /**
    * Subscribes `handler` to `filter` (`+` and `#` wildcards; a leading wildcard does not match
    * `$…` topics). The subscription survives reconnects. Resolves when the broker has confirmed
-   * it, or at once when offline (it is sent on connect).
+   * it, or at once when offline (it is sent on connect). The handler gets the retained messages
+   * matching `filter` once, even when the transport already holds the filter; handlers
+   * registered earlier do not get them again.
    *
    * @returns a function that removes this handler
    * @throws FleetError `INVALID_TOPIC`, `FORBIDDEN` (the broker refused), `TRANSPORT_CLOSED`.
