@@ -52,7 +52,8 @@ const text = (m: InboundMessage): string => new TextDecoder().decode(m.payload);
 
 /**
  * Registers a vitest suite that checks `factory`'s transports against the `Transport` contract:
- * state events, QoS 0/1 delivery byte for byte and in order, MQTT wildcard and `$`-topic rules,
+ * state events, QoS 0/1 delivery byte for byte and in order, MQTT wildcard and `$`-topic rules
+ * (a client publish to `$SYS/…` reaches no subscriber and is not retained),
  * unsubscribe, retained messages (kept, cleared, handed once to every new handler — on a filter
  * already held or an overlapping one — and never again to earlier handlers), overlapping
  * subscriptions, topic validation, the offline queue
@@ -275,6 +276,28 @@ export function transportContract(factory: TransportFactory, options: TransportC
         expect(view(p, overlapping)).toEqual(['/r/1=one (retained)', '/r/2=two (retained)', '/r/end=end']);
         await clear(pub, p);
       });
+    });
+
+    it('never delivers nor retains a client publish to $SYS/… (reserved for the broker)', async () => {
+      // Brokers refuse it in their own way (mosquitto drops it, or answers an MQTT 5 QoS 1 publish
+      // with "Not authorized"; aedes closes the connection): whatever the way, no subscriber sees it.
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const sys = `$SYS/${p}`;
+      const box = await inbox(sub, `${sys}/#`);
+      const sentinel = await inbox(sub, `${p}/sentinel`);
+      await pub.publish(`${sys}/x`, 'forged', { qos: 0, retain: true }).catch(() => {});
+      // Sent on the same link after the forged one (after a reconnect, if the broker dropped the link).
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      await sentinel.waitFor(1, 'the sentinel');
+      const late = await online();
+      const lateBox = await inbox(late, `${sys}/#`);
+      const lateSentinel = await inbox(late, `${p}/sentinel`);
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      await lateSentinel.waitFor(1, 'the second sentinel');
+      expect(box.messages).toEqual([]);
+      expect(lateBox.messages).toEqual([]);
     });
 
     it('rejects invalid topics and filters with INVALID_TOPIC', async () => {

@@ -88,6 +88,8 @@ export interface MemoryBrokerStats {
   disconnects: number;
   /** QoS 1 messages dropped from full offline sessions, and QoS 0 messages for offline clients. */
   dropped: number;
+  /** Client publishes refused: topics starting with `$SYS` are the broker's own (as in mosquitto). */
+  refused: number;
 }
 
 /** A connected client as the broker sees it (implemented by `MemoryTransport`). */
@@ -195,7 +197,7 @@ function resolveFaults(f: MemoryFaults): ResolvedFaults {
  */
 export class MemoryBroker {
   /** What the broker did so far. */
-  readonly stats: MemoryBrokerStats = { published: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, disconnects: 0, dropped: 0 };
+  readonly stats: MemoryBrokerStats = { published: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, disconnects: 0, dropped: 0, refused: 0 };
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #maxQueued: number;
@@ -353,19 +355,30 @@ export class MemoryBroker {
   }
 
   /**
-   * Publishes a message from `clientId` (or from the broker itself when undefined).
+   * Publishes a message from the client `clientId` (as `MemoryTransport` does), or from the broker
+   * itself when `clientId` is undefined. As in mosquitto, a client may not publish to a topic whose
+   * first four characters are `$SYS` (`$SYS`, `$SYS/…`, also `$SYSTEM/…`): nothing is delivered
+   * or retained, the refusal is counted in `stats.refused` and thrown (MQTT 5's PUBACK 0x87
+   * "Not authorized"); the broker itself may publish there.
    *
    * @returns the message id assigned
    * @throws FleetError `INVALID_TOPIC`, `INVALID_PAYLOAD` (not a Uint8Array), `INVALID_ARGUMENT`
-   *   (a QoS other than 0 or 1), `TRANSPORT_CLOSED`.
+   *   (a QoS other than 0 or 1), `FORBIDDEN` (403, a client publish to `$SYS…`), `TRANSPORT_CLOSED`.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): number {
+  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, clientId?: string): number {
     if (this.#closed) throw new FleetError('TRANSPORT_CLOSED', 'MemoryBroker is closed; create a new broker', { status: 503 });
     assertTopicName(topic);
     if (!(payload instanceof Uint8Array)) {
       throw new FleetError('INVALID_PAYLOAD', `MemoryBroker.publish: payload must be a Uint8Array, got ${typeof payload}; encode values with a codec`, { status: 400 });
     }
     checkQos('publish', qos);
+    if (clientId !== undefined && topic.startsWith('$SYS')) {
+      this.stats.refused++;
+      throw new FleetError('FORBIDDEN', `MemoryBroker refused the publish of client "${clientId}" to "${topic}": not authorized; topics starting with $SYS are reserved for the broker`, {
+        status: 403,
+        details: { clientId, topic },
+      });
+    }
     const messageId = ++this.#nextId;
     this.stats.published++;
     // One copy per publish, so the publisher may reuse its buffer; subscribers share it read-only.

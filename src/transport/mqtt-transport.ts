@@ -106,6 +106,21 @@ export function classifyMqttError(error: unknown, url: string): FleetError {
   });
 }
 
+/**
+ * An MQTT 5 PUBACK whose reason code is 0x80 or above refuses that one message (0x87 "Not
+ * authorized" for a topic the client may not publish to, e.g. `$SYS…` on mosquitto); the link is fine.
+ */
+function refusedPublish(error: unknown, topic: string): FleetError | undefined {
+  const e = error as { code?: unknown; message?: unknown };
+  if (typeof e.code !== 'number' || e.code < 0x80) return undefined;
+  const why = typeof e.message === 'string' ? e.message : `reason code 0x${e.code.toString(16)}`;
+  return new FleetError('FORBIDDEN', `The broker refused the message to "${topic}" (${why}); check the broker's ACL for this client`, {
+    status: 403,
+    details: { reasonCode: e.code, topic },
+    cause: error,
+  });
+}
+
 // mqtt.js copies the options it is given, so four shared objects serve every publish.
 const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [
   { qos: 0, retain: false },
@@ -246,7 +261,7 @@ export class MqttTransport extends BaseTransport {
     const options = PUBLISH_OPTIONS[message.qos * 2 + (message.retain ? 1 : 0)] as IClientPublishOptions;
     client.publish(message.topic, toBuffer(message.payload), options, (error) => {
       if (error === undefined || error === null) done();
-      else done(classifyMqttError(error, this.url));
+      else done(refusedPublish(error, message.topic) ?? classifyMqttError(error, this.url));
     });
   }
 

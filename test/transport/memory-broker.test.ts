@@ -412,3 +412,56 @@ describe('MemoryBroker delivery under random faults (model-based)', () => {
     );
   });
 });
+
+describe('MemoryBroker refuses client publishes to $SYS topics, as mosquitto does', () => {
+  // mosquitto 2.0 refuses a client PUBLISH to any topic whose first four characters are "$SYS"
+  // ("$SYS", "$SYS/…", even "$SYSTEM/…"): nothing is delivered or retained, MQTT 5 answers a
+  // QoS 1 publish with PUBACK 0x87 "Not authorized", and the connection stays up.
+  const refused = ['$SYS', '$SYS/broker/uptime', '$SYS/fleetkit/x', '$SYSTEM/x'];
+
+  it('refuses them with FORBIDDEN (403), delivers and retains nothing, and counts them', async () => {
+    const broker = new MemoryBroker();
+    const got: InboundMessage[] = [];
+    broker.connect({ deliver: (m) => got.push(m), disconnected: () => {} }, { clientId: 'sub', clean: true });
+    for (const f of ['$SYS', '$SYS/#', '$SYSTEM/#']) broker.subscribe('sub', f, 1);
+    for (const topic of refused) {
+      for (const qos of [0, 1] as const) {
+        expect(() => broker.publish(topic, enc(1), qos, true, 'device-1')).toThrow(expect.objectContaining({ code: 'FORBIDDEN', status: 403 }));
+      }
+    }
+    await flush();
+    expect(got).toEqual([]);
+    expect(broker.stats.refused).toBe(refused.length * 2);
+    expect(broker.stats.published).toBe(0);
+    broker.subscribe('sub', '$SYS/#', 1); // nothing was retained either
+    await flush();
+    expect(got).toEqual([]);
+  });
+
+  it('lets the broker itself publish there, and clients publish to other $-topics', async () => {
+    const broker = new MemoryBroker();
+    const got: string[] = [];
+    broker.connect({ deliver: (m) => got.push(m.topic), disconnected: () => {} }, { clientId: 'sub', clean: true });
+    for (const f of ['$SYS/#', '$sys/#', '$aws/#']) broker.subscribe('sub', f, 1);
+    broker.publish('$SYS/broker/uptime', enc(1), 0, false);
+    broker.publish('$sys/x', enc(1), 1, false, 'device-1');
+    broker.publish('$aws/things/t/shadow/update', enc(1), 1, false, 'device-1');
+    await flush();
+    expect(got).toEqual(['$SYS/broker/uptime', '$sys/x', '$aws/things/t/shadow/update']);
+  });
+
+  it('through MemoryTransport: a QoS 1 publish rejects with FORBIDDEN, a QoS 0 one is dropped, and the link stays up', async () => {
+    const broker = new MemoryBroker();
+    const t = new MemoryTransport({ broker, clientId: 'device-1' });
+    const got: InboundMessage[] = [];
+    await t.connect();
+    await t.subscribe('$SYS/#', (m) => got.push(m), { qos: 1 });
+    await expect(t.publish('$SYS/fleetkit/x', 'x', { qos: 1 })).rejects.toSatisfy((e: unknown) => isFleetError(e, 'FORBIDDEN'));
+    await expect(t.publish('$SYS/fleetkit/x', 'x', { qos: 0 })).resolves.toBeUndefined();
+    await flush();
+    expect(got).toEqual([]);
+    expect(t.state).toBe('online');
+    expect(broker.stats.refused).toBe(2);
+    await t.close();
+  });
+});
