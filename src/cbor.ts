@@ -8,7 +8,7 @@
 import { Encoder } from 'cbor-x';
 import { FleetError } from './errors.js';
 import { checkJson } from './json.js';
-import { invalidPayload, resolveCodecOptions, tooLarge, type Codec, type CodecOptions } from './protocol/codec.js';
+import { invalidPayload, jsonModelProblem, resolveCodecOptions, tooLarge, type Codec, type CodecOptions } from './protocol/codec.js';
 
 export type { Codec, CodecOptions } from './protocol/codec.js';
 
@@ -46,6 +46,15 @@ function hasProtoKey(value: unknown, depth = 0): boolean {
   return false;
 }
 
+/** A copy of a JSON-model value with every object a plain one (the value was checked). */
+function plain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  const out: Record<string, unknown> = {};
+  for (const key in value) out[key] = plain((value as Record<string, unknown>)[key]);
+  return out;
+}
+
 /**
  * Creates a CBOR codec with its own size and depth caps. Maps are encoded with string keys and
  * without cbor-x's record extension, so any standard CBOR decoder (tinycbor, QCBOR, cbor2) reads
@@ -68,12 +77,16 @@ export function createCborCodec(options: CodecOptions = {}): Codec {
     contentType: 'application/cbor',
     maxBytes,
     encode(value: unknown): Uint8Array {
-      if (value === undefined) throw new FleetError('INVALID_PAYLOAD', 'cborCodec: undefined has no JSON form; encode an object, array or scalar', { status: 400 });
+      // cbor-x would write NaN, undefined, dates, maps, byte strings and bigints that decode refuses:
+      // accept exactly the JSON data model, as jsonCodec does.
+      const problem = jsonModelProblem('cborCodec', value, maxDepth);
+      if (problem !== undefined) throw problem;
       let bytes: Uint8Array;
       try {
         bytes = cbor.encode(value);
-      } catch (cause) {
-        throw new FleetError('INVALID_PAYLOAD', `cborCodec: cannot encode the value: ${cause instanceof Error ? cause.message : String(cause)}`, { status: 400, cause });
+      } catch {
+        // cbor-x cannot write objects without a prototype: write plain copies of them.
+        bytes = cbor.encode(plain(value));
       }
       if (bytes.byteLength > maxBytes) throw tooLarge('cborCodec', bytes.byteLength, maxBytes, 'encode');
       return bytes;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCborCodec, cborCodec } from '../../src/cbor.js';
 import { isFleetError } from '../../src/errors.js';
-import { checkJson, type JsonValue } from '../../src/json.js';
+import { checkJson, jsonEqual, type JsonValue } from '../../src/json.js';
 import { createJsonCodec, jsonCodec, type Codec } from '../../src/protocol/index.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -98,6 +98,14 @@ describe('cborCodec specifics', () => {
     expect(() => cborCodec.decode(new Uint8Array([0x43, 1, 2, 3]))).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
     expect(() => cborCodec.decode(new Uint8Array([0xc1, 0x01]))).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
   });
+
+  it('never decodes to a value outside the JSON data model', () => {
+    const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+    // undefined, NaN, +Infinity, -Infinity (half floats), 2^53 + 1 as uint64, a bignum tag, [undefined], {"a": NaN}
+    for (const h of ['f7', 'f97e00', 'f97c00', 'f9fc00', '1b0020000000000001', 'c249010000000000000000', '81f7', 'a16161f97e00']) {
+      expect(() => cborCodec.decode(hex(h)), h).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD', status: 400 }));
+    }
+  });
 });
 
 /** A CBOR map {"a": {key: {"polluted": 1}}} written by hand. */
@@ -118,5 +126,127 @@ describe('cborCodec and "__proto__"', () => {
     }
     expect(code).toBe('INVALID_PAYLOAD');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+/** Values outside the JSON data model (or that cannot round-trip through both codecs). */
+class Point {
+  constructor(
+    readonly x: number,
+    readonly y: number,
+  ) {}
+}
+const cyclic: Record<string, unknown> = {};
+cyclic.self = cyclic;
+const deep = (n: number): unknown => (n === 0 ? 1 : [deep(n - 1)]);
+const notJson: [string, unknown][] = [
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+  ['a non-finite number in an object', { a: 1e308 * 10 }],
+  ['undefined', undefined],
+  ['undefined in an object', { a: undefined }],
+  ['undefined in an array', [1, undefined]],
+  ['a sparse array', [, 1]], // eslint-disable-line no-sparse-arrays
+  ['a Date', new Date(0)],
+  ['a Map', new Map([['a', 1]])],
+  ['a Set', new Set([1])],
+  ['a Uint8Array', new Uint8Array([1, 2])],
+  ['a Buffer', Buffer.from('x')],
+  ['a bigint', 1n],
+  ['a bigint in an array', [1n]],
+  ['a class instance', new Point(1, 2)],
+  ['a boxed number', new Number(1)],
+  ['a boxed string', new String('s')],
+  ['a function', () => 1],
+  ['a symbol', Symbol('s')],
+  ['an object with toJSON', { toJSON: () => 1 }],
+  ['a lone surrogate', '\ud800'],
+  ['a lone surrogate in a key', { 'a\udc00': 1 }],
+  ['a "constructor" key', { constructor: 1 }],
+  ['a "prototype" key', { a: { prototype: 1 } }],
+  ['a "__proto__" key', JSON.parse('{"__proto__":{"x":1}}')],
+  ['a cycle', cyclic],
+  ['nesting deeper than 64', deep(65)],
+];
+const json: [string, unknown][] = [
+  ['null', null],
+  ['-0 (equal to 0 as a JSON number)', -0],
+  ['a large integer', 2 ** 60],
+  ['the largest double', Number.MAX_VALUE],
+  ['a paired surrogate', '😀'],
+  ['an object without prototype', Object.assign(Object.create(null) as object, { a: 1, b: [true, 'x'] })],
+  ['nesting of exactly 64', deep(64)],
+  ['a symbol key (ignored, as JSON.stringify ignores it)', { a: 1, [Symbol('s')]: 2 }],
+];
+
+describe('jsonCodec and cborCodec accept exactly the JSON data model', () => {
+  it.each(notJson)('both refuse %s with INVALID_PAYLOAD', (_what, value) => {
+    for (const codec of [jsonCodec, cborCodec]) {
+      let error: unknown;
+      try {
+        codec.encode(value);
+      } catch (e) {
+        error = e;
+      }
+      expect(isFleetError(error, 'INVALID_PAYLOAD'), `${codec.name} accepted it or threw ${String(error)}`).toBe(true);
+      expect((error as { status?: number }).status).toBe(400);
+    }
+  });
+
+  it.each(json)('both accept %s and give it back', (_what, value) => {
+    for (const codec of [jsonCodec, cborCodec]) expect(jsonEqual(codec.decode(codec.encode(value)) as JsonValue, value as JsonValue)).toBe(true);
+  });
+
+  it('jsonCodec.decode refuses numbers that overflow to Infinity, also on its fast path', () => {
+    for (const text of ['1e400', '-1e400', '[1E400]', '{"a":1e+400}', '{"a":-2.5E309}', '9'.repeat(400), `{"n":${'1'.repeat(320)}}`]) {
+      expect(() => jsonCodec.decode(bytes(text)), text.slice(0, 20)).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD', status: 400 }));
+    }
+    for (const text of ['1e308', '{"e":"1e400 in a string","temperature":1.5e3}', '9'.repeat(300)]) expect(() => jsonCodec.decode(bytes(text))).not.toThrow();
+  });
+
+  // fc.anything with every kind of value switched on, plus the special values above.
+  const anything = fc.oneof(
+    fc.anything({
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withNullPrototype: true,
+      withObjectString: true,
+      withSet: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withUnicodeString: true,
+      stringUnit: 'binary',
+      maxDepth: 4,
+    }),
+    fc.constantFrom(...[...notJson, ...json].map(([, v]) => v)),
+    fc.jsonValue({ maxDepth: 4 }),
+  );
+  const outcome = (codec: Codec, value: unknown): { ok: true; bytes: Uint8Array } | { ok: false; error: unknown } => {
+    try {
+      return { ok: true, bytes: codec.encode(value) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  };
+
+  it('for any value both codecs accept the same set, refuse with INVALID_PAYLOAD, and decode(encode(v)) equals v (property)', () => {
+    fc.assert(
+      fc.property(anything, (value) => {
+        const results = [jsonCodec, cborCodec].map((codec) => outcome(codec, value));
+        expect(results[0]!.ok).toBe(results[1]!.ok);
+        for (const [i, r] of results.entries()) {
+          if (!r.ok) {
+            expect(isFleetError(r.error, 'INVALID_PAYLOAD')).toBe(true);
+            continue;
+          }
+          const codec = i === 0 ? jsonCodec : cborCodec;
+          expect(jsonEqual(codec.decode(r.bytes) as JsonValue, value as JsonValue)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
