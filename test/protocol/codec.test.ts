@@ -25,14 +25,23 @@ describe.each<[string, Codec]>([
     );
   });
 
-  it('turns arbitrary bytes into a value or INVALID_PAYLOAD, nothing else (property)', () => {
+  it('turns arbitrary bytes into a JSON value or INVALID_PAYLOAD, nothing else (property)', () => {
+    // Random bytes, and valid encodings with one byte changed (which reach deeper into the decoder).
+    const mutated = fc.tuple(jsonArb, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([v, i, b]) => {
+      const enc = codec.encode(v).slice();
+      enc[i % enc.length] = b;
+      return enc;
+    });
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), mutated), (b) => {
+        let value: unknown;
         try {
-          codec.decode(b);
+          value = codec.decode(b);
         } catch (e) {
           expect(isFleetError(e, 'INVALID_PAYLOAD')).toBe(true);
+          return;
         }
+        expect(checkJson(value)).toBeUndefined();
       }),
       { numRuns: 1000 },
     );
@@ -248,5 +257,143 @@ describe('jsonCodec and cborCodec accept exactly the JSON data model', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+/**
+ * A reference CBOR writer with a device's freedom (RFC 8949): any argument width (not only the
+ * shortest), integers as major types 0/1 up to 64 bits, floats as half, single or double when
+ * exact, definite or indefinite arrays and maps, chunked text, an optional self-describe tag.
+ */
+function writeCbor(value: JsonValue, choose: () => number): number[] {
+  const out: number[] = [];
+  const head = (major: number, n: number): void => {
+    const minimal = n < 24 ? 0 : n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x1_0000_0000 ? 3 : 4;
+    const width = Math.max(minimal, choose() % 5);
+    if (width === 0) out.push((major << 5) | n);
+    else {
+      const bytes = [1, 2, 4, 8][width - 1]!;
+      out.push((major << 5) | (23 + width));
+      for (let i = bytes - 1; i >= 0; i--) out.push(Math.floor(n / 2 ** (8 * i)) % 256);
+    }
+  };
+  const text = (s: string): void => {
+    const b = [...new TextEncoder().encode(s)];
+    if (b.length > 1 && choose() % 4 === 0) {
+      out.push(0x7f);
+      // Chunks split at code point boundaries (each chunk must be valid UTF-8 on its own).
+      const cps = [...s];
+      const cut = 1 + (choose() % (cps.length - 1 || 1));
+      for (const part of [cps.slice(0, cut).join(''), cps.slice(cut).join('')]) {
+        const pb = [...new TextEncoder().encode(part)];
+        head(3, pb.length);
+        out.push(...pb);
+      }
+      out.push(0xff);
+      return;
+    }
+    head(3, b.length);
+    out.push(...b);
+  };
+  const float = (x: number): void => {
+    const f32 = Math.fround(x);
+    const kind = choose() % 3;
+    const dv = new DataView(new ArrayBuffer(8));
+    if (kind === 0 && Number.isInteger(x) && Math.abs(x) <= 2048 && !Object.is(x, -0)) {
+      // half float: integers up to 2048 are exact
+      const sign = x < 0 ? 0x8000 : 0;
+      const a = Math.abs(x);
+      let h = sign;
+      if (a !== 0) {
+        const e = Math.floor(Math.log2(a));
+        h |= ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+      }
+      out.push(0xf9, h >> 8, h & 0xff);
+    } else if (kind === 1 && f32 === x) {
+      dv.setFloat32(0, x);
+      out.push(0xfa, ...new Uint8Array(dv.buffer, 0, 4));
+    } else {
+      dv.setFloat64(0, x);
+      out.push(0xfb, ...new Uint8Array(dv.buffer, 0, 8));
+    }
+  };
+  const write = (v: JsonValue): void => {
+    if (v === null) out.push(0xf6);
+    else if (v === true) out.push(0xf5);
+    else if (v === false) out.push(0xf4);
+    else if (typeof v === 'number') {
+      if (Number.isSafeInteger(v) && choose() % 2 === 0) head(v < 0 ? 1 : 0, v < 0 ? -1 - v : v);
+      else float(v);
+    } else if (typeof v === 'string') text(v);
+    else if (Array.isArray(v)) {
+      const indefinite = choose() % 3 === 0;
+      if (indefinite) out.push(0x9f);
+      else head(4, v.length);
+      for (const x of v) write(x);
+      if (indefinite) out.push(0xff);
+    } else {
+      const keys = Object.keys(v);
+      const indefinite = choose() % 3 === 0;
+      if (indefinite) out.push(0xbf);
+      else head(5, keys.length);
+      for (const k of keys) {
+        text(k);
+        write(v[k]!);
+      }
+      if (indefinite) out.push(0xff);
+    }
+  };
+  if (choose() % 4 === 0) out.push(0xd9, 0xd9, 0xf7); // tag 55799, self-described CBOR
+  write(value);
+  return out;
+}
+
+describe('cborCodec.decode reads what other CBOR encoders write', () => {
+  it('decodes every well-formed encoding of a JSON value to that value (property)', () => {
+    fc.assert(
+      fc.property(jsonArb, fc.infiniteStream(fc.nat()), (value, stream) => {
+        const it = stream[Symbol.iterator]();
+        const bytes = Uint8Array.from(writeCbor(value, () => it.next().value as number));
+        expect(jsonEqual(cborCodec.decode(bytes) as JsonValue, value)).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('decodes 64-bit integers up to 2^53 - 1 as numbers and refuses larger ones', () => {
+    const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+    expect(cborCodec.decode(hex('1b001fffffffffffff'))).toBe(2 ** 53 - 1);
+    expect(cborCodec.decode(hex('3b001ffffffffffffe'))).toBe(-(2 ** 53) + 1);
+    expect(cborCodec.decode(hex('a26274731b0000018bcfe5680063736571190100'))).toEqual({ ts: 1_700_000_000_000, seq: 256 });
+    expect(() => cborCodec.decode(hex('1b0020000000000000'))).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
+  });
+
+  it('says what and where in details, and which rule in details.reason', () => {
+    const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+    const failure = (h: string): { reason?: unknown; path?: unknown } => {
+      try {
+        cborCodec.decode(hex(h));
+      } catch (e) {
+        if (isFleetError(e, 'INVALID_PAYLOAD')) return (e.details ?? {}) as { reason?: unknown; path?: unknown };
+        throw e;
+      }
+      throw new Error(`${h} decoded`);
+    };
+    // {"a": [1, NaN]}
+    expect(failure('a1616182 01 f97e00'.replace(/ /g, ''))).toEqual({ reason: 'INVALID_JSON', path: '$.a[1]' });
+    // {"a": {"constructor": 1}}
+    expect(failure('a16161a16b636f6e7374727563746f7201')).toEqual({ reason: 'FORBIDDEN_KEY', path: '$.a.constructor' });
+    // {"__proto__": 1} with the key as an indefinite-length text string ("__pro" + "to__")
+    expect(failure('a17f655f5f70726f64746f5f5fff01')).toEqual({ reason: 'FORBIDDEN_KEY', path: '$.__proto__' });
+    // [[1]] with maxDepth 1
+    expect(() => createCborCodec({ maxDepth: 1 }).decode(hex('818101'))).toThrow(expect.objectContaining({ details: expect.objectContaining({ reason: 'TOO_DEEP' }) }));
+    // {1: 2}: a key that is not text
+    expect(failure('a10102')).toEqual({ reason: 'INVALID_JSON', path: '$' });
+    // malformed: truncated, trailing bytes, a reserved width, a stray break, invalid UTF-8, chunks of bytes in a text string
+    for (const h of ['a161', '0101', '1c', 'ff', '8201ff', '62c328', '7f4161ff']) expect(failure(h).reason).toBeUndefined();
+    // a self-describe tag is skipped at the start only; repeated or nested it is refused, never a stack overflow
+    expect(cborCodec.decode(hex('d9d9f7a0'))).toEqual({});
+    expect(failure('d9d9f7'.repeat(20_000) + '01').reason).toBe('INVALID_JSON');
+    expect(failure('81d9d9f701')).toEqual({ reason: 'INVALID_JSON', path: '$[0]' });
   });
 });
