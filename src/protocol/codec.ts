@@ -173,36 +173,47 @@ const toUtf8: (text: string) => Uint8Array = NodeBuffer === undefined ? (text) =
 
 /**
  * True when `text` may contain a forbidden key. A key reaches JSON.parse's output either
- * literally or spelled with escapes, so text with no backslash and none of the words is clean.
+ * literally or spelled with escapes, so text with no backslash and neither "proto" (in
+ * `__proto__` and `prototype`) nor "constructor" is clean.
  */
 function mayHaveForbiddenKey(text: string): boolean {
-  if (text.indexOf('\\') !== -1) return true;
-  for (const key of FORBIDDEN_KEYS) if (text.indexOf(key) !== -1) return true;
-  return false;
+  return text.indexOf('\\') !== -1 || text.indexOf('proto') !== -1 || text.indexOf('constructor') !== -1;
 }
 
 /**
  * True when `text` may hold a number that JSON.parse turns into ±Infinity. That takes an exponent
- * (always right after a digit) or an integer part of at least 309 digits (so a text of 309
- * characters or more): shorter text with no digit followed by `e`/`E` holds only finite numbers.
+ * (always right after a digit) or an integer part of at least 309 digits — and such a run of
+ * digits covers one of the positions 0, 308, 616, …, so only those need a look.
  */
 function mayOverflow(text: string): boolean {
-  if (text.length >= 309) return true;
   for (let i = text.indexOf('e'); i !== -1; i = text.indexOf('e', i + 1)) if (isDigit(text.charCodeAt(i - 1))) return true;
   for (let i = text.indexOf('E'); i !== -1; i = text.indexOf('E', i + 1)) if (isDigit(text.charCodeAt(i - 1))) return true;
+  for (let i = 0; i < text.length; i += 308) if (isDigit(text.charCodeAt(i)) && digitRun(text, i) >= 309) return true;
   return false;
+}
+
+/** The length of the run of digits around position `i`. */
+function digitRun(text: string, i: number): number {
+  let start = i;
+  let end = i + 1;
+  while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
+  while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+  return end - start;
 }
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** Nesting depth is at most the number of `{` and `[` in the text; counts up to `limit + 1`. */
-function openersAtMost(text: string, limit: number): boolean {
+/**
+ * True when the nesting of `text` is at most `limit`: nesting d takes d openers and d closers, so
+ * text shorter than 2 × (limit + 1) is always fine; otherwise count `{` and `[` up to `limit + 1`.
+ */
+function depthAtMost(text: string, limit: number): boolean {
+  if (text.length < 2 * (limit + 1)) return true;
   let n = 0;
-  for (const c of ['{', '[']) {
-    for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) if (++n > limit) return false;
-  }
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++n > limit) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++n > limit) return false;
   return true;
 }
 
@@ -248,7 +259,7 @@ export function createJsonCodec(options: CodecOptions = {}): Codec {
       }
       // Skip the walk when the text proves it unneeded: no forbidden key, no deeper nesting, no
       // number that overflows to Infinity.
-      if (!mayHaveForbiddenKey(text) && openersAtMost(text, maxDepth) && !mayOverflow(text)) return value;
+      if (!mayHaveForbiddenKey(text) && depthAtMost(text, maxDepth) && !mayOverflow(text)) return value;
       const problem = checkJson(value, { maxDepth });
       if (problem !== undefined) throw invalidPayload('jsonCodec', problem.message, problem);
       return value;

@@ -83,7 +83,6 @@ interface FilterEntry {
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Topics whose last delivery the transport remembers; past it the memory starts over. */
 const SEEN_TOPICS = 100_000;
-const NOOP = (): void => {};
 const encoder = new TextEncoder();
 
 function closedError(clientId: string): FleetError {
@@ -101,11 +100,13 @@ export abstract class BaseTransport implements Transport {
   /** @internal */
   protected readonly _clock: Clock;
   /**
-   * True when `_send` completes QoS 0 sends synchronously, so QoS 0 publishes may resolve at once
-   * without waiting for a callback (the in-memory transport).
+   * True when `_send` calls `done` for a QoS 0 message either before it returns, or later in the
+   * order the messages were sent, and never for a link already reported lost. QoS 0 publishes
+   * made while online then take a lean path: one shared callback, no queue entry, and a
+   * publish the link took at once resolves at once (no promise of its own).
    * @internal
    */
-  protected _qos0Immediate = false;
+  protected _qos0InOrder = false;
   #state: TransportState = 'offline';
   readonly #events = new EventEmitter();
   readonly #backoff: BackoffStrategy;
@@ -122,6 +123,11 @@ export abstract class BaseTransport implements Transport {
   readonly #lastDelivery = new Map<string, number>();
   #tick = 0;
   #waiters: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
+  // The lean QoS 0 path (`_qos0InOrder`): sends the link has not completed yet, oldest first, and
+  // the outcome of a send whose callback ran before `_send` returned (null: written).
+  #qos0Waiting: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
+  #qos0Sending = false;
+  #qos0Outcome: FleetError | null | undefined;
   #timer: TimerHandle | undefined;
   #attempting = false;
   #lostDuringAttempt: FleetError | undefined;
@@ -232,15 +238,49 @@ export abstract class BaseTransport implements Transport {
       return Promise.reject(error);
     }
     if (this.#state === 'online' && this.#queue.length === 0) {
-      if (qos === 0 && this._qos0Immediate) {
-        this._send({ topic, payload: bytes, qos, retain }, NOOP);
-        return RESOLVED;
-      }
+      if (qos === 0 && this._qos0InOrder) return this.#sendQos0({ topic, payload: bytes, qos, retain });
       if (qos === 0 || this.#inFlight.size < this.#maxInFlight) {
         return new Promise<void>((resolve, reject) => this.#transmit({ topic, payload: bytes, qos, retain, resolve, reject }));
       }
     }
     return new Promise<void>((resolve, reject) => this.#enqueue({ topic, payload: bytes, qos, retain, resolve, reject }));
+  }
+
+  #sendQos0(message: OutgoingMessage): Promise<void> {
+    this.#qos0Sending = true;
+    this.#qos0Outcome = undefined;
+    try {
+      this._send(message, this.#qos0Done);
+    } catch (cause) {
+      this.#qos0Outcome = isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${String(cause)}`, { cause });
+    } finally {
+      this.#qos0Sending = false;
+    }
+    const outcome = this.#qos0Outcome;
+    this.#qos0Outcome = undefined;
+    if (outcome === null) return RESOLVED;
+    if (outcome !== undefined) return Promise.reject(outcome);
+    return new Promise<void>((resolve, reject) => this.#qos0Waiting.push({ resolve, reject }));
+  }
+
+  /** The one `done` of every lean QoS 0 send: completes the current send, or the oldest waiting one. */
+  readonly #qos0Done = (error?: FleetError): void => {
+    if (this.#qos0Sending) {
+      this.#qos0Outcome = error ?? null;
+      return;
+    }
+    const waiting = this.#qos0Waiting.shift();
+    if (waiting === undefined) return;
+    if (error === undefined) waiting.resolve();
+    else waiting.reject(error);
+  };
+
+  /** Rejects the QoS 0 sends still waiting for a link that is gone. */
+  #failQos0(error: FleetError): void {
+    const waiting = this.#qos0Waiting;
+    if (waiting.length === 0) return;
+    this.#qos0Waiting = [];
+    for (const w of waiting) w.reject(error);
   }
 
   /** {@inheritDoc Transport.subscribe} */
@@ -330,6 +370,8 @@ export abstract class BaseTransport implements Transport {
    * @internal
    */
   protected _linkLost(error: FleetError): void {
+    // QoS 0 messages the lost link had not written yet never will be.
+    this.#failQos0(error);
     if (this.#state === 'connecting') {
       this.#lostDuringAttempt ??= error;
       return;
@@ -489,5 +531,6 @@ export abstract class BaseTransport implements Transport {
       if (graceful) this.#emit('error', new FleetError('INTERNAL', `Closing transport "${this.clientId}" failed: ${String(cause)}`, { cause }));
     }
     for (const item of [...this.#inFlight]) this.#settle(item, reason);
+    this.#failQos0(reason);
   }
 }

@@ -53,7 +53,7 @@ export class MemoryTransport extends BaseTransport {
     this.#broker = options.broker;
     this.#clean = options.clean ?? true;
     this.#credentials = options.credentials;
-    this._qos0Immediate = true;
+    this._qos0InOrder = true;
   }
 
   /** @internal */

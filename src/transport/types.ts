@@ -137,9 +137,10 @@ export interface Transport {
   close(): Promise<void>;
   /**
    * Publishes `payload` to `topic`. While not online the message waits in the bounded offline
-   * queue. QoS 0 resolves once handed to the link; QoS 1 once the broker acknowledged it.
+   * queue. QoS 0 resolves once handed to the link (written, or once a backed-up link drains; it
+   * rejects with `NOT_CONNECTED` when the link drops first); QoS 1 once the broker acknowledged it.
    *
-   * @throws FleetError `INVALID_TOPIC`, `INVALID_ARGUMENT`, `QUEUE_FULL`, `TRANSPORT_CLOSED`,
+   * @throws FleetError `INVALID_TOPIC`, `INVALID_ARGUMENT`, `QUEUE_FULL`, `TRANSPORT_CLOSED`, `NOT_CONNECTED`,
    *   `FORBIDDEN` (403) when the broker refused a QoS 1 message (an MQTT 5 PUBACK reason code
    *   0x80 or above, e.g. 0x87 for a client publish to `$SYS…` on mosquitto or the memory broker).
    */

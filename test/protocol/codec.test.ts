@@ -214,6 +214,42 @@ describe('jsonCodec and cborCodec accept exactly the JSON data model', () => {
     for (const text of ['1e308', '{"e":"1e400 in a string","temperature":1.5e3}', '9'.repeat(300)]) expect(() => jsonCodec.decode(bytes(text))).not.toThrow();
   });
 
+  it('jsonCodec.decode gives the same outcome as a full check of the parsed value, whatever its fast path skips (property)', () => {
+    const numbers = ['1e400', '-1E+999', '2e308', '1.7976931348623157e308', '1e308', '0e999', '1e-400', '-0', '9'.repeat(309), '9'.repeat(308), '1'.repeat(400), '123'];
+    const keys = ['__proto__', 'constructor', 'prototype', 'proto', 'a', 'ctor'];
+    const text = fc
+      .tuple(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.constantFrom(...numbers),
+        fc.constantFrom(...keys),
+        fc.nat(700), // whitespace: moves the number across the sampled positions
+        fc.nat(70), // extra nesting
+        fc.boolean(),
+      )
+      .map(([v, num, key, pad, nest, escape]) => {
+        const k = escape ? key.replace('_', '\\u005f') : key;
+        const body = `{${JSON.stringify(k)}:${JSON.stringify(v)},"n":${' '.repeat(pad)}${num}}`;
+        return '['.repeat(nest) + body + ']'.repeat(nest);
+      });
+    const codec = createJsonCodec();
+    fc.assert(
+      fc.property(text, (t) => {
+        const parsed = JSON.parse(t) as unknown;
+        const expected = checkJson(parsed, { maxDepth: 64 }) === undefined;
+        let actual: boolean;
+        try {
+          expect(jsonEqual(codec.decode(bytes(t)) as JsonValue, parsed as JsonValue)).toBe(true);
+          actual = true;
+        } catch (e) {
+          expect(isFleetError(e, 'INVALID_PAYLOAD')).toBe(true);
+          actual = false;
+        }
+        expect(actual).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   // fc.anything with every kind of value switched on, plus the special values above.
   const anything = fc.oneof(
     fc.anything({

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
 import { topicMatches } from '../../src/protocol/topic-filter.js';
-import { exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage } from '../../src/memory.js';
+import { FleetError, isFleetError } from '../../src/errors.js';
+import { BaseTransport, exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage, type QoS } from '../../src/memory.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 const text = (m: InboundMessage): string => `${m.topic}=${new TextDecoder().decode(m.payload)}`;
@@ -118,5 +119,86 @@ describe('BaseTransport and retained messages', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** A link whose QoS 0 writes complete when the test says so (in order), or at once. */
+class ScriptedTransport extends BaseTransport {
+  mode: 'now' | 'later' | 'fail-now' | 'throw' = 'now';
+  readonly pending: ((error?: FleetError) => void)[] = [];
+  constructor() {
+    super('ScriptedTransport', 'scripted', { autoReconnect: false });
+    this._qos0InOrder = true;
+  }
+  protected _open(): Promise<{ sessionPresent: boolean }> {
+    return Promise.resolve({ sessionPresent: false });
+  }
+  protected _send(_m: unknown, done: (error?: FleetError) => void): void {
+    if (this.mode === 'now') done();
+    else if (this.mode === 'fail-now') done(new FleetError('NOT_CONNECTED', 'no link'));
+    else if (this.mode === 'throw') throw new Error('boom');
+    else this.pending.push(done);
+  }
+  protected _subscribeRemote(_f: readonly { filter: string; qos: QoS }[]): Promise<void> {
+    return Promise.resolve();
+  }
+  protected _unsubscribeRemote(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected _end(): Promise<void> {
+    return Promise.resolve();
+  }
+  complete(error?: FleetError): void {
+    (this.pending.shift() as (error?: FleetError) => void)(error);
+  }
+  drop(): void {
+    this._linkLost(new FleetError('NOT_CONNECTED', 'link dropped'));
+  }
+}
+
+describe('BaseTransport QoS 0 sends on an in-order link', () => {
+  const settled = (p: Promise<void>): Promise<string> =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => (isFleetError(e) ? e.code : 'other'),
+    );
+
+  it('resolves at once when the link writes at once, and reports a link that refuses or throws', async () => {
+    const t = new ScriptedTransport();
+    await t.connect();
+    expect(await settled(t.publish('a/b', 'x'))).toBe('ok');
+    t.mode = 'fail-now';
+    expect(await settled(t.publish('a/b', 'x'))).toBe('NOT_CONNECTED');
+    t.mode = 'throw';
+    expect(await settled(t.publish('a/b', 'x'))).toBe('INTERNAL');
+    await t.close();
+  });
+
+  it('settles sends the link completes later in send order, each with its own outcome', async () => {
+    const t = new ScriptedTransport();
+    await t.connect();
+    t.mode = 'later';
+    const results = [t.publish('a/b', '1'), t.publish('a/b', '2'), t.publish('a/b', '3')].map(settled);
+    t.mode = 'now';
+    const between = settled(t.publish('a/b', 'written at once'));
+    t.complete();
+    t.complete(new FleetError('NOT_CONNECTED', 'lost'));
+    t.complete();
+    expect(await Promise.all(results)).toEqual(['ok', 'NOT_CONNECTED', 'ok']);
+    expect(await between).toBe('ok');
+    await t.close();
+  });
+
+  it('rejects the sends still waiting when the link drops, and when the transport closes', async () => {
+    const t = new ScriptedTransport();
+    await t.connect();
+    t.mode = 'later';
+    const dropped = [t.publish('a/b', '1'), t.publish('a/b', '2')].map(settled);
+    t.drop();
+    expect(await Promise.all(dropped)).toEqual(['NOT_CONNECTED', 'NOT_CONNECTED']);
+    await t.connect();
+    const closed = settled(t.publish('a/b', '3'));
+    await t.close();
+    expect(await closed).toBe('TRANSPORT_CLOSED');
   });
 });
