@@ -6,8 +6,12 @@
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
 import type { MetadataNode, MetadataObject, ShadowDocument } from './types.js';
 
-/** A reported acknowledgement envelope. */
-export interface PropertyAck extends JsonObject {
+/**
+ * A reported acknowledgement envelope. A type alias, not an interface extending `JsonObject`: an
+ * object type with optional members is a `JsonValue` whether or not the consumer compiles with
+ * `exactOptionalPropertyTypes`, where an interface with an index signature is not.
+ */
+export type PropertyAck = {
   /** The value the device now runs with. */
   value: JsonValue;
   /** Status code: 2xx accepted, 4xx/5xx rejected (HTTP-like), 202 still working. */
@@ -16,7 +20,7 @@ export interface PropertyAck extends JsonObject {
   av?: number;
   /** A human description. */
   ad?: string;
-}
+};
 
 /** True for a `{ value, ac, av?, ad? }` envelope. */
 export function isPropertyAck(value: JsonValue | undefined): value is PropertyAck {
