@@ -23,3 +23,5 @@ export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';
 export { shadowLeaf, shadowPatch, shadowScalar, shadowStateObject, shadowUpdateRequest } from './shadow-arbitraries.js';
 export type { ShadowArbitraryOptions } from './shadow-arbitraries.js';
+export { shadowStoreContract } from './store-contract/shadow-store-contract.js';
+export type { StoreContractOptions, StoreFactory } from './store-contract/helpers.js';
