@@ -34,11 +34,16 @@ export function tenantMismatch(api: string, what: string, callerTenant: string):
 }
 
 /**
- * Checks that a record a caller passes carries the caller's tenant.
+ * Checks that a record a caller passes is an object carrying the caller's tenant.
  *
- * @throws FleetError `TENANT_MISMATCH` (403) when `recordTenant` differs from the context's.
+ * @throws FleetError `INVALID_ARGUMENT` for a non-object, `TENANT_MISMATCH` (403) when its
+ *   `tenantId` differs from the context's.
  */
-export function checkRecordTenant(api: string, callerTenant: string, recordTenant: unknown, what: string): void {
+export function checkRecordTenant(api: string, callerTenant: string, record: unknown, what: string): void {
+  if (typeof record !== 'object' || record === null) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: ${what} must be an object, got ${record === null ? 'null' : typeof record}`, { status: 400 });
+  }
+  const recordTenant = (record as { tenantId?: unknown }).tenantId;
   if (recordTenant !== callerTenant) {
     throw new FleetError('TENANT_MISMATCH', `${api}: ${what} has tenantId ${JSON.stringify(recordTenant)} but the context is tenant "${callerTenant}"; a tenant can only write its own records`, {
       status: 403,

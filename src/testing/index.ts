@@ -25,3 +25,7 @@ export { shadowLeaf, shadowPatch, shadowScalar, shadowStateObject, shadowUpdateR
 export type { ShadowArbitraryOptions } from './shadow-arbitraries.js';
 export { shadowStoreContract } from './store-contract/shadow-store-contract.js';
 export type { StoreContractOptions, StoreFactory } from './store-contract/helpers.js';
+export { deviceStoreContract } from './store-contract/device-store-contract.js';
+export { jobStoreContract } from './store-contract/job-store-contract.js';
+export { commandStoreContract } from './store-contract/command-store-contract.js';
+export { auditLogContract } from './store-contract/audit-log-contract.js';

@@ -28,7 +28,7 @@ export class MemoryAuditLog implements AuditLog {
   async append(ctx: TenantContext, entry: AuditInput): Promise<AuditEntry> {
     const api = 'AuditLog.append';
     const tenantId = tenantOf(ctx, api);
-    checkRecordTenant(api, tenantId, (entry as { tenantId?: unknown } | null)?.tenantId, 'the entry');
+    checkRecordTenant(api, tenantId, entry, 'the entry');
     const parsed = parseRecord(api, 'entry', auditSchema, entry);
     let log = this.#logs.get(tenantId);
     if (log === undefined) {

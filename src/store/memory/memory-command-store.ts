@@ -99,7 +99,7 @@ export class MemoryCommandStore implements CommandStore {
   }
 
   #parse(api: string, tenantId: string, command: CommandInput): CommandInput {
-    checkRecordTenant(api, tenantId, (command as { tenantId?: unknown } | null)?.tenantId, 'the command');
+    checkRecordTenant(api, tenantId, command, 'the command');
     return parseRecord(api, 'command', commandSchema, command) as CommandInput;
   }
 

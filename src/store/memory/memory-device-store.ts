@@ -191,7 +191,7 @@ export class MemoryDeviceStore implements DeviceStore {
   async putCa(ctx: TenantContext, ca: StoredCa): Promise<void> {
     const api = 'DeviceStore.putCa';
     const tenantId = tenantOf(ctx, api);
-    checkRecordTenant(api, tenantId, (ca as { tenantId?: unknown } | null)?.tenantId, 'the CA');
+    checkRecordTenant(api, tenantId, ca, 'the CA');
     const parsed = parseRecord(api, 'ca', caSchema, ca);
     // The same status vocabulary as the lifecycle core's CA registrations.
     caRegistrationSchema.parse({ id: parsed.caId, pem: parsed.pem, status: parsed.status });
@@ -232,7 +232,7 @@ export class MemoryDeviceStore implements DeviceStore {
   async putEnrollmentGroup(ctx: TenantContext, group: StoredEnrollmentGroup): Promise<void> {
     const api = 'DeviceStore.putEnrollmentGroup';
     const tenantId = tenantOf(ctx, api);
-    checkRecordTenant(api, tenantId, (group as { tenantId?: unknown } | null)?.tenantId, 'the enrollment group');
+    checkRecordTenant(api, tenantId, group, 'the enrollment group');
     const parsed = parseRecord(api, 'group', enrollmentGroupSchema, group);
     const t = this.#tenant(tenantId);
     t.groups.set(parsed.groupId, frozenCopy(parsed));
@@ -341,7 +341,7 @@ export class MemoryDeviceStore implements DeviceStore {
   }
 
   #parse(api: string, tenantId: string, device: DeviceInput): DeviceInput {
-    checkRecordTenant(api, tenantId, (device as { tenantId?: unknown } | null)?.tenantId, 'the device');
+    checkRecordTenant(api, tenantId, device, 'the device');
     return parseRecord(api, 'device', deviceInputSchema, device);
   }
 

@@ -130,7 +130,7 @@ export class MemoryJobStore implements JobStore {
     const api = 'JobStore.putExecution';
     const tenantId = tenantOf(ctx, api);
     const expected = checkRevision(api, 'expectedVersion', expectedVersion);
-    checkRecordTenant(api, tenantId, (execution as { tenantId?: unknown } | null)?.tenantId, 'the execution');
+    checkRecordTenant(api, tenantId, execution, 'the execution');
     const parsed = parseRecord(api, 'execution', executionSchema, execution);
     const t = this.#tenant(tenantId);
     const key = parsed.jobId + SEP + parsed.deviceId;
@@ -172,7 +172,7 @@ export class MemoryJobStore implements JobStore {
   }
 
   #parseRollout(api: string, tenantId: string, rollout: RolloutInput): z.infer<typeof rolloutFieldsSchema> {
-    checkRecordTenant(api, tenantId, (rollout as { tenantId?: unknown } | null)?.tenantId, 'the rollout');
+    checkRecordTenant(api, tenantId, rollout, 'the rollout');
     const fields = parseRecord(api, 'rollout', rolloutFieldsSchema, { ...rollout, plan: null });
     return { ...fields, plan: rollout.plan };
   }
