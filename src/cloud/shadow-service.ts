@@ -18,7 +18,7 @@ import type { ShadowListOptions, ShadowRecord, ShadowStore } from '../store/shad
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
 import type { ShadowRequestSource, ShadowServiceEvents } from './shadow-events.js';
-import { authorizeThing, clientTokenOf, decodeRequest, refusalFor, responseTopic, routeRequest, tooManyRequests, type Refusal, type ShadowCall } from './shadow-steps.js';
+import { authorizeThing, clientTokenOf, decodeRequest, refusalFor, responseTopic, routeRequest, tooManyRequests, type Refusal, type ShadowCall, type ShadowRoute } from './shadow-steps.js';
 import { ThingLanes } from './thing-lanes.js';
 
 /** Options of {@link ShadowService}. */
@@ -66,6 +66,8 @@ type Served =
   | { readonly ok: true; readonly operation: 'delete'; readonly accepted: DeleteAcceptedPayload; readonly tenantId: string }
   | Refusal;
 
+const ROUTE_CACHE_SIZE = 100_000;
+
 const liveOf = (stored: StoredShadow | undefined): ShadowDocument | undefined => (stored === undefined || isTombstone(stored) ? undefined : stored);
 
 /**
@@ -102,6 +104,9 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   readonly #maxInFlight: number;
   readonly #maxAttempts: number;
   readonly #lanes: ThingLanes;
+  readonly #publishOptions: { readonly qos: QoS };
+  // Devices send to the same few topics over and over: each topic is parsed once.
+  #routes = new Map<string, ShadowRoute>();
   #subscriptions: Unsubscribe[] = [];
 
   /**
@@ -123,6 +128,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     this.#maxInFlight = o.maxInFlight;
     this.#maxAttempts = o.maxAttempts;
     this.#lanes = new ThingLanes(o.maxInFlight, (e) => this.#failed(e));
+    this.#publishOptions = { qos: o.qos };
   }
 
   /** Number of things with requests queued or running. */
@@ -192,7 +198,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   // ── inbound: route → decode → admit ─────────────────────────────────────────────────────────
 
   readonly #onMessage = (message: InboundMessage): void => {
-    const route = routeRequest(message.topic);
+    const route = this.#route(message.topic);
     if (route instanceof FleetError) {
       this.#emitRejected('device', route, undefined);
       return;
@@ -201,6 +207,16 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     const call: ShadowCall = { source: 'device', ...route, request, clientToken, tenantId: undefined };
     this.#admit(call, (served) => this.#respond(call, served));
   };
+
+  #route(topic: string): ShadowRoute | FleetError {
+    const known = this.#routes.get(topic);
+    if (known !== undefined) return known;
+    const route = routeRequest(topic);
+    if (route instanceof FleetError) return route;
+    if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes = new Map();
+    this.#routes.set(topic, route);
+    return route;
+  }
 
   #appCall(ctx: TenantContext, operation: ShadowOperation, thingName: string, options: ShadowTargetOptions, request: unknown): ShadowCall {
     const api = `ShadowService.${operation}`;
@@ -310,7 +326,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   }
 
   #publish(topic: string, payload: object): void {
-    this.#transport.publish(topic, JSON.stringify(payload), { qos: this.#qos }).catch((e: unknown) => this.#failed(e));
+    this.#transport.publish(topic, JSON.stringify(payload), this.#publishOptions).catch((e: unknown) => this.#failed(e));
   }
 
   #emitUpdated(call: ShadowCall, served: Extract<Served, { operation: 'update' }>): void {

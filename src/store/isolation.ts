@@ -46,21 +46,32 @@ function notData(api: string, path: string, what: string): FleetError {
 }
 
 /**
- * @internal Deep-freezes `value` in place, skipping subtrees identical to the same path in
- * `previous` (frozen when stored). An update that shares untouched subtrees with the previous
- * version therefore costs only the paths it changed.
+ * @internal {@link checkData} and a deep freeze in one pass (post-order: a node is frozen
+ * once its children passed). On bad data it throws after freezing the subtrees it already checked;
+ * nothing is stored, but pass data you do not mean to change afterwards.
  */
-export function freezeChanged<T>(value: T, previous: unknown): T {
-  if (value === previous || typeof value !== 'object' || value === null) return value;
+export function checkAndFreeze(api: string, value: unknown, previous: unknown, path: string, depth = 0): void {
+  if (value === previous && value !== undefined) return;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return;
+    throw notData(api, path, String(value));
+  }
+  if (typeof value !== 'object') throw notData(api, path, typeof value);
+  if (depth > 64) throw notData(api, path, 'nesting deeper than 64 levels (or a cycle)');
   if (Array.isArray(value)) {
     const prev = Array.isArray(previous) ? previous : undefined;
-    for (let i = 0; i < value.length; i++) freezeChanged(value[i], prev?.[i]);
+    for (let i = 0; i < value.length; i++) checkAndFreeze(api, value[i], prev?.[i], `${path}[${i}]`, depth + 1);
   } else {
-    const prev = typeof previous === 'object' && previous !== null ? (previous as Record<string, unknown>) : undefined;
-    for (const key of Object.keys(value)) freezeChanged((value as Record<string, unknown>)[key], prev?.[key]);
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) throw notData(api, path, `an instance of ${(value as object).constructor?.name ?? 'a class'}`);
+    const prev = typeof previous === 'object' && previous !== null && !Array.isArray(previous) ? (previous as Record<string, unknown>) : undefined;
+    for (const key in value) {
+      if (FORBIDDEN_KEYS.has(key)) throw notData(api, `${path}.${key}`, 'a forbidden key');
+      checkAndFreeze(api, (value as Record<string, unknown>)[key], prev?.[key], `${path}.${key}`, depth + 1);
+    }
   }
   if (!Object.isFrozen(value)) Object.freeze(value);
-  return value;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { FleetError } from '../../errors.js';
 import { assertShadowName, assertThingName } from '../../shadow/names.js';
 import type { ShadowTombstone, StoredShadow } from '../../shadow/types.js';
-import { checkData, freezeChanged } from '../isolation.js';
+import { checkAndFreeze } from '../isolation.js';
 import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
 import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../shadow-store.js';
 import { tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
@@ -65,9 +65,9 @@ export class MemoryShadowStore implements ShadowStore {
       throw new FleetError('INVALID_ARGUMENT', `${api}: expectedVersion must be an integer ≥ 0 (0 for a shadow that does not exist yet), got ${String(expectedVersion)}`, { status: 400 });
     }
     const current = slot === undefined ? undefined : shadowName === undefined ? slot.classic : slot.named?.get(shadowName);
-    checkShadow(api, next, expectedVersion, current);
+    checkShape(api, next, expectedVersion);
     if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current };
-    freezeChanged(next, current);
+    checkAndFreezeDocument(api, next, current);
     this.#write(slot ?? this.#claim(tenantId, thingName), thingName, shadowName, next);
     return { ok: true };
   }
@@ -177,7 +177,8 @@ export class MemoryShadowStore implements ShadowStore {
   }
 }
 
-function checkShadow(api: string, next: StoredShadow, expectedVersion: number, current: StoredShadow | undefined): void {
+// The shape and version of `next`; its contents are checked (and frozen) once the version matched.
+function checkShape(api: string, next: StoredShadow, expectedVersion: number): void {
   if (typeof next !== 'object' || next === null) {
     throw new FleetError('INVALID_ARGUMENT', `${api}: next must be a shadow document { state, metadata, version } or a tombstone { deleted: true, version }`, { status: 400 });
   }
@@ -192,10 +193,19 @@ function checkShadow(api: string, next: StoredShadow, expectedVersion: number, c
     return;
   }
   const { state, metadata } = next as { state?: unknown; metadata?: unknown };
-  const prev = current === undefined || isTombstone(current) ? undefined : current;
   if (typeof state !== 'object' || state === null || Array.isArray(state) || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new FleetError('INVALID_ARGUMENT', `${api}: next.state and next.metadata must be objects`, { status: 400 });
   }
-  checkData(api, state, prev?.state, 'next.state');
-  checkData(api, metadata, prev?.metadata, 'next.metadata');
+}
+
+// JSON data only, frozen in place; subtrees shared with the stored version were checked when stored.
+function checkAndFreezeDocument(api: string, next: StoredShadow, current: StoredShadow | undefined): void {
+  if (isTombstone(next)) {
+    Object.freeze(next);
+    return;
+  }
+  const prev = current === undefined || isTombstone(current) ? undefined : current;
+  checkAndFreeze(api, next.state, prev?.state, 'next.state');
+  checkAndFreeze(api, next.metadata, prev?.metadata, 'next.metadata');
+  Object.freeze(next);
 }
