@@ -56,6 +56,11 @@ export function revisionConflict(api: string, what: string, expected: number, ac
   });
 }
 
+/** @internal A filter's "this value or any of these" as a set; undefined when the filter is absent. */
+export function oneOrMany(value: string | readonly string[] | undefined): ReadonlySet<string> | undefined {
+  return value === undefined ? undefined : new Set<string>(typeof value === 'string' ? [value] : value);
+}
+
 /** @internal Interns strings that repeat across many records (tenant ids, states, versions), so they are stored once. */
 export class Interner {
   readonly #strings = new Map<string, string>();

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShadowService, type ShadowRejectedEvent, type ShadowUpdatedEvent } from '../../src/cloud/index.js';
 import { isFleetError } from '../../src/errors.js';
-import type { ShadowDocument } from '../../src/shadow/index.js';
+import { applyShadowUpdate, type ShadowDocument } from '../../src/shadow/index.js';
 import { shadowRig, T0, waitFor, type Rig } from './harness.js';
 
 interface Step {
@@ -255,6 +255,33 @@ describe('ShadowService over the memory broker', () => {
     const from = dev.inbox.length;
     await dev.send('update', { state: { reported: { a: 2 } } });
     expect((await dev.next('update/accepted', from)).payload).toMatchObject({ version: 1 });
+  });
+
+  it('when another writer got in between, applies the request to what it stored (and a versioned request gets its 409)', async () => {
+    rig = await shadowRig();
+    await rig.register('pump-1');
+    const store = rig.stores.shadows;
+    await rig.service.update(ACME, 'pump-1', { state: { reported: { a: 1 } } });
+    const cas = store.compareAndSet.bind(store);
+    let interleave = 2; // the next two compare-and-sets race with another instance's write
+    store.compareAndSet = async (ctx, thing, shadowName, expected, next) => {
+      if (interleave-- > 0) {
+        const other = applyShadowUpdate(await store.get(ctx, thing, shadowName), { state: { reported: { other: interleave } } }, { now: rig?.clock.now() ?? 0 });
+        if (other.ok) await cas(ctx, thing, shadowName, expected, other.document);
+      }
+      return cas(ctx, thing, shadowName, expected, next);
+    };
+    const dev = await rig.device('pump-1');
+    await dev.send('update', { state: { reported: { b: 2 } }, clientToken: 'free' });
+    // v2 and v3 were the other writer's; the third attempt stored v4 on top of them.
+    expect((await dev.next('update/accepted')).payload).toMatchObject({ version: 4, clientToken: 'free' });
+    expect(await store.get(ACME, 'pump-1')).toMatchObject({ version: 4, state: { reported: { a: 1, b: 2, other: 0 } } });
+    interleave = 1;
+    const from = dev.inbox.length;
+    await dev.send('update', { state: { reported: { c: 3 } }, version: 4, clientToken: 'pinned' });
+    expect((await dev.next('update/rejected', from)).payload).toMatchObject({ code: 409, clientToken: 'pinned' });
+    expect(await store.get(ACME, 'pump-1')).toMatchObject({ version: 5, state: { reported: { other: 0 } } });
+    expect((await store.get(ACME, 'pump-1')) as ShadowDocument).not.toHaveProperty('state.reported.c');
   });
 
   it('validates its options', () => {

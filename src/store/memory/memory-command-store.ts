@@ -10,7 +10,7 @@ import { COMMAND_STATES, type CommandInput, type CommandListOptions, type Comman
 import { frozenCopy } from '../isolation.js';
 import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
 import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
-import { checkId, checkRevision, labelSchema, parseRecord, revisionConflict, timeSchema } from '../validate.js';
+import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
 const commandSchema = z.strictObject({
   tenantId: tenantIdSchema,
@@ -83,7 +83,7 @@ export class MemoryCommandStore implements CommandStore {
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'commands', options);
-    const statuses = options.status === undefined ? undefined : new Set<string>(typeof options.status === 'string' ? [options.status] : options.status);
+    const statuses = oneOrMany(options.status);
     const { deviceId, expiresBefore } = options;
     const t = this.#tenants.get(tenantId);
     if (t === undefined) return { items: [] };

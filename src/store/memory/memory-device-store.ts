@@ -13,7 +13,7 @@ import type { DeviceFilter, DeviceInput, DeviceLocation, DeviceQueryOptions, Dev
 import { frozenCopy } from '../isolation.js';
 import { SortedKeys, decodeCursor, pageLimit, toPage, type Page, type PageOptions } from '../page.js';
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
-import { Interner, checkId, checkRevision, labelSchema, parseRecord, revisionConflict, timeSchema } from '../validate.js';
+import { Interner, checkId, oneOrMany, checkRevision, labelSchema, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
 const healthSchema = z.enum(['good', 'warning', 'critical']);
 
@@ -391,7 +391,7 @@ export class MemoryDeviceStore implements DeviceStore {
 function matcher(api: string, filter: DeviceFilter | undefined): (d: RegisteredDevice) => boolean {
   if (filter === undefined) return () => true;
   if (typeof filter !== 'object' || filter === null) throw new FleetError('INVALID_ARGUMENT', `${api}: filter must be an object`, { status: 400 });
-  const states = filter.state === undefined ? undefined : new Set<string>(typeof filter.state === 'string' ? [filter.state] : filter.state);
+  const states = oneOrMany(filter.state);
   const { health, firmwareVersion, tag, lastSeenBefore } = filter;
   return (d) =>
     (states === undefined || states.has(d.state)) &&

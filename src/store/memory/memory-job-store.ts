@@ -12,7 +12,7 @@ import { frozenCopy } from '../isolation.js';
 import type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput, RolloutListOptions, StoredJobExecution, StoredRollout } from '../job-store.js';
 import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
 import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
-import { checkId, checkRevision, labelSchema, parseRecord, revisionConflict, timeSchema } from '../validate.js';
+import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
 const ROLLOUT_STATES = ['running', 'paused', 'aborted', 'cancelled', 'rolled_back', 'completed'] as const;
 const stageSchema = z.number().int().min(0);
@@ -112,7 +112,7 @@ export class MemoryJobStore implements JobStore {
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'rollouts', options);
-    const states = options.state === undefined ? undefined : new Set<string>(typeof options.state === 'string' ? [options.state] : options.state);
+    const states = oneOrMany(options.state);
     const t = this.#tenants.get(tenantId);
     if (t === undefined) return { items: [] };
     return toPage(
@@ -156,7 +156,7 @@ export class MemoryJobStore implements JobStore {
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'executions', options);
-    const statuses = options.status === undefined ? undefined : new Set<string>(typeof options.status === 'string' ? [options.status] : options.status);
+    const statuses = oneOrMany(options.status);
     const { jobId, deviceId } = options;
     const t = this.#tenants.get(tenantId);
     if (t === undefined) return { items: [] };
