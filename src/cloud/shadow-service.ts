@@ -229,8 +229,11 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   #submit(call: ShadowCall): Promise<Served> {
     return new Promise((resolve) => {
       this.#admit(call, (served) => {
-        this.#respond(call, served);
-        resolve(served);
+        try {
+          this.#respond(call, served);
+        } finally {
+          resolve(served); // the caller gets its answer even if an event listener threw
+        }
       });
     });
   }

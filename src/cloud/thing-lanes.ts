@@ -58,7 +58,11 @@ export class ThingLanes {
       try {
         await task();
       } catch (error) {
-        this.#onError(error);
+        try {
+          this.#onError(error);
+        } catch {
+          // An error listener that throws must not stop the lane.
+        }
       }
       lane.tasks[lane.head++] = undefined as unknown as LaneTask;
       if (lane.head > 64 && lane.head * 2 > lane.tasks.length) {

@@ -284,6 +284,26 @@ describe('ShadowService over the memory broker', () => {
     expect((await store.get(ACME, 'pump-1')) as ShadowDocument).not.toHaveProperty('state.reported.c');
   });
 
+  it('a throwing event listener neither stops the service nor leaves an application call hanging', async () => {
+    rig = await shadowRig();
+    await rig.register('pump-1');
+    const errors: string[] = [];
+    rig.service.on('shadow:updated', () => {
+      throw new Error('listener bug');
+    });
+    rig.service.on('error', (e) => {
+      errors.push(e.code);
+      throw new Error('error listener bug too');
+    });
+    expect(await rig.service.update(ACME, 'pump-1', { state: { reported: { a: 1 } } })).toMatchObject({ document: { version: 1 } });
+    const dev = await rig.device('pump-1');
+    await dev.send('update', { state: { reported: { a: 2 } } });
+    expect((await dev.next('update/accepted')).payload).toMatchObject({ version: 2 });
+    await rig.settle();
+    expect(errors).toEqual(['INTERNAL', 'INTERNAL']);
+    expect(await rig.service.get(ACME, 'pump-1')).toMatchObject({ version: 2 });
+  });
+
   it('validates its options', () => {
     expect(() => new ShadowService({} as never)).toThrow(/transport/);
     const stub = { subscribe: () => undefined, publish: () => undefined };
