@@ -203,6 +203,12 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
       this.#emitRejected('device', route, undefined);
       return;
     }
+    if (message.retain) {
+      // A retained request is an old one the broker replays on every (re)subscribe: applying it
+      // again would roll the shadow back. Nobody waits for its answer, so it is only reported.
+      this.#emitRejected('device', retainedRequest(message.topic), { ...route, source: 'device', request: undefined, clientToken: undefined, tenantId: undefined });
+      return;
+    }
     const { request, clientToken } = decodeRequest(message.payload, this.#limits);
     const call: ShadowCall = { source: 'device', ...route, request, clientToken, tenantId: undefined };
     this.#admit(call, (served) => this.#respond(call, served));
@@ -357,6 +363,12 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     const error = e instanceof FleetError ? e : new FleetError('INTERNAL', `Shadow service failure: ${e instanceof Error ? e.message : String(e)}`, { status: 500, cause: e });
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+function retainedRequest(topic: string): FleetError {
+  return new FleetError('INVALID_REQUEST', `Ignored the retained message on "${topic}": shadow requests must not be published with retain (the broker would replay them on every subscribe)`, {
+    status: 400,
+  });
 }
 
 function target(call: ShadowCall, tenantId: string): { tenantId: string; thingName: string; shadowName?: string; source: ShadowRequestSource } {

@@ -304,6 +304,21 @@ describe('ShadowService over the memory broker', () => {
     expect(await rig.service.get(ACME, 'pump-1')).toMatchObject({ version: 2 });
   });
 
+  it('ignores retained requests (the broker replays them on every subscribe) and reports them', async () => {
+    rig = await shadowRig();
+    await rig.register('pump-1');
+    await rig.service.stop();
+    const dev = await rig.device('pump-1');
+    await dev.transport.publish('$aws/things/pump-1/shadow/update', JSON.stringify({ state: { reported: { stale: true } } }), { qos: 1, retain: true });
+    const events: string[] = [];
+    rig.service.on('shadow:rejected', (e) => events.push(`${e.error.code} ${e.thingName ?? ''}`));
+    await rig.service.start(); // the broker hands the retained update to the new subscription
+    await rig.settle();
+    expect(events).toEqual(['INVALID_REQUEST pump-1']);
+    expect(await rig.stores.shadows.get(ACME, 'pump-1')).toBeUndefined();
+    expect(dev.inbox).toEqual([]);
+  });
+
   it('validates its options', () => {
     expect(() => new ShadowService({} as never)).toThrow(/transport/);
     const stub = { subscribe: () => undefined, publish: () => undefined };
