@@ -1,14 +1,20 @@
 /**
  * Cloud-tier benchmarks, ours beside a named baseline in the same run:
+ * - ShadowService over MqttTransport through mosquitto (device publishes `update`, receives
+ *   `update/accepted`), 64 things in flight, vs a raw mqtt.js request/echo service on the same
+ *   broker (one reply per request). Target ≥ 0.6× the echo.
  * - ShadowService end to end on the MemoryBroker (device publishes `update`, receives
  *   `update/accepted`; the service also publishes delta and documents), many things in parallel,
  *   vs a bare request/echo service on the same broker that answers each request with one publish
  *   (the ceiling). Target ≥ 100,000 updates/s.
  * - Heap per device of the memory stores at 60,000 devices (registry record + a 20-leaf shadow).
  */
+import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import { SimulatedClock } from '../src/clock.js';
 import { ShadowService } from '../src/cloud/index.js';
 import { MemoryBroker, MemoryTransport, createMemoryStores, type Transport } from '../src/memory.js';
+import { MqttTransport } from '../src/mqtt.js';
+import { findMosquitto, startMosquitto } from '../test/support/mosquitto.js';
 import { applyShadowUpdate } from '../src/shadow/index.js';
 import { fmt, heapUsed, printTable, verdict } from './lib.js';
 
@@ -121,8 +127,103 @@ async function heapPerDevice(): Promise<number> {
   return bytes;
 }
 
+const MQTT_THINGS = 64;
+const MQTT_UPDATES = 12_000;
+
+function openRaw(url: string, clientId: string): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqttConnect(url, { clientId, reconnectPeriod: 0 });
+    c.once('connect', () => {
+      (c.stream as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+      resolve(c);
+    });
+    c.once('error', reject);
+  });
+}
+
+// The same load for both servers: one raw mqtt.js client speaking for MQTT_THINGS things, one
+// update in flight per thing, QoS 1 both ways; resolves with updates/s (publish → accepted).
+async function mqttLoad(url: string, tag: string): Promise<number> {
+  const client = await openRaw(url, `load-${tag}`);
+  await client.subscribeAsync('$aws/things/+/shadow/update/accepted', { qos: 1 });
+  const sent = new Int32Array(MQTT_THINGS);
+  let done = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const send = (i: number): void => {
+      const n = sent[i] as number;
+      sent[i] = n + 1;
+      client.publish(`$aws/things/mq-${i}/shadow/update`, `{"state":{"reported":{"temperatureC":${20 + (n % 10)},"uptimeS":${n}}},"clientToken":"c${n}"}`, { qos: 1 });
+    };
+    client.on('message', (topic) => {
+      done++;
+      const i = Number(topic.split('/')[2]?.slice(3));
+      if (done >= MQTT_UPDATES) resolve();
+      else if ((sent[i] as number) * MQTT_THINGS < MQTT_UPDATES + MQTT_THINGS) send(i);
+    });
+    for (let i = 0; i < MQTT_THINGS; i++) send(i);
+  });
+  const rate = done / ((performance.now() - start) / 1000);
+  await client.endAsync();
+  return rate;
+}
+
+async function mqttEcho(url: string, round: number): Promise<number> {
+  const echo = await openRaw(url, `echo-${round}`);
+  echo.on('message', (topic, payload) => echo.publish(`${topic}/accepted`, payload, { qos: 1 }));
+  await echo.subscribeAsync('$aws/things/+/shadow/update', { qos: 1 });
+  try {
+    return await mqttLoad(url, `echo-${round}`);
+  } finally {
+    await echo.endAsync();
+  }
+}
+
+async function mqttShadows(url: string, round: number): Promise<number> {
+  const stores = createMemoryStores();
+  for (let i = 0; i < MQTT_THINGS; i++) await stores.devices.create({ tenantId: 'acme' }, { deviceId: `mq-${i}`, tenantId: 'acme', state: 'active', since: 0 });
+  const transport = new MqttTransport({ url, clientId: `shadow-service-${round}`, maxInFlight: 1000, queue: { maxMessages: 100_000 } });
+  await transport.connect();
+  const service = new ShadowService({ transport, shadows: stores.shadows, devices: stores.devices });
+  service.on('error', (e) => console.error(e));
+  await service.start();
+  try {
+    return await mqttLoad(url, `shadow-${round}`);
+  } finally {
+    await service.stop();
+    await transport.close();
+  }
+}
+
+async function mqttBench(): Promise<void> {
+  if (findMosquitto() === undefined) {
+    console.log('\nNOTICE: mosquitto not installed — skipping the ShadowService over mosquitto benchmark (apt-get install -y mosquitto openssl)');
+    return;
+  }
+  const broker = await startMosquitto();
+  try {
+    await mqttEcho(broker.url, 0); // warm-up
+    await mqttShadows(broker.url, 0);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      b.push(await mqttEcho(broker.url, r));
+      a.push(await mqttShadows(broker.url, r));
+    }
+    const ours = median(a);
+    const echo = median(b);
+    printTable(`Shadow updates end to end over mosquitto (${MQTT_THINGS} things in flight, QoS 1, median of ${ROUNDS} × ${fmt(MQTT_UPDATES)})`, [
+      { path: 'raw mqtt.js request/echo (1 reply per request)', 'updates/s': fmt(echo), ratio: '1.00×', verdict: '' },
+      { path: 'ShadowService on MqttTransport (accepted + documents)', 'updates/s': fmt(ours), ratio: `${(ours / echo).toFixed(2)}×`, verdict: verdict(ours >= 0.6 * echo, '≥ 0.6× echo') },
+    ]);
+  } finally {
+    await broker.dispose();
+  }
+}
+
 /** Runs the suite. */
 export async function run(): Promise<void> {
+  await mqttBench();
   const ours = await shadowServiceLoop();
   const echo = await echoLoop();
   const a: number[] = [];
