@@ -47,7 +47,7 @@ function execution(jobId: string, deviceId: string, status: DeviceStatus = 'pend
  * ```
  */
 export function jobStoreContract(factory: StoreFactory<JobStore>, options: StoreContractOptions = {}): void {
-  const { name, numRuns, seed } = resolveContractOptions(options, 'JobStore');
+  const { name, params } = resolveContractOptions(options, 'JobStore');
 
   describe(name, () => {
     it('stores rollouts with compare-and-set on the revision; the plan never changes', async () => {
@@ -152,7 +152,7 @@ export function jobStoreContract(factory: StoreFactory<JobStore>, options: Store
           const got = (await readAll((p) => s.listExecutions(ACME, { ...p, jobId: 'r2' }), limit)).map((e) => e.deviceId);
           expect([...got].sort()).toEqual(devices.map((n) => `dev-${n}`).sort());
         }),
-        { numRuns, seed },
+        params,
       );
     });
   });
