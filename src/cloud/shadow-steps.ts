@@ -86,7 +86,7 @@ function refusalError(code: 'DEVICE_NOT_FOUND' | 'FORBIDDEN' | 'TENANT_MISMATCH'
  * Authorize: the thing must belong to a registered device, and to the caller's tenant when the
  * caller is an application. Returns the owning tenant.
  *
- * - not registered → 404 `No shadow exists with name: …` (unless open shadows are on: then the thing belongs to `openTenant`);
+ * - not registered → 404 `No shadow exists with name: '…'` (unless open shadows are on: then the thing belongs to `openTenant`);
  * - registered but decommissioned → 403 `Forbidden`;
  * - an application of another tenant → `TENANT_MISMATCH` (403 `Forbidden` on the wire).
  */
@@ -98,7 +98,7 @@ export async function authorizeThing(devices: DeviceStore, call: ShadowCall, ope
       throw refusalError(
         'DEVICE_NOT_FOUND',
         404,
-        `No shadow exists with name: ${call.shadowName ?? call.thingName}`,
+        `No shadow exists with name: '${call.shadowName ?? call.thingName}'`,
         `Thing "${call.thingName}" is not a registered device; register it (or enable open shadows) before using its shadow`,
       );
     }

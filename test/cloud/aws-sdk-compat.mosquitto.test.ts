@@ -97,7 +97,7 @@ describe.skipIf(!enabled)('aws-iot-device-sdk thingShadow against ShadowService 
       const deleted = await answer(sdk.delete('device-001'));
       expect(deleted).toMatchObject({ status: 'accepted', state: { version: 4 } });
       const gone = await answer(sdk.get('device-001'));
-      expect(gone).toMatchObject({ status: 'rejected', state: { code: 404, message: 'No shadow exists with name: device-001' } });
+      expect(gone).toMatchObject({ status: 'rejected', state: { code: 404, message: "No shadow exists with name: 'device-001'" } });
       expect(await stores.shadows.get(acme, 'device-001')).toEqual({ deleted: true, version: 4 });
     } finally {
       await new Promise<void>((resolve) => sdk.end(true, () => resolve()));

@@ -86,7 +86,7 @@ describe('ShadowService over the memory broker', () => {
     expect((await dev.next('delete/accepted', from)).payload).toEqual({ version: 1, timestamp: Math.floor(T0 / 1000), clientToken: 'd-1' });
     from = dev.inbox.length;
     await dev.send('get', '');
-    expect((await dev.next('get/rejected', from)).payload).toMatchObject({ code: 404, message: 'No shadow exists with name: pump-1' });
+    expect((await dev.next('get/rejected', from)).payload).toMatchObject({ code: 404, message: "No shadow exists with name: 'pump-1'" });
     // The counter continues across delete: an update with the deleted version re-creates at V + 1.
     from = dev.inbox.length;
     await dev.send('update', { state: { reported: { rpm: 5 } }, version: 1 });
@@ -103,7 +103,7 @@ describe('ShadowService over the memory broker', () => {
     expect(accepted.payload).toMatchObject({ version: 1 });
     const from = dev.inbox.length;
     await dev.send('get', '', 'missing');
-    expect((await dev.next('get/rejected', from)).payload).toMatchObject({ code: 404, message: 'No shadow exists with name: missing' });
+    expect((await dev.next('get/rejected', from)).payload).toMatchObject({ code: 404, message: "No shadow exists with name: 'missing'" });
     expect(await rig.stores.shadows.get(ACME, 'pump-1')).toBeUndefined();
     expect(await rig.stores.shadows.get(ACME, 'pump-1', 'config')).toMatchObject({ version: 1 });
   });
@@ -113,7 +113,7 @@ describe('ShadowService over the memory broker', () => {
     await rig.register('retired', 'acme', 'decommissioned');
     const ghost = await rig.device('ghost');
     await ghost.send('update', { state: { reported: { x: 1 } }, clientToken: 'c' });
-    expect((await ghost.next('update/rejected')).payload).toMatchObject({ code: 404, message: 'No shadow exists with name: ghost', clientToken: 'c' });
+    expect((await ghost.next('update/rejected')).payload).toMatchObject({ code: 404, message: "No shadow exists with name: 'ghost'", clientToken: 'c' });
     const retired = await rig.device('retired');
     await retired.send('get', '');
     expect((await retired.next('get/rejected')).payload).toMatchObject({ code: 403, message: 'Forbidden' });
@@ -167,7 +167,7 @@ describe('ShadowService over the memory broker', () => {
     await good.send('update', { state: { reported: { fine: true } } });
     await rig.settle();
     const codes = bad.inbox.filter((m) => m.kind.endsWith('/rejected')).map((m) => m.payload['code']);
-    expect(codes).toEqual([400, 400, 400, 400, 400, 400, 400, 413, 400, 400]);
+    expect(codes).toEqual([400, 400, 400, 400, 400, 415, 400, 413, 400, 400]); // non-UTF-8 bytes: 415, as AWS documents
     expect(bad.inbox.some((m) => m.kind.endsWith('/accepted'))).toBe(false);
     expect(await rig.stores.shadows.get(ACME, 'bad')).toEqual(before);
     expect(good.inbox.filter((m) => m.kind === 'update/accepted')).toHaveLength(1);
