@@ -17,6 +17,7 @@ import {
   type StoredShadow,
 } from '../../src/shadow/index.js';
 import { shadowStateObject, shadowUpdateRequest } from '../../src/testing/shadow-arbitraries.js';
+import { runs } from './runs.js';
 
 const T = 1_000_000_000_000; // epoch ms
 function ok(stored: StoredShadow | undefined, request: unknown, now: number, opts: { policy?: ConflictPolicy; skipIfEqual?: boolean; acknowledgements?: boolean } = {}): ShadowDocument {
@@ -498,7 +499,7 @@ describe('size bound', () => {
           if (r.ok) doc = r.document;
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });

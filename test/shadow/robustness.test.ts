@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FleetError, isFleetError } from '../../src/errors.js';
 import * as shadow from '../../src/shadow/index.js';
+import { runs } from './runs.js';
 
 type Contract = 'result' | 'throws' | 'total';
 const CONTRACTS: Record<string, Contract> = {
@@ -135,7 +136,7 @@ describe('robustness of every shadow export', () => {
           // no argument is ever modified, accepted or not
           expect(args.map(serialised)).toEqual(before);
         }),
-        { numRuns: 400 },
+        { numRuns: runs(400) },
       );
     });
   }
