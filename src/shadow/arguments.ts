@@ -4,30 +4,13 @@
  * `TypeError` from deep inside. Shape checks only, O(1): stored documents are trusted to be what
  * the engine produced.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { isJsonObject } from '../json.js';
 import { DEFAULT_SHADOW_LIMITS, type ResolvedShadowLimits, type ShadowLimits } from './limits.js';
 import type { ShadowDocument, StoredShadow } from './types.js';
 
-/** A short, never-throwing description of any value for an error message. */
-export function describeValue(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
-    case 'number':
-    case 'boolean':
-    case 'undefined':
-      return String(value);
-    case 'bigint':
-      return 'a bigint';
-    case 'symbol':
-      return 'a symbol';
-    case 'function':
-      return 'a function';
-    default:
-      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
-  }
-}
+export { describeValue };
 
 /**
  * The error for a bad argument. `status` 500 for the result APIs (the device that sent the request

@@ -17,6 +17,7 @@ import {
   type StoredShadow,
 } from '../../src/shadow/index.js';
 import { shadowStateObject, shadowUpdateRequest } from '../../src/testing/shadow-arbitraries.js';
+import { runs } from './runs.js';
 
 const T = 1_000_000_000_000; // epoch ms
 function ok(stored: StoredShadow | undefined, request: unknown, now: number, opts: { policy?: ConflictPolicy; skipIfEqual?: boolean; acknowledgements?: boolean } = {}): ShadowDocument {
@@ -125,6 +126,41 @@ describe('limits and hostile input', () => {
     }
     const r = applyShadowUpdate(undefined, { state: {} }, { now: Number.NaN });
     expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('every rejection carries its code, AWS status, AWS message and the details that say where', () => {
+    const doc = ok(undefined, { state: { reported: { a: 1 } } }, T);
+    const cases: Array<[StoredShadow | undefined, unknown, string, number, Record<string, unknown>]> = [
+      [doc, { state: {}, version: 7 }, 'VERSION_CONFLICT', 409, { expected: 7, actual: 1, awsMessage: 'Version conflict' }],
+      [doc, { state: { reported: { big: 'x'.repeat(9000) } } }, 'PAYLOAD_TOO_LARGE', 413, { bytes: Buffer.byteLength(JSON.stringify({ reported: { a: 1, big: 'x'.repeat(9000) } })), maxDocumentBytes: 8192, awsMessage: 'The payload exceeds the maximum size allowed' }],
+      [doc, { state: { desired: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } } }, 'TOO_DEEP', 400, { path: 'state.desired.a.b.c.d.e.f', awsMessage: 'JSON contains too many levels of nesting; maximum is 6' }],
+      [doc, JSON.parse('{"state":{"desired":{"x":{"__proto__":1}}}}') as unknown, 'FORBIDDEN_KEY', 400, { key: '__proto__', path: 'state.desired.x' }],
+      [doc, '{"state":{"desired":{"x":{"__proto__":1}}}}', 'FORBIDDEN_KEY', 400, { key: '__proto__', path: '$.state.desired.x' }],
+      [doc, { state: { reported: { a: [1, null] } } }, 'INVALID_REQUEST', 400, { path: 'state.reported.a[1]', awsMessage: 'Invalid JSON' }],
+      [doc, { state: { reported: { a: Number.NaN } } }, 'INVALID_JSON', 400, { path: 'state.reported.a', awsMessage: 'Invalid JSON' }],
+      [doc, { state: { other: 1 } }, 'INVALID_REQUEST', 400, { key: 'other', awsMessage: 'State contains an invalid node' }],
+      [doc, { state: {}, clientToken: 'x'.repeat(65) }, 'INVALID_CLIENT_TOKEN', 400, { awsMessage: 'Invalid clientToken' }],
+      [doc, { state: {}, version: -1 }, 'INVALID_VERSION', 400, { awsMessage: 'Invalid version' }],
+      [doc, 'x'.repeat(200_000), 'PAYLOAD_TOO_LARGE', 413, { awsMessage: 'The payload exceeds the maximum size allowed' }],
+    ];
+    for (const [stored, request, code, status, details] of cases) {
+      const r = applyShadowUpdate(stored, request, { now: T });
+      expect(r.ok).toBe(false);
+      if (r.ok) continue;
+      expect(r.error.code, code).toBe(code);
+      expect(r.error.status, code).toBe(status);
+      expect(r.error.details, code).toMatchObject(details);
+      expect(r.rejected.code).toBe(status);
+      expect(r.rejected.message).toBe(typeof r.error.details?.['awsMessage'] === 'string' ? r.error.details['awsMessage'] : r.error.message);
+      expect(r.error.message.startsWith(r.rejected.message)).toBe(true);
+    }
+    const missing = getShadow(undefined, { now: T, name: 'lamp' });
+    expect(!missing.ok && missing.error.status).toBe(404);
+    expect(!missing.ok && missing.error.details).toEqual({ name: 'lamp', awsMessage: "No shadow exists with name: 'lamp'" });
+    // an internal failure answers 500 with AWS's message, never the internal text
+    const boom = applyShadowUpdate(undefined, { get state(): never { throw new Error('secret detail'); } }, { now: T });
+    expect(!boom.ok && boom.error.code).toBe('INTERNAL');
+    expect(!boom.ok && boom.rejected).toEqual({ code: 500, message: 'Internal service failure', timestamp: T / 1000 });
   });
 
   it('tolerates and drops state.delta', () => {
@@ -498,7 +534,7 @@ describe('size bound', () => {
           if (r.ok) doc = r.document;
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });

@@ -10,6 +10,7 @@ import { deltaOf } from '../../src/shadow/delta.js';
 import { ackProperty, applyShadowUpdate, getShadow, type ConflictPolicy, type ShadowDocument, type StoredShadow } from '../../src/shadow/index.js';
 import { jsonBytes } from '../../src/shadow/size.js';
 import { REMEMBER_DELTA_BYTES } from '../../src/shadow/update.js';
+import { runs } from './runs.js';
 
 const T = 1_700_000_000_000;
 const text = fc.oneof(
@@ -47,7 +48,7 @@ describe('incremental delta and size', () => {
       fc.property(value, (v) => {
         expect(jsonBytes(v)).toBe(Buffer.byteLength(JSON.stringify(v), 'utf8'));
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 
@@ -76,7 +77,7 @@ describe('incremental delta and size', () => {
           expect(!over.ok && over.error.details?.['bytes']).toBe(exact);
         });
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 });

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FleetError, isFleetError } from '../../src/errors.js';
 import * as shadow from '../../src/shadow/index.js';
+import { runs } from './runs.js';
 
 type Contract = 'result' | 'throws' | 'total';
 const CONTRACTS: Record<string, Contract> = {
@@ -135,7 +136,7 @@ describe('robustness of every shadow export', () => {
           // no argument is ever modified, accepted or not
           expect(args.map(serialised)).toEqual(before);
         }),
-        { numRuns: 400 },
+        { numRuns: runs(400) },
       );
     });
   }
@@ -145,6 +146,16 @@ describe('robustness of every shadow export', () => {
     const u = noOptions(undefined, { state: {} });
     expect(!u.ok && u.error.code).toBe('INVALID_ARGUMENT');
     expect(!u.ok && u.rejected).toEqual({ code: 500, message: 'Internal service failure', timestamp: 0 });
+    expect(!u.ok && u.error.status).toBe(500);
+    expect(!u.ok && u.error.details).toEqual({ function: 'applyShadowUpdate' });
+    expect(!u.ok && u.error.message).toBe('applyShadowUpdate: pass options { now: <epoch milliseconds>, … }, got undefined');
+    const bad = shadow.applyShadowUpdate({ state: { desired: 5 }, metadata: {}, version: 1 } as unknown as shadow.ShadowDocument, { state: {}, clientToken: 'k' }, { now: T });
+    expect(!bad.ok && bad.error.message).toBe('applyShadowUpdate: the stored shadow must be undefined, a document { state, metadata, version } or a tombstone { deleted: true, version }: state.desired is 5');
+    expect(!bad.ok && bad.rejected).toEqual({ code: 500, message: 'Internal service failure', timestamp: T / 1000, clientToken: 'k' });
+    const policy = shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, policy: 'devcie-wins' as shadow.ConflictPolicy });
+    expect(!policy.ok && policy.error.message).toContain("options.policy must be 'cloud-wins'");
+    const limit = shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, limits: { maxDepth: 0 } });
+    expect(!limit.ok && limit.error.message).toBe('applyShadowUpdate: options.limits.maxDepth must be a whole number ≥ 1, got 0');
     const g = (shadow.getShadow as (...args: unknown[]) => shadow.GetShadowResult)(doc);
     expect(!g.ok && g.error.code).toBe('INVALID_ARGUMENT');
     for (const call of [() => shadow.getShadowResponse({} as shadow.ShadowDocument, { now: T }), () => shadow.propertyAcks({} as shadow.ShadowDocument), () => shadow.reconcileShadow(null as unknown as shadow.ReconcileInput)]) {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyShadowUpdate, shadowGetRequestSchema, shadowUpdateRequestSchema } from '../../src/shadow/index.js';
 import { shadowPatch } from '../../src/testing/shadow-arbitraries.js';
+import { runs } from './runs.js';
 
 // Requests near the boundary of validity: mostly well-formed, with one thing wrong at a time.
 const section = fc.oneof(shadowPatch(), fc.constant(null), fc.integer(), fc.string({ maxLength: 3 }), fc.array(fc.integer(), { maxLength: 2 }), fc.constant({ a: [1, null] }));
@@ -28,7 +29,7 @@ describe('zod schemas agree with the engine', () => {
         const schema = shadowUpdateRequestSchema.safeParse(req);
         expect(schema.success, JSON.stringify(req)).toBe(engine.ok || !['INVALID_JSON', 'INVALID_REQUEST', 'INVALID_VERSION', 'INVALID_CLIENT_TOKEN', 'FORBIDDEN_KEY'].includes(engine.error.code));
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 
