@@ -180,7 +180,7 @@ describe('MemoryBroker fault draws (one per enabled fault per delivery, in a fix
     expect(sub.got.map((m) => Number(text(m)))).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(sub.at).toEqual(due);
     // A long delay taken back by a disconnect does not hold up what the next connection gets.
-    const slow = 10 + 100 * r();
+    r(); // the draw of "slow"
     const fast = 10 + 100 * r();
     broker.publish('t', enc('slow'), 1, false);
     broker.disconnectClient('s');
@@ -194,7 +194,6 @@ describe('MemoryBroker fault draws (one per enabled fault per delivery, in a fix
     await flush();
     expect(again.got.map(text)).toEqual(['slow', 'fast']);
     expect(again.at[1]).toBe(start + fast);
-    expect(slow).toBeGreaterThan(0);
   });
 });
 
