@@ -180,10 +180,12 @@ describe('MemoryBroker fault draws (one per enabled fault per delivery, in a fix
     expect(sub.got.map((m) => Number(text(m)))).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(sub.at).toEqual(due);
     // A long delay taken back by a disconnect does not hold up what the next connection gets.
-    r(); // the draw of "slow"
-    const fast = 10 + 100 * r();
+    broker.setFaults({ latencyMs: 500 });
     broker.publish('t', enc('slow'), 1, false);
+    r(); // its draw (a fixed latency draws too)
     broker.disconnectClient('s');
+    broker.setFaults({ latencyMs: [10, 110] });
+    const fast = 10 + 100 * r();
     const again = recorder(clock);
     broker.connect(again.link, { clientId: 's', clean: false });
     await flush();
