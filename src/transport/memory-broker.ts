@@ -10,7 +10,13 @@ import { seededRandom } from './backoff.js';
 import { TopicTrie } from './topic-trie.js';
 import type { InboundMessage, QoS } from './types.js';
 
-/** Faults the broker injects, each decided by its seeded random source. Rates are probabilities in [0, 1]. */
+/**
+ * Faults the broker injects, each decided by its seeded random source. Rates are probabilities in
+ * [0, 1]. For each delivery to an online client, every fault whose rate is above 0 draws one
+ * number, in this order: disconnect, loss (QoS 0 only), duplicate, reorder (per copy, unless a
+ * delivery is already held), then a latency range draws one per copy handed on. So the same seed
+ * and the same calls give the same faults, and a fault left at 0 changes nothing.
+ */
 export interface MemoryFaults {
   /**
    * Delivery delay in ms: a fixed value or a `[min, max]` range drawn per delivery (timers on the
@@ -243,12 +249,11 @@ export class MemoryBroker {
     this.#faults = resolveFaults(faults);
     // Hand over messages held back for reordering, so `setFaults({})` drains everything. They
     // already went through fault injection once: deliver them as they are, not faulted again.
+    // (Only an online session holds one: a disconnect parks it.)
     for (const session of this.#sessions.values()) {
       const held = session.held;
       session.held = undefined;
-      if (held === undefined) continue;
-      if (session.client === undefined) this.#park(session, held);
-      else this.#schedule(session, held);
+      if (held !== undefined) this.#schedule(session, held);
     }
   }
 
