@@ -13,7 +13,7 @@ import {
   provisioningCost,
   recommendArchitecture,
   sisResponseBudget,
-} from '../src/calc/index.js';
+} from 'fleetkit/calc';
 
 const usd = (v: number): string => `$${Math.round(v).toLocaleString('en-US')}`;
 const pct = (f: number): string => `${(f * 100).toFixed(1)}%`;

@@ -19,8 +19,8 @@ import {
   planDecommission,
   provisionWithSymmetricKey,
   transition,
-} from '../src/lifecycle/index.js';
-import type { DeviceRecord, LifecycleEffect, NonceLedger, SymmetricKeyRequest } from '../src/lifecycle/index.js';
+} from 'fleetkit/lifecycle';
+import type { DeviceRecord, LifecycleEffect, NonceLedger, SymmetricKeyRequest } from 'fleetkit/lifecycle';
 
 const MINUTE = 60_000;
 let now = Date.UTC(2026, 0, 1, 8, 0, 0);

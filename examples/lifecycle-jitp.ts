@@ -16,7 +16,7 @@ import {
   defineProvisioningTemplate,
   planDecommission,
   provisionWithCertificate,
-} from '../src/lifecycle/index.js';
+} from 'fleetkit/lifecycle';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetkit-jitp-'));
 const ssl = (...args: string[]): void => {

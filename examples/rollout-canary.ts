@@ -5,8 +5,8 @@
  *
  *   npx tsx examples/rollout-canary.ts
  */
-import { cohortOf, createRolloutProgress, evaluateBoot, planRollout, stepRollout } from '../src/rollout/index.js';
-import type { DeviceReportType, RolloutDevice } from '../src/rollout/index.js';
+import { cohortOf, createRolloutProgress, evaluateBoot, planRollout, stepRollout } from 'fleetkit/rollout';
+import type { DeviceReportType, RolloutDevice } from 'fleetkit/rollout';
 
 const HOUR = 3_600_000;
 const fleet: RolloutDevice[] = Array.from({ length: 10_000 }, (_, i) => ({

@@ -82,6 +82,89 @@ export function invalidPayload(codec: string, why: string, cause?: unknown): Fle
   });
 }
 
+/** Why a value is outside the JSON data model; `path` is built on the way back up, from the leaf. */
+interface ModelProblem {
+  readonly reason: 'INVALID_JSON' | 'FORBIDDEN_KEY' | 'TOO_DEEP';
+  readonly why: string;
+  readonly path: (string | number)[];
+}
+
+// String.prototype.isWellFormed is ES2024 (Node 20 has it); the compile target's lib is older.
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function problem(reason: ModelProblem['reason'], why: string): ModelProblem {
+  return { reason, why, path: [] };
+}
+
+function describe(value: object): string {
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a prototype';
+}
+
+function scalarProblem(value: unknown): ModelProblem | undefined {
+  switch (typeof value) {
+    case 'string':
+      return wellFormed(value) ? undefined : problem('INVALID_JSON', 'a string with a lone surrogate is not valid Unicode');
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : problem('INVALID_JSON', `${String(value)} is not a JSON number`);
+    default:
+      return problem('INVALID_JSON', `${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} is not a JSON value`);
+  }
+}
+
+function modelWalk(value: unknown, depth: number, maxDepth: number): ModelProblem | undefined {
+  if (typeof value !== 'object') return scalarProblem(value);
+  if (value === null) return undefined;
+  if (depth > maxDepth) return problem('TOO_DEEP', `the nesting is deeper than ${maxDepth} levels (or the value contains a cycle)`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return { ...problem('INVALID_JSON', 'a sparse array is not JSON'), path: [i] };
+      const child: unknown = value[i];
+      const p = typeof child === 'object' ? modelWalk(child, depth + 1, maxDepth) : typeof child === 'number' && Number.isFinite(child) ? undefined : scalarProblem(child);
+      if (p !== undefined) {
+        p.path.push(i);
+        return p;
+      }
+    }
+    return undefined;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return problem('INVALID_JSON', `${describe(value)} is not a JSON value; convert it to plain objects, arrays, strings, finite numbers, booleans or null`);
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key)) return { ...problem('FORBIDDEN_KEY', `key "${key}" is not allowed (it could reach an object prototype); rename the key`), path: [key] };
+    if (!wellFormed(key)) return { ...problem('INVALID_JSON', 'a key with a lone surrogate is not valid Unicode'), path: [key] };
+    const child: unknown = (value as Record<string, unknown>)[key];
+    const p = typeof child === 'object' ? modelWalk(child, depth + 1, maxDepth) : typeof child === 'number' && Number.isFinite(child) ? undefined : scalarProblem(child);
+    if (p !== undefined) {
+      p.path.push(key);
+      return p;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * @internal Checks that `value` is in the JSON data model both codecs share: null, booleans,
+ * finite numbers, well-formed strings, dense arrays and plain objects (or objects without a
+ * prototype) of those, no forbidden key, nesting within `maxDepth`. Symbol keys are ignored, as
+ * `JSON.stringify` ignores them.
+ *
+ * @returns `undefined`, or the `INVALID_PAYLOAD` error to throw (the reason in `details.reason`,
+ *   where in `details.path`).
+ */
+export function jsonModelProblem(codec: string, value: unknown, maxDepth: number): FleetError | undefined {
+  const p = modelWalk(value, 1, maxDepth);
+  if (p === undefined) return undefined;
+  let path = '$';
+  for (let i = p.path.length - 1; i >= 0; i--) {
+    const step = p.path[i] as string | number;
+    path += typeof step === 'number' ? `[${step}]` : /^[A-Za-z_$][\w$]*$/.test(step) ? `.${step}` : `[${JSON.stringify(step)}]`;
+  }
+  return new FleetError('INVALID_PAYLOAD', `${codec}: cannot encode the value: at ${path}, ${p.why}`, { status: 400, details: { reason: p.reason, path } });
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 // On Node, Buffer.from is ~3× faster than TextEncoder for message-sized strings (and still a Uint8Array).
@@ -90,20 +173,47 @@ const toUtf8: (text: string) => Uint8Array = NodeBuffer === undefined ? (text) =
 
 /**
  * True when `text` may contain a forbidden key. A key reaches JSON.parse's output either
- * literally or spelled with escapes, so text with no backslash and none of the words is clean.
+ * literally or spelled with escapes, so text with no backslash and neither "proto" (in
+ * `__proto__` and `prototype`) nor "constructor" is clean.
  */
 function mayHaveForbiddenKey(text: string): boolean {
-  if (text.indexOf('\\') !== -1) return true;
-  for (const key of FORBIDDEN_KEYS) if (text.indexOf(key) !== -1) return true;
+  return text.indexOf('\\') !== -1 || text.indexOf('proto') !== -1 || text.indexOf('constructor') !== -1;
+}
+
+/**
+ * True when `text` may hold a number that JSON.parse turns into ±Infinity. That takes an exponent
+ * (always right after a digit) or an integer part of at least 309 digits — and such a run of
+ * digits covers one of the positions 0, 308, 616, …, so only those need a look.
+ */
+function mayOverflow(text: string): boolean {
+  for (let i = text.indexOf('e'); i !== -1; i = text.indexOf('e', i + 1)) if (isDigit(text.charCodeAt(i - 1))) return true;
+  for (let i = text.indexOf('E'); i !== -1; i = text.indexOf('E', i + 1)) if (isDigit(text.charCodeAt(i - 1))) return true;
+  for (let i = 0; i < text.length; i += 308) if (isDigit(text.charCodeAt(i)) && digitRun(text, i) >= 309) return true;
   return false;
 }
 
-/** Nesting depth is at most the number of `{` and `[` in the text; counts up to `limit + 1`. */
-function openersAtMost(text: string, limit: number): boolean {
+/** The length of the run of digits around position `i`. */
+function digitRun(text: string, i: number): number {
+  let start = i;
+  let end = i + 1;
+  while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
+  while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+  return end - start;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * True when the nesting of `text` is at most `limit`: nesting d takes d openers and d closers, so
+ * text shorter than 2 × (limit + 1) is always fine; otherwise count `{` and `[` up to `limit + 1`.
+ */
+function depthAtMost(text: string, limit: number): boolean {
+  if (text.length < 2 * (limit + 1)) return true;
   let n = 0;
-  for (const c of ['{', '[']) {
-    for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) if (++n > limit) return false;
-  }
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++n > limit) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++n > limit) return false;
   return true;
 }
 
@@ -124,14 +234,11 @@ export function createJsonCodec(options: CodecOptions = {}): Codec {
     contentType: 'application/json',
     maxBytes,
     encode(value: unknown): Uint8Array {
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(value);
-      } catch (cause) {
-        throw new FleetError('INVALID_PAYLOAD', `jsonCodec: cannot encode the value: ${cause instanceof Error ? cause.message : String(cause)}`, { status: 400, cause });
-      }
-      if (text === undefined) throw new FleetError('INVALID_PAYLOAD', `jsonCodec: a ${typeof value} has no JSON form; encode an object, array or scalar`, { status: 400 });
-      const bytes = toUtf8(text);
+      // JSON.stringify would quietly turn NaN into null, drop undefined and call toJSON: refuse
+      // everything outside the JSON data model instead, exactly as cborCodec does.
+      const problem = jsonModelProblem('jsonCodec', value, maxDepth);
+      if (problem !== undefined) throw problem;
+      const bytes = toUtf8(JSON.stringify(value));
       if (bytes.byteLength > maxBytes) throw tooLarge('jsonCodec', bytes.byteLength, maxBytes, 'encode');
       return bytes;
     },
@@ -150,8 +257,9 @@ export function createJsonCodec(options: CodecOptions = {}): Codec {
       } catch (cause) {
         throw invalidPayload('jsonCodec', cause instanceof Error ? cause.message : String(cause), new FleetError('INVALID_JSON', 'Invalid JSON', { status: 400, cause }));
       }
-      // The full walk costs as much as JSON.parse itself; skip it when the text proves it unneeded.
-      if (!mayHaveForbiddenKey(text) && openersAtMost(text, maxDepth)) return value;
+      // Skip the walk when the text proves it unneeded: no forbidden key, no deeper nesting, no
+      // number that overflows to Infinity.
+      if (!mayHaveForbiddenKey(text) && depthAtMost(text, maxDepth) && !mayOverflow(text)) return value;
       const problem = checkJson(value, { maxDepth });
       if (problem !== undefined) throw invalidPayload('jsonCodec', problem.message, problem);
       return value;

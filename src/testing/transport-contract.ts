@@ -52,8 +52,11 @@ const text = (m: InboundMessage): string => new TextDecoder().decode(m.payload);
 
 /**
  * Registers a vitest suite that checks `factory`'s transports against the `Transport` contract:
- * state events, QoS 0/1 delivery byte for byte and in order, MQTT wildcard and `$`-topic rules,
- * unsubscribe, retained messages, overlapping subscriptions, topic validation, the offline queue
+ * state events, QoS 0/1 delivery byte for byte and in order, MQTT wildcard and `$`-topic rules
+ * (a client publish to `$SYS/…` reaches no subscriber and is not retained),
+ * unsubscribe, retained messages (kept, cleared, handed once to every new handler — on a filter
+ * already held or an overlapping one — and never again to earlier handlers), overlapping
+ * subscriptions, topic validation, the offline queue
  * and its overflow policies, subscriptions restored and queued publishes sent after a lost link
  * (forced by a second connection with the same client id), persistent sessions, and close.
  *
@@ -228,6 +231,73 @@ export function transportContract(factory: TransportFactory, options: TransportC
       await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
       await sentinel.waitFor(1);
       expect(cleared.messages.filter((m) => m.payload.byteLength > 0)).toEqual([]);
+    });
+
+    describe('retained messages reach each handler once (MQTT-3.8.4: re-sent on every SUBSCRIBE)', () => {
+      const view = (p: string, box: Inbox): string[] => box.messages.map((m) => `${m.topic.slice(p.length)}=${text(m)}${m.retain ? ' (retained)' : ''}`).sort();
+      /** Retains r/1 before the first handler subscribes and r/2 while it is subscribed (it sees that one live). */
+      const setup = async (): Promise<{ pub: Transport; sub: Transport; p: string; first: Inbox }> => {
+        const pub = await online();
+        const sub = await online();
+        const p = prefix();
+        await pub.publish(`${p}/r/1`, 'one', { qos: 1, retain: true });
+        const first = await inbox(sub, `${p}/r/#`);
+        await first.waitFor(1, 'the retained message for the first handler');
+        await pub.publish(`${p}/r/2`, 'two', { qos: 1, retain: true });
+        await first.waitFor(2, 'the live message');
+        return { pub, sub, p, first };
+      };
+      /** Sends a sentinel after everything: whatever the broker re-sent was dispatched before it. */
+      const settle = async (pub: Transport, p: string, boxes: Inbox[]): Promise<void> => {
+        await pub.publish(`${p}/r/end`, 'end', { qos: 1 });
+        for (const box of boxes) await waitUntil(() => box.messages.some((m) => m.topic === `${p}/r/end`), timeoutMs, 'the sentinel');
+      };
+      const clear = async (pub: Transport, p: string): Promise<void> => {
+        await pub.publish(`${p}/r/1`, new Uint8Array(0), { qos: 1, retain: true });
+        await pub.publish(`${p}/r/2`, new Uint8Array(0), { qos: 1, retain: true });
+      };
+
+      it('a second handler on a filter the transport already holds gets them; the first does not get them again', async () => {
+        const { pub, sub, p, first } = await setup();
+        const second = await inbox(sub, `${p}/r/#`);
+        await second.waitFor(2, 'both retained messages for the second handler');
+        await settle(pub, p, [first, second]);
+        expect(view(p, first)).toEqual(['/r/1=one (retained)', '/r/2=two', '/r/end=end']);
+        expect(view(p, second)).toEqual(['/r/1=one (retained)', '/r/2=two (retained)', '/r/end=end']);
+        await clear(pub, p);
+      });
+
+      it('a handler on an overlapping filter gets them; earlier handlers do not get them again', async () => {
+        const { pub, sub, p, first } = await setup();
+        const overlapping = await inbox(sub, `${p}/r/+`, 0);
+        await overlapping.waitFor(2, 'both retained messages for the overlapping handler');
+        await settle(pub, p, [first, overlapping]);
+        expect(view(p, first)).toEqual(['/r/1=one (retained)', '/r/2=two', '/r/end=end']);
+        expect(view(p, overlapping)).toEqual(['/r/1=one (retained)', '/r/2=two (retained)', '/r/end=end']);
+        await clear(pub, p);
+      });
+    });
+
+    it('never delivers nor retains a client publish to $SYS/… (reserved for the broker)', async () => {
+      // Brokers refuse it in their own way (mosquitto drops it, or answers an MQTT 5 QoS 1 publish
+      // with "Not authorized"; aedes closes the connection): whatever the way, no subscriber sees it.
+      const pub = await online();
+      const sub = await online();
+      const p = prefix();
+      const sys = `$SYS/${p}`;
+      const box = await inbox(sub, `${sys}/#`);
+      const sentinel = await inbox(sub, `${p}/sentinel`);
+      await pub.publish(`${sys}/x`, 'forged', { qos: 0, retain: true }).catch(() => {});
+      // Sent on the same link after the forged one (after a reconnect, if the broker dropped the link).
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      await sentinel.waitFor(1, 'the sentinel');
+      const late = await online();
+      const lateBox = await inbox(late, `${sys}/#`);
+      const lateSentinel = await inbox(late, `${p}/sentinel`);
+      await pub.publish(`${p}/sentinel`, 'end', { qos: 1 });
+      await lateSentinel.waitFor(1, 'the second sentinel');
+      expect(box.messages).toEqual([]);
+      expect(lateBox.messages).toEqual([]);
     });
 
     it('rejects invalid topics and filters with INVALID_TOPIC', async () => {

@@ -69,17 +69,20 @@ interface Subscription {
   readonly handler: MessageHandler;
   readonly qos: QoS;
   active: boolean;
+  /** The delivery tick at which it was registered: it takes retained messages on topics not delivered since. */
+  readonly since: number;
 }
 
 interface FilterEntry {
   qos: QoS;
   count: number;
-  /** The broker is known to hold this subscription at this QoS. */
+  /** The broker holds this subscription at this QoS and no handler added since waits for a SUBSCRIBE. */
   remote: boolean;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const NOOP = (): void => {};
+/** Topics whose last delivery the transport remembers; past it the memory starts over. */
+const SEEN_TOPICS = 100_000;
 const encoder = new TextEncoder();
 
 function closedError(clientId: string): FleetError {
@@ -97,11 +100,13 @@ export abstract class BaseTransport implements Transport {
   /** @internal */
   protected readonly _clock: Clock;
   /**
-   * True when `_send` completes QoS 0 sends synchronously, so QoS 0 publishes may resolve at once
-   * without waiting for a callback (the in-memory transport).
+   * True when `_send` calls `done` for a QoS 0 message either before it returns, or later in the
+   * order the messages were sent, and never for a link already reported lost. QoS 0 publishes
+   * made while online then take a lean path: one shared callback, no queue entry, and a
+   * publish the link took at once resolves at once (no promise of its own).
    * @internal
    */
-  protected _qos0Immediate = false;
+  protected _qos0InOrder = false;
   #state: TransportState = 'offline';
   readonly #events = new EventEmitter();
   readonly #backoff: BackoffStrategy;
@@ -113,7 +118,16 @@ export abstract class BaseTransport implements Transport {
   readonly #filters = new Map<string, FilterEntry>();
   readonly #pendingUnsubscribe = new Set<string>();
   readonly #validTopics = new Set<string>();
+  // Retained messages are re-sent on every SUBSCRIBE, to every handler of the client: each goes
+  // only to handlers registered after the last delivery on its topic (the others already have it).
+  readonly #lastDelivery = new Map<string, number>();
+  #tick = 0;
   #waiters: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
+  // The lean QoS 0 path (`_qos0InOrder`): sends the link has not completed yet, oldest first, and
+  // the outcome of a send whose callback ran before `_send` returned (null: written).
+  #qos0Waiting: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
+  #qos0Sending = false;
+  #qos0Outcome: FleetError | null | undefined;
   #timer: TimerHandle | undefined;
   #attempting = false;
   #lostDuringAttempt: FleetError | undefined;
@@ -224,15 +238,49 @@ export abstract class BaseTransport implements Transport {
       return Promise.reject(error);
     }
     if (this.#state === 'online' && this.#queue.length === 0) {
-      if (qos === 0 && this._qos0Immediate) {
-        this._send({ topic, payload: bytes, qos, retain }, NOOP);
-        return RESOLVED;
-      }
+      if (qos === 0 && this._qos0InOrder) return this.#sendQos0({ topic, payload: bytes, qos, retain });
       if (qos === 0 || this.#inFlight.size < this.#maxInFlight) {
         return new Promise<void>((resolve, reject) => this.#transmit({ topic, payload: bytes, qos, retain, resolve, reject }));
       }
     }
     return new Promise<void>((resolve, reject) => this.#enqueue({ topic, payload: bytes, qos, retain, resolve, reject }));
+  }
+
+  #sendQos0(message: OutgoingMessage): Promise<void> {
+    this.#qos0Sending = true;
+    this.#qos0Outcome = undefined;
+    try {
+      this._send(message, this.#qos0Done);
+    } catch (cause) {
+      this.#qos0Outcome = isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${String(cause)}`, { cause });
+    } finally {
+      this.#qos0Sending = false;
+    }
+    const outcome = this.#qos0Outcome;
+    this.#qos0Outcome = undefined;
+    if (outcome === null) return RESOLVED;
+    if (outcome !== undefined) return Promise.reject(outcome);
+    return new Promise<void>((resolve, reject) => this.#qos0Waiting.push({ resolve, reject }));
+  }
+
+  /** The one `done` of every lean QoS 0 send: completes the current send, or the oldest waiting one. */
+  readonly #qos0Done = (error?: FleetError): void => {
+    if (this.#qos0Sending) {
+      this.#qos0Outcome = error ?? null;
+      return;
+    }
+    const waiting = this.#qos0Waiting.shift();
+    if (waiting === undefined) return;
+    if (error === undefined) waiting.resolve();
+    else waiting.reject(error);
+  };
+
+  /** Rejects the QoS 0 sends still waiting for a link that is gone. */
+  #failQos0(error: FleetError): void {
+    const waiting = this.#qos0Waiting;
+    if (waiting.length === 0) return;
+    this.#qos0Waiting = [];
+    for (const w of waiting) w.reject(error);
   }
 
   /** {@inheritDoc Transport.subscribe} */
@@ -242,19 +290,19 @@ export abstract class BaseTransport implements Transport {
     if (typeof handler !== 'function') throw new FleetError('INVALID_ARGUMENT', `subscribe: handler must be a function, got ${typeof handler}`);
     const qos = options?.qos ?? 0;
     if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `subscribe: qos must be 0 or 1, got ${String(qos)}`);
-    const sub: Subscription = { filter, handler, qos, active: true };
+    const sub: Subscription = { filter, handler, qos, active: true, since: ++this.#tick };
     this.#handlers.add(filter, sub);
     let entry = this.#filters.get(filter);
     if (entry === undefined) {
       entry = { qos, count: 0, remote: false };
       this.#filters.set(filter, entry);
-    } else if (qos > entry.qos) {
-      entry.qos = qos;
-      entry.remote = false;
-    }
+    } else if (qos > entry.qos) entry.qos = qos;
     entry.count++;
+    // Subscribe on the broker even when it holds the filter already: only a SUBSCRIBE makes it
+    // send the retained messages (MQTT-3.8.4-3), which the new handler must get.
+    entry.remote = false;
     this.#pendingUnsubscribe.delete(filter);
-    if (this.#state === 'online' && !entry.remote) {
+    if (this.#state === 'online') {
       try {
         await this._subscribeRemote([{ filter, qos: entry.qos }]);
         if (this.#filters.get(filter) === entry) entry.remote = true;
@@ -299,10 +347,16 @@ export abstract class BaseTransport implements Transport {
    * @internal
    */
   protected _deliver(message: InboundMessage): void {
-    const subs = this.#handlers.match(message.topic);
+    const topic = message.topic;
+    const subs = this.#handlers.match(topic);
+    // A retained message (the answer to a SUBSCRIBE) is for handlers registered after the last
+    // delivery on its topic; a live one for every matching handler.
+    const after = message.retain ? (this.#lastDelivery.get(topic) ?? 0) : -1;
+    if (this.#lastDelivery.size >= SEEN_TOPICS) this.#lastDelivery.clear();
+    this.#lastDelivery.set(topic, ++this.#tick);
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i] as Subscription;
-      if (!sub.active) continue;
+      if (!sub.active || sub.since < after) continue;
       try {
         sub.handler(message);
       } catch (cause) {
@@ -316,6 +370,8 @@ export abstract class BaseTransport implements Transport {
    * @internal
    */
   protected _linkLost(error: FleetError): void {
+    // QoS 0 messages the lost link had not written yet never will be.
+    this.#failQos0(error);
     if (this.#state === 'connecting') {
       this.#lostDuringAttempt ??= error;
       return;
@@ -386,6 +442,8 @@ export abstract class BaseTransport implements Transport {
     if (!sessionPresent) {
       for (const entry of this.#filters.values()) entry.remote = false;
       this.#pendingUnsubscribe.clear();
+      // Every filter is subscribed afresh: every handler takes the retained messages again.
+      this.#lastDelivery.clear();
     } else if (this.#pendingUnsubscribe.size > 0) {
       const gone = [...this.#pendingUnsubscribe];
       this.#pendingUnsubscribe.clear();
@@ -473,5 +531,6 @@ export abstract class BaseTransport implements Transport {
       if (graceful) this.#emit('error', new FleetError('INTERNAL', `Closing transport "${this.clientId}" failed: ${String(cause)}`, { cause }));
     }
     for (const item of [...this.#inFlight]) this.#settle(item, reason);
+    this.#failQos0(reason);
   }
 }

@@ -13,7 +13,9 @@ import type { InboundMessage, QoS } from './types.js';
 /** Faults the broker injects, each decided by its seeded random source. Rates are probabilities in [0, 1]. */
 export interface MemoryFaults {
   /**
-   * Delivery delay in ms: a fixed value or a `[min, max]` range drawn per delivery (timers on the broker's clock).
+   * Delivery delay in ms: a fixed value or a `[min, max]` range drawn per delivery (timers on the
+   * broker's clock). Like one network connection, latency never reorders a client's deliveries:
+   * a delivery is handed over no earlier than the one ahead of it (only `reorderRate` reorders).
    * @defaultValue 0
    */
   readonly latencyMs?: number | readonly [number, number];
@@ -35,8 +37,9 @@ export interface MemoryFaults {
    */
   readonly reorderRate?: number;
   /**
-   * Probability that a delivery instead disconnects its receiving client (QoS 1 then waits in a
-   * persistent session; QoS 0 is lost).
+   * Probability that a delivery instead disconnects its receiving client. QoS 1 deliveries not yet
+   * handed over, this one included, then wait in a persistent session in their order and reach the
+   * client's next connection first; QoS 0 ones are lost.
    * @defaultValue 0
    */
   readonly disconnectRate?: number;
@@ -85,6 +88,8 @@ export interface MemoryBrokerStats {
   disconnects: number;
   /** QoS 1 messages dropped from full offline sessions, and QoS 0 messages for offline clients. */
   dropped: number;
+  /** Client publishes refused: topics starting with `$SYS` are the broker's own (as in mosquitto). */
+  refused: number;
 }
 
 /** A connected client as the broker sees it (implemented by `MemoryTransport`). */
@@ -108,11 +113,25 @@ interface Session {
   readonly clientId: string;
   clean: boolean;
   client: MemoryBrokerClient | undefined;
-  /** Increments on every connect, so deliveries scheduled for an older connection are recognised. */
-  generation: number;
   readonly filters: Map<string, SubscriptionRef>;
+  /** QoS 1 messages kept while the client is offline; always empty while it is online. */
   offline: InboundMessage[];
   held: InboundMessage | undefined;
+  /**
+   * Deliveries waiting for the next microtask batch. With `transit` they form the session's
+   * outbound stream: batched ones first, then the delayed ones, handed over strictly in order.
+   */
+  batched: number;
+  /** Deliveries delayed by injected latency, in the order they will be handed over. */
+  transit: Transit[];
+  /** The latest due time in `transit`: a delivery is never due before the one ahead of it. */
+  lastDue: number;
+}
+
+/** One delayed delivery; `done` once handed over or moved back to the session on disconnect. */
+interface Transit {
+  readonly message: InboundMessage;
+  done: boolean;
 }
 
 interface SubscriptionRef {
@@ -178,7 +197,7 @@ function resolveFaults(f: MemoryFaults): ResolvedFaults {
  */
 export class MemoryBroker {
   /** What the broker did so far. */
-  readonly stats: MemoryBrokerStats = { published: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, disconnects: 0, dropped: 0 };
+  readonly stats: MemoryBrokerStats = { published: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, disconnects: 0, dropped: 0, refused: 0 };
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #maxQueued: number;
@@ -188,8 +207,12 @@ export class MemoryBroker {
   readonly #retained = new Map<string, InboundMessage>();
   #faults: ResolvedFaults;
   #nextId = 0;
-  // Pending deliveries as flat (session, generation, message) triples: no per-delivery object.
-  #pending: (Session | number | InboundMessage)[] = [];
+  // Pending deliveries as flat (session, message) pairs: no per-delivery object. A slot whose
+  // session is undefined was taken back by a disconnect.
+  #pending: (Session | InboundMessage | undefined)[] = [];
+  // The batch being handed over and the index of its next pair (a handler may disconnect a client).
+  #batch: (Session | InboundMessage | undefined)[] = [];
+  #batchIndex = 0;
   #scheduled = false;
   #closed = false;
   #slab = new ArrayBuffer(SLAB_BYTES);
@@ -257,23 +280,33 @@ export class MemoryBroker {
     const sessionPresent = session !== undefined && !clean && !session.clean;
     if (session !== undefined && !sessionPresent) this.#discard(session);
     if (session === undefined || !sessionPresent) {
-      session = { clientId, clean, client: undefined, generation: 0, filters: new Map(), offline: [], held: undefined };
+      session = { clientId, clean, client: undefined, filters: new Map(), offline: [], held: undefined, batched: 0, transit: [], lastDue: 0 };
       this.#sessions.set(clientId, session);
     }
     session.clean = clean;
     session.client = client;
-    session.generation++;
     const backlog = session.offline;
     session.offline = [];
     for (const m of backlog) this.#schedule(session, m);
     return { sessionPresent };
   }
 
-  /** Detaches a client (a clean session is discarded, a persistent one kept). */
+  /**
+   * Detaches a client (a clean session is discarded, a persistent one kept). Deliveries not yet
+   * handed over go back to a persistent session in their order (QoS 1) and reach the client's
+   * next connection first; QoS 0 ones are dropped.
+   */
   disconnectClient(clientId: string): void {
     const session = this.#sessions.get(clientId);
-    if (session === undefined) return;
+    if (session?.client === undefined) return;
     session.client = undefined;
+    if (session.batched > 0) for (const m of this.#takeBatched(session)) this.#park(session, m);
+    const transit = session.transit;
+    session.transit = [];
+    for (const t of transit) {
+      t.done = true;
+      this.#park(session, t.message);
+    }
     if (session.held !== undefined) this.#park(session, session.held);
     session.held = undefined;
     if (session.clean) this.#discard(session);
@@ -322,19 +355,30 @@ export class MemoryBroker {
   }
 
   /**
-   * Publishes a message from `clientId` (or from the broker itself when undefined).
+   * Publishes a message from the client `clientId` (as `MemoryTransport` does), or from the broker
+   * itself when `clientId` is undefined. As in mosquitto, a client may not publish to a topic whose
+   * first four characters are `$SYS` (`$SYS`, `$SYS/…`, also `$SYSTEM/…`): nothing is delivered
+   * or retained, the refusal is counted in `stats.refused` and thrown (MQTT 5's PUBACK 0x87
+   * "Not authorized"); the broker itself may publish there.
    *
    * @returns the message id assigned
    * @throws FleetError `INVALID_TOPIC`, `INVALID_PAYLOAD` (not a Uint8Array), `INVALID_ARGUMENT`
-   *   (a QoS other than 0 or 1), `TRANSPORT_CLOSED`.
+   *   (a QoS other than 0 or 1), `FORBIDDEN` (403, a client publish to `$SYS…`), `TRANSPORT_CLOSED`.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): number {
+  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, clientId?: string): number {
     if (this.#closed) throw new FleetError('TRANSPORT_CLOSED', 'MemoryBroker is closed; create a new broker', { status: 503 });
     assertTopicName(topic);
     if (!(payload instanceof Uint8Array)) {
       throw new FleetError('INVALID_PAYLOAD', `MemoryBroker.publish: payload must be a Uint8Array, got ${typeof payload}; encode values with a codec`, { status: 400 });
     }
     checkQos('publish', qos);
+    if (clientId !== undefined && topic.startsWith('$SYS')) {
+      this.stats.refused++;
+      throw new FleetError('FORBIDDEN', `MemoryBroker refused the publish of client "${clientId}" to "${topic}": not authorized; topics starting with $SYS are reserved for the broker`, {
+        status: 403,
+        details: { clientId, topic },
+      });
+    }
     const messageId = ++this.#nextId;
     this.stats.published++;
     // One copy per publish, so the publisher may reuse its buffer; subscribers share it read-only.
@@ -368,12 +412,15 @@ export class MemoryBroker {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Nothing is handed over any more: forget pending deliveries before dropping the clients.
+    this.#batch.fill(undefined, this.#batchIndex);
+    this.#pending = [];
     for (const session of this.#sessions.values()) {
+      session.batched = 0;
       if (session.client !== undefined) this.#drop(session, new FleetError('TRANSPORT_CLOSED', 'MemoryBroker closed', { status: 503 }));
     }
     this.#sessions.clear();
     this.#retained.clear();
-    this.#pending = [];
   }
 
   // Small payloads are copied into a shared 64 KiB slab: allocating one ArrayBuffer per message
@@ -462,9 +509,33 @@ export class MemoryBroker {
       this.#schedule(session, m);
       return;
     }
-    const ms = lo + (hi - lo) * this.#random();
-    const generation = session.generation;
-    this.#clock.setTimeout(() => this.#handOver(session, generation, m), ms);
+    this.#enter(session, m, lo + (hi - lo) * this.#random());
+  }
+
+  /**
+   * Puts `m` in transit, due `ms` from now but never before the delivery ahead of it: like one
+   * network connection, latency delays a client's stream without reordering it.
+   */
+  #enter(session: Session, m: InboundMessage, ms: number): void {
+    const now = this.#clock.now();
+    const due = session.transit.length > 0 && session.lastDue > now + ms ? session.lastDue : now + ms;
+    session.lastDue = due;
+    const t: Transit = { message: m, done: false };
+    session.transit.push(t);
+    this.#clock.setTimeout(() => this.#arrive(session, t), due - now);
+  }
+
+  /** Hands over `t` and everything ahead of it in the session's stream. */
+  #arrive(session: Session, t: Transit): void {
+    if (t.done) return;
+    // Batched deliveries are ahead of every delayed one (reached only when a clock fires timers
+    // before the microtask batch ran): move them to the front.
+    if (session.batched > 0) session.transit.unshift(...this.#takeBatched(session).map((message) => ({ message, done: false })));
+    while (!t.done) {
+      const next = session.transit.shift() as Transit;
+      next.done = true;
+      this.#handOver(session, next.message);
+    }
   }
 
   #park(session: Session, m: InboundMessage): void {
@@ -480,31 +551,55 @@ export class MemoryBroker {
   }
 
   #schedule(session: Session, m: InboundMessage): void {
-    this.#pending.push(session, session.generation, m);
+    if (session.transit.length > 0) {
+      // Behind a delayed delivery: wait for it, whatever the faults are now.
+      this.#enter(session, m, 0);
+      return;
+    }
+    session.batched++;
+    this.#pending.push(session, m);
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(this.#flush);
     }
   }
 
+  /** Removes the session's deliveries from the pending batches and returns them in order. */
+  #takeBatched(session: Session): InboundMessage[] {
+    const out: InboundMessage[] = [];
+    for (const list of [this.#batch, this.#pending]) {
+      for (let i = list === this.#batch ? this.#batchIndex : 0; i < list.length; i += 2) {
+        if (list[i] !== session) continue;
+        list[i] = undefined;
+        out.push(list[i + 1] as InboundMessage);
+      }
+    }
+    session.batched = 0;
+    return out;
+  }
+
   readonly #flush = (): void => {
     // Deliveries queued by handlers that publish go to a fresh batch in a later microtask.
-    const pending = this.#pending;
+    const batch = this.#pending;
     this.#pending = [];
     this.#scheduled = false;
-    for (let i = 0; i < pending.length; i += 3) {
-      this.#handOver(pending[i] as Session, pending[i + 1] as number, pending[i + 2] as InboundMessage);
+    this.#batch = batch;
+    try {
+      for (let i = 0; i < batch.length; i += 2) {
+        const session = batch[i];
+        if (session === undefined) continue;
+        this.#batchIndex = i + 2;
+        (session as Session).batched--;
+        this.#handOver(session as Session, batch[i + 1] as InboundMessage);
+      }
+    } finally {
+      this.#batch = [];
+      this.#batchIndex = 0;
     }
   };
 
-  #handOver(session: Session, generation: number, m: InboundMessage): void {
-    const client = session.client;
-    if (client === undefined || session.generation !== generation) {
-      // The connection it was meant for is gone: a persistent session keeps QoS 1.
-      if (this.#sessions.get(session.clientId) === session) this.#park(session, m);
-      return;
-    }
+  #handOver(session: Session, m: InboundMessage): void {
     this.stats.delivered++;
-    client.deliver(m);
+    (session.client as MemoryBrokerClient).deliver(m);
   }
 }

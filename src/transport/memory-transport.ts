@@ -53,7 +53,7 @@ export class MemoryTransport extends BaseTransport {
     this.#broker = options.broker;
     this.#clean = options.clean ?? true;
     this.#credentials = options.credentials;
-    this._qos0Immediate = true;
+    this._qos0InOrder = true;
   }
 
   /** @internal */
@@ -85,8 +85,13 @@ export class MemoryTransport extends BaseTransport {
       done(new FleetError('NOT_CONNECTED', `MemoryTransport "${this.clientId}" lost its link before sending`, { status: 503 }));
       return;
     }
-    // The broker accepts synchronously: for QoS 1 that is the PUBACK.
-    this.#broker.publish(message.topic, message.payload, message.qos, message.retain);
+    // The broker accepts (or refuses) synchronously: for QoS 1 that is the PUBACK.
+    try {
+      this.#broker.publish(message.topic, message.payload, message.qos, message.retain, this.clientId);
+    } catch (error) {
+      done(error as FleetError);
+      return;
+    }
     done();
   }
 

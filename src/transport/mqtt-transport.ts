@@ -106,6 +106,21 @@ export function classifyMqttError(error: unknown, url: string): FleetError {
   });
 }
 
+/**
+ * An MQTT 5 PUBACK whose reason code is 0x80 or above refuses that one message (0x87 "Not
+ * authorized" for a topic the client may not publish to, e.g. `$SYS…` on mosquitto); the link is fine.
+ */
+function refusedPublish(error: unknown, topic: string): FleetError | undefined {
+  const e = error as { code?: unknown; message?: unknown };
+  if (typeof e.code !== 'number' || e.code < 0x80) return undefined;
+  const why = typeof e.message === 'string' ? e.message : `reason code 0x${e.code.toString(16)}`;
+  return new FleetError('FORBIDDEN', `The broker refused the message to "${topic}" (${why}); check the broker's ACL for this client`, {
+    status: 403,
+    details: { reasonCode: e.code, topic },
+    cause: error,
+  });
+}
+
 // mqtt.js copies the options it is given, so four shared objects serve every publish.
 const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [
   { qos: 0, retain: false },
@@ -145,6 +160,9 @@ export class MqttTransport extends BaseTransport {
   #client: MqttClient | undefined;
   #lastError: unknown;
   #opening: { resolve: (r: OpenResult) => void; reject: (e: FleetError) => void } | undefined;
+  // The mqtt.js callback made for the last QoS 0 `done` seen, reused while `done` stays the same.
+  #written0For: ((error?: FleetError) => void) | undefined;
+  #written0: ((error?: Error) => void) | undefined;
 
   /**
    * @param options - URL, client id, session kind, credentials, TLS and the shared transport options
@@ -164,6 +182,9 @@ export class MqttTransport extends BaseTransport {
       throw new FleetError('INVALID_ARGUMENT', `MqttTransport: connectTimeoutMs must be > 0, got ${String(connectTimeout)}`);
     }
     this.url = options.url;
+    // mqtt.js calls a QoS 0 callback when the packet is written, at once or on the socket's next
+    // 'drain' (in order), or at once with an error.
+    this._qos0InOrder = true;
     const tls = options.tls ?? {};
     const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? (tls.ca as (string | Uint8Array)[]).map(pem) : pem(tls.ca as string | Uint8Array);
     this.#clientOptions = {
@@ -244,9 +265,22 @@ export class MqttTransport extends BaseTransport {
       return;
     }
     const options = PUBLISH_OPTIONS[message.qos * 2 + (message.retain ? 1 : 0)] as IClientPublishOptions;
+    if (message.qos === 0) {
+      // QoS 0 has no PUBACK to refuse it: the callback only says written or not. BaseTransport
+      // passes the same `done` to every QoS 0 publish made online, so one callback serves them all.
+      if (done !== this.#written0For) {
+        this.#written0For = done;
+        this.#written0 = (error) => {
+          if (error === undefined || error === null) done();
+          else done(classifyMqttError(error, this.url));
+        };
+      }
+      client.publish(message.topic, toBuffer(message.payload), options, this.#written0);
+      return;
+    }
     client.publish(message.topic, toBuffer(message.payload), options, (error) => {
       if (error === undefined || error === null) done();
-      else done(classifyMqttError(error, this.url));
+      else done(refusedPublish(error, message.topic) ?? classifyMqttError(error, this.url));
     });
   }
 

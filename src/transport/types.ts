@@ -137,15 +137,20 @@ export interface Transport {
   close(): Promise<void>;
   /**
    * Publishes `payload` to `topic`. While not online the message waits in the bounded offline
-   * queue. QoS 0 resolves once handed to the link; QoS 1 once the broker acknowledged it.
+   * queue. QoS 0 resolves once handed to the link (written, or once a backed-up link drains; it
+   * rejects with `NOT_CONNECTED` when the link drops first); QoS 1 once the broker acknowledged it.
    *
-   * @throws FleetError `INVALID_TOPIC`, `INVALID_ARGUMENT`, `QUEUE_FULL`, `TRANSPORT_CLOSED`.
+   * @throws FleetError `INVALID_TOPIC`, `INVALID_ARGUMENT`, `QUEUE_FULL`, `TRANSPORT_CLOSED`, `NOT_CONNECTED`,
+   *   `FORBIDDEN` (403) when the broker refused a QoS 1 message (an MQTT 5 PUBACK reason code
+   *   0x80 or above, e.g. 0x87 for a client publish to `$SYS…` on mosquitto or the memory broker).
    */
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
   /**
    * Subscribes `handler` to `filter` (`+` and `#` wildcards; a leading wildcard does not match
    * `$…` topics). The subscription survives reconnects. Resolves when the broker has confirmed
-   * it, or at once when offline (it is sent on connect).
+   * it, or at once when offline (it is sent on connect). The handler gets the retained messages
+   * matching `filter` once, even when the transport already holds the filter; handlers
+   * registered earlier do not get them again.
    *
    * @returns a function that removes this handler
    * @throws FleetError `INVALID_TOPIC`, `FORBIDDEN` (the broker refused), `TRANSPORT_CLOSED`.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
 import { isFleetError } from '../../src/errors.js';
-import { exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage, type MemoryFaults } from '../../src/memory.js';
+import { exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage, type MemoryBrokerClient, type MemoryFaults } from '../../src/memory.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 const enc = (n: number): Uint8Array => new TextEncoder().encode(String(n));
@@ -218,5 +218,251 @@ describe('MemoryTransport offline queue and reconnects (model-based)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('MemoryBroker keeps QoS 1 deliveries of a persistent session across reconnects (MQTT 3.1.1 §4.4)', () => {
+  /** A bare broker client that records what it receives. */
+  const recorder = (): { got: InboundMessage[]; client: MemoryBrokerClient } => {
+    const got: InboundMessage[] = [];
+    return { got, client: { deliver: (m) => got.push(m), disconnected: () => {} } };
+  };
+  const q1 = (broker: MemoryBroker, n: number): number => broker.publish('t/x', enc(n), 1, false);
+
+  it('a delivery scheduled before a disconnect reaches the next connection, in order, and nothing stays queued (no latency)', async () => {
+    const broker = new MemoryBroker();
+    const first = recorder();
+    broker.connect(first.client, { clientId: 'sub', clean: false });
+    broker.subscribe('sub', 't/#', 1);
+    q1(broker, 1); // scheduled for the current connection (delivered in a microtask)
+    broker.disconnect('sub');
+    q1(broker, 2); // parked: the client is offline
+    const second = recorder();
+    broker.connect(second.client, { clientId: 'sub', clean: false });
+    q1(broker, 3);
+    expect(broker.queuedFor('sub')).toBe(0);
+    await flush();
+    expect(first.got).toEqual([]);
+    expect(second.got.map(dec)).toEqual([1, 2, 3]);
+    expect(broker.queuedFor('sub')).toBe(0);
+  });
+
+  it('a delivery delayed by latency across a reconnect is not stranded in the offline queue', async () => {
+    const clock = new SimulatedClock(0);
+    const broker = new MemoryBroker({ clock, faults: { latencyMs: 100 } });
+    const first = recorder();
+    broker.connect(first.client, { clientId: 'sub', clean: false });
+    broker.subscribe('sub', 't/#', 1);
+    q1(broker, 1);
+    clock.advance(50);
+    broker.disconnect('sub');
+    const second = recorder();
+    broker.connect(second.client, { clientId: 'sub', clean: false });
+    q1(broker, 2);
+    clock.advance(200);
+    await flush();
+    expect(broker.queuedFor('sub')).toBe(0);
+    expect(second.got.map(dec)).toEqual([1, 2]);
+  });
+
+  it('latency [0, 2000] with forced disconnects: all 500 QoS 1 messages arrive, none queued while online (issue scenario)', async () => {
+    const clock = new SimulatedClock(0);
+    const broker = new MemoryBroker({ seed: 1, clock, faults: { latencyMs: [0, 2000], disconnectRate: 0.02 } });
+    const pub = new MemoryTransport({ broker, clientId: 'pub', clock });
+    const sub = new MemoryTransport({ broker, clientId: 'sub', clock, clean: false, backoff: exponentialBackoff({ initialMs: 10, maxMs: 10, jitter: 'none' }) });
+    const got: InboundMessage[] = [];
+    await sub.subscribe('t/#', (m) => got.push(m), { qos: 1 });
+    await Promise.all([pub.connect(), sub.connect()]);
+    let queuedWhileOnline = 0;
+    for (let i = 0; i < 500; i++) {
+      await pub.publish('t/x', enc(i), { qos: 1 });
+      clock.advance(20);
+      await flush();
+      if (broker.connectedClients.includes('sub')) queuedWhileOnline = Math.max(queuedWhileOnline, broker.queuedFor('sub'));
+    }
+    broker.setFaults({});
+    clock.advance(5000);
+    await flush();
+    expect(broker.stats.disconnects).toBeGreaterThan(0);
+    expect(queuedWhileOnline).toBe(0);
+    expect(broker.queuedFor('sub')).toBe(0);
+    expect(got.map(dec)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+});
+
+describe('MemoryBroker delivery under random faults (model-based)', () => {
+  /** What the test knows: every publish made, every publish acknowledged, and what arrived. */
+  interface World {
+    readonly clock: SimulatedClock;
+    readonly broker: MemoryBroker;
+    readonly pubs: readonly MemoryTransport[];
+    readonly sub: MemoryTransport;
+    readonly got: InboundMessage[];
+    /** "publisher:seq" of every QoS 1 publish whose promise resolved (the broker's PUBACK). */
+    readonly acked: Set<string>;
+    readonly failures: unknown[];
+    readonly ordered: boolean;
+    next: number;
+    qos1: number;
+  }
+  type Cmd = fc.AsyncCommand<object, World, false>;
+  const backoff = (): ReturnType<typeof exponentialBackoff> => exponentialBackoff({ initialMs: 30, maxMs: 30, jitter: 'none' });
+  const label = (m: InboundMessage): [number, number] => {
+    const [p, s] = new TextDecoder().decode(m.payload).split(':');
+    return [Number(p), Number(s)];
+  };
+
+  /** Checked after every command: the laws that hold at every moment, not just at the end. */
+  const invariants = (w: World): void => {
+    // Nothing waits in the offline queue of a session whose client is online.
+    if (w.broker.connectedClients.includes('sub')) expect(w.broker.queuedFor('sub')).toBe(0);
+    expect(w.failures).toEqual([]);
+    if (!w.ordered) return;
+    // Per publisher, first deliveries come in publish order (duplicates repeat an earlier one).
+    const last = [-1, -1];
+    for (const m of w.got) {
+      if (m.duplicate) continue;
+      const [p, s] = label(m);
+      expect(s).toBeGreaterThan(last[p]!);
+      last[p] = s;
+    }
+  };
+
+  class Publish implements Cmd {
+    constructor(readonly p: number, readonly qos: 0 | 1) {}
+    check = (): boolean => true;
+    async run(_m: object, w: World): Promise<void> {
+      const key = `${this.p}:${w.next++}`;
+      if (this.qos === 1) w.qos1++;
+      w.pubs[this.p]!.publish('m/x', key, { qos: this.qos }).then(
+        () => this.qos === 1 && w.acked.add(key),
+        (e: unknown) => w.failures.push(e),
+      );
+      await flush();
+      invariants(w);
+    }
+    toString = (): string => `publish(p${this.p}, qos ${this.qos})`;
+  }
+  class Drop implements Cmd {
+    constructor(readonly clientId: string) {}
+    check = (): boolean => true;
+    async run(_m: object, w: World): Promise<void> {
+      w.broker.disconnect(this.clientId);
+      invariants(w);
+      await flush();
+      invariants(w);
+    }
+    toString = (): string => `drop(${this.clientId})`;
+  }
+  class Advance implements Cmd {
+    constructor(readonly ms: number) {}
+    check = (): boolean => true;
+    async run(_m: object, w: World): Promise<void> {
+      w.clock.advance(this.ms);
+      invariants(w);
+      await flush();
+      invariants(w);
+    }
+    toString = (): string => `advance(${this.ms})`;
+  }
+
+  const faultsArb: fc.Arbitrary<MemoryFaults> = fc.record({
+    latencyMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 }), fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 2000 })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const)),
+    disconnectRate: fc.constantFrom(0, 0.02, 0.1),
+    duplicateRate: fc.constantFrom(0, 0.1),
+    reorderRate: fc.constantFrom(0, 0, 0.1),
+  });
+  const commandsArb = fc.commands<object, World, false>(
+    [
+      fc.tuple(fc.integer({ min: 0, max: 1 }), fc.constantFrom<0 | 1>(0, 1, 1, 1)).map(([p, q]) => new Publish(p, q)),
+      fc.constantFrom('sub', 'pub-0', 'pub-1').map((id) => new Drop(id)),
+      fc.integer({ min: 0, max: 500 }).map((ms) => new Advance(ms)),
+    ],
+    { maxCommands: 60 },
+  );
+
+  it('delivers every acknowledged QoS 1 message at least once, keeps per-publisher order without injected reordering, and queues nothing while online (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), faultsArb, commandsArb, async (seed, faults, cmds) => {
+        const clock = new SimulatedClock(0);
+        const broker = new MemoryBroker({ clock, seed, faults });
+        const queue = { maxMessages: 10_000 };
+        const pubs = [0, 1].map((i) => new MemoryTransport({ broker, clientId: `pub-${i}`, clock, backoff: backoff(), queue }));
+        const sub = new MemoryTransport({ broker, clientId: 'sub', clock, clean: false, backoff: backoff() });
+        const got: InboundMessage[] = [];
+        await sub.subscribe('m/#', (m) => got.push(m), { qos: 1 });
+        await Promise.all([sub.connect(), ...pubs.map((p) => p.connect())]);
+        const world: World = { clock, broker, pubs, sub, got, acked: new Set(), failures: [], ordered: faults.reorderRate === 0, next: 0, qos1: 0 };
+        await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
+        // Stop injecting, let every reconnect and delayed delivery happen.
+        broker.setFaults({});
+        for (let i = 0; i < 10; i++) {
+          clock.advance(2500);
+          await flush();
+        }
+        invariants(world);
+        expect([sub, ...pubs].map((t) => t.state)).toEqual(['online', 'online', 'online']);
+        const delivered = new Set(got.filter((m) => m.qos === 1).map((m) => label(m).join(':')));
+        for (const key of world.acked) expect(delivered).toContain(key);
+        // Every QoS 1 publish was acknowledged in the end (nothing was left in a publisher's queue).
+        expect(world.acked.size).toBe(world.qos1);
+        await Promise.all([sub.close(), ...pubs.map((p) => p.close())]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('MemoryBroker refuses client publishes to $SYS topics, as mosquitto does', () => {
+  // mosquitto 2.0 refuses a client PUBLISH to any topic whose first four characters are "$SYS"
+  // ("$SYS", "$SYS/…", even "$SYSTEM/…"): nothing is delivered or retained, MQTT 5 answers a
+  // QoS 1 publish with PUBACK 0x87 "Not authorized", and the connection stays up.
+  const refused = ['$SYS', '$SYS/broker/uptime', '$SYS/fleetkit/x', '$SYSTEM/x'];
+
+  it('refuses them with FORBIDDEN (403), delivers and retains nothing, and counts them', async () => {
+    const broker = new MemoryBroker();
+    const got: InboundMessage[] = [];
+    broker.connect({ deliver: (m) => got.push(m), disconnected: () => {} }, { clientId: 'sub', clean: true });
+    for (const f of ['$SYS', '$SYS/#', '$SYSTEM/#']) broker.subscribe('sub', f, 1);
+    for (const topic of refused) {
+      for (const qos of [0, 1] as const) {
+        expect(() => broker.publish(topic, enc(1), qos, true, 'device-1')).toThrow(expect.objectContaining({ code: 'FORBIDDEN', status: 403 }));
+      }
+    }
+    await flush();
+    expect(got).toEqual([]);
+    expect(broker.stats.refused).toBe(refused.length * 2);
+    expect(broker.stats.published).toBe(0);
+    broker.subscribe('sub', '$SYS/#', 1); // nothing was retained either
+    await flush();
+    expect(got).toEqual([]);
+  });
+
+  it('lets the broker itself publish there, and clients publish to other $-topics', async () => {
+    const broker = new MemoryBroker();
+    const got: string[] = [];
+    broker.connect({ deliver: (m) => got.push(m.topic), disconnected: () => {} }, { clientId: 'sub', clean: true });
+    for (const f of ['$SYS/#', '$sys/#', '$aws/#']) broker.subscribe('sub', f, 1);
+    broker.publish('$SYS/broker/uptime', enc(1), 0, false);
+    broker.publish('$sys/x', enc(1), 1, false, 'device-1');
+    broker.publish('$aws/things/t/shadow/update', enc(1), 1, false, 'device-1');
+    await flush();
+    expect(got).toEqual(['$SYS/broker/uptime', '$sys/x', '$aws/things/t/shadow/update']);
+  });
+
+  it('through MemoryTransport: QoS 0 and QoS 1 publishes reject with FORBIDDEN, and the link stays up', async () => {
+    const broker = new MemoryBroker();
+    const t = new MemoryTransport({ broker, clientId: 'device-1' });
+    const got: InboundMessage[] = [];
+    await t.connect();
+    await t.subscribe('$SYS/#', (m) => got.push(m), { qos: 1 });
+    await expect(t.publish('$SYS/fleetkit/x', 'x', { qos: 1 })).rejects.toSatisfy((e: unknown) => isFleetError(e, 'FORBIDDEN'));
+    // The in-process broker can say so even for QoS 0 (over MQTT, QoS 0 has no acknowledgement to carry it).
+    await expect(t.publish('$SYS/fleetkit/x', 'x', { qos: 0 })).rejects.toSatisfy((e: unknown) => isFleetError(e, 'FORBIDDEN'));
+    await flush();
+    expect(got).toEqual([]);
+    expect(t.state).toBe('online');
+    expect(broker.stats.refused).toBe(2);
+    await t.close();
   });
 });

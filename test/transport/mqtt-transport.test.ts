@@ -129,6 +129,23 @@ describe('MqttTransport (against in-process aedes)', () => {
     }
   });
 
+  it('settles every QoS 0 publish when the link drops while they wait for the socket to drain', async () => {
+    const t = make('qos0-drain', { autoReconnect: false });
+    await t.connect();
+    const big = new Uint8Array(256 * 1024);
+    const outcomes: string[] = [];
+    const sends = Array.from({ length: 40 }, () =>
+      t.publish('drain/t', big, { qos: 0 }).then(
+        () => outcomes.push('sent'),
+        (e: unknown) => outcomes.push(isFleetError(e) ? e.code : 'other'),
+      ),
+    );
+    expect(aedes.kick('qos0-drain')).toBe(true);
+    await waitUntil(() => outcomes.length === sends.length, 5000, `all ${sends.length} QoS 0 publishes to settle (have ${outcomes.length})`);
+    expect(outcomes.filter((o) => o !== 'sent' && o !== 'NOT_CONNECTED')).toEqual([]);
+    expect(outcomes).toContain('NOT_CONNECTED');
+  });
+
   it('rejects bad options early with INVALID_ARGUMENT', () => {
     expect(() => new MqttTransport({ url: 'http://x', clientId: 'a' })).toThrow(/url must look like/);
     expect(() => new MqttTransport({ url: aedes.url, clientId: '' })).toThrow(/clientId/);

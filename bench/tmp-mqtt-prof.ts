@@ -1,0 +1,13 @@
+import { MqttTransport } from '../src/mqtt.js';
+import { jsonCodec } from '../src/protocol/index.js';
+import { startMosquitto } from '../test/support/mosquitto.js';
+const broker = await startMosquitto();
+const doc = { ts: 1_700_000_000_000, seq: 0, values: { pad: 'x'.repeat(50) } };
+const pub = new MqttTransport({ url: broker.url, clientId: 'p', maxInFlight: 500, queue: { maxMessages: 1000 } });
+const sub = new MqttTransport({ url: broker.url, clientId: 's' });
+await pub.connect(); await sub.connect();
+let got = 0; await sub.subscribe('b/t', (m) => { jsonCodec.decode(m.payload); got++; }, { qos: 0 });
+const N = 300_000; let next = 0; let out = 0;
+await new Promise<void>((resolve, reject) => { const fill = (): void => { while (out < 500 && next < N) { out++; pub.publish('b/t', jsonCodec.encode({ ...doc, seq: next++ }), { qos: 0 }).then(() => { out--; fill(); }, reject); } if (next >= N && out === 0) resolve(); }; fill(); });
+while (got < N) await new Promise((r) => setTimeout(r, 5));
+await pub.close(); await sub.close(); await broker.dispose();
