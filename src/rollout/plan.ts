@@ -187,7 +187,6 @@ function skipReason(device: RolloutDevice, spec: RolloutSpec): SkipReason | unde
   return undefined;
 }
 
-const SKIP_CODES: readonly SkipReason[] = ['decommissioned', 'maintenance', 'not-targeted', 'already-on-target'];
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -197,9 +196,10 @@ function compareIds(a: string, b: string): number {
  * Orders every device by (cohort, id) with a counting sort on the cohort — O(n), and never in
  * creation order — and rejects duplicate ids, which that order makes adjacent.
  *
- * @returns device indices in order, and `below[c]` = how many devices have a cohort < c
+ * @param where - names the list in the duplicate-id error
+ * @returns device indices in order
  */
-function orderByCohort(devices: readonly RolloutDevice[], cohorts: Int32Array): { order: Int32Array; below: Int32Array } {
+function orderByCohort(devices: readonly { readonly id: string }[], cohorts: Int32Array, where: string): Int32Array {
   const below = new Int32Array(COHORT_COUNT + 1);
   for (let i = 0; i < cohorts.length; i++) below[cohorts[i]! + 1]!++;
   for (let c = 1; c <= COHORT_COUNT; c++) below[c]! += below[c - 1]!;
@@ -214,10 +214,10 @@ function orderByCohort(devices: readonly RolloutDevice[], cohorts: Int32Array): 
     order.subarray(from, to).sort(byId);
     for (let k = from + 1; k < to; k++) {
       const id = devices[order[k]!]!.id;
-      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in spec.devices; ids must be unique`);
+      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in ${where}; ids must be unique`);
     }
   }
-  return { order, below };
+  return order;
 }
 
 function checkStagesGrow(stages: readonly StageSpec[]): void {
@@ -269,6 +269,24 @@ function parseSpec(input: unknown): RolloutSpec {
   return { ...parsed.data, devices: parseDevices(devices) };
 }
 
+const SKIP_CODES: readonly SkipReason[] = ['decommissioned', 'maintenance', 'not-targeted', 'already-on-target'];
+
+/** The skip reason as a code: 0 = eligible, else 1 + its index in SKIP_CODES. */
+function skipCode(device: RolloutDevice, spec: RolloutSpec): number {
+  const reason = skipReason(device, spec);
+  return reason === undefined ? 0 : 1 + SKIP_CODES.indexOf(reason);
+}
+
+/**
+ * The device as the planner judges it: a device of the previous plan that runs the target
+ * already was (most likely) updated by this rollout, so it is planned as if it still ran the
+ * version a rollback restores.
+ */
+function effectiveDevice(device: RolloutDevice, i: number, previous: RolloutPlan | undefined, match: Int32Array | undefined, target: string): RolloutDevice {
+  if (match === undefined || match[i]! < 0 || device.firmware !== target) return device;
+  return { ...device, firmware: previous!.devices[match[i]!]!.fromVersion };
+}
+
 /** Options of {@link planRollout}. */
 export interface PlanRolloutOptions {
   /**
@@ -280,8 +298,8 @@ export interface PlanRolloutOptions {
   readonly previous?: RolloutPlan | undefined;
 }
 
-/** The previous plan's devices by id, after checking that `options` holds a plan of this rollout. */
-function previousDevices(options: unknown, rolloutId: string, seed: string): Map<string, PlannedDevice> | undefined {
+/** The previous plan, after checking that `options` holds a plan of this rollout, or undefined. */
+function previousPlan(options: unknown, rolloutId: string, seed: string): RolloutPlan | undefined {
   if (options === undefined) return undefined;
   if (!isRecord(options)) {
     throw new FleetError('INVALID_ARGUMENT', `planRollout(spec, options): options must be an object like { previous: plan }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`, {
@@ -294,23 +312,45 @@ function previousDevices(options: unknown, rolloutId: string, seed: string): Map
   }
   const previous: unknown = options['previous'];
   if (previous === undefined) return undefined;
-  const where = 'planRollout(spec, { previous })';
-  checkPlan(previous, where);
+  checkPlan(previous, PREVIOUS);
   if (previous.rolloutId !== rolloutId) {
-    throw invalid(`${where}: the previous plan is for rollout ${JSON.stringify(previous.rolloutId)}, not ${JSON.stringify(rolloutId)}; pass the plan of the rollout being re-planned`);
+    throw invalid(`${PREVIOUS}: the previous plan is for rollout ${JSON.stringify(previous.rolloutId)}, not ${JSON.stringify(rolloutId)}; pass the plan of the rollout being re-planned`);
   }
   if (previous.seed !== seed) {
-    throw invalid(`${where}: the previous plan was made with seed ${JSON.stringify(previous.seed)}, this spec gives ${JSON.stringify(seed)}; keep the seed of a running rollout (cohorts depend on it)`);
+    throw invalid(`${PREVIOUS}: the previous plan was made with seed ${JSON.stringify(previous.seed)}, this spec gives ${JSON.stringify(seed)}; keep the seed of a running rollout (cohorts depend on it)`);
   }
-  const byId = new Map<string, PlannedDevice>();
-  for (const d of previous.devices) {
-    if (byId.has(d.id)) throw invalid(`${where}: device id ${JSON.stringify(d.id)} appears more than once in the previous plan; pass a plan returned by planRollout, unchanged`);
-    byId.set(d.id, d);
-  }
-  return byId;
+  return previous;
 }
 
-const byCohortThenId = (a: PlannedDevice, b: PlannedDevice): number => a.cohort - b.cohort || compareIds(a.id, b.id);
+const PREVIOUS = 'planRollout(spec, { previous })';
+
+/**
+ * For each device of the fleet, the index of the same device in `previous.devices`, or -1.
+ * Both lists are walked in (cohort, id) order, so matching is a linear merge (no map of a
+ * million ids). Every cohort of the previous plan is recomputed: an edited one is refused.
+ */
+function matchPrevious(previous: RolloutPlan, seed: string, all: readonly RolloutDevice[], cohorts: Int32Array, order: Int32Array): Int32Array {
+  const before = previous.devices;
+  const prevCohorts = new Int32Array(before.length);
+  for (let j = 0; j < before.length; j++) {
+    const d = before[j]!;
+    const c = cohortOf(seed, d.id);
+    if (c !== d.cohort) throw invalid(`${PREVIOUS}: plan.devices.${j}.cohort is ${d.cohort}, but ${JSON.stringify(d.id)} has cohort ${c} under the plan's seed; pass the plan returned by planRollout, unchanged`);
+    prevCohorts[j] = c;
+  }
+  const prevOrder = orderByCohort(before, prevCohorts, 'the previous plan');
+  const match = new Int32Array(all.length).fill(-1);
+  let j = 0;
+  for (let k = 0; k < order.length && j < prevOrder.length; k++) {
+    const i = order[k]!;
+    const c = cohorts[i]!;
+    const id = all[i]!.id;
+    // Skip previous devices that sort before this one (they left the fleet).
+    while (j < prevOrder.length && (prevCohorts[prevOrder[j]!]! < c || (prevCohorts[prevOrder[j]!] === c && before[prevOrder[j]!]!.id < id))) j++;
+    if (j < prevOrder.length && prevCohorts[prevOrder[j]!] === c && before[prevOrder[j]!]!.id === id) match[i] = prevOrder[j++]!;
+  }
+  return match;
+}
 
 /**
  * Plans a staged rollout: validates the spec, skips devices that must not or need not be
@@ -351,38 +391,38 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
   const stageSpecs = parsed.stages ?? DEFAULT_STAGES;
   checkStagesGrow(stageSpecs);
   const seed = parsed.seed ?? `${parsed.rolloutId}/${parsed.firmware.version}`;
-  const before = previousDevices(options, parsed.rolloutId, seed);
+  const previous = previousPlan(options, parsed.rolloutId, seed);
   const all = parsed.devices;
+  const n = all.length;
   const target = parsed.firmware.version;
-  // Every device gets a cohort (skipped ones too), so one ordering also finds duplicate ids.
-  const cohorts = new Int32Array(all.length);
-  const reasons = new Uint8Array(all.length); // 0 = eligible, else 1 + index in SKIP_CODES
-  const fromVersions = new Array<string>(all.length);
-  const lastStage = stageSpecs.length - 1;
-  const prevStage = before === undefined ? undefined : new Int32Array(all.length).fill(-1);
-  for (let i = 0; i < all.length; i++) {
+  // Every device gets a cohort (skipped ones too), so one ordering also finds duplicate ids, and
+  // the reason it is skipped (0 = eligible, else 1 + index in SKIP_CODES). Without `previous`
+  // both come from one pass over the fleet; with it, the reasons wait for the matching.
+  const cohorts = new Int32Array(n);
+  const reasons = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
     const device = all[i]!;
     cohorts[i] = cohortOf(seed, device.id);
-    const prior = before?.get(device.id);
-    // A device of the previous plan that runs the target already was (most likely) updated by
-    // this rollout: it is planned as if it still ran the version a rollback restores.
-    const effective = prior !== undefined && device.firmware === target ? { ...device, firmware: prior.fromVersion } : device;
-    fromVersions[i] = effective.firmware;
-    const reason = skipReason(effective, parsed);
-    if (reason !== undefined) reasons[i] = 1 + SKIP_CODES.indexOf(reason);
-    else if (prior !== undefined) prevStage![i] = Math.min(prior.stage, lastStage);
+    if (previous === undefined) reasons[i] = skipCode(device, parsed);
   }
-  const { order } = orderByCohort(all, cohorts);
-  const eligibleOrder = new Int32Array(all.length);
+  const order = orderByCohort(all, cohorts, 'spec.devices');
+  const match = previous === undefined ? undefined : matchPrevious(previous, seed, all, cohorts, order);
+  if (match !== undefined) for (let i = 0; i < n; i++) reasons[i] = skipCode(effectiveDevice(all[i]!, i, previous, match, target), parsed);
+  const lastStage = stageSpecs.length - 1;
+
+  // In (cohort, id) order: list the skipped devices, and sort the eligible ones into those of
+  // the previous plan (by the stage they keep) and new ones.
+  const eligibleOrder = new Int32Array(n);
   const belowCohort = new Int32Array(COHORT_COUNT + 1); // eligible devices with a cohort below c
   // The devices new to the plan (all of them without `previous`), in cohort order, and how many have a cohort below c.
-  const newOrder = prevStage === undefined ? eligibleOrder : new Int32Array(all.length);
-  const newBelow = prevStage === undefined ? belowCohort : new Int32Array(COHORT_COUNT + 1);
-  const held: number[][] = stageSpecs.map(() => []); // devices of the previous plan by the stage they keep
+  const newOrder = match === undefined ? eligibleOrder : new Int32Array(n);
+  const newBelow = match === undefined ? belowCohort : new Int32Array(COHORT_COUNT + 1);
+  const held: number[][] = stageSpecs.map(() => []); // devices of the previous plan, by the stage they keep
+  const isNew = match === undefined ? undefined : new Uint8Array(n); // without `previous` every device is new
+  const skipped: SkippedDevice[] = [];
   let eligible = 0;
   let fresh = 0;
-  const skipped: SkippedDevice[] = [];
-  for (let k = 0; k < order.length; k++) {
+  for (let k = 0; k < n; k++) {
     const i = order[k]!;
     const r = reasons[i]!;
     if (r !== 0) {
@@ -391,41 +431,41 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
     }
     eligibleOrder[eligible++] = i;
     belowCohort[cohorts[i]! + 1]!++;
-    if (prevStage === undefined) continue;
-    const p = prevStage[i]!;
-    if (p >= 0) held[p]!.push(i);
+    if (match === undefined) continue;
+    const prior = match[i]!;
+    if (prior >= 0) held[Math.min(previous!.devices[prior]!.stage, lastStage)]!.push(i);
     else {
+      isNew![i] = 1;
       newOrder[fresh++] = i;
       newBelow[cohorts[i]! + 1]!++;
     }
   }
   for (let c = 1; c <= COHORT_COUNT; c++) belowCohort[c]! += belowCohort[c - 1]!;
-  if (prevStage !== undefined) for (let c = 1; c <= COHORT_COUNT; c++) newBelow[c]! += newBelow[c - 1]!;
+  if (match !== undefined) for (let c = 1; c <= COHORT_COUNT; c++) newBelow[c]! += newBelow[c - 1]!;
 
+  // Fill the stages. A stage holds at least what it requested, every device of the previous plan
+  // that keeps it and every new device whose cohort is below its limit; it is raised to one
+  // device when that is nobody.
   const notes: string[] = [];
   const stages: PlannedStage[] = [];
-  const devices: PlannedDevice[] = [];
-  const placed = new Uint8Array(all.length);
-  let newPlaced = 0; // devices new to the plan are always placed in cohort order: a prefix of newOrder
+  // With `previous`, the stage of each device placed so far (-1 before). Without it, the placed
+  // devices are always the first ones of eligibleOrder, so nothing needs tracking.
+  const stageOf = match === undefined ? undefined : new Int32Array(n).fill(-1);
+  let placed = 0;
+  let newPlaced = 0; // new devices are always placed in cohort order: a prefix of newOrder
   let cursor = 0; // into eligibleOrder: every device before it is placed
-  let end = 0;
-  const place = (i: number, stage: number): void => {
-    placed[i] = 1;
-    if (prevStage === undefined || prevStage[i]! < 0) newPlaced++;
-    const device = all[i]!;
-    devices.push({ id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage, fromVersion: fromVersions[i]! });
-  };
-  stageSpecs.forEach((s, i) => {
+  for (let i = 0; i < stageSpecs.length; i++) {
+    const s = stageSpecs[i]!;
     const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
     const limit = s.percent !== undefined ? cohortLimit(s.percent) : -1;
     const requested = limit >= 0 ? belowCohort[limit]! : Math.min(s.count ?? 0, eligible);
+    const end = placed;
     if (end >= eligible) {
       notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
-      return;
+      continue;
     }
     const index = stages.length;
-    // Devices of the previous plan that keep this stage, and new devices whose cohort is below the limit.
-    const keep = prevStage === undefined ? [] : held[i]!.filter((k) => placed[k] === 0);
+    const keep = stageOf === undefined ? [] : held[i]!.filter((k) => stageOf[k]! < 0);
     const due = limit >= 0 ? Math.max(0, newBelow[limit]! - newPlaced) : 0;
     let next = Math.max(requested, end + keep.length + due);
     const raisedToOne = next <= end;
@@ -435,15 +475,20 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
     } else if (next > requested && keep.length > 0) {
       notes.push(`${name} holds ${next - end} devices where ${Math.max(0, requested - end)} were requested: the ${keep.length} devices it had in the previous plan stay in it`);
     }
-    for (const k of keep) place(k, index);
-    for (let k = 0; k < due; k++) place(newOrder[newPlaced]!, index);
-    while (devices.length < next) {
-      while (placed[eligibleOrder[cursor]!] === 1) cursor++;
-      place(eligibleOrder[cursor]!, index);
+    if (stageOf === undefined) {
+      placed = newPlaced = next; // the next devices in cohort order
+    } else {
+      for (const k of keep) stageOf[k] = index;
+      for (let k = newPlaced; k < newPlaced + due; k++) stageOf[newOrder[k]!] = index;
+      placed += keep.length + due;
+      newPlaced += due;
     }
-    if (prevStage !== undefined) {
-      const segment = devices.slice(end).sort(byCohortThenId);
-      for (let k = 0; k < segment.length; k++) devices[end + k] = segment[k]!;
+    while (placed < next) {
+      while (stageOf![eligibleOrder[cursor]!]! >= 0) cursor++;
+      const k = eligibleOrder[cursor]!;
+      stageOf![k] = index;
+      placed++;
+      newPlaced += isNew![k]!;
     }
     const size = next - end;
     const successThreshold = s.successThreshold ?? DEFAULT_SUCCESS_THRESHOLD;
@@ -460,10 +505,35 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
       successThreshold,
       requiredSuccesses: requiredSuccesses(size, successThreshold),
     });
-    end = next;
-  });
-  if (eligible > devices.length) notes.push(`${eligible - devices.length} eligible devices are beyond the last stage and will not be updated`);
-  if (before !== undefined) notes.push(replanNote(before, devices));
+  }
+
+  // Lay the devices out by (stage, cohort, id). Without `previous` the stages took the eligible
+  // devices in cohort order; with it, one pass in cohort order puts each into its stage's slice.
+  let layout = eligibleOrder.subarray(0, placed);
+  if (stageOf !== undefined) {
+    layout = new Int32Array(placed);
+    const slot = Int32Array.from(stages, (st) => st.start);
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const stage = stageOf[i]!;
+      if (stage >= 0) layout[slot[stage]!++] = i;
+    }
+  }
+  const devices = new Array<PlannedDevice>(placed);
+  let kept = 0;
+  for (const { index: stage, start, end } of stages) {
+    for (let k = start; k < end; k++) {
+      const i = layout[k]!;
+      const device = match === undefined ? all[i]! : effectiveDevice(all[i]!, i, previous, match, target);
+      devices[k] = { id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage, fromVersion: device.firmware };
+      if (match !== undefined && match[i]! >= 0 && previous!.devices[match[i]!]!.stage === stage) kept++;
+    }
+  }
+  if (eligible > placed) notes.push(`${eligible - placed} eligible devices are beyond the last stage and will not be updated`);
+  if (previous !== undefined) {
+    const carried = placed - newPlaced;
+    notes.push(`re-planned from the previous plan: ${kept} devices kept their stage, ${carried - kept} moved to an earlier stage, ${newPlaced} are new, ${previous.devices.length - carried} left the plan`);
+  }
   const skippedSummary = summariseSkips(skipped, target, notes);
   return {
     rolloutId: parsed.rolloutId,
@@ -478,19 +548,4 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
     maintenanceWindows: parsed.maintenanceWindows ?? [],
     notes,
   };
-}
-
-/** What re-planning changed, for `notes`. */
-function replanNote(before: ReadonlyMap<string, PlannedDevice>, devices: readonly PlannedDevice[]): string {
-  let kept = 0;
-  let earlier = 0;
-  for (const d of devices) {
-    const p = before.get(d.id);
-    if (p === undefined) continue;
-    if (d.stage === p.stage) kept++;
-    else earlier++;
-  }
-  const added = devices.length - kept - earlier;
-  const left = before.size - kept - earlier;
-  return `re-planned from the previous plan: ${kept} devices kept their stage, ${earlier} moved to an earlier stage, ${added} are new, ${left} left the plan`;
 }

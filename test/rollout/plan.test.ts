@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDevices } from '../../src/rollout/plan.js';
 import { eligibleFleetArb, fleetArb, stagesArb } from './arbitraries.js';
 import { FIRMWARE, HOUR, fleet, spec } from './helpers.js';
-import { cohortLimit, cohortOf, isFleetError, planRollout, rolloutDeviceSchema, rolloutPlanSchema } from './imports.js';
+import { FleetError, cohortLimit, cohortOf, isFleetError, planRollout, rolloutDeviceSchema, rolloutPlanSchema } from './imports.js';
 import type { RolloutDevice, RolloutPlan, RolloutSpecInput, StageSpec, TargetFilter } from './imports.js';
 
 function planError(input: unknown): string {
@@ -282,6 +282,32 @@ describe('sticky stages', () => {
     expect(stagesOf(next)).toEqual(new Map([...stagesOf(hundred), [newcomer().id, 2]]));
     expect(next.stages.map((s) => s.size)).toEqual([10, 90, 1]);
     expect(next.notes.at(-1)).toBe('re-planned from the previous plan: 100 devices kept their stage, 0 moved to an earlier stage, 1 are new, 0 left the plan');
+  });
+
+  it('with previous: refuses a plan of another rollout or seed, an edited or corrupt plan, and options that are not { previous }', () => {
+    const previous = planRollout(spec(fleet(30)));
+    const errorOf = (fn: () => unknown): FleetError => {
+      try {
+        fn();
+      } catch (e) {
+        if (isFleetError(e)) return e;
+        throw e;
+      }
+      throw new Error('expected a FleetError');
+    };
+    const replan = (prev: unknown, extra: Partial<RolloutSpecInput> = {}): FleetError => errorOf(() => planRollout({ ...spec(fleet(31)), ...extra }, { previous: prev as RolloutPlan }));
+    expect(replan(previous, { rolloutId: 'fw-other' })).toMatchObject({ code: 'INVALID_PLAN', status: 400, message: expect.stringContaining('is for rollout "fw-2.0.0", not "fw-other"') });
+    expect(replan(previous, { seed: 'canary-ring' }).message).toContain('made with seed "fw-2.0.0/2.0.0", this spec gives "canary-ring"');
+    const edited = { ...previous, devices: previous.devices.map((d, i) => (i === 3 ? { ...d, cohort: (d.cohort + 1) % 10_000 } : d)) };
+    expect(replan(edited).message).toContain(`plan.devices.3.cohort is ${edited.devices[3]!.cohort}`);
+    const twice = { ...previous, devices: previous.devices.map((d, i) => (i === 1 ? { ...d, id: previous.devices[0]!.id, cohort: previous.devices[0]!.cohort } : d)) };
+    expect(replan(twice).message).toContain('appears more than once in the previous plan');
+    expect(replan({ ...previous, stages: [] })).toMatchObject({ code: 'INVALID_PLAN', message: expect.stringContaining('planRollout(spec, { previous })') });
+    expect(replan(null).code).toBe('INVALID_PLAN');
+    expect(errorOf(() => planRollout(spec(fleet(3)), null as never))).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: expect.stringContaining('got null') });
+    expect(errorOf(() => planRollout(spec(fleet(3)), { previous, extra: 1 } as never))).toMatchObject({ code: 'INVALID_ARGUMENT', details: { option: 'extra' } });
+    // `{ previous: undefined }` and no options are the same.
+    expect(planRollout(spec(fleet(3)), { previous: undefined })).toEqual(planRollout(spec(fleet(3))));
   });
 
   it('with previous: every device of the previous plan keeps its stage or an earlier one; new devices are placed by cohort', () => {
