@@ -58,44 +58,7 @@ const SKIPPED: Readonly<Record<string, string>> = {
  * Failures in code being fixed in parallel elsewhere (src/shadow, src/rollout, src/transport,
  * src/protocol/codec.ts, and the CBOR codec): target name → what fails. Empty it as those land.
  */
-const KNOWN_ELSEWHERE: Readonly<Record<string, string>> = {
-  // src/shadow
-  'CONFLICT_RESOLVERS.device-wins': "(): TypeError reading 'equal' of undefined",
-  'CONFLICT_RESOLVERS.newest-wins': "(): TypeError reading 'equal' of undefined",
-  'CONFLICT_RESOLVERS.clear-when-met': "(): TypeError reading 'equal' of undefined",
-  ackProperty: "(): TypeError reading 'code' of undefined",
-  applyShadowUpdate: "without options: TypeError reading 'now' of undefined",
-  deleteShadow: "without options: TypeError reading 'now' of undefined",
-  getShadow: "without options: TypeError reading 'now' of undefined",
-  getShadowResponse: "({}) and (): TypeError reading 'state' of undefined",
-  isTombstone: "(null): TypeError reading 'deleted' of null",
-  propertyAcks: "({}) and (): TypeError reading 'state' of undefined",
-  reconcileShadow: "(null) and (): TypeError reading 'owner'",
-  rejectedPayload: "(): TypeError reading 'details' of undefined",
-  // src/rollout
-  cohortLimit: '(a null-prototype object): TypeError converting it to a number',
-  inStage: '(a null-prototype object): TypeError converting it to a number',
-  murmur3Utf8: '("d", a null-prototype object): TypeError converting the seed to a number',
-  inMaintenanceWindow: '("d", a null-prototype object): TypeError converting it to a primitive',
-  nextMaintenanceWindow: '("d", a null-prototype object): TypeError converting it to a primitive',
-  murmur3x86_32: '(bytes, [a null-prototype object]): TypeError converting the seed to a number',
-  // src/protocol/codec.ts and src/cbor.ts
-  createJsonCodec: "(null): TypeError reading 'maxBytes' of null",
-  createCborCodec: "(null): TypeError reading 'maxBytes' of null",
-  // src/transport
-  'new MemoryBroker': "(null): TypeError reading 'clock' of null",
-  'new MemoryTransport': "(): TypeError reading 'clientId' of undefined",
-  'new MqttTransport': "(): TypeError reading 'clientId' of undefined",
-  'new BaseTransport': '("d", a BigInt): TypeError serializing a BigInt; (a Symbol): TypeError converting it to a string',
-  exponentialBackoff: "(null): TypeError reading 'initialMs' of null",
-  seededRandom: '(a BigInt): TypeError mixing BigInt and numbers',
-  decodeBatch: "(): TypeError reading 'byteLength' of undefined",
-  encodeBatch: "(): TypeError reading 'length' of undefined; (\"d\", a BigInt): RangeError offset out of bounds",
-  lora: "(null): TypeError reading 'dataRate' of null",
-  nbiot: "(null): TypeError reading 'maxBatch' of null",
-  loraMaxPayload: '(a null-prototype object): TypeError converting it to a primitive',
-  loraTimeOnAirMs: '("d", a null-prototype object): TypeError converting it to a primitive',
-};
+const KNOWN_ELSEWHERE: Readonly<Record<string, string>> = {};
 
 // ---------------------------------------------------------------------------------------------
 // Enumerating the targets
