@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 import { COHORT_COUNT, cohortLimit, cohortOf, inStage, isFleetError, murmur3x86_32 } from './imports.js';
 
 const seedArb = fc.string({ minLength: 1, maxLength: 24 });
@@ -119,5 +120,13 @@ describe('cohortOf', () => {
     for (const bad of [-1, 10_000, 1.5, Number.NaN]) expect(isFleetError(thrownBy(() => inStage(bad, 10)), 'INVALID_ARGUMENT')).toBe(true);
     expect(cohortLimit(0)).toBe(0);
     expect(inStage(9_999, 100)).toBe(true);
+  });
+
+  it('cohortLimit and inStage describe a BigInt, Symbol or object argument without calling its conversion hooks', () => {
+    for (const { value } of hostileValues()) {
+      expectFleetError(() => cohortLimit(value as number), 'INVALID_ARGUMENT', 'cohortLimit(percent)', 'got ');
+      expectFleetError(() => inStage(value as number, 10), 'INVALID_ARGUMENT', 'inStage(cohort, percent)', 'got ');
+      expectFleetError(() => inStage(5, value as number), 'INVALID_ARGUMENT', 'cohortLimit(percent)', 'got ');
+    }
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 import { inMaintenanceWindow, isFleetError, nextMaintenanceWindow } from './imports.js';
 import type { MaintenanceWindow } from './imports.js';
 
@@ -70,5 +71,12 @@ describe('maintenance windows', () => {
       }
     }
     expect(nextMaintenanceWindow([], 8.64e15)).toBe(8.64e15);
+  });
+
+  it('describes a BigInt, Symbol or object `now` without calling its conversion hooks', () => {
+    for (const { value } of hostileValues()) {
+      expectFleetError(() => inMaintenanceWindow([], value as number), 'INVALID_ARGUMENT', 'inMaintenanceWindow(windows, now): now', 'got ');
+      expectFleetError(() => nextMaintenanceWindow([], value as number), 'INVALID_ARGUMENT', 'nextMaintenanceWindow(windows, now): now', 'got ');
+    }
   });
 });
