@@ -50,6 +50,11 @@ const ENTRY_POINTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> 
 /** Targets that are not called, each with the reason. */
 const SKIPPED: Readonly<Record<string, string>> = {
   transportContract: 'a contract-suite registrar: it registers vitest describe/it blocks, which must not run inside a test',
+  shadowStoreContract: 'a contract-suite registrar (as transportContract)',
+  deviceStoreContract: 'a contract-suite registrar (as transportContract)',
+  jobStoreContract: 'a contract-suite registrar (as transportContract)',
+  commandStoreContract: 'a contract-suite registrar (as transportContract)',
+  auditLogContract: 'a contract-suite registrar (as transportContract)',
   waitUntil: 'its contract is to call the caller\'s predicate on real timers until it holds',
   'systemClock.setTimeout': 'its contract is to call the caller\'s callback on the real event loop',
 };
