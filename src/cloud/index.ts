@@ -16,6 +16,8 @@ export type {
   ShadowServiceEvents,
   ShadowUpdatedEvent,
 } from './shadow-events.js';
+export { EffectRunner } from './effect-runner.js';
+export type { DesiredStateWriter, EffectHandler, EffectOf, EffectOutcome, EffectRunOptions, EffectRunReport, EffectRunnerOptions, EffectType, PolicyPort, RecordWrite } from './effect-runner.js';
 export { COMMAND_STATES, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../store/index.js';
 export type {
   AuditEntry,
