@@ -18,6 +18,46 @@ export type {
 } from './shadow-events.js';
 export { EffectRunner } from './effect-runner.js';
 export type { DesiredStateWriter, EffectHandler, EffectOf, EffectOutcome, EffectRunOptions, EffectRunReport, EffectRunnerOptions, EffectType, PolicyPort, RecordWrite } from './effect-runner.js';
+export { FleetRegistry } from './registry.js';
+export type { DevicePatch, DeviceRegistration, FleetRegistryOptions, RegistryQuery, TransitionOutcome } from './registry.js';
+export type { TemplateRequest, TemplateResolver } from './provisioner.js';
+export type {
+  DeviceProvisionedEvent,
+  DeviceRegisteredEvent,
+  DeviceTransitionedEvent,
+  FleetRegistryEvents,
+  ProvisioningMethod,
+  ProvisioningRefusedEvent,
+  ProvisioningStats,
+} from './registry-events.js';
+export { ProvisioningChallenges, signProvisioningChallenge, verifyProvisioningProof } from './provisioning-proof.js';
+export type { ChallengeCheck, IssuedChallenge } from './provisioning-proof.js';
+export type { ProvisioningRoute } from './provisioning-steps.js';
+export { deviceAclRules, mosquittoAcl } from './mosquitto-acl.js';
+export type { AclBackend, AclDevice, MosquittoAclOptions } from './mosquitto-acl.js';
+export {
+  MAX_CERTIFICATE_CHAIN,
+  provisioningAcceptedResponseSchema,
+  provisioningChallengeRequestSchema,
+  provisioningChallengeResponseSchema,
+  provisioningNonceSchema,
+  provisioningProofInput,
+  provisioningRejectedResponseSchema,
+  provisioningWireRequestSchema,
+  provisioningWireResponseSchema,
+  symmetricKeyProvisioningRequestSchema,
+  x509ProvisioningRequestSchema,
+} from '../protocol/provisioning-wire.js';
+export type {
+  ProvisioningAcceptedResponse,
+  ProvisioningChallengeRequest,
+  ProvisioningChallengeResponse,
+  ProvisioningRejectedResponse,
+  ProvisioningWireRequest,
+  ProvisioningWireResponse,
+  SymmetricKeyProvisioningRequest,
+  X509ProvisioningRequest,
+} from '../protocol/provisioning-wire.js';
 export { COMMAND_STATES, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../store/index.js';
 export type {
   AuditEntry,
