@@ -58,6 +58,21 @@ export type {
   SymmetricKeyProvisioningRequest,
   X509ProvisioningRequest,
 } from '../protocol/provisioning-wire.js';
+export { HealthMonitor } from './health-monitor.js';
+export type { DevicePresence, HealthMonitorOptions } from './health-monitor.js';
+export type {
+  CertificateExpiringAlert,
+  DeviceAt,
+  DeviceDegradedAlert,
+  DeviceRecoveredAlert,
+  DeviceSilenceEndedAlert,
+  DeviceSilentAlert,
+  FleetHealthStats,
+  HealthAlert,
+  HealthChangedAlert,
+  HealthMonitorEvents,
+  MonitorRejectedEvent,
+} from './health-events.js';
 export { COMMAND_STATES, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../store/index.js';
 export type {
   AuditEntry,
