@@ -73,6 +73,10 @@ export type {
   HealthMonitorEvents,
   MonitorRejectedEvent,
 } from './health-events.js';
+export { CommandService } from './commands.js';
+export type { AckRejectedEvent, CommandServiceEvents, CommandServiceOptions, CommandUpdatedEvent, SendCommandOptions } from './commands.js';
+export { COMMAND_ACK_STATUSES, commandAckWireSchema, commandRequestWireSchema } from '../protocol/command-wire.js';
+export type { CommandAckMessage, CommandAckStatus, CommandRequestMessage } from '../protocol/command-wire.js';
 export { COMMAND_STATES, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../store/index.js';
 export type {
   AuditEntry,
