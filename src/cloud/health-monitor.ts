@@ -33,6 +33,18 @@ export interface DevicePresence {
   onOnline(listener: (event: DeviceAt) => void): () => void;
 }
 
+/** What {@link HealthMonitor.status} reports for a device. */
+export interface DeviceHealthStatus {
+  /** When it was last heard from (epoch ms). */
+  readonly lastSeen: number;
+  /** Its latest health status, if any vitals were rated. */
+  readonly health: HealthStatus | undefined;
+  /** Heard from within the heartbeat interval + grace. */
+  readonly online: boolean;
+  /** Silent for `silentAfterMs` or more. */
+  readonly silent: boolean;
+}
+
 /** Options of {@link HealthMonitor}. */
 export interface HealthMonitorOptions {
   /** Where heartbeats and telemetry arrive (connect it yourself). */
@@ -256,15 +268,19 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   }
 
   /**
-   * What the monitor knows of a device: last heard from, health, presence and silence.
+   * What the monitor knows of a device: last heard from, health, presence and silence;
+   * `undefined` for a device of the tenant the monitor has not heard from (or an unknown id).
    *
-   * @throws FleetError `TENANT_MISMATCH` when the device is watched for another tenant.
+   * @throws FleetError `TENANT_MISMATCH` when the device belongs to another tenant — also before
+   *   the monitor heard from it, so an answer never says whether another tenant's device is watched.
    */
-  status(ctx: TenantContext, deviceId: string): { readonly lastSeen: number; readonly health: HealthStatus | undefined; readonly online: boolean; readonly silent: boolean } | undefined {
-    const tenantId = tenantOf(ctx, 'HealthMonitor.status');
+  async status(ctx: TenantContext, deviceId: string): Promise<DeviceHealthStatus | undefined> {
+    const api = 'HealthMonitor.status';
+    const tenantId = tenantOf(ctx, api);
     const t = this.#tracked.get(deviceId);
+    const owner = t?.tenantId ?? (await this.#devices.locate(deviceId))?.tenantId;
+    if (owner !== undefined && owner !== tenantId) throw new FleetError('TENANT_MISMATCH', `${api}: device "${deviceId}" belongs to another tenant than "${tenantId}"`, { status: 403, details: { tenantId } });
     if (t === undefined) return undefined;
-    if (t.tenantId !== tenantId) throw new FleetError('TENANT_MISMATCH', `HealthMonitor.status: device "${deviceId}" belongs to another tenant than "${tenantId}"`, { status: 403 });
     return { lastSeen: t.lastSeen, health: HEALTH_CODES[t.health], online: (t.flags & OFFLINE) === 0, silent: (t.flags & SILENT) !== 0 };
   }
 
