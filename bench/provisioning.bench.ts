@@ -9,6 +9,8 @@
  *   openssl-made EC certificates, vs node:crypto's verify floor: parsing the certificate, checking
  *   its issuer and its CA signature, and verifying the proof signature — the crypto every
  *   provisioning must do.
+ * - Heap of the HealthMonitor's per-device state at 60,000 devices that each sent a heartbeat with
+ *   vitals (part of the ≤ 4 KB per device budget with registry record and shadow).
  */
 import { X509Certificate, randomBytes, verify } from 'node:crypto';
 import { SimulatedClock } from '../src/clock.js';
@@ -27,7 +29,8 @@ import {
 import { MemoryBroker, MemoryTransport, createMemoryStores } from '../src/memory.js';
 import { provisioningProofInput } from '../src/protocol/provisioning-wire.js';
 import { deviceIdentity, Pki, type DeviceIdentity } from '../test/cloud/pki.js';
-import { fmt, measure, printTable, verdict } from './lib.js';
+import { HealthMonitor } from '../src/cloud/health-monitor.js';
+import { fmt, heapUsed, measure, printTable, verdict } from './lib.js';
 
 const SK_DEVICES = 20_000;
 const X509_DEVICES = 120;
@@ -204,6 +207,36 @@ async function x509(): Promise<{ ours: number; floor: number }> {
   }
 }
 
+const MONITORED = 60_000;
+
+// Bytes of heap the monitor holds per device once every device has been heard from.
+async function monitorHeap(): Promise<number> {
+  const clock = new SimulatedClock(Date.now());
+  const broker = new MemoryBroker();
+  const stores = createMemoryStores();
+  const backend = new MemoryTransport({ broker, clientId: 'backend', queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+  await backend.connect();
+  const registry = new FleetRegistry({ transport: backend, devices: stores.devices, audit: stores.audit, clock, template: TEMPLATE });
+  const ctx = { tenantId: 'acme' };
+  for (let i = 0; i < MONITORED; i++) await stores.devices.create(ctx, { deviceId: `m-${i}`, tenantId: 'acme', state: 'active', since: clock.now(), firmwareVersion: '1.0.0', health: 'good' });
+  const monitor = new HealthMonitor({ transport: backend, devices: stores.devices, registry, clock, certificates: false });
+  await monitor.start();
+  const device = new MemoryTransport({ broker, clientId: 'devices', queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+  await device.connect();
+  const before = heapUsed();
+  for (let i = 0; i < MONITORED; i++) {
+    await device.publish(`dt/acme/m-${i}/heartbeat`, `{"ts":${clock.now()},"seq":1,"batteryPct":80,"rssiDbm":-60,"firmwareVersion":"1.0.0"}`, { qos: 0 });
+    if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+  }
+  for (let i = 0; i < 1000 && monitor.size < MONITORED; i++) await new Promise((r) => setImmediate(r));
+  if (monitor.size !== MONITORED) throw new Error(`monitor watches ${monitor.size} of ${MONITORED} devices`);
+  const perDevice = (heapUsed() - before) / MONITORED;
+  await monitor.close();
+  await device.close();
+  await backend.close();
+  return perDevice;
+}
+
 /** Runs the provisioning suite. */
 export async function run(): Promise<void> {
   const sk = await symmetricKey();
@@ -216,4 +249,6 @@ export async function run(): Promise<void> {
     { measurement: 'floor: node:crypto parse + checkIssued + CA verify + proof verify', 'devices/s': fmt(x.floor), ratio: '1×' },
     { measurement: 'FleetRegistry end to end (challenge + signed request → accepted)', 'devices/s': fmt(x.ours), ratio: `${fmt(x.ours / x.floor, 2)}×` },
   ]);
+  const heap = await monitorHeap();
+  printTable(`health: HealthMonitor state per device at ${fmt(MONITORED)} devices`, [{ measurement: 'heap per watched device (after one heartbeat with vitals each)', bytes: fmt(heap) }]);
 }
