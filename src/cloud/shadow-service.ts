@@ -228,8 +228,9 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     const api = `ShadowService.${operation}`;
     const tenantId = tenantOf(ctx, api);
     assertThingName(thingName);
-    if (options.shadowName !== undefined) assertShadowName(options.shadowName);
-    return { source: 'application', operation, thingName, shadowName: options.shadowName, request, clientToken: clientTokenOf(request, this.#limits), tenantId };
+    const shadowName = (options as ShadowTargetOptions | null | undefined)?.shadowName;
+    if (shadowName !== undefined) assertShadowName(shadowName);
+    return { source: 'application', operation, thingName, shadowName, request, clientToken: clientTokenOf(request, this.#limits), tenantId };
   }
 
   #submit(call: ShadowCall): Promise<Served> {

@@ -98,7 +98,8 @@ export interface JobExecutionListOptions extends PageOptions {
 export interface JobStore {
   /**
    * Stores a new rollout (revision 1).
-   * @throws FleetError `ALREADY_EXISTS`, `TENANT_MISMATCH`, `INVALID_ARGUMENT`.
+   * @throws FleetError `ALREADY_EXISTS`; `TENANT_MISMATCH` when the rollout or any device of its
+   *   plan belongs to another tenant; `INVALID_ARGUMENT`.
    */
   createRollout(ctx: TenantContext, rollout: RolloutInput): Promise<StoredRollout>;
   /** A rollout of the tenant, or `undefined`. */

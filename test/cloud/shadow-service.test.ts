@@ -208,6 +208,9 @@ describe('ShadowService over the memory broker', () => {
     await expect(rig.service.update({ tenantId: 'globex' }, 'pump-1', { state: { desired: { rpm: 1 } } })).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
     await expect(rig.service.get(ACME, 'nobody')).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND', status: 404 });
     await expect(rig.service.get(ACME, 'bad/name')).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    await expect(rig.service.get(ACME, 'pump-1', { shadowName: 'no/slash' })).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    await expect(rig.service.get(ACME, 'pump-1', null as never)).resolves.toMatchObject({ version: 1 });
+    await expect(rig.service.get(null as never, 'pump-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((await rig.service.list(ACME)).items.map((i) => i.thingName)).toEqual(['pump-1']);
     expect(await rig.service.delete(ACME, 'pump-1')).toMatchObject({ version: 1 });
     expect((await dev.next('delete/accepted')).payload).toMatchObject({ version: 1 });

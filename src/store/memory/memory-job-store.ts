@@ -11,7 +11,7 @@ import { thingNameSchema } from '../../shadow/names.js';
 import { frozenCopy } from '../isolation.js';
 import type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput, RolloutListOptions, StoredJobExecution, StoredRollout } from '../job-store.js';
 import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
-import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
+import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
 import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
 const ROLLOUT_STATES = ['running', 'paused', 'aborted', 'cancelled', 'rolled_back', 'completed'] as const;
@@ -70,6 +70,9 @@ export class MemoryJobStore implements JobStore {
     if (!plan.success) {
       throw new FleetError('INVALID_ARGUMENT', `${api}: rollout.plan is not a plan planRollout made: ${plan.error.issues[0]?.message ?? ''}`, { status: 400 });
     }
+    // A plan naming another tenant's devices would dispatch across tenants.
+    const foreign = plan.data.devices.find((d) => d.tenantId !== tenantId);
+    if (foreign !== undefined) throw tenantMismatch(api, `plan device "${foreign.id}"`, tenantId);
     if (plan.data.rolloutId !== fields.rolloutId) {
       throw new FleetError('INVALID_ARGUMENT', `${api}: rolloutId "${fields.rolloutId}" differs from the plan's "${plan.data.rolloutId}"`, { status: 400 });
     }

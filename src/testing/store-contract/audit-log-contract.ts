@@ -30,7 +30,7 @@ function entry(at: number, extra: Partial<AuditInput> = {}): AuditInput {
  * ```
  */
 export function auditLogContract(factory: StoreFactory<AuditLog>, options: StoreContractOptions = {}): void {
-  const { name, numRuns, seed } = resolveContractOptions(options, 'AuditLog');
+  const { name, params } = resolveContractOptions(options, 'AuditLog');
 
   describe(name, () => {
     it('numbers entries per tenant and lists them in append order, with filters', async () => {
@@ -83,7 +83,7 @@ export function auditLogContract(factory: StoreFactory<AuditLog>, options: Store
             expect(got.every((e) => e.tenantId === tenants[t])).toBe(true);
           }
         }),
-        { numRuns, seed },
+        params,
       );
     });
   });

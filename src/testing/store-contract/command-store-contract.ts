@@ -31,7 +31,7 @@ function command(commandId: string, extra: Partial<CommandInput> = {}): CommandI
  * ```
  */
 export function commandStoreContract(factory: StoreFactory<CommandStore>, options: StoreContractOptions = {}): void {
-  const { name, numRuns, seed } = resolveContractOptions(options, 'CommandStore');
+  const { name, params } = resolveContractOptions(options, 'CommandStore');
 
   describe(name, () => {
     it('creates idempotently by id and refuses the same id with other content', async () => {
@@ -104,7 +104,7 @@ export function commandStoreContract(factory: StoreFactory<CommandStore>, option
           const got = (await readAll((p) => s.listCommands(ACME, { ...p, deviceId: 'pump-1' }), limit)).map((c) => c.commandId);
           expect([...got].sort()).toEqual(['same', ...ids.map((n) => `c-${n}`)].sort());
         }),
-        { numRuns, seed },
+        params,
       );
     });
   });

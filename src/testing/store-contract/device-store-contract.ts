@@ -35,7 +35,7 @@ function device(deviceId: string, tenantId = 'acme', extra: Partial<DeviceInput>
  * ```
  */
 export function deviceStoreContract(factory: StoreFactory<DeviceStore>, options: StoreContractOptions = {}): void {
-  const { name, numRuns, seed } = resolveContractOptions(options, 'DeviceStore');
+  const { name, params } = resolveContractOptions(options, 'DeviceStore');
 
   describe(name, () => {
     it('creates at revision 1, updates by compare-and-set on the revision, removes', async () => {
@@ -237,7 +237,7 @@ export function deviceStoreContract(factory: StoreFactory<DeviceStore>, options:
             expect(await s.count(ACME, filter)).toBe(expected.length);
           },
         ),
-        { numRuns, seed },
+        params,
       );
     });
 
@@ -302,7 +302,7 @@ export function deviceStoreContract(factory: StoreFactory<DeviceStore>, options:
           }
           for (const [id, m] of model) expect(await s.locate(id)).toEqual({ tenantId: (tenants[m.tenant] as TenantContext).tenantId, state: m.state });
         }),
-        { numRuns, seed },
+        params,
       );
     });
   });

@@ -21,15 +21,16 @@ export interface StoreContractOptions {
    */
   readonly numRuns?: number;
   /**
-   * Seed for the properties (fixed by default, so a failure replays).
-   * @defaultValue 20_251_125
+   * Seed for the properties; fast-check prints the seed of a failure so it can be replayed.
+   * @defaultValue fast-check's global configuration (a fresh seed per run unless one is configured)
    */
   readonly seed?: number;
 }
 
-/** @internal Resolves the shared options. */
-export function resolveContractOptions(options: StoreContractOptions, name: string): { name: string; numRuns: number; seed: number } {
-  return { name: options.name ?? `${name} contract`, numRuns: options.numRuns ?? 40, seed: options.seed ?? 20_251_125 };
+/** @internal Resolves the shared options; `params` are the fast-check parameters of every property. */
+export function resolveContractOptions(options: StoreContractOptions, name: string): { name: string; params: { numRuns: number; seed?: number } } {
+  const numRuns = options.numRuns ?? 40;
+  return { name: options.name ?? `${name} contract`, params: options.seed === undefined ? { numRuns } : { numRuns, seed: options.seed } };
 }
 
 /** @internal Awaits `p` and asserts it rejected with a FleetError of `code`. */

@@ -47,7 +47,7 @@ function execution(jobId: string, deviceId: string, status: DeviceStatus = 'pend
  * ```
  */
 export function jobStoreContract(factory: StoreFactory<JobStore>, options: StoreContractOptions = {}): void {
-  const { name, numRuns, seed } = resolveContractOptions(options, 'JobStore');
+  const { name, params } = resolveContractOptions(options, 'JobStore');
 
   describe(name, () => {
     it('stores rollouts with compare-and-set on the revision; the plan never changes', async () => {
@@ -79,6 +79,16 @@ export function jobStoreContract(factory: StoreFactory<JobStore>, options: Store
     it('refuses another tenant’s records and invalid ones', async () => {
       const s = await factory();
       await rejectsWith(s.createRollout(GLOBEX, rollout('r1')), 'TENANT_MISMATCH');
+      // A plan that names another tenant's devices is refused too.
+      const mixed = planRollout({
+        rolloutId: 'mixed',
+        firmware: { version: '2.0.0', url: 'https://updates.example.com/fw.bin', sha256: 'ab'.repeat(32), size: 1024 },
+        devices: [
+          { id: 'dev-1', tenantId: 'acme', firmware: '1.0.0', state: 'active' },
+          { id: 'dev-2', tenantId: 'globex', firmware: '1.0.0', state: 'active' },
+        ],
+      });
+      await rejectsWith(s.createRollout(ACME, rollout('mixed', 'acme', mixed)), 'TENANT_MISMATCH');
       await rejectsWith(s.putExecution(GLOBEX, execution('r1', 'dev-1'), 0), 'TENANT_MISMATCH');
       await rejectsWith(s.createRollout(ACME, { ...rollout('r1'), plan: { nope: true } as unknown as RolloutPlan }), ['INVALID_ARGUMENT', 'INVALID_PLAN', 'INVALID_INPUT']);
       await rejectsWith(s.createRollout(ACME, { ...rollout('r1'), state: 'flying' as 'running' }), ['INVALID_ARGUMENT', 'INVALID_INPUT']);
@@ -142,7 +152,7 @@ export function jobStoreContract(factory: StoreFactory<JobStore>, options: Store
           const got = (await readAll((p) => s.listExecutions(ACME, { ...p, jobId: 'r2' }), limit)).map((e) => e.deviceId);
           expect([...got].sort()).toEqual(devices.map((n) => `dev-${n}`).sort());
         }),
-        { numRuns, seed },
+        params,
       );
     });
   });

@@ -36,7 +36,7 @@ const keyOf = (r: ShadowRecord): string => `${r.tenantId}/${r.thingName}/${r.sha
  * ```
  */
 export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options: StoreContractOptions = {}): void {
-  const { name, numRuns, seed } = resolveContractOptions(options, 'ShadowStore');
+  const { name, params } = resolveContractOptions(options, 'ShadowStore');
 
   describe(name, () => {
     it('a shadow that never existed reads undefined and is at version 0 for compare-and-set', async () => {
@@ -286,7 +286,7 @@ export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options:
             for (let sh = 0; sh < shadows.length; sh++) expect(await s.get(tenants[t] as TenantContext, things[th] as string, shadows[sh])).toEqual(model.get(key(th, sh)));
           }
         }),
-        { numRuns, seed },
+        params,
       );
     });
 
@@ -311,7 +311,7 @@ export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options:
           const last = wins.find((w) => w.expected === start + wins.length - 1);
           if (last !== undefined) expect(final?.state.desired?.['marker']).toBe(last.marker);
         }),
-        { numRuns, seed },
+        params,
       );
     });
 
@@ -357,7 +357,7 @@ export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options:
             for (const k of present) if (!removed.has(k)) expect(seen).toContain(k); // present throughout → returned
           },
         ),
-        { numRuns, seed },
+        params,
       );
     });
   });
