@@ -9,7 +9,9 @@ import { defineProvisioningTemplate, type ProvisioningTemplate } from '../../src
 import { MemoryBroker, MemoryTransport, createMemoryStores } from '../../src/memory.js';
 import type { Transport } from '../../src/memory.js';
 
-export const T0 = 1_700_000_000_000;
+import { T0, waitFor } from './harness.js';
+
+export { T0, waitFor };
 
 /** The template the tests provision with: a desired configuration and a home rule. */
 export const TEMPLATE: ProvisioningTemplate = defineProvisioningTemplate({
@@ -32,15 +34,6 @@ export interface ScriptedDevice {
   publish(topic: string, payload: unknown): Promise<void>;
   /** Waits for the next message (after inbox index `from`) matching `pred`. */
   next(pred: (m: Got) => boolean, from?: number): Promise<Got>;
-}
-
-/** Waits (macrotask turns, not timers) until `cond` holds. */
-export async function waitFor(cond: () => boolean, what: string, turns = 20_000): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (cond()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** A few quiet macrotask turns: every delivery and every service step has run. */
