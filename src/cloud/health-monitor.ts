@@ -424,8 +424,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     const heartbeat = heartbeatStatus(now, now, { ...this.#hb, state: t.state });
     const health = evaluation ?? lastHealth(t);
     const event = nextHealthEvent(t.state, health === undefined ? { heartbeat } : { heartbeat, health });
-    if (event === 'auto_recovery') this.#drive(route.deviceId, t, 'auto_recovery', 'heartbeat on time and health good', 'health');
-    else if (event === 'health_check_failed') this.#drive(route.deviceId, t, 'health_check_failed', reasonOf(evaluation), 'health');
+    if (event === 'auto_recovery') this.#drive(route.deviceId, t, 'auto_recovery', 'heartbeat on time and health good', 'health', now);
+    else if (event === 'health_check_failed') this.#drive(route.deviceId, t, 'health_check_failed', reasonOf(evaluation), 'health', now);
   }
 
   // Decodes and validates; returns the vitals to rate (if any) and a reported firmware version.
@@ -520,27 +520,29 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
       this.#alert({ type: 'device-silent', tenantId: t.tenantId, deviceId, at: now, lastSeen: t.lastSeen });
     }
     if (nextHealthEvent(t.state, { heartbeat: report }) === 'health_check_failed') {
-      this.#drive(deviceId, t, 'health_check_failed', `${report.missed} heartbeats missed (last heard from ${Math.round(report.sinceLastMs / 1000)} s ago)`, 'heartbeat');
+      this.#drive(deviceId, t, 'health_check_failed', `${report.missed} heartbeats missed (last heard from ${Math.round(report.sinceLastMs / 1000)} s ago)`, 'heartbeat', now);
     }
     this.#schedule(deviceId, t, now);
   }
 
   // ── registry writes, one device at a time ──────────────────────────────────────────────────
 
-  #drive(deviceId: string, t: Tracked, event: 'health_check_failed' | 'auto_recovery', reason: string, cause: 'heartbeat' | 'health'): void {
+  // The event is recorded at the virtual time it was decided, even when the registry write runs
+  // later (a clock advanced in one step fires many deadlines before any write completes).
+  #drive(deviceId: string, t: Tracked, event: 'health_check_failed' | 'auto_recovery', reason: string, cause: 'heartbeat' | 'health', at: number): void {
     if ((t.flags & TRANSITIONING) !== 0) return;
     t.flags |= TRANSITIONING;
     const ctx = { tenantId: t.tenantId };
     this.#enqueue(deviceId, async () => {
       try {
-        const out = await this.#registry.transition(ctx, deviceId, { type: event, actor: 'health-monitor', reason });
+        const out = await this.#registry.transition(ctx, deviceId, { type: event, actor: 'health-monitor', reason }, { at });
         if (out.device !== undefined) t.state = out.device.state;
-        const at = this.#clock.now();
         if (event === 'health_check_failed') this.#alert({ type: 'device-degraded', tenantId: t.tenantId, deviceId, at, cause, reason });
         else this.#alert({ type: 'device-recovered', tenantId: t.tenantId, deviceId, at });
       } catch (e) {
-        // Another writer changed the state meanwhile: take the registry's word and move on.
-        if (!isFleetError(e, 'INVALID_TRANSITION')) throw e;
+        // Another writer changed the state (or recorded a later event) meanwhile: the decision is
+        // stale; take the registry's word and move on.
+        if (!isFleetError(e, 'INVALID_TRANSITION') && !isFleetError(e, 'INVALID_ARGUMENT')) throw e;
         const current = await this.#devices.get(ctx, deviceId);
         if (current !== undefined) t.state = current.state;
       } finally {

@@ -421,15 +421,18 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
    * Applies a lifecycle event: `transition` (the core) → compare-and-set of the record → its effects
    * (the audit entry, and `remove-record` for `data_wiped`) through the effect runner.
    *
+   * @param options - `at`: when the event happened (epoch ms), for a service that decided it
+   *   earlier on the clock; default now. It must not be earlier than the device's last event.
    * @throws FleetError `INVALID_TRANSITION` (409) when the state does not accept the event,
-   *   `DEVICE_NOT_FOUND`, `TENANT_MISMATCH`, `INVALID_ARGUMENT`.
+   *   `DEVICE_NOT_FOUND`, `TENANT_MISMATCH`, `INVALID_ARGUMENT` (also for an `at` before the
+   *   device's last event).
    */
-  async transition(ctx: TenantContext, deviceId: string, event: LifecycleEvent): Promise<TransitionOutcome> {
+  async transition(ctx: TenantContext, deviceId: string, event: LifecycleEvent, options: { readonly at?: number } = {}): Promise<TransitionOutcome> {
     let outcome: TransitionOutcome | undefined;
     let from: RegisteredDevice | undefined;
     await this.#retry(ctx, deviceId, async (current) => {
       from = current;
-      const r = transition(current, event, { now: this.#clock.now(), ...(this.#table === undefined ? {} : { table: this.#table }) });
+      const r = transition(current, event, { now: options.at ?? this.#clock.now(), ...(this.#table === undefined ? {} : { table: this.#table }) });
       if (!r.ok) throw r.error;
       const report = r.next === null ? await this.#runner.run(ctx, r.effects) : await this.#runner.run(ctx, r.effects, { write: { next: r.next, expectedRevision: current.revision } });
       outcome = { device: report.record, effects: r.effects, outcomes: report.outcomes };

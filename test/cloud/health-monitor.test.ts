@@ -101,6 +101,17 @@ describe('HealthMonitor', () => {
     expect(s.log.filter((l) => l.startsWith('error'))).toEqual([]);
   });
 
+  it('one large clock step still records each event at the virtual time it was decided', async () => {
+    const s = await setup();
+    await active(s.r, 'pump-1');
+    const d = await s.r.device('pump-1', []);
+    await s.heartbeat(d, 'pump-1');
+    await s.advance(3_600_000); // offline, degraded and silent all fall due within this one step
+    expect(s.alerts.map(at)).toEqual(['device-silent pump-1 +600000', 'device-degraded pump-1 +195000']);
+    expect(await s.r.registry.get(ctx, 'pump-1')).toMatchObject({ state: 'degraded', since: T0 + 195_000 });
+    expect((await s.r.stores.audit.list(ctx, { subject: 'pump-1' })).items.map((e) => e.at - T0)).toEqual([195_000]);
+  });
+
   it('regular heartbeats keep a device online and active: no alerts over an hour', async () => {
     const s = await setup();
     await active(s.r, 'pump-1');
