@@ -15,6 +15,7 @@ import type { DeviceStore } from '../store/device-store.js';
 import type { Page } from '../store/page.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
+import { optionsOf } from './arguments.js';
 import type { EffectRunner } from './effect-runner.js';
 import type { DevicePresence } from './health-monitor.js';
 import { ThingLanes } from './thing-lanes.js';
@@ -216,10 +217,11 @@ export class CommandService extends EventEmitter<CommandServiceEvents> {
    */
   async sendCommand(ctx: TenantContext, deviceId: string, name: string, params: JsonObject = {}, options: SendCommandOptions = {}): Promise<StoredCommand> {
     const tenantId = tenantOf(ctx, 'CommandService.sendCommand');
+    const { commandId: givenId, expiresAt: givenExpiry, actor } = optionsOf('CommandService.sendCommand', options);
     const now = this.#clock.now();
-    const commandId = options.commandId ?? randomUUID();
+    const commandId = givenId ?? randomUUID();
     commandTopic(tenantId, typeof deviceId === 'string' ? deviceId : '', commandId); // INVALID_NAME for a bad id
-    const expiresAt = options.expiresAt ?? now + this.#ttl;
+    const expiresAt = givenExpiry ?? now + this.#ttl;
     if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt <= now) {
       throw new FleetError('INVALID_ARGUMENT', `CommandService.sendCommand: expiresAt must be an epoch-ms time after now (${now}), got ${String(expiresAt)}`, { status: 400 });
     }
@@ -229,7 +231,7 @@ export class CommandService extends EventEmitter<CommandServiceEvents> {
     const { command, created } = await this.#commands.createCommand(ctx, { tenantId, commandId, deviceId, name, params, createdAt: now, expiresAt, status: 'queued', updatedAt: now });
     if (!created) return command;
     this.#track(command);
-    await this.#effects?.record(ctx, { tenantId, at: now, actor: options.actor ?? 'application', action: 'command.send', subject: deviceId, details: { commandId, name } });
+    await this.#effects?.record(ctx, { tenantId, at: now, actor: actor ?? 'application', action: 'command.send', subject: deviceId, details: { commandId, name } });
     if (this.#presence === undefined || this.#presence.isOnline(tenantId, deviceId)) {
       try {
         return await this.#inLane(tenantId, deviceId, () => this.#deliver(command.tenantId, command.commandId));
@@ -248,7 +250,7 @@ export class CommandService extends EventEmitter<CommandServiceEvents> {
 
   /** The tenant's commands in pages (filters: device, state, expiring before). */
   list(ctx: TenantContext, options?: CommandListOptions): Promise<Page<StoredCommand>> {
-    return this.#commands.listCommands(ctx, options);
+    return this.#commands.listCommands(ctx, optionsOf('CommandService.list', options));
   }
 
   /**

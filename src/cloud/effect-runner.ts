@@ -9,6 +9,7 @@ import type { AuditEntry, AuditInput, AuditLog } from '../store/audit-log.js';
 import type { DeviceInput, DeviceStore, RegisteredDevice } from '../store/device-store.js';
 import type { ShadowStore } from '../store/shadow-store.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
+import { optionsOf } from './arguments.js';
 
 /** The type of a lifecycle effect (`audit`, `put-record`, `revoke-credential`, …). */
 export type EffectType = LifecycleEffect['type'];
@@ -193,16 +194,17 @@ export class EffectRunner {
    */
   async run(ctx: TenantContext, effects: readonly LifecycleEffect[], options: EffectRunOptions = {}): Promise<EffectRunReport> {
     const tenantId = tenantOf(ctx, 'EffectRunner.run');
+    const { write, expectedRevision } = optionsOf('EffectRunner.run', options);
     checkEffects(tenantId, effects);
     const outcomes: EffectOutcome[] = [];
     let record: RegisteredDevice | undefined;
     let bootstrap: SendBootstrapEffect | undefined;
-    if (options.write !== undefined) record = await this.#devices.update(ctx, options.write.next, options.write.expectedRevision);
+    if (write !== undefined) record = await this.#devices.update(ctx, write.next, write.expectedRevision);
     const ordered = [...effects.filter((e) => WRITES.has(e.type)), ...effects.filter((e) => !WRITES.has(e.type))];
     for (let index = 0; index < ordered.length; index++) {
       const effect = ordered[index] as LifecycleEffect;
       try {
-        if (effect.type === 'put-record') record = await this.#putRecord(ctx, effect.record, options.expectedRevision);
+        if (effect.type === 'put-record') record = await this.#putRecord(ctx, effect.record, expectedRevision);
         else if (effect.type === 'remove-record') {
           await this.#devices.remove(ctx, effect.deviceId);
           record = undefined;

@@ -16,6 +16,7 @@ import { safeParseTopic } from '../protocol/topics.js';
 import type { DeviceStore, RegisteredDevice } from '../store/device-store.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
+import { optionsOf } from './arguments.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import type { DeviceAt, FleetHealthStats, HealthAlert, HealthMonitorEvents } from './health-events.js';
 import type { FleetRegistry } from './registry.js';
@@ -310,7 +311,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   async certificatesExpiring(ctx: TenantContext, options: { readonly withinMs?: number } = {}): Promise<RotationPlan> {
     const tenantId = tenantOf(ctx, 'HealthMonitor.certificatesExpiring');
     const now = this.#clock.now();
-    const plan = certificatesExpiring(await this.#registry.all(ctx), { within: options.withinMs ?? this.#certs?.withinMs ?? 30 * DAY, now });
+    const withinMs = optionsOf('HealthMonitor.certificatesExpiring', options).withinMs;
+    const plan = certificatesExpiring(await this.#registry.all(ctx), { within: withinMs ?? this.#certs?.withinMs ?? 30 * DAY, now });
     let alerted = this.#alertedCerts.get(tenantId);
     if (alerted === undefined) this.#alertedCerts.set(tenantId, (alerted = new Set()));
     for (const item of plan.items) {

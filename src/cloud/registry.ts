@@ -21,6 +21,7 @@ import type { DeviceFilter, DeviceInput, DeviceStore, RegisteredDevice, StoredCa
 import type { Page, PageOptions } from '../store/page.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
+import { optionsOf } from './arguments.js';
 import { EffectRunner, type EffectOutcome } from './effect-runner.js';
 import { mosquittoAcl, type MosquittoAclOptions } from './mosquitto-acl.js';
 import { Provisioner, type Provisioned, type TemplateResolver } from './provisioner.js';
@@ -391,7 +392,7 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
 
   /** The tenant's devices with the given state, health, firmware version and/or tag, in pages by id. */
   query(ctx: TenantContext, query: RegistryQuery = {}): Promise<Page<RegisteredDevice>> {
-    const { limit, cursor, ...filter } = query;
+    const { limit, cursor, ...filter } = optionsOf('FleetRegistry.query', query);
     return this.#devices.query(ctx, { filter, ...(limit === undefined ? {} : { limit }), ...(cursor === undefined ? {} : { cursor }) });
   }
 
@@ -432,7 +433,7 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
     let from: RegisteredDevice | undefined;
     await this.#retry(ctx, deviceId, async (current) => {
       from = current;
-      const r = transition(current, event, { now: options.at ?? this.#clock.now(), ...(this.#table === undefined ? {} : { table: this.#table }) });
+      const r = transition(current, event, { now: optionsOf('FleetRegistry.transition', options).at ?? this.#clock.now(), ...(this.#table === undefined ? {} : { table: this.#table }) });
       if (!r.ok) throw r.error;
       const report = r.next === null ? await this.#runner.run(ctx, r.effects) : await this.#runner.run(ctx, r.effects, { write: { next: r.next, expectedRevision: current.revision } });
       outcome = { device: report.record, effects: r.effects, outcomes: report.outcomes };
@@ -479,11 +480,12 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
    * @throws FleetError `INVALID_TRANSITION` unless the device is `decommissioned`, `DEVICE_NOT_FOUND`, `TENANT_MISMATCH`.
    */
   async wipe(ctx: TenantContext, deviceId: string, options: { readonly actor?: string; readonly reason?: string } = {}): Promise<TransitionOutcome> {
+    const { actor, reason } = optionsOf('FleetRegistry.wipe', options);
     const current = await this.#require(ctx, deviceId);
     if (current.state === 'decommissioned' && current.identity !== undefined) {
       await this.#runner.run(ctx, [{ type: 'revoke-credential', deviceId, tenantId: current.tenantId, revocation: revocationFor(current.identity) }]);
     }
-    return this.transition(ctx, deviceId, { type: 'data_wiped', ...(options.actor === undefined ? {} : { actor: options.actor }), ...(options.reason === undefined ? {} : { reason: options.reason }) });
+    return this.transition(ctx, deviceId, { type: 'data_wiped', ...(actor === undefined ? {} : { actor }), ...(reason === undefined ? {} : { reason }) });
   }
 
   /**
