@@ -1,6 +1,8 @@
 /**
  * `fleetkit/cloud`: the cloud tier — {@link ShadowService} (the AWS IoT Device Shadow service over
- * any transport) and the store interfaces it runs on. In-memory stores are in `fleetkit/memory`;
+ * any transport), {@link FleetRegistry} (provisioning over the wire, lifecycle, ACLs),
+ * {@link HealthMonitor}, {@link CommandService}, the {@link EffectRunner} that executes the
+ * lifecycle core's effects, and the store interfaces they run on. In-memory stores are in `fleetkit/memory`;
  * contract suites for your own stores in `fleetkit/testing`.
  *
  * @module
