@@ -44,6 +44,10 @@ export type FleetErrorCode =
   | 'ALREADY_PROVISIONED'
   | 'ENROLLMENT_INVALID'
   | 'REPLAY_DETECTED'
+  /** A provisioning proof (a signature over a server-issued nonce) is missing or does not verify. */
+  | 'PROOF_INVALID'
+  /** A provisioning nonce was not issued by this service for this device, or has expired. */
+  | 'NONCE_INVALID'
   // rollout
   | 'INVALID_PLAN'
   | 'INVALID_OPERATION'
