@@ -5,7 +5,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { FleetError, isFleetError } from '../errors.js';
-import { createCaRegistry, type CaRegistry, type RegisteredCa } from '../lifecycle/ca-registry.js';
+import { createCaRegistry, type CaRegistry } from '../lifecycle/ca-registry.js';
 import { parseSubject } from '../lifecycle/certificate.js';
 import { provisionWithCertificate } from '../lifecycle/jitp.js';
 import type { ProvisioningResult } from '../lifecycle/provisioning.js';
@@ -241,15 +241,18 @@ export class Provisioner {
     } while (cursor !== undefined);
     const cached = this.#cas.get(ctx.tenantId);
     if (cached !== undefined && sameCas(cached.stored, stored)) return cached.registry;
-    const cas: RegisteredCa[] = [];
+    const usable: Array<{ id: string; pem: string; status: StoredCa['status']; tenantId: string }> = [];
     for (const ca of stored) {
+      const input = { id: ca.caId, pem: ca.pem, status: ca.status, tenantId: ca.tenantId };
       try {
-        cas.push(...createCaRegistry([{ id: ca.caId, pem: ca.pem, status: ca.status, tenantId: ca.tenantId }]).cas);
+        createCaRegistry([input]);
+        usable.push(input);
       } catch {
         // putCa refuses such PEMs; a record written around it cannot admit devices.
       }
     }
-    const registry: CaRegistry = Object.freeze({ cas: Object.freeze(cas) });
+    // Only createCaRegistry builds a registry the lifecycle core trusts (it holds parsed, checked CAs).
+    const registry = createCaRegistry(usable);
     if (this.#cas.size >= 10_000) this.#cas.clear();
     this.#cas.set(ctx.tenantId, { stored, registry });
     return registry;
