@@ -13,6 +13,7 @@ const all: Record<string, string> = {
   mqtt: 'src/mqtt.ts',
   cbor: 'src/cbor.ts',
   testing: 'src/testing/index.ts',
+  cloud: 'src/cloud/index.ts',
   cli: 'src/cli/index.ts',
 };
 const entry = Object.fromEntries(Object.entries(all).filter(([, file]) => existsSync(file)));

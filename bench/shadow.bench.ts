@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import diff from 'microdiff';
 import type { JsonObject } from '../src/json.js';
-import { applyShadowUpdate, type ShadowDocument } from '../src/shadow/index.js';
+import { applyShadowUpdate, type ShadowDocument, type ShadowLimits } from '../src/shadow/index.js';
 import { fmt, heapUsed, measure, printTable, verdict } from './lib.js';
 
 const require = createRequire(import.meta.url);
@@ -35,6 +35,92 @@ function makeDocument(i: number, now: number): ShadowDocument {
   return r.document;
 }
 
+/**
+ * A flat shadow of `leaves` leaves: an eighth are configuration (desired, mirrored in reported, one
+ * of them still pending so the delta is non-empty) and the rest telemetry (reported only). At 350
+ * leaves the document is close to AWS's 8 KiB limit.
+ */
+function flatDocument(leaves: number, limits: ShadowLimits | undefined): ShadowDocument {
+  const config = Math.max(1, Math.floor(leaves / 8));
+  const desired: JsonObject = {};
+  const reported: JsonObject = {};
+  for (let i = 0; i < config; i++) {
+    desired[`cfg_${String(i).padStart(4, '0')}`] = 12345.6789;
+    reported[`cfg_${String(i).padStart(4, '0')}`] = i === 0 ? 54321.9876 : 12345.6789;
+  }
+  for (let i = 0; i < leaves - 2 * config; i++) reported[`tel_${String(i).padStart(4, '0')}`] = 12345.6789;
+  const r = applyShadowUpdate(undefined, { state: { desired, reported } }, { now: 1_700_000_000_000, ...(limits === undefined ? {} : { limits }) });
+  if (!r.ok) throw r.error;
+  return r.document;
+}
+
+/**
+ * Updates/s of 3-leaf telemetry reports on a flat shadow of `leaves` leaves, and the floor any
+ * update of immutable plain objects pays: copying the reported object and its metadata (the
+ * widest objects) once each, as the engine does, with nothing else.
+ */
+function flatCurve(leaves: number, limits: ShadowLimits | undefined): { opsPerSec: number; floorPerSec: number; bytes: number; widest: number } {
+  let doc = flatDocument(leaves, limits);
+  const telemetry = leaves - 2 * Math.max(1, Math.floor(leaves / 8));
+  const requests = Array.from({ length: 64 }, (_, k) => {
+    const reported: JsonObject = {};
+    for (let j = 0; j < 3; j++) reported[`tel_${String((k * 3 + j) % telemetry).padStart(4, '0')}`] = 10000 + ((k * 7919 + j) % 89999) + 0.1234;
+    return { state: { reported } };
+  });
+  let now = 1_700_000_000_000;
+  const options = { now, ...(limits === undefined ? {} : { limits }) };
+  const m = measure(`flat ${leaves}`, (i) => {
+    options.now = now += 1000;
+    const r = applyShadowUpdate(doc, requests[i & 63], options);
+    if (!r.ok) throw r.error;
+    doc = r.document;
+  }, { ms: 700 });
+  let value = doc.state.reported ?? {};
+  let meta = doc.metadata.reported ?? {};
+  const keys = Object.keys(value);
+  const leaf = Object.freeze({ timestamp: 1 });
+  const floor = measure(`copy floor ${leaves}`, (i) => {
+    const key = keys[i % keys.length] as string;
+    const v = { ...value };
+    v[key] = i + 0.5;
+    const mm = { ...meta };
+    mm[key] = leaf;
+    value = v;
+    meta = mm;
+  }, { ms: 400 });
+  return { opsPerSec: m.opsPerSec, floorPerSec: floor.opsPerSec, bytes: Buffer.byteLength(JSON.stringify(doc.state)), widest: keys.length };
+}
+
+/**
+ * The same leaves grouped in objects of 50 keys (`reported.group_3.tel_0151`): updates/s of 3-leaf
+ * reports into one group. Shows the engine's own scaling when no object is wide enough for V8's
+ * copy cost to dominate.
+ */
+function groupedCurve(leaves: number, limits: ShadowLimits | undefined): number {
+  const group = 50;
+  const reported: JsonObject = {};
+  for (let i = 0; i < leaves; i++) ((reported[`group_${Math.floor(i / group)}`] ??= {}) as JsonObject)[`tel_${String(i).padStart(4, '0')}`] = 12345.6789;
+  const lim = limits === undefined ? {} : { limits };
+  const first = applyShadowUpdate(undefined, { state: { desired: { cfg: { mode: 'eco', rate: 5 } }, reported } }, { now: 1_700_000_000_000, ...lim });
+  if (!first.ok) throw first.error;
+  let doc = first.document;
+  const groups = Math.ceil(leaves / group);
+  const requests = Array.from({ length: 64 }, (_, k) => {
+    const g = k % groups;
+    const patch: JsonObject = {};
+    for (let j = 0; j < 3; j++) patch[`tel_${String(Math.min(leaves - 1, g * group + ((k * 3 + j) % group))).padStart(4, '0')}`] = 10000 + ((k * 7919 + j) % 89999) + 0.1234;
+    return { state: { reported: { [`group_${g}`]: patch } } };
+  });
+  let now = 1_700_000_000_000;
+  const options = { now, ...lim };
+  return measure(`grouped ${leaves}`, (i) => {
+    options.now = now += 1000;
+    const r = applyShadowUpdate(doc, requests[i & 63], options);
+    if (!r.ok) throw r.error;
+    doc = r.document;
+  }, { ms: 500 }).opsPerSec;
+}
+
 const updates = [0, 1, 2, 3].map((k) => ({ state: { reported: { sensors: { temperature: { value: 20 + k } , co2: 600 + k }, power: { battery: 80 + k } } } }));
 
 export async function run(): Promise<void> {
@@ -61,6 +147,25 @@ export async function run(): Promise<void> {
     { implementation: ours.name, 'updates/s': fmt(ours.opsPerSec), 'µs/update': fmt(ours.nsPerOp / 1000, 2), 'vs baseline': `${fmt(ratio, 2)}×`, target: verdict(ratio >= 2 && ours.opsPerSec >= 300_000, '≥ 2× and ≥ 300,000/s') },
     { implementation: base.name, 'updates/s': fmt(base.opsPerSec), 'µs/update': fmt(base.nsPerOp / 1000, 2), 'vs baseline': '1.00×', target: '' },
   ]);
+
+  // --- cost against document size: 3-leaf reports on flat shadows ------------------------------
+  const raised: ShadowLimits = { maxDocumentBytes: 64 * 1024 };
+  const curve = [20, 100, 200, 350].map((n) => ({ n, raisedLimits: false, ...flatCurve(n, undefined), grouped: groupedCurve(n, undefined) }));
+  curve.push({ n: 2000, raisedLimits: true, ...flatCurve(2000, raised), grouped: groupedCurve(2000, raised) });
+  const grouped200 = curve.find((c) => c.n === 200)?.grouped ?? Number.NaN;
+  const at200 = curve.find((c) => c.n === 200)?.opsPerSec ?? Number.NaN;
+  printTable('Update cost against document size (flat shadow, 1/8 desired, 3-leaf reported update)', curve.map((c) => ({
+    leaves: fmt(c.n),
+    'state bytes': fmt(c.bytes),
+    limits: c.raisedLimits ? 'maxDocumentBytes 64 KiB' : 'default (8 KiB)',
+    'updates/s': fmt(c.opsPerSec),
+    'µs/update': fmt(1e6 / c.opsPerSec, 2),
+    'vs 200 leaves': `${fmt(at200 / c.opsPerSec, 2)}× slower`,
+    'copy floor µs (2 copies of a widest object)': `${fmt(1e6 / c.floorPerSec, 2)} (${fmt(c.widest)} keys)`,
+    target: c.n === 350 ? verdict(c.opsPerSec >= 50_000, '≥ 50,000/s') : c.n === 2000 ? verdict(at200 / c.opsPerSec <= 10, 'within 10× of 200 leaves') : '',
+    'grouped by 50: updates/s': fmt(c.grouped),
+    'grouped target': c.n === 350 ? verdict(c.grouped >= 50_000, '≥ 50,000/s') : c.n === 2000 ? verdict(grouped200 / c.grouped <= 10, 'within 10× of 200 leaves') : '',
+  })));
 
   // --- memory: 1,000,000 stored shadows -------------------------------------------------------
   const count = Number(process.env['FLEETKIT_BENCH_SHADOWS'] ?? 1_000_000);

@@ -337,7 +337,7 @@ function plain(value: unknown): unknown {
  * without cbor-x's record extension, so any standard CBOR decoder (tinycbor, QCBOR, cbor2) reads
  * the output.
  *
- * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+ * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
  * @example
  * ```ts
  * import { createCborCodec } from 'fleetkit/cbor';
@@ -345,7 +345,7 @@ function plain(value: unknown): unknown {
  * ```
  */
 export function createCborCodec(options: CodecOptions = {}): Codec {
-  const { maxBytes, maxDepth } = resolveCodecOptions('cborCodec', options);
+  const { maxBytes, maxDepth } = resolveCodecOptions('createCborCodec', options);
   const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
   return {
     name: 'cbor',

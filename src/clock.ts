@@ -5,6 +5,7 @@
  * @module
  */
 import { FleetError } from './errors.js';
+import { describeValue } from './describe-value.js';
 
 /** An opaque handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = number | object;
@@ -60,8 +61,8 @@ export class SimulatedClock implements Clock {
 
   /** @param start - the initial time in epoch milliseconds (default 0) */
   constructor(start = 0) {
-    if (!Number.isFinite(start)) {
-      throw new FleetError('INVALID_ARGUMENT', `SimulatedClock: start must be a finite number of epoch milliseconds, got ${String(start)}`);
+    if (typeof start !== 'number' || !Number.isFinite(start)) {
+      throw new FleetError('INVALID_ARGUMENT', `SimulatedClock: start must be a finite number of epoch milliseconds, got ${describeValue(start)}`);
     }
     this.#now = start;
   }
@@ -97,7 +98,7 @@ export class SimulatedClock implements Clock {
    */
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new FleetError('INVALID_ARGUMENT', `SimulatedClock.advance: ms must be a finite number ≥ 0, got ${String(ms)}; time never goes backwards`);
+      throw new FleetError('INVALID_ARGUMENT', `SimulatedClock.advance: ms must be a finite number ≥ 0, got ${describeValue(ms)}; time never goes backwards`);
     }
     this.#runUntil(this.#now + ms);
   }
@@ -109,7 +110,7 @@ export class SimulatedClock implements Clock {
    */
   set(ms: number): void {
     if (!Number.isFinite(ms) || ms < this.#now) {
-      throw new FleetError('INVALID_ARGUMENT', `SimulatedClock.set: cannot move time from ${this.#now} back to ${String(ms)}; pass a time ≥ now()`, {
+      throw new FleetError('INVALID_ARGUMENT', `SimulatedClock.set: cannot move time from ${this.#now} back to ${describeValue(ms)}; pass a time ≥ now()`, {
         details: { now: this.#now, requested: ms },
       });
     }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { describeValue } from './describe-value.js';
 
 /**
  * Every stable error code fleetkit raises. Codes never change meaning between versions;
@@ -43,6 +44,10 @@ export type FleetErrorCode =
   | 'ALREADY_PROVISIONED'
   | 'ENROLLMENT_INVALID'
   | 'REPLAY_DETECTED'
+  /** A provisioning proof (a signature over a server-issued nonce) is missing or does not verify. */
+  | 'PROOF_INVALID'
+  /** A provisioning nonce was not issued by this service for this device, or has expired. */
+  | 'NONCE_INVALID'
   // rollout
   | 'INVALID_PLAN'
   | 'INVALID_OPERATION'
@@ -100,17 +105,19 @@ export class FleetError extends Error {
    * @param options - status, details and cause
    */
   constructor(code: FleetErrorCode, message: string, options: FleetErrorOptions = {}) {
+    // Untyped callers can pass anything: an error must still come out, never a TypeError.
+    const opts: FleetErrorOptions = typeof options === 'object' && options !== null ? options : {};
     const limit = Error.stackTraceLimit;
-    if (options.captureStack === false) Error.stackTraceLimit = 0;
+    if (opts.captureStack === false) Error.stackTraceLimit = 0;
     try {
-      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+      super(typeof message === 'string' ? message : describeValue(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     } finally {
       Error.stackTraceLimit = limit;
     }
     this.name = 'FleetError';
     this.code = code;
-    this.status = options.status;
-    this.details = options.details;
+    this.status = opts.status;
+    this.details = opts.details;
   }
 
   /** A plain JSON form (code, status, message, details) for logs and wire responses. */

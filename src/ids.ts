@@ -3,6 +3,7 @@
  * `[a-zA-Z0-9:_-]`), safe as a single MQTT topic level and in broker ACLs.
  */
 import { z } from 'zod';
+import { describeValue } from './describe-value.js';
 import { FleetError } from './errors.js';
 
 const NAME_CHARS = /^[a-zA-Z0-9:_-]+$/;
@@ -18,7 +19,7 @@ export function nameSchema(max: number): z.ZodString {
 /** @internal Returns `value` when it is 1–`max` characters of the name alphabet; else throws `INVALID_NAME` (400). */
 export function assertName(kind: string, value: unknown, max: number): string {
   if (typeof value === 'string' && value.length >= 1 && value.length <= max && NAME_CHARS.test(value)) return value;
-  throw new FleetError('INVALID_NAME', `Invalid ${kind} ${JSON.stringify(value)}: use 1–${max} characters of letters, digits, ":", "_" and "-"`, {
+  throw new FleetError('INVALID_NAME', `Invalid ${kind} ${describeValue(value)}: use 1–${max} characters of letters, digits, ":", "_" and "-"`, {
     status: 400,
     details: { kind, value: typeof value === 'string' ? value.slice(0, 200) : typeof value },
   });

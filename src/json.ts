@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { describeValue } from './describe-value.js';
 import { FleetError } from './errors.js';
 
 /** A JSON scalar. */
@@ -51,11 +52,16 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * Parses JSON text (or UTF-8 bytes) into a {@link JsonValue}, rejecting forbidden keys,
  * inputs over `maxBytes` and nesting deeper than `maxDepth`.
  *
- * @throws FleetError `INVALID_JSON` (malformed text or bytes that are not UTF-8),
+ * @throws FleetError `INVALID_JSON` (malformed text or bytes that are not UTF-8, or neither a string nor bytes),
  *   `FORBIDDEN_KEY`, `PAYLOAD_TOO_LARGE` or `TOO_DEEP`; all with status 400/413.
+ *   `INVALID_ARGUMENT` when a limit is not a number ≥ 1.
  */
 export function parseJson(input: string | Uint8Array, limits: JsonLimits = {}): JsonValue {
-  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = limit('parseJson', 'maxBytes', limits, DEFAULT_MAX_BYTES);
+  const maxDepth = limit('parseJson', 'maxDepth', limits, DEFAULT_MAX_DEPTH);
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw new FleetError('INVALID_JSON', `Invalid JSON: expected text (a string) or UTF-8 bytes (a Uint8Array), got ${describeValue(input)}`, { status: 400 });
+  }
   // A string of n UTF-16 code units is at most 3n UTF-8 bytes: count exactly only when it can matter.
   const size = typeof input === 'string' ? (input.length * 3 > maxBytes ? utf8ByteLength(input) : input.length) : input.byteLength;
   if (size > maxBytes) {
@@ -80,13 +86,18 @@ export function parseJson(input: string | Uint8Array, limits: JsonLimits = {}): 
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new FleetError('INVALID_JSON', `Invalid JSON: ${reason}`, { status: 400, cause });
   }
-  const problem = checkJson(value, { maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH });
+  const problem = walk(value, 1, maxDepth, '$');
   if (problem !== undefined) throw problem;
   return value as JsonValue;
 }
 
-/** The number of bytes `s` takes in UTF-8 (lone surrogates count as the 3-byte replacement). */
+/**
+ * The number of bytes `s` takes in UTF-8 (lone surrogates count as the 3-byte replacement).
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `s` is not a string.
+ */
 export function utf8ByteLength(s: string): number {
+  if (typeof s !== 'string') throw new FleetError('INVALID_ARGUMENT', `utf8ByteLength: expected a string, got ${describeValue(s)}`, { status: 400 });
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -111,9 +122,22 @@ export function utf8ByteLength(s: string): number {
  * @returns `undefined` when the value is valid, otherwise the {@link FleetError} describing
  *   the first problem found (`INVALID_JSON`, `FORBIDDEN_KEY` or `TOO_DEEP`, status 400), with
  *   its path in `details.path`.
+ * @throws FleetError `INVALID_ARGUMENT` when `maxDepth` is not a number ≥ 1.
  */
 export function checkJson(value: unknown, limits: Pick<JsonLimits, 'maxDepth'> = {}): FleetError | undefined {
-  return walk(value, 1, limits.maxDepth ?? DEFAULT_MAX_DEPTH, '$');
+  return walk(value, 1, limit('checkJson', 'maxDepth', limits, DEFAULT_MAX_DEPTH), '$');
+}
+
+/** Reads one limit: absent means the default; anything but a number ≥ 1 is the caller's mistake. */
+function limit(fn: string, name: 'maxBytes' | 'maxDepth', limits: JsonLimits | undefined, fallback: number): number {
+  if (typeof limits !== 'object' || limits === null) {
+    if (limits === undefined) return fallback;
+    throw new FleetError('INVALID_ARGUMENT', `${fn}: limits must be an object such as { ${name}: ${fallback} }, got ${describeValue(limits)}`, { status: 400 });
+  }
+  const value = limits[name];
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && value >= 1) return value;
+  throw new FleetError('INVALID_ARGUMENT', `${fn}: ${name} must be a number ≥ 1, got ${describeValue(value)}`, { status: 400, details: { [name]: describeValue(value) } });
 }
 
 // Paths are built only when a problem is found (on the way back up), keeping the valid path cheap.

@@ -1,7 +1,9 @@
 /**
  * `fleetkit/memory`: in-process implementations — {@link MemoryBroker} and {@link MemoryTransport}
  * (zero setup, seeded fault injection, deterministic under a `SimulatedClock`) — plus the
- * dependency-free transport pieces: the `Transport` types, backoff and link profiles.
+ * dependency-free transport pieces: the `Transport` types, backoff and link profiles — and the
+ * in-memory stores ({@link MemoryShadowStore}, {@link MemoryDeviceStore}, {@link MemoryJobStore},
+ * {@link MemoryCommandStore}, {@link MemoryAuditLog}; {@link createMemoryStores} makes a set).
  *
  * @module
  */
@@ -31,6 +33,51 @@ export type {
   TransportState,
   Unsubscribe,
 } from './transport/types.js';
+export {
+  MemoryAuditLog,
+  MemoryCommandStore,
+  MemoryDeviceStore,
+  MemoryJobStore,
+  MemoryShadowStore,
+  createMemoryStores,
+} from './store/index.js';
+export type {
+  AuditEntry,
+  AuditInput,
+  AuditListOptions,
+  AuditLog,
+  CommandInput,
+  CommandListOptions,
+  CommandState,
+  CommandStore,
+  CompareAndSetResult,
+  CreateCommandResult,
+  DeleteShadowOutcome,
+  DeviceFilter,
+  DeviceInput,
+  DeviceLocation,
+  DeviceQueryOptions,
+  DeviceStats,
+  DeviceStore,
+  FleetStores,
+  JobExecutionInput,
+  JobExecutionListOptions,
+  JobStore,
+  Page,
+  PageOptions,
+  RegisteredDevice,
+  RolloutInput,
+  RolloutListOptions,
+  ShadowListOptions,
+  ShadowRecord,
+  ShadowStore,
+  StoredCa,
+  StoredCommand,
+  StoredEnrollmentGroup,
+  StoredJobExecution,
+  StoredRollout,
+  TenantContext,
+} from './store/index.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { FleetError, isFleetError } from './errors.js';
 export type { FleetErrorCode, FleetErrorOptions } from './errors.js';

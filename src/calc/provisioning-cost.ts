@@ -47,8 +47,8 @@ export interface ProvisioningMethodCost {
   readonly shortfallHours: number;
   /** Labour hours × labour rate. */
   readonly laborCostUsd: number;
-  /** Devices × per-device cost. */
-  readonly perDeviceCostUsd: number;
+  /** Devices × per-device cost: a total for the fleet, not a cost per device (that is {@link ProvisioningMethodCost.costPerDeviceUsd}). */
+  readonly perDeviceCostTotalUsd: number;
   /** One-time cost. */
   readonly oneTimeCostUsd: number;
   /** Labour + per-device + one-time cost. */
@@ -108,12 +108,12 @@ function costOf(m: Method, rate: number, devices: number) {
   const seconds = (devices + reworkDevices) * m.seconds;
   const laborHours = seconds / 3600;
   const laborCostUsd = laborHours * rate;
-  const perDeviceCostUsd = devices * m.perDevice;
-  return { reworkDevices, seconds, laborHours, laborCostUsd, perDeviceCostUsd, totalCostUsd: laborCostUsd + perDeviceCostUsd + m.oneTime };
+  const perDeviceCostTotalUsd = devices * m.perDevice;
+  return { reworkDevices, seconds, laborHours, laborCostUsd, perDeviceCostTotalUsd, totalCostUsd: laborCostUsd + perDeviceCostTotalUsd + m.oneTime };
 }
 
 function costMethod(m: Method, i: Input, working: string[]): ProvisioningMethodCost {
-  const { reworkDevices, seconds, laborHours, laborCostUsd, perDeviceCostUsd, totalCostUsd } = costOf(m, i.laborRateUsdPerHour, i.devices);
+  const { reworkDevices, seconds, laborHours, laborCostUsd, perDeviceCostTotalUsd, totalCostUsd } = costOf(m, i.laborRateUsdPerHour, i.devices);
   const crewHoursPerDay = i.technicians * i.hoursPerDay;
   const availableHours = crewHoursPerDay * i.availableDays;
   const shortfallHours = Math.max(0, laborHours - availableHours);
@@ -134,7 +134,7 @@ function costMethod(m: Method, i: Input, working: string[]): ProvisioningMethodC
     fitsAvailableHours: shortfallHours === 0,
     shortfallHours,
     laborCostUsd,
-    perDeviceCostUsd,
+    perDeviceCostTotalUsd,
     oneTimeCostUsd: m.oneTime,
     totalCostUsd,
     costPerDeviceUsd: totalCostUsd / i.devices,

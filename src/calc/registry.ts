@@ -3,6 +3,7 @@
  * tools (the `fleetkit calc` command, forms, docs) can list and run them without a switch.
  */
 import type { z } from 'zod';
+import { describeValue } from '../describe-value.js';
 import { FleetError, type Result, isFleetError } from '../errors.js';
 import { failuresAtScale, failuresAtScaleInputSchema, type FailuresAtScaleInput } from './failures-at-scale.js';
 import { fleetCostPerMonth, fleetCostPerMonthInputSchema, type FleetCostPerMonthInput } from './fleet-cost-per-month.js';
@@ -163,7 +164,7 @@ export function runCalculator(name: string, input: unknown): Result<CalculatorRe
   const calculator = findCalculator(name);
   if (calculator === undefined) {
     const known = calculators.map((c) => c.command).join(', ');
-    return { ok: false, error: new FleetError('INVALID_INPUT', `Unknown calculator "${name}": use one of ${known}`, { status: 400, details: { field: 'calculator', expected: known } }) };
+    return { ok: false, error: new FleetError('INVALID_INPUT', `Unknown calculator ${describeValue(name)}: use one of ${known}`, { status: 400, details: { field: 'calculator', expected: known } }) };
   }
   try {
     return { ok: true, value: calculator.calculate(input) };

@@ -3,6 +3,7 @@
  * `FleetError('INVALID_INPUT', 400)` that names the field and the form it expects.
  */
 import { z } from 'zod';
+import { describeValue as describeSafely } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { limit } from './format.js';
 
@@ -102,13 +103,13 @@ function jsonText(value: unknown): string | undefined {
 
 /**
  * A short, single-line rendering of a received value. Total: whatever the caller passed, it
- * describes it rather than throwing, so that bad input always ends as a `FleetError`.
+ * describes it rather than throwing, so that bad input always ends as a `FleetError`. Plain data
+ * is shown as JSON; anything JSON cannot show falls back to the shared safe description.
  */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
-  if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') return typeof value;
-  const text = jsonText(value) ?? (Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value);
+  if (typeof value !== 'object' && typeof value !== 'string') return describeSafely(value);
+  const text = jsonText(value) ?? describeSafely(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 

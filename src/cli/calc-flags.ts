@@ -81,7 +81,8 @@ export function parseNumber(text: string, schema: FieldSchema, flag: string): nu
   const body = percent ? trimmed.slice(0, -1).trim() : trimmed;
   if (!NUMBER.test(body)) {
     const hint = body.includes(',') ? ' (use "." for decimals; "," only between groups of three digits)' : '';
-    throw new UsageError(`--${flag}: expected ${expectedForm(schema)}, got "${text}"${hint}`);
+    const message = `--${flag}: expected ${expectedForm(schema)}, got "${text}"${hint}`;
+    throw new UsageError(message, { problems: [{ flag: `--${flag}`, message }] });
   }
   const value = Number(body.replace(/[_,]/g, ''));
   return percent ? value / 100 : value;
@@ -91,7 +92,8 @@ function parseListItem(text: string, f: FieldFlag & { readonly list: ListForm })
   const at = text.lastIndexOf('=');
   const name = at === -1 ? '' : text.slice(0, at).trim();
   if (name === '') {
-    throw new UsageError(`--${f.flag}: expected "<${f.list.keyProp}>=<${f.list.valueProp}>" (e.g. --${f.flag} "valve stroke=1.2"), got "${text}"`);
+    const message = `--${f.flag}: expected "<${f.list.keyProp}>=<${f.list.valueProp}>" (e.g. --${f.flag} "valve stroke=1.2"), got "${text}"`;
+    throw new UsageError(message, { problems: [{ flag: `--${f.flag}`, message }] });
   }
   return { [f.list.keyProp]: name, [f.list.valueProp]: parseNumber(text.slice(at + 1), f.list.valueSchema, f.flag) };
 }
@@ -136,10 +138,40 @@ function joinNegativeValues(args: readonly string[], options: Readonly<Record<st
   return out;
 }
 
+const TIMES = ['', 'once', 'twice'];
+
+/**
+ * A flag that takes one value, given more than once (under either spelling), is refused: "the
+ * last one wins" would silently drop a value the user typed. List flags repeat by design.
+ */
+function refuseRepeats(tokens: readonly { kind: string; name?: string; rawName?: string }[], flags: readonly FieldFlag[]): void {
+  const canonical = new Map<string, { flag: string; repeatable: boolean }>([
+    ['json', { flag: 'json', repeatable: false }],
+    ['help', { flag: 'help', repeatable: false }],
+    ['example', { flag: 'example', repeatable: false }],
+  ]);
+  for (const f of flags) {
+    canonical.set(f.flag, { flag: f.flag, repeatable: f.list !== undefined });
+    canonical.set(f.field, { flag: f.flag, repeatable: f.list !== undefined });
+  }
+  const seen = new Map<string, string[]>();
+  for (const t of tokens) {
+    const c = t.kind === 'option' && t.name !== undefined ? canonical.get(t.name) : undefined;
+    if (c === undefined || c.repeatable) continue;
+    seen.set(c.flag, [...(seen.get(c.flag) ?? []), t.rawName ?? `--${t.name ?? ''}`]);
+  }
+  for (const [flag, spellings] of seen) {
+    if (spellings.length < 2) continue;
+    const times = TIMES[spellings.length] ?? `${spellings.length} times`;
+    const message = `--${flag}: given ${times} (as ${spellings.join(', ')}); give each flag once`;
+    throw new UsageError(message, { problems: [{ flag: `--${flag}`, message }] });
+  }
+}
+
 /**
  * Parses the arguments after `fleetkit calc <name>` with `node:util` parseArgs.
  *
- * @throws UsageError (or a parseArgs error) for unknown flags and malformed values
+ * @throws UsageError (or a parseArgs error) for unknown flags, flags given twice and malformed values
  */
 export function parseCalcArgs(calculator: Calculator, args: readonly string[]): CalcArgs {
   const flags = fieldFlags(calculator);
@@ -149,18 +181,17 @@ export function parseCalcArgs(calculator: Calculator, args: readonly string[]): 
     options[f.flag] = spec;
     if (f.field !== f.flag) options[f.field] = spec;
   }
-  const { values } = parseArgs({ args: joinNegativeValues(args, options), options, strict: true, allowPositionals: false });
+  const { values, tokens } = parseArgs({ args: joinNegativeValues(args, options), options, strict: true, allowPositionals: false, tokens: true });
+  refuseRepeats(tokens, flags);
   const input: Record<string, unknown> = {};
   for (const f of flags) {
-    const given = [values[f.flag], f.field === f.flag ? undefined : values[f.field]].filter((v) => v !== undefined);
-    if (given.length === 2 && f.list === undefined) throw new UsageError(`--${f.flag}: given twice (as --${f.flag} and --${f.field})`);
-    const raw = given.flat() as (string | boolean)[];
+    const raw = [values[f.flag], f.field === f.flag ? undefined : values[f.field]].filter((v) => v !== undefined).flat() as (string | boolean)[];
     if (raw.length === 0) continue;
     if (f.list !== undefined) {
       const list = f.list;
       input[f.field] = raw.map((text) => parseListItem(String(text), { ...f, list }));
     } else {
-      input[f.field] = parseValue(String(raw[raw.length - 1]), f);
+      input[f.field] = parseValue(String(raw[0]), f);
     }
   }
   return { input, json: values['json'] === true, help: values['help'] === true, example: values['example'] === true };

@@ -73,7 +73,7 @@ export function calculatorHelp(c: Calculator): string {
     fieldTable(flags),
     '',
     'Options:',
-    '  --json      print the result object as JSON',
+    '  --json      print the result object as JSON (errors too, as one JSON line on stderr)',
     '  --example   start from the worked example; flags given override it',
     '  -h, --help  this help',
     '',

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { calcCommand } from './calc-command.js';
-import { UsageError, errorMessage } from './usage-error.js';
+import { UsageError, jsonError, usageError } from './usage-error.js';
 
 /** Where the CLI writes, and what it knows about its package. */
 export interface CliIo {
@@ -58,9 +58,16 @@ function splitGlobal(argv: readonly string[]): { globals: string[]; command: str
   return { globals: argv.slice(0, at), command: argv[at], rest: argv.slice(at + 1) };
 }
 
+/** `--json` anywhere before a `--` terminator asks for JSON output, errors included. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 /**
  * Runs the CLI on `argv` (the arguments after the program name) and resolves to the exit code.
- * Bad usage prints one line to stderr and resolves to 2; it never throws for bad input.
+ * Bad usage prints one line to stderr and resolves to 2; it never throws for bad input. Under
+ * `--json` that line is `{"error":{"code","message","problems"}}` (see docs/cli.md).
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
@@ -87,12 +94,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (sub === undefined) throw new UsageError(`unknown command "${command}"; commands: ${subcommands.map((s) => s.name).join(', ')} (see fleetkit --help)`);
     return await sub.run(rest, io);
   } catch (error) {
-    const usage = errorMessage(error);
+    const json = wantsJson(argv);
+    const usage = usageError(error);
     if (usage !== undefined) {
-      io.err(`fleetkit: ${usage}\n`);
+      io.err(json ? jsonError(usage.code, usage.message, usage.problems) : `fleetkit: ${usage.message}\n`);
       return EXIT_USAGE;
     }
-    io.err(`fleetkit: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    io.err(json ? jsonError('INTERNAL', message, [{ message }]) : `fleetkit: ${message}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -4,7 +4,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
+import { invalidArgument } from './arguments.js';
 import { tenantIdSchema } from '../ids.js';
 import { describeIssues } from './issues.js';
 
@@ -86,24 +88,48 @@ function register(raw: unknown, index: number): RegisteredCa {
  * ```
  */
 export function createCaRegistry(registrations: readonly unknown[]): CaRegistry {
-  if (!Array.isArray(registrations)) bad('pass an array of { id?, pem, status?, tenantId? }', {});
-  const cas = registrations.map(register);
+  if (!Array.isArray(registrations)) bad(`pass an array of { id?, pem, status?, tenantId? }, got ${describeValue(registrations)}`, {});
+  const cas: RegisteredCa[] = [];
   const ids = new Set<string>();
-  for (const ca of cas) {
+  // An index loop, not map(): a hole in a sparse array is an entry too (and is refused).
+  for (let i = 0; i < registrations.length; i++) {
+    const ca = register(registrations[i], i);
     if (ids.has(ca.id)) bad(`duplicate CA id "${ca.id}"; each CA is registered once`, { id: ca.id });
     ids.add(ca.id);
+    cas.push(ca);
   }
-  return Object.freeze({ cas: Object.freeze(cas) });
+  return seal(cas);
+}
+
+// Registries this module built: they alone are trusted to hold parsed, checked CAs.
+const REGISTRIES = new WeakSet<object>();
+
+function seal(cas: RegisteredCa[]): CaRegistry {
+  const registry: CaRegistry = Object.freeze({ cas: Object.freeze(cas) });
+  REGISTRIES.add(registry);
+  return registry;
+}
+
+/** @internal `registry` when {@link createCaRegistry} or {@link setCaStatus} built it; else throws `INVALID_ARGUMENT` for `fn`. */
+export function caRegistryArgument(fn: string, registry: unknown): CaRegistry {
+  if (typeof registry === 'object' && registry !== null && REGISTRIES.has(registry)) return registry as CaRegistry;
+  throw invalidArgument(fn, `the CA registry must come from createCaRegistry, got ${describeValue(registry)}`);
 }
 
 /**
  * Returns a registry in which CA `id` has `status`; `registry` is not changed.
  *
- * @throws FleetError `INVALID_ARGUMENT` when no CA has that id.
+ * @throws FleetError `INVALID_ARGUMENT` when no CA has that id (status 404), or `registry` is not a
+ *   registry, or `status` is neither `'active'` nor `'inactive'` (400).
  */
 export function setCaStatus(registry: CaRegistry, id: string, status: CaStatus): CaRegistry {
-  if (!registry.cas.some((ca) => ca.id === id)) {
-    throw new FleetError('INVALID_ARGUMENT', `setCaStatus: no CA with id "${id}"; registered ids: ${registry.cas.map((c) => c.id).join(', ')}`, { status: 404, details: { id } });
+  const cas = caRegistryArgument('setCaStatus', registry).cas;
+  if (status !== 'active' && status !== 'inactive') throw invalidArgument('setCaStatus', `status must be 'active' or 'inactive', got ${describeValue(status)}`);
+  if (!cas.some((ca) => ca.id === id)) {
+    throw new FleetError('INVALID_ARGUMENT', `setCaStatus: no CA with id ${describeValue(id)}; registered ids: ${cas.map((c) => c.id).join(', ')}`, {
+      status: 404,
+      details: { id: typeof id === 'string' ? id : describeValue(id) },
+    });
   }
-  return Object.freeze({ cas: Object.freeze(registry.cas.map((ca) => (ca.id === id ? Object.freeze({ ...ca, status }) : ca))) });
+  return seal(cas.map((ca) => (ca.id === id ? Object.freeze({ ...ca, status }) : ca)));
 }

@@ -1,13 +1,15 @@
 /**
  * Checking a device certificate: parse, chain to a registered active CA, revocation, validity.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../describe-value.js';
 import { X509Certificate } from 'node:crypto';
 import { FleetError } from '../errors.js';
 import type { FleetErrorCode, Result } from '../errors.js';
+import { caRegistryArgument } from './ca-registry.js';
 import type { CaRegistry, RegisteredCa } from './ca-registry.js';
+import { mapArgument, objectArgument, stringArgument } from './arguments.js';
 import { isRevoked, normalizeSerial } from './revocation.js';
-import type { RevocationList, X509Revocation } from './revocation.js';
+import type { RevocationEntry, RevocationList, X509Revocation } from './revocation.js';
 
 /** A device certificate that passed every check. */
 export interface VerifiedCertificate {
@@ -49,8 +51,11 @@ function fail(code: FleetErrorCode, status: number, message: string, details: Re
 /**
  * Subject attributes by short name from node's one-attribute-per-line form. Escaped characters stay
  * escaped (so they fail template validation); an attribute that appears twice is ambiguous and refused.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `subject` is not a string.
  */
 export function parseSubject(subject: string): Result<Readonly<Record<string, string>>> {
+  stringArgument('parseSubject', 'subject', subject);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   // Lines are RDNs; " + " joins the attributes of a multi-valued RDN (a literal "+" is printed escaped).
   for (const part of subject.split('\n').flatMap((line) => line.split(' + '))) {
@@ -136,26 +141,30 @@ function checkWindow(cert: X509Certificate, now: number): Result<{ notBefore: nu
  * @param context - `now`, the CA registry and the revocation list
  * @returns the verified certificate, or the first failed check as a FleetError
  * @throws FleetError `INVALID_ARGUMENT` when `now` is not a finite epoch-ms time within the range of
- *   a Date (a programming error).
+ *   a Date, `cas` is not a registry from {@link createCaRegistry} or `revoked` not a revocation list
+ *   (programming errors).
  */
 export function verifyDeviceCertificate(pem: unknown, context: CertificateCheckContext): Result<VerifiedCertificate> {
+  const { now, cas, revoked } = objectArgument('verifyDeviceCertificate', 'context', context, 'an object { now, cas, revoked }') as Partial<CertificateCheckContext>;
   // Outside ±8.64e15 ms a time is no Date at all; refusing it here keeps every later message printable.
-  if (!Number.isFinite(context.now) || Math.abs(context.now) > MAX_EPOCH_MS) {
-    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be an epoch-ms time (a finite number within ±8.64e15), got ${describeValue(context.now)}`, { status: 400 });
+  if (typeof now !== 'number' || !Number.isFinite(now) || Math.abs(now) > MAX_EPOCH_MS) {
+    throw new FleetError('INVALID_ARGUMENT', `verifyDeviceCertificate: now must be an epoch-ms time (a finite number within ±8.64e15), got ${describeValue(now)}`, { status: 400 });
   }
+  const registry = caRegistryArgument('verifyDeviceCertificate', cas);
+  const list = mapArgument<string, RevocationEntry>('verifyDeviceCertificate', 'revoked', revoked, 'a revocation list from createRevocationList');
   const parsed = parsePem(pem);
   if (!parsed.ok) return parsed;
   const cert = parsed.value;
-  const trust = checkTrust(cert, context.cas, context.now);
+  const trust = checkTrust(cert, registry, now);
   if (!trust.ok) return trust;
   const revocation: X509Revocation = { kind: 'x509', issuer: cert.issuer, serial: normalizeSerial(cert.serialNumber) };
-  if (isRevoked(context.revoked, revocation)) {
+  if (isRevoked(list, revocation)) {
     return fail('CERT_REVOKED', 401, `"${describe(cert)}" (serial ${revocation.serial}) has been revoked and can never provision again`, {
       issuer: revocation.issuer,
       serial: revocation.serial,
     });
   }
-  const window = checkWindow(cert, context.now);
+  const window = checkWindow(cert, now);
   if (!window.ok) return window;
   const subject = parseSubject(cert.subject);
   if (!subject.ok) return subject;

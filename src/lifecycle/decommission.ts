@@ -1,8 +1,9 @@
 /**
  * Secure decommissioning: the ordered effects that retire a device for good.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
+import { invalidArgument, objectArgument } from './arguments.js';
 import type { DecommissionEffect, LifecycleEffect } from './effects.js';
 import type { DeviceIdentity } from './record.js';
 import { describeIssues } from './issues.js';
@@ -11,7 +12,7 @@ import type { RevocationEntry, RevocationList } from './revocation.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { isLifecycleState } from './states.js';
 import type { LifecycleEventType } from './states.js';
-import { DEFAULT_TRANSITION_TABLE } from './table.js';
+import { DEFAULT_TRANSITION_TABLE, isTransitionTable } from './table.js';
 import type { TransitionTable } from './table.js';
 import { transition } from './transition.js';
 
@@ -40,8 +41,14 @@ export type DecommissionPlan<S extends DecommissionCandidate = DecommissionCandi
   | { readonly ok: true; readonly next: S; readonly effects: readonly DecommissionEffect[] }
   | { readonly ok: false; readonly error: FleetError };
 
-/** The revocation entry that retires a device's credential. */
+/**
+ * The revocation entry that retires a device's credential.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `identity` is not an `x509` or `symmetric-key` identity.
+ */
 export function revocationFor(identity: DeviceIdentity): RevocationEntry {
+  const kind: unknown = (objectArgument('revocationFor', 'identity', identity, "a device identity { kind: 'x509' | 'symmetric-key', … }") as { kind?: unknown }).kind;
+  if (kind !== 'x509' && kind !== 'symmetric-key') throw invalidArgument('revocationFor', `identity.kind must be 'x509' or 'symmetric-key', got ${describeValue(kind)}`);
   return identity.kind === 'x509'
     ? { kind: 'x509', issuer: identity.issuer, serial: identity.serial }
     : { kind: 'enrollment', groupId: identity.groupId, registrationId: identity.registrationId };
@@ -81,8 +88,8 @@ function pickEvent(record: DecommissionCandidate, options: DecommissionOptions, 
   return new FleetError(
     'INVALID_TRANSITION',
     record.state === 'decommissioned'
-      ? `Device "${record.deviceId}" is already decommissioned`
-      : `Device "${record.deviceId}" in state "${record.state}" cannot be decommissioned; states that can: ${from.join(', ')} (extend the transition table to allow "${record.state}")`,
+      ? `Device ${describeValue(record.deviceId)} is already decommissioned`
+      : `Device ${describeValue(record.deviceId)} in state "${record.state}" cannot be decommissioned; states that can: ${from.join(', ')} (extend the transition table to allow "${record.state}")`,
     { status: 409, details: { deviceId: record.deviceId, state: record.state, decommissionableFrom: from } },
   );
 }
@@ -124,6 +131,9 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
   const revocation = revocationOf(record);
   if (revocation instanceof FleetError) return { ok: false, error: revocation };
   const table = options.table ?? DEFAULT_TRANSITION_TABLE;
+  if (!isTransitionTable(table)) {
+    return { ok: false, error: invalidArgument('planDecommission', `table must be built by extendTransitionTable, got ${describeValue(table)}`) };
+  }
   const event = pickEvent(record, options, table);
   if (event instanceof FleetError) return { ok: false, error: event };
   const moved = transition(record, { type: event, actor, reason }, { now, table });

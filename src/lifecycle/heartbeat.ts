@@ -1,7 +1,7 @@
 /**
  * Heartbeats: is a device on time, late, missing beats, or silent?
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import type { LifecycleState } from './states.js';
 

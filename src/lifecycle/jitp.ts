@@ -2,6 +2,7 @@
  * Just-in-time provisioning with X.509: a device presents a certificate issued by a registered CA and
  * is registered on first contact.
  */
+import { objectArgument } from './arguments.js';
 import { completeProvisioning } from './provisioning.js';
 import type { ProvisioningOptions, ProvisioningResult } from './provisioning.js';
 import type { CaRegistry } from './ca-registry.js';
@@ -55,6 +56,8 @@ function parametersOf(v: VerifiedCertificate): TemplateParameters {
  * @returns the record and effects, or a FleetError: `CERT_INVALID`, `CERT_UNTRUSTED`, `CA_INACTIVE`,
  *   `CERT_REVOKED`, `CERT_NOT_YET_VALID`, `CERT_EXPIRED`, `TEMPLATE_INVALID`, `TENANT_MISMATCH`,
  *   `ALREADY_PROVISIONED`
+ * @throws FleetError `INVALID_ARGUMENT` for options of the wrong type (see {@link verifyDeviceCertificate});
+ *   an `existing` that is not a function or returns neither a record nor `undefined`.
  *
  * @example
  * ```ts
@@ -64,6 +67,7 @@ function parametersOf(v: VerifiedCertificate): TemplateParameters {
  * ```
  */
 export function provisionWithCertificate(certificatePem: unknown, options: CertificateProvisioningOptions): ProvisioningResult {
+  objectArgument('provisionWithCertificate', 'options', options, 'an object { now, cas, revoked, template, … }');
   const verified = verifyDeviceCertificate(certificatePem, options);
   if (!verified.ok) return verified;
   const v = verified.value;

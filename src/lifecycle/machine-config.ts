@@ -1,9 +1,11 @@
 /**
  * An xstate-compatible machine definition of the lifecycle, for visualisation and interop.
  */
+import { describeValue } from '../describe-value.js';
+import { invalidArgument } from './arguments.js';
 import { LIFECYCLE_STATES } from './states.js';
 import type { LifecycleEventType, LifecycleState } from './states.js';
-import { DEFAULT_TRANSITION_TABLE } from './table.js';
+import { DEFAULT_TRANSITION_TABLE, isTransitionTable } from './table.js';
 import type { TransitionTable } from './table.js';
 
 /** The name of the final state that stands for "record removed" in {@link lifecycleMachineConfig}. */
@@ -28,6 +30,8 @@ export interface LifecycleMachineConfig {
  *
  * @param table - @defaultValue {@link DEFAULT_TRANSITION_TABLE}
  * @param id - @defaultValue `'deviceLifecycle'`
+ * @throws FleetError `INVALID_ARGUMENT` for a table not built by {@link extendTransitionTable} or an
+ *   id that is not a string.
  *
  * @example
  * ```ts
@@ -36,6 +40,8 @@ export interface LifecycleMachineConfig {
  * ```
  */
 export function lifecycleMachineConfig(table: TransitionTable = DEFAULT_TRANSITION_TABLE, id = 'deviceLifecycle'): LifecycleMachineConfig {
+  if (!isTransitionTable(table)) throw invalidArgument('lifecycleMachineConfig', `table must be built by extendTransitionTable (or be DEFAULT_TRANSITION_TABLE), got ${describeValue(table)}`);
+  if (typeof id !== 'string') throw invalidArgument('lifecycleMachineConfig', `id must be a string, got ${describeValue(id)}`);
   const states = {} as Record<LifecycleState, { on: Partial<Record<LifecycleEventType, string>> }>;
   for (const s of LIFECYCLE_STATES) states[s] = { on: {} };
   for (const r of table.rules) states[r.from].on[r.event] = r.to ?? REMOVED_STATE;

@@ -2,7 +2,9 @@
  * The steps every provisioning method shares once the identity is proven: fill the template, check
  * the device id is free, run `registration_initiated` → `config_complete` and list the effects.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
+import { invalidArgument } from './arguments.js';
 import type { AuditEffect, ProvisioningEffect } from './effects.js';
 import type { DeviceIdentity, DeviceRecord, ExistingDevice, ExistingDeviceLookup } from './record.js';
 import { createDeviceSnapshot } from './snapshot.js';
@@ -92,6 +94,11 @@ function startingPoint(
  * and {@link provisionWithSymmetricKey}).
  */
 export function completeProvisioning(proven: ProvenIdentity, options: ProvisioningOptions): ProvisioningResult {
+  const fn = proven.method === 'certificate' ? 'provisionWithCertificate' : 'provisionWithSymmetricKey';
+  const lookup: unknown = options.existing;
+  if (lookup !== undefined && typeof lookup !== 'function') throw invalidArgument(fn, `existing must be a function (deviceId) => record | undefined, got ${describeValue(lookup)}`);
+  const actor: unknown = options.actor ?? 'provisioning';
+  if (typeof actor !== 'string') throw invalidArgument(fn, `actor must be a string, got ${describeValue(actor)}`);
   const filled = fillProvisioningTemplate(options.template, proven.params, proven.defaults, proven.source);
   if (!filled.ok) return filled;
   const f = filled.value;
@@ -101,10 +108,13 @@ export function completeProvisioning(proven: ProvenIdentity, options: Provisioni
       tenantId: f.tenantId,
     });
   }
-  const from = startingPoint(options.existing?.(f.deviceId), f.deviceId, f.tenantId, proven.identity, options.now);
+  const found: unknown = options.existing?.(f.deviceId);
+  if (found !== undefined && (typeof found !== 'object' || found === null)) {
+    throw invalidArgument(fn, `existing(${JSON.stringify(f.deviceId)}) must return the stored record or undefined, got ${describeValue(found)}`);
+  }
+  const from = startingPoint(found as ExistingDevice | undefined, f.deviceId, f.tenantId, proven.identity, options.now);
   if ('refused' in from) return from.refused;
   const start = from.start;
-  const actor = options.actor ?? 'provisioning';
   const opts = { now: options.now, ...(options.table === undefined ? {} : { table: options.table }) };
   const begun = transition(start, { type: 'registration_initiated', actor, reason: proven.method }, opts);
   if (!begun.ok) return begun;

@@ -2,7 +2,9 @@
  * The revocation list: credentials that must never authenticate or provision again.
  */
 import { z } from 'zod';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
+import { invalidArgument, mapArgument, objectArgument, stringArgument } from './arguments.js';
 import { describeIssues } from './issues.js';
 
 /** A revoked X.509 certificate, identified as in a CRL: issuer name and serial number. */
@@ -38,18 +40,31 @@ export const revocationEntrySchema: z.ZodType<RevocationEntry> = z.discriminated
  */
 export type RevocationList = ReadonlyMap<string, RevocationEntry>;
 
-/** A hex serial in canonical form: upper case, no colons, no leading zeros. */
+/**
+ * A hex serial in canonical form: upper case, no colons, no leading zeros.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `serial` is not a string.
+ */
 export function normalizeSerial(serial: string): string {
-  const hex = serial.replace(/:/g, '').toUpperCase().replace(/^0+(?=.)/, '');
+  const hex = stringArgument('normalizeSerial', 'serial', serial).replace(/:/g, '').toUpperCase().replace(/^0+(?=.)/, '');
   return hex;
 }
 
-/** The lookup key of a revocation entry. */
+const ENTRY_FORMS = "{ kind: 'x509', issuer, serial } or { kind: 'enrollment', groupId, registrationId }";
+
+/**
+ * The lookup key of a revocation entry.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `entry` is not an entry of either kind with string fields.
+ */
 export function revocationKey(entry: RevocationEntry): string {
+  const e = objectArgument('revocationKey', 'entry', entry, ENTRY_FORMS) as Partial<Record<string, unknown>>;
+  const [a, b] = e['kind'] === 'x509' ? [e['issuer'], e['serial']] : e['kind'] === 'enrollment' ? [e['groupId'], e['registrationId']] : [undefined, undefined];
+  if (typeof a !== 'string' || typeof b !== 'string') {
+    throw invalidArgument('revocationKey', `entry must be ${ENTRY_FORMS} with string fields (kind ${describeValue(e['kind'])})`);
+  }
   // "\u0000" cannot occur in a DN as node prints it or in a validated id, so keys never collide.
-  return entry.kind === 'x509'
-    ? `x509\u0000${entry.issuer}\u0000${normalizeSerial(entry.serial)}`
-    : `enrollment\u0000${entry.groupId}\u0000${entry.registrationId}`;
+  return e['kind'] === 'x509' ? `x509\u0000${a}\u0000${normalizeSerial(b)}` : `enrollment\u0000${a}\u0000${b}`;
 }
 
 /**
@@ -60,18 +75,20 @@ export function revocationKey(entry: RevocationEntry): string {
  */
 export function addRevocations(list: RevocationList, entries: readonly unknown[]): RevocationList {
   if (!Array.isArray(entries)) {
-    throw new FleetError('INVALID_ARGUMENT', `addRevocations: entries must be an array of revocation entries, got ${entries === null ? 'null' : typeof entries}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `addRevocations: entries must be an array of revocation entries, got ${describeValue(entries)}`, { status: 400 });
   }
   if (!(list instanceof Map)) {
     throw new FleetError('INVALID_ARGUMENT', 'addRevocations: list must be a revocation list from createRevocationList', { status: 400 });
   }
   const next = new Map(list);
-  for (const raw of entries) {
+  // An index loop, not for…of: a hole in a sparse array is an entry too (and is refused).
+  for (let i = 0; i < entries.length; i++) {
+    const raw: unknown = entries[i];
     const r = revocationEntrySchema.safeParse(raw);
     if (!r.success) {
       throw new FleetError('INVALID_ARGUMENT', `addRevocations: each entry is { kind: 'x509', issuer, serial } or { kind: 'enrollment', groupId, registrationId }: ${describeIssues(r.error, 'entry')}`, {
         status: 400,
-        details: { entry: raw },
+        details: { index: i },
       });
     }
     next.set(revocationKey(r.data), r.data);
@@ -88,7 +105,11 @@ export function createRevocationList(entries: readonly unknown[] = []): Revocati
   return addRevocations(new Map(), entries);
 }
 
-/** True when `entry` is on `list`. */
+/**
+ * True when `entry` is on `list`.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `list` is not a revocation list or `entry` is malformed.
+ */
 export function isRevoked(list: RevocationList, entry: RevocationEntry): boolean {
-  return list.has(revocationKey(entry));
+  return mapArgument('isRevoked', 'list', list, 'a revocation list from createRevocationList').has(revocationKey(entry));
 }

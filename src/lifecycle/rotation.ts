@@ -1,7 +1,7 @@
 /**
  * Certificate rotation planning: which devices need a new certificate, and how soon.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import type { DeviceIdentity, DeviceRecord } from './record.js';
 
@@ -50,7 +50,8 @@ export type RotationCandidate = Pick<DeviceRecord, 'deviceId' | 'tenantId' | 'st
  * @param records - device records (any iterable: an array, `registry.values()`, …)
  * @param options - `within` (ms, ≥ 0) and `now` (epoch ms)
  * @throws FleetError `INVALID_ARGUMENT` when `within` or `now` is not a finite number (or `within` < 0),
- *   when `records` is not iterable, or when an entry is not a record object.
+ *   when `records` is not iterable, or when an entry is not a record object (or is a certificate record
+ *   without a numeric `identity.notAfter` or a string `deviceId`).
  *
  * @example
  * ```ts
@@ -80,7 +81,15 @@ export function certificatesExpiring(records: Iterable<RotationCandidate>, optio
     }
     index += 1;
     const id = r.identity;
-    if (id?.kind !== 'x509' || r.state === 'decommissioned' || id.notAfter > now + within) continue;
+    if (id?.kind !== 'x509' || r.state === 'decommissioned') continue;
+    // typeof: a corrupt record must be named, never compared (which would convert its values).
+    if (typeof id.notAfter !== 'number' || typeof r.deviceId !== 'string') {
+      throw new FleetError('INVALID_ARGUMENT', `certificatesExpiring: entry ${index - 1} has an x509 identity without a numeric notAfter or a string deviceId; validate stored records`, {
+        status: 400,
+        details: { index: index - 1 },
+      });
+    }
+    if (id.notAfter > now + within) continue;
     const expiresInMs = id.notAfter - now;
     items.push({ deviceId: r.deviceId, tenantId: r.tenantId, serial: id.serial, issuer: id.issuer, notAfter: id.notAfter, expiresInMs, action: expiresInMs < 0 ? 'reprovision' : 'rotate' });
   }

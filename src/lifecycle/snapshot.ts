@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../describe-value.js';
 import { describeIssues, issueList } from './issues.js';
 import { lifecycleEventTypeSchema, lifecycleStateSchema } from './states.js';
 import type { LifecycleEventType, LifecycleState } from './states.js';

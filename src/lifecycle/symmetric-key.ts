@@ -2,10 +2,11 @@
  * Symmetric-key group enrollment (as Azure DPS): devices without certificates derive their own key
  * from a group key and prove possession of it with an HMAC over a nonce and a timestamp.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../describe-value.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { invalidArgument, mapArgument, objectArgument, stringArgument, timeArgument } from './arguments.js';
 import { tenantIdSchema } from '../ids.js';
 import { describeIssues } from './issues.js';
 import type { FleetErrorCode } from '../errors.js';
@@ -13,7 +14,7 @@ import { completeProvisioning } from './provisioning.js';
 import type { ProvisioningOptions, ProvisioningResult } from './provisioning.js';
 import type { DeviceIdentity } from './record.js';
 import { isRevoked } from './revocation.js';
-import type { RevocationList } from './revocation.js';
+import type { RevocationEntry, RevocationList } from './revocation.js';
 
 /** An enrollment group as configured: its id, base64 key, status and tenant. */
 export interface EnrollmentGroupDefinition {
@@ -102,8 +103,10 @@ export const ENROLLMENT_TEMPLATE_DEFAULTS = { deviceId: '{{RegistrationId}}', te
 /** Default replay window: 5 minutes either way. */
 export const DEFAULT_REPLAY_WINDOW_MS = 300_000;
 
-function keyBytes(key: string | Uint8Array): Uint8Array {
-  return typeof key === 'string' ? Buffer.from(key, 'base64') : key;
+function keyBytes(fn: string, name: string, key: unknown): Uint8Array {
+  if (typeof key === 'string') return Buffer.from(key, 'base64');
+  if (key instanceof Uint8Array) return key;
+  throw invalidArgument(fn, `${name} must be a base64 string or bytes (a Uint8Array), got ${describeValue(key)}`);
 }
 
 /**
@@ -112,9 +115,11 @@ function keyBytes(key: string | Uint8Array): Uint8Array {
  *
  * @param groupKey - base64 string or bytes
  * @param registrationId - the device's registration id
+ * @throws FleetError `INVALID_ARGUMENT` when the key is neither a string nor bytes or the id is not a string.
  */
 export function deriveDeviceKey(groupKey: string | Uint8Array, registrationId: string): string {
-  return createHmac('sha256', keyBytes(groupKey)).update(registrationId, 'utf8').digest('base64');
+  const key = keyBytes('deriveDeviceKey', 'groupKey', groupKey);
+  return createHmac('sha256', key).update(stringArgument('deriveDeviceKey', 'registrationId', registrationId), 'utf8').digest('base64');
 }
 
 /**
@@ -123,9 +128,14 @@ export function deriveDeviceKey(groupKey: string | Uint8Array, registrationId: s
  * @param deviceKey - base64 string (from {@link deriveDeviceKey}) or bytes
  * @param nonce - a fresh random value
  * @param timestamp - epoch ms
+ * @throws FleetError `INVALID_ARGUMENT` when the key is neither a string nor bytes, the nonce is not
+ *   a string or the timestamp not a finite number.
  */
 export function computeEnrollmentProof(deviceKey: string | Uint8Array, nonce: string, timestamp: number): string {
-  return createHmac('sha256', keyBytes(deviceKey)).update(`${nonce}\n${timestamp}`, 'utf8').digest('base64');
+  const key = keyBytes('computeEnrollmentProof', 'deviceKey', deviceKey);
+  const n = stringArgument('computeEnrollmentProof', 'nonce', nonce);
+  const t = timeArgument('computeEnrollmentProof', 'timestamp', timestamp);
+  return createHmac('sha256', key).update(`${n}\n${t}`, 'utf8').digest('base64');
 }
 
 /**
@@ -136,10 +146,11 @@ export function computeEnrollmentProof(deviceKey: string | Uint8Array, nonce: st
  */
 export function createEnrollmentGroups(definitions: readonly unknown[]): ReadonlyMap<string, EnrollmentGroup> {
   if (!Array.isArray(definitions)) {
-    throw new FleetError('INVALID_ARGUMENT', 'createEnrollmentGroups: pass an array of { groupId, key, status?, tenantId }', { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `createEnrollmentGroups: pass an array of { groupId, key, status?, tenantId }, got ${describeValue(definitions)}`, { status: 400 });
   }
   const groups = new Map<string, EnrollmentGroup>();
-  for (const [index, raw] of definitions.entries()) {
+  for (let index = 0; index < definitions.length; index++) {
+    const raw: unknown = definitions[index];
     const r = enrollmentGroupSchema.safeParse(raw);
     if (!r.success) {
       // The key is a secret: the details name the entry, never echo it.
@@ -163,10 +174,18 @@ function nonceKey(r: SymmetricKeyRequest): string {
 
 // Entries older than the window can go: a replay of them carries the same (signed) timestamp and is
 // refused as stale anyway.
-function prune(ledger: NonceLedger, now: number, window: number): Map<string, number> {
+function prune(ledger: ReadonlyMap<string, unknown>, now: number, window: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [k, t] of ledger) if (t >= now - window) out.set(k, t);
+  // typeof: a corrupt entry is dropped, never compared (which would convert it).
+  for (const [k, t] of ledger) if (typeof t === 'number' && t >= now - window) out.set(k, t);
   return out;
+}
+
+// A group as createEnrollmentGroups builds it; anything else in the map is configuration damage.
+function isEnrollmentGroup(value: unknown): value is EnrollmentGroup {
+  if (typeof value !== 'object' || value === null) return false;
+  const g = value as Partial<Record<keyof EnrollmentGroup, unknown>>;
+  return typeof g.groupId === 'string' && g.key instanceof Uint8Array && (g.status === 'active' || g.status === 'inactive') && typeof g.tenantId === 'string';
 }
 
 function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
@@ -187,7 +206,9 @@ function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
  * @param request - the device's request (untrusted); see {@link symmetricKeyRequestSchema}
  * @param options - `now`, `groups`, `revoked`, `seenNonces`, `template`, `existing`, `replayWindowMs`
  * @returns the provisioning result plus the nonce ledger to store (also on failure)
- * @throws FleetError `INVALID_ARGUMENT` for a non-finite `now` or a non-positive `replayWindowMs`.
+ * @throws FleetError `INVALID_ARGUMENT` for a non-finite `now`, a non-positive `replayWindowMs`, or
+ *   `groups`, `revoked` or `seenNonces` that are not the maps they should be, an `existing` that is
+ *   not a function or returns neither a record nor `undefined`, or an `actor` that is not a string.
  *
  * @example
  * ```ts
@@ -200,16 +221,17 @@ function proofMatches(expectedKey: string, r: SymmetricKeyRequest): boolean {
  * ```
  */
 export function provisionWithSymmetricKey(request: unknown, options: SymmetricKeyProvisioningOptions): SymmetricKeyProvisioningResult {
-  const window = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
-  if (!Number.isFinite(window) || !(window > 0)) {
+  const fn = 'provisionWithSymmetricKey';
+  objectArgument(fn, 'options', options, 'an object { now, groups, revoked, seenNonces, template, … }');
+  const window: unknown = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+  if (typeof window !== 'number' || !Number.isFinite(window) || !(window > 0)) {
     throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: replayWindowMs must be a positive number of ms, got ${describeValue(window)}`, { status: 400 });
   }
-  const { now } = options;
-  if (!Number.isFinite(now)) {
-    // NaN would pass the window check and empty the ledger: refuse it outright.
-    throw new FleetError('INVALID_ARGUMENT', `provisionWithSymmetricKey: now must be a finite epoch-ms time, got ${describeValue(now)}`, { status: 400 });
-  }
-  const ledger = prune(options.seenNonces, now, window);
+  // NaN would pass the window check and empty the ledger: refuse it outright.
+  const now = timeArgument(fn, 'now', options.now);
+  const groups = mapArgument<string, unknown>(fn, 'groups', options.groups, 'the enrollment groups from createEnrollmentGroups');
+  const revoked = mapArgument<string, RevocationEntry>(fn, 'revoked', options.revoked, 'a revocation list from createRevocationList');
+  const ledger = prune(mapArgument<string, unknown>(fn, 'seenNonces', options.seenNonces, 'the nonce ledger (a Map; start with new Map())'), now, window);
   const refuse = (code: FleetErrorCode, status: number, message: string, details: Record<string, unknown> = {}): SymmetricKeyProvisioningResult => ({
     ok: false,
     error: new FleetError(code, message, { status, details }),
@@ -220,7 +242,10 @@ export function provisionWithSymmetricKey(request: unknown, options: SymmetricKe
     return refuse('ENROLLMENT_INVALID', 400, `Invalid enrollment request: ${describeIssues(parsed.error, 'request')}`);
   }
   const r = parsed.data;
-  const group = options.groups.get(r.groupId);
+  const group = groups.get(r.groupId);
+  if (group !== undefined && !isEnrollmentGroup(group)) {
+    throw invalidArgument(fn, `groups holds something other than an enrollment group under "${r.groupId}"; build the map with createEnrollmentGroups`);
+  }
   if (group === undefined) return refuse('ENROLLMENT_INVALID', 401, `Unknown enrollment group "${r.groupId}"`, { groupId: r.groupId });
   if (group.status !== 'active') return refuse('ENROLLMENT_INVALID', 403, `Enrollment group "${r.groupId}" is inactive; activate it to admit its devices`, { groupId: r.groupId });
   if (Math.abs(now - r.timestamp) > window) {
@@ -236,7 +261,7 @@ export function provisionWithSymmetricKey(request: unknown, options: SymmetricKe
   const key = nonceKey(r);
   if (ledger.has(key)) return refuse('REPLAY_DETECTED', 401, `Nonce already used by "${r.registrationId}"; every request needs a fresh nonce`, { registrationId: r.registrationId });
   ledger.set(key, r.timestamp);
-  if (isRevoked(options.revoked, { kind: 'enrollment', groupId: r.groupId, registrationId: r.registrationId })) {
+  if (isRevoked(revoked, { kind: 'enrollment', groupId: r.groupId, registrationId: r.registrationId })) {
     return refuse('CERT_REVOKED', 401, `Enrollment "${r.registrationId}" in group "${r.groupId}" has been revoked and can never provision again`, {
       groupId: r.groupId,
       registrationId: r.registrationId,

@@ -2,6 +2,7 @@
  * Transition tables: the default lifecycle diagram and explicit, checked extensions of it.
  */
 import { z } from 'zod';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { describeIssues } from './issues.js';
 import { LIFECYCLE_EVENTS, LIFECYCLE_STATES, lifecycleEventTypeSchema, lifecycleStateSchema } from './states.js';
@@ -64,6 +65,14 @@ function bare<T extends object>(): T {
   return Object.create(null) as T;
 }
 
+// Every table compile() built: only these are trusted, so a hand-made object cannot reach the reducer.
+const COMPILED = new WeakSet<object>();
+
+/** @internal True when `value` is a table built by this module (the default or an extension). */
+export function isTransitionTable(value: unknown): value is TransitionTable {
+  return typeof value === 'object' && value !== null && COMPILED.has(value);
+}
+
 function compile(rules: readonly TransitionRule[], extensions: readonly TransitionRule[]): TransitionTable {
   const targets = bare<Record<LifecycleState, Partial<Record<LifecycleEventType, LifecycleState | null>>>>();
   for (const s of LIFECYCLE_STATES) targets[s] = bare();
@@ -73,12 +82,14 @@ function compile(rules: readonly TransitionRule[], extensions: readonly Transiti
     accepted[s] = Object.freeze(LIFECYCLE_EVENTS.filter((e) => targets[s][e] !== undefined));
     Object.freeze(targets[s]);
   }
-  return Object.freeze({
+  const table: TransitionTable = Object.freeze({
     rules: Object.freeze([...rules]),
     targets: Object.freeze(targets),
     accepted: Object.freeze(accepted),
     extensions: Object.freeze([...extensions]),
   });
+  COMPILED.add(table);
+  return table;
 }
 
 /** The default table: {@link DEFAULT_TRANSITION_RULES} and nothing else. */
@@ -111,8 +122,8 @@ function checkRule(table: Readonly<Record<LifecycleState, Partial<Record<Lifecyc
  * @param base - the table to extend (usually {@link DEFAULT_TRANSITION_TABLE})
  * @param rules - the new transitions; validated with {@link transitionRuleSchema}
  * @returns a new frozen table; `base` is not changed
- * @throws FleetError `INVALID_ARGUMENT` when a rule is malformed, redefines a transition the base
- *   already has, leaves `decommissioned`, or misuses `to: null`.
+ * @throws FleetError `INVALID_ARGUMENT` when `base` is not a table built here, a rule is malformed,
+ *   redefines a transition the base already has, leaves `decommissioned`, or misuses `to: null`.
  *
  * @example
  * ```ts
@@ -124,11 +135,14 @@ function checkRule(table: Readonly<Record<LifecycleState, Partial<Record<Lifecyc
  * ```
  */
 export function extendTransitionTable(base: TransitionTable, rules: readonly unknown[]): TransitionTable {
-  if (!Array.isArray(rules)) reject('rules must be an array of { from, event, to }', rules);
+  if (!isTransitionTable(base)) reject('base must be a table: DEFAULT_TRANSITION_TABLE or one returned by extendTransitionTable', describeValue(base));
+  if (!Array.isArray(rules)) reject('rules must be an array of { from, event, to }', describeValue(rules));
   const working = {} as Record<LifecycleState, Partial<Record<LifecycleEventType, LifecycleState | null>>>;
   for (const s of LIFECYCLE_STATES) working[s] = { ...base.targets[s] };
   const added: TransitionRule[] = [];
-  for (const raw of rules) {
+  // An index loop, not for…of: holes in a sparse array are checked (and refused) too.
+  for (let i = 0; i < rules.length; i++) {
+    const raw: unknown = rules[i];
     const rule = checkRule(working, raw);
     working[rule.from][rule.event] = rule.to;
     added.push(rule);

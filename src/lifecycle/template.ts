@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { tenantIdSchema } from '../ids.js';
 import { FleetError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
 import { describeIssues, issueList } from './issues.js';
 import type { Result } from '../errors.js';
 import { FORBIDDEN_KEYS, checkJson, isJsonObject } from '../json.js';
@@ -189,16 +190,16 @@ function templateError(message: string, details: Record<string, unknown>): { ok:
 function substituter(params: TemplateParameters, source: string): (s: string) => string {
   return (s) =>
     s.replace(PLACEHOLDER, (_m, name: string) => {
-      const value = params[name as TemplateParameter];
+      const value: unknown = params[name as TemplateParameter];
       if (value === undefined) throw templateError(`The template uses {{${name}}}, but the ${source} does not provide it`, { parameter: name }).error;
       const check = templateParameterValueSchema.safeParse(value);
       if (!check.success) {
         throw templateError(`Template parameter {{${name}}} from the ${source} is not acceptable (${check.error.issues[0]?.message ?? 'invalid'}); provisioning refused`, {
           parameter: name,
-          value: value.slice(0, 200),
+          value: typeof value === 'string' ? value.slice(0, 200) : describeValue(value),
         }).error;
       }
-      return value;
+      return check.data;
     });
 }
 
@@ -236,6 +237,10 @@ function fillOrThrow(template: ProvisioningTemplate, params: TemplateParameters,
   };
 }
 
+function invalidArgumentResult(message: string): { ok: false; error: FleetError } {
+  return { ok: false, error: new FleetError('INVALID_ARGUMENT', `fillProvisioningTemplate: ${message}`, { status: 400 }) };
+}
+
 /**
  * Fills `template` for one device. Substitution is a single pass: a parameter value is never read
  * as a template, and every value used is checked with {@link templateParameterValueSchema}.
@@ -245,7 +250,7 @@ function fillOrThrow(template: ProvisioningTemplate, params: TemplateParameters,
  * @param defaults - the default `deviceId` and `tenantId` templates for the provisioning method
  * @param source - what the parameters came from, for messages ("certificate subject", …)
  * @returns the filled template, or `TEMPLATE_INVALID`, or `INVALID_ARGUMENT` when `template` did not
- *   come from {@link defineProvisioningTemplate}
+ *   come from {@link defineProvisioningTemplate} or another argument has the wrong type
  */
 export function fillProvisioningTemplate(
   template: ProvisioningTemplate,
@@ -261,6 +266,12 @@ export function fillProvisioningTemplate(
       error: new FleetError('INVALID_ARGUMENT', 'The provisioning template was not created by defineProvisioningTemplate; pass defineProvisioningTemplate(definition)', { status: 400 }),
     };
   }
+  if (typeof params !== 'object' || params === null) return invalidArgumentResult(`params must be an object of template parameters, got ${describeValue(params)}`);
+  const d = defaults as Partial<Record<string, unknown>> | null;
+  if (typeof d !== 'object' || d === null || typeof d['deviceId'] !== 'string' || typeof d['tenantId'] !== 'string') {
+    return invalidArgumentResult(`defaults must be { deviceId, tenantId } templates (strings), got ${describeValue(defaults)}`);
+  }
+  if (typeof source !== 'string') return invalidArgumentResult(`source must be a string, got ${describeValue(source)}`);
   try {
     return { ok: true, value: fillOrThrow(template, params, defaults, source) };
   } catch (e) {

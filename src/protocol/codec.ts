@@ -2,6 +2,7 @@
  * Codecs turn message values into bytes and back. `jsonCodec` lives here (no dependencies);
  * `cborCodec` lives in `fleetkit/cbor` so that only its users load cbor-x.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError, isFleetError } from '../errors.js';
 import { checkJson, FORBIDDEN_KEYS } from '../json.js';
 
@@ -51,15 +52,19 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
 /** Default {@link CodecOptions.maxDepth}. */
 export const DEFAULT_MAX_MESSAGE_DEPTH = 64;
 
-/** @internal Resolves and checks codec options. */
-export function resolveCodecOptions(name: string, options: CodecOptions): { maxBytes: number; maxDepth: number } {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const maxDepth = options.maxDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
+/** @internal Resolves and checks the options of the codec factory `fn` (e.g. `"createJsonCodec"`). */
+export function resolveCodecOptions(fn: string, options: unknown): { maxBytes: number; maxDepth: number } {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(options): options must be an object such as { maxBytes: 4096, maxDepth: 32 } (or omitted for the defaults), got ${describeValue(options)}`, { status: 400 });
+  }
+  const maxBytes = (options as CodecOptions).maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxDepth = (options as CodecOptions).maxDepth ?? DEFAULT_MAX_MESSAGE_DEPTH;
   if (!Number.isInteger(maxBytes) || maxBytes < 1) {
-    throw new FleetError('INVALID_ARGUMENT', `${name}: maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(options): maxBytes must be a positive integer, got ${describeValue(maxBytes)}`, { status: 400 });
   }
   if (!Number.isInteger(maxDepth) || maxDepth < 1) {
-    throw new FleetError('INVALID_ARGUMENT', `${name}: maxDepth must be a positive integer, got ${String(maxDepth)}`);
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(options): maxDepth must be a positive integer, got ${describeValue(maxDepth)}`, { status: 400 });
   }
   return { maxBytes, maxDepth };
 }
@@ -220,7 +225,7 @@ function depthAtMost(text: string, limit: number): boolean {
 /**
  * Creates a JSON codec (UTF-8 JSON text) with its own size and depth caps.
  *
- * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+ * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
  * @example
  * ```ts
  * const small = createJsonCodec({ maxBytes: 4096 });
@@ -228,7 +233,7 @@ function depthAtMost(text: string, limit: number): boolean {
  * ```
  */
 export function createJsonCodec(options: CodecOptions = {}): Codec {
-  const { maxBytes, maxDepth } = resolveCodecOptions('jsonCodec', options);
+  const { maxBytes, maxDepth } = resolveCodecOptions('createJsonCodec', options);
   return {
     name: 'json',
     contentType: 'application/json',

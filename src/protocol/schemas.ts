@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { clientTokenSchema } from '../shadow/schemas.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { utf8ByteLength } from '../json.js';
 import { thingNameSchema } from '../shadow/names.js';
@@ -213,13 +214,17 @@ export const fleetMessageSchemas = {
  * Validates a decoded payload against `schema`.
  *
  * @returns the typed message (unknown keys stripped)
- * @throws FleetError `INVALID_PAYLOAD` (400) with the zod issues in `details.issues`.
+ * @throws FleetError `INVALID_PAYLOAD` (400) with the zod issues in `details.issues`;
+ *   `INVALID_ARGUMENT` when `schema` is not a zod schema.
  * @example
  * ```ts
  * const msg = parseMessage(telemetryMessageSchema, jsonCodec.decode(bytes));
  * ```
  */
 export function parseMessage<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  if (typeof schema !== 'object' || schema === null || typeof (schema as { safeParse?: unknown }).safeParse !== 'function') {
+    throw new FleetError('INVALID_ARGUMENT', `parseMessage: schema must be a zod schema such as telemetryMessageSchema, got ${describeValue(schema)}`, { status: 400 });
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), code: i.code, message: i.message }));

@@ -1,6 +1,7 @@
 /**
  * MQTT topic names and topic filters: validation and matching with MQTT 3.1.1 / 5 semantics.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 
 /** Longest topic name or filter accepted, in UTF-16 code units (MQTT allows 65,535 bytes). */
@@ -14,6 +15,11 @@ function invalidTopic(kind: 'topic' | 'filter', value: string, why: string): Fle
   });
 }
 
+function notAString(kind: 'topic' | 'filter', value: unknown): FleetError {
+  const what = kind === 'topic' ? 'topic name' : 'topic filter';
+  return new FleetError('INVALID_TOPIC', `Invalid MQTT ${what}: expected a string, got ${describeValue(value)}`, { status: 400, details: { kind, topic: describeValue(value) } });
+}
+
 /**
  * Returns `topic` when it is a valid MQTT topic name to publish to: non-empty, no `+` or `#`,
  * no NUL character, at most {@link MAX_TOPIC_LENGTH} long.
@@ -21,7 +27,7 @@ function invalidTopic(kind: 'topic' | 'filter', value: string, why: string): Fle
  * @throws FleetError `INVALID_TOPIC` (400) otherwise.
  */
 export function assertTopicName(topic: unknown): string {
-  if (typeof topic !== 'string') throw invalidTopic('topic', String(topic), `expected a string, got ${typeof topic}`);
+  if (typeof topic !== 'string') throw notAString('topic', topic);
   if (topic.length === 0) throw invalidTopic('topic', topic, 'a topic name must not be empty');
   if (topic.length > MAX_TOPIC_LENGTH) throw invalidTopic('topic', topic, `longer than ${MAX_TOPIC_LENGTH} characters`);
   for (let i = 0; i < topic.length; i++) {
@@ -40,7 +46,7 @@ export function assertTopicName(topic: unknown): string {
  * @throws FleetError `INVALID_TOPIC` (400) otherwise.
  */
 export function assertTopicFilter(filter: unknown): string {
-  if (typeof filter !== 'string') throw invalidTopic('filter', String(filter), `expected a string, got ${typeof filter}`);
+  if (typeof filter !== 'string') throw notAString('filter', filter);
   if (filter.length === 0) throw invalidTopic('filter', filter, 'a topic filter must not be empty');
   if (filter.length > MAX_TOPIC_LENGTH) throw invalidTopic('filter', filter, `longer than ${MAX_TOPIC_LENGTH} characters`);
   const levels = filter.split('/');
@@ -55,8 +61,13 @@ export function assertTopicFilter(filter: unknown): string {
   return filter;
 }
 
-/** True when `filter` contains a `+` or `#` wildcard. */
+/**
+ * True when `filter` contains a `+` or `#` wildcard.
+ *
+ * @throws FleetError `INVALID_TOPIC` when `filter` is not a string.
+ */
 export function hasWildcard(filter: string): boolean {
+  if (typeof filter !== 'string') throw notAString('filter', filter);
   return filter.includes('+') || filter.includes('#');
 }
 
@@ -64,8 +75,10 @@ export function hasWildcard(filter: string): boolean {
  * True when the topic name `topic` matches the topic filter `filter` under MQTT rules: `+`
  * matches exactly one level (possibly empty), `#` matches the parent level and any number of
  * levels below, and a filter starting with a wildcard never matches a topic starting with `$`.
- * Both arguments are assumed valid (see {@link assertTopicName}, {@link assertTopicFilter}).
+ * Both arguments are assumed valid (see {@link assertTopicName}, {@link assertTopicFilter});
+ * only their type is checked here, to keep matching cheap.
  *
+ * @throws FleetError `INVALID_TOPIC` when either argument is not a string.
  * @example
  * ```ts
  * topicMatches('dt/+/+/telemetry', 'dt/acme/dev-1/telemetry'); // true
@@ -73,6 +86,8 @@ export function hasWildcard(filter: string): boolean {
  * ```
  */
 export function topicMatches(filter: string, topic: string): boolean {
+  if (typeof filter !== 'string') throw notAString('filter', filter);
+  if (typeof topic !== 'string') throw notAString('topic', topic);
   if (filter === topic) return true;
   const f0 = filter.charCodeAt(0);
   // MQTT 4.7.2: "$…" topics are not matched by a filter whose first level is a wildcard.

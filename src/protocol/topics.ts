@@ -4,6 +4,7 @@
  * per tenant and per device (see docs/topics.md).
  */
 import { z } from 'zod';
+import { describeValue } from '../describe-value.js';
 import { FleetError, type Result } from '../errors.js';
 import { assertTenantId } from '../ids.js';
 import { assertShadowName, assertThingName } from '../shadow/names.js';
@@ -16,9 +17,16 @@ export const MAX_ID_LENGTH = 64;
 /** A command id or job id: 1–64 characters of `[a-zA-Z0-9:_-]`. */
 export const messageIdSchema: z.ZodString = z.string().min(1).max(MAX_ID_LENGTH).regex(ID_CHARS, 'only letters, digits, ":", "_" and "-" are allowed');
 
+/** `options` itself when it is an object, `{}` when it is omitted; anything else is the caller's mistake. */
+function optionsOf<T extends object>(fn: string, name: string, options: T | undefined): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options === 'object' && options !== null) return options;
+  throw new FleetError('INVALID_ARGUMENT', `${fn}: ${name} must be an object, got ${describeValue(options)}`, { status: 400 });
+}
+
 function checkId(kind: 'command id' | 'job id', value: unknown): string {
   if (typeof value === 'string' && value.length >= 1 && value.length <= MAX_ID_LENGTH && ID_CHARS.test(value)) return value;
-  throw new FleetError('INVALID_NAME', `Invalid ${kind} ${JSON.stringify(value)}: use 1–${MAX_ID_LENGTH} characters of letters, digits, ":", "_" and "-"`, {
+  throw new FleetError('INVALID_NAME', `Invalid ${kind} ${describeValue(value)}: use 1–${MAX_ID_LENGTH} characters of letters, digits, ":", "_" and "-"`, {
     status: 400,
     details: { kind, value: typeof value === 'string' ? value.slice(0, 200) : typeof value },
   });
@@ -114,7 +122,8 @@ function shadowBase(thingName: string, shadowName: string | undefined): string {
  * @param operation - `get`, `update` or `delete`
  * @param options - `shadowName` for a named shadow; `response` for a response topic
  * @throws FleetError `INVALID_NAME` for a bad thing or shadow name, `INVALID_TOPIC` for a
- *   response that does not exist for the operation (`delta`/`documents` exist for `update` only).
+ *   response that does not exist for the operation (`delta`/`documents` exist for `update` only),
+ *   `INVALID_ARGUMENT` when `options` is not an object.
  * @example
  * ```ts
  * shadowTopic('pump-7', 'update');                                  // "$aws/things/pump-7/shadow/update"
@@ -123,14 +132,14 @@ function shadowBase(thingName: string, shadowName: string | undefined): string {
  * ```
  */
 export function shadowTopic(thingName: string, operation: ShadowOperation, options: { shadowName?: string; response?: ShadowResponse } = {}): string {
-  const base = shadowBase(thingName, options.shadowName);
+  const { shadowName, response } = optionsOf('shadowTopic', 'options', options);
+  const base = shadowBase(thingName, shadowName);
   if (!SHADOW_OPERATIONS.has(operation)) {
-    throw new FleetError('INVALID_TOPIC', `Unknown shadow operation ${JSON.stringify(operation)}: use "get", "update" or "delete"`, { status: 400 });
+    throw new FleetError('INVALID_TOPIC', `Unknown shadow operation ${describeValue(operation)}: use "get", "update" or "delete"`, { status: 400 });
   }
-  const { response } = options;
   if (response === undefined) return `${base}/${operation}`;
   if (!ACK_RESPONSES.has(response) && !(operation === 'update' && (response === 'delta' || response === 'documents'))) {
-    throw new FleetError('INVALID_TOPIC', `Shadow ${operation} has no "${String(response)}" topic: use "accepted" or "rejected" (and "delta"/"documents" for update)`, {
+    throw new FleetError('INVALID_TOPIC', `Shadow ${operation} has no ${describeValue(response)} topic: use "accepted" or "rejected" (and "delta"/"documents" for update)`, {
       status: 400,
     });
   }
@@ -143,6 +152,7 @@ export function shadowTopic(thingName: string, operation: ShadowOperation, optio
  *
  * @param thingName - the thing
  * @param shadowName - a named shadow, or omit for the classic shadow
+ * @throws FleetError `INVALID_NAME` for a bad thing or shadow name.
  */
 export function shadowResponseFilter(thingName: string, shadowName?: string): string {
   return `${shadowBase(thingName, shadowName)}/+/+`;
@@ -153,10 +163,12 @@ export function shadowResponseFilter(thingName: string, shadowName?: string): st
  * subscribes to. Omit `thingName` for every thing.
  *
  * @param options - `thingName` (default every thing, `+`); `named: true` for named shadows
+ * @throws FleetError `INVALID_NAME` for a bad thing name, `INVALID_ARGUMENT` when `options` is not an object.
  */
 export function shadowRequestFilter(options: { thingName?: string; named?: boolean } = {}): string {
-  const thing = options.thingName === undefined ? '+' : assertThingName(options.thingName);
-  return options.named === true ? `$aws/things/${thing}/shadow/name/+/+` : `$aws/things/${thing}/shadow/+`;
+  const { thingName, named } = optionsOf('shadowRequestFilter', 'options', options);
+  const thing = thingName === undefined ? '+' : assertThingName(thingName);
+  return named === true ? `$aws/things/${thing}/shadow/name/+/+` : `$aws/things/${thing}/shadow/+`;
 }
 
 function dev(tenantId: string, deviceId: string): string {
@@ -215,12 +227,14 @@ export interface FleetTopicFilterParts {
  * fleetTopicFilter('command', { tenantId: 'acme', deviceId: 'd1' }); // "cmd/acme/d1/req/+"
  * ```
  * @throws FleetError `INVALID_NAME` for a bad id, `INVALID_TOPIC` for `kind: 'shadow'` (use
- *   {@link shadowRequestFilter} / {@link shadowResponseFilter}).
+ *   {@link shadowRequestFilter} / {@link shadowResponseFilter}), `INVALID_ARGUMENT` when `parts`
+ *   is not an object.
  */
 export function fleetTopicFilter(kind: Exclude<FleetTopicKind, 'shadow'>, parts: FleetTopicFilterParts = {}): string {
-  const t = parts.tenantId === undefined ? '+' : assertTenantId(parts.tenantId);
-  const d = parts.deviceId === undefined ? '+' : assertThingName(parts.deviceId);
-  const id = (what: 'command id' | 'job id'): string => (parts.id === undefined ? '+' : checkId(what, parts.id));
+  const { tenantId, deviceId, id: pinned } = optionsOf('fleetTopicFilter', 'parts', parts);
+  const t = tenantId === undefined ? '+' : assertTenantId(tenantId);
+  const d = deviceId === undefined ? '+' : assertThingName(deviceId);
+  const id = (what: 'command id' | 'job id'): string => (pinned === undefined ? '+' : checkId(what, pinned));
   switch (kind) {
     case 'telemetry':
       return `dt/${t}/${d}/telemetry`;
@@ -239,7 +253,7 @@ export function fleetTopicFilter(kind: Exclude<FleetTopicKind, 'shadow'>, parts:
     case 'provisioning-response':
       return `cmd/${t}/${d}/prov/res`;
     default:
-      throw new FleetError('INVALID_TOPIC', `Unknown fleet topic kind ${JSON.stringify(kind)}; for shadows use shadowRequestFilter/shadowResponseFilter`, {
+      throw new FleetError('INVALID_TOPIC', `Unknown fleet topic kind ${describeValue(kind)}; for shadows use shadowRequestFilter/shadowResponseFilter`, {
         status: 400,
       });
   }
@@ -248,9 +262,12 @@ export function fleetTopicFilter(kind: Exclude<FleetTopicKind, 'shadow'>, parts:
 /**
  * Formats a {@link FleetTopic} as its topic string; the inverse of {@link parseTopic}.
  *
- * @throws FleetError `INVALID_NAME` or `INVALID_TOPIC` when a part is invalid.
+ * @throws FleetError `INVALID_NAME` or `INVALID_TOPIC` when a part is invalid or `topic` is not an object.
  */
 export function formatTopic(topic: FleetTopic): string {
+  if (typeof topic !== 'object' || topic === null) {
+    throw new FleetError('INVALID_TOPIC', `formatTopic: expected a topic object such as { kind: 'telemetry', tenantId, deviceId }, got ${describeValue(topic)}`, { status: 400 });
+  }
   switch (topic.kind) {
     case 'shadow': {
       const options: { shadowName?: string; response?: ShadowResponse } = {};
@@ -275,7 +292,7 @@ export function formatTopic(topic: FleetTopic): string {
     case 'provisioning-response':
       return provisioningResponseTopic(topic.tenantId, topic.deviceId);
     default:
-      throw new FleetError('INVALID_TOPIC', `Unknown topic kind ${JSON.stringify((topic as { kind?: unknown }).kind)}`, { status: 400 });
+      throw new FleetError('INVALID_TOPIC', `Unknown topic kind ${describeValue((topic as { kind?: unknown }).kind)}`, { status: 400 });
   }
 }
 
@@ -355,7 +372,9 @@ function parseDevice(topic: string, levels: readonly string[]): FleetTopic {
  * ```
  */
 export function parseTopic(topic: string): FleetTopic {
-  if (typeof topic !== 'string') throw noMatch(String(topic), `expected a string, got ${typeof topic}`);
+  if (typeof topic !== 'string') {
+    throw new FleetError('INVALID_TOPIC', `parseTopic: a topic is a string, got ${describeValue(topic)}`, { status: 400, details: { topic: describeValue(topic) } });
+  }
   const levels = topic.split('/');
   switch (levels[0]) {
     case '$aws':

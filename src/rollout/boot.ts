@@ -12,7 +12,11 @@ export const bootCheckSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** `pass`, `fail`, or `pending` (not run or not finished yet). */
   status: z.enum(['pass', 'fail', 'pending']),
-  /** When the check passed (epoch ms); a pass after the window does not count. Default: in time. */
+  /**
+   * When the check passed (epoch ms). A pass counts only from `bootedAt` to the deadline and
+   * once `now` has reached it: one stamped before the boot (a result of the old slot), after the
+   * deadline or after `now` does not count. Default: in time.
+   */
   at: z.number().finite().optional(),
   /** Whether the commit waits for this check. Default true; an optional check that fails is only reported. */
   required: z.boolean().optional(),
@@ -59,8 +63,9 @@ export interface BootDecision {
  *
  * - `rollback` when the device rebooted before committing, or a required check failed, or the
  *   window ended before every required check passed;
- * - `commit` when every required check passed within the window (with no required checks, when
- *   the window elapsed without a reboot: surviving the window is the check);
+ * - `commit` when every required check passed within the window — a pass stamped with `at`
+ *   counts only when `bootedAt ≤ at ≤ min(now, bootedAt + windowMs)` (with no required checks,
+ *   when the window elapsed without a reboot: surviving the window is the check);
  * - `pending` otherwise.
  *
  * @param input - `{ bootedAt, now, checks, windowMs?, rebooted? }` ({@link BootInput})
@@ -83,10 +88,21 @@ export function evaluateBoot(input: BootInput): BootDecision {
   const windowMs = parsed.data.windowMs ?? DEFAULT_BOOT_HEALTH_MS;
   const deadline = bootedAt + windowMs;
   const required = checks.filter((c) => c.required !== false);
-  const inTime = (c: BootCheck): boolean => c.status === 'pass' && (c.at === undefined || c.at <= deadline);
+  // A pass counts only when it happened in the window and has happened by now: a pass stamped
+  // before the boot is a result of the old slot, one stamped after now has not happened yet.
+  const until = Math.min(now, deadline);
+  const inTime = (c: BootCheck): boolean => c.status === 'pass' && (c.at === undefined || (c.at >= bootedAt && c.at <= until));
   const passed = required.filter(inTime).map((c) => c.name);
   const failed = checks.filter((c) => c.status === 'fail').map((c) => c.name);
-  const waiting = required.filter((c) => !inTime(c) && c.status !== 'fail').map((c) => c.name);
+  const waitingChecks = required.filter((c) => !inTime(c) && c.status !== 'fail');
+  const waiting = waitingChecks.map((c) => c.name);
+  const why = (c: BootCheck): string => {
+    if (c.status !== 'pass' || c.at === undefined) return c.name;
+    if (c.at < bootedAt) return `${c.name} (its pass at ${c.at} is before the new slot booted at ${bootedAt})`;
+    if (c.at > deadline) return `${c.name} (its pass at ${c.at} is after the deadline ${deadline})`;
+    return `${c.name} (its pass at ${c.at} is after now, ${now})`;
+  };
+  const waitingWhy = waitingChecks.map(why).join(', ');
   const result = (verdict: BootVerdict, reason: string): BootDecision => ({ verdict, reason, passed, failed, waiting, deadline });
   if (rebooted === true) return result('rollback', 'the device rebooted before committing the new slot');
   const failedRequired = required.filter((c) => c.status === 'fail').map((c) => c.name);
@@ -94,7 +110,7 @@ export function evaluateBoot(input: BootInput): BootDecision {
   if (required.length > 0 && waiting.length === 0) return result('commit', `all ${required.length} required checks passed within ${windowMs} ms`);
   if (now >= deadline) {
     if (required.length === 0) return result('commit', `no required checks; the device ran ${windowMs} ms without a reboot`);
-    return result('rollback', `the ${windowMs} ms window ended before ${waiting.join(', ')} passed`);
+    return result('rollback', `the ${windowMs} ms window ended before ${waitingWhy} passed`);
   }
-  return result('pending', required.length === 0 ? `no required checks; waiting out the window (${deadline - now} ms left)` : `waiting for ${waiting.join(', ')} (${deadline - now} ms left)`);
+  return result('pending', required.length === 0 ? `no required checks; waiting out the window (${deadline - now} ms left)` : `waiting for ${waitingWhy} (${deadline - now} ms left)`);
 }

@@ -11,6 +11,7 @@ import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
 import { isInWindow, nextWindowOpening } from './windows.js';
+import { describe } from './describe.js';
 
 /** What the rollout should do now. */
 export type RolloutDecisionKind = 'wait' | 'advance' | 'complete' | 'pause' | 'abort';
@@ -379,7 +380,7 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
   if (progress.plan !== plan && (progress.rolloutId !== plan.rolloutId || progress.plan.devices.length !== plan.devices.length)) {
     throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: the progress tracks rollout ${progress.rolloutId}, not ${plan.rolloutId}; create it with createRolloutProgress(plan)`, { status: 400 });
   }
-  if (!Number.isFinite(now)) throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: options.now must be a finite epoch-ms number, got ${String(now)}`, { status: 400 });
+  if (!Number.isFinite(now)) throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: options.now must be a finite epoch-ms number, got ${describe(now)}`, { status: 400 });
 }
 
 /**
@@ -393,7 +394,8 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  * it reached that threshold) has elapsed and nothing aborts. Pending devices are dispatched
  * within the maintenance windows and the rate limit, earliest stage first.
  *
- * @param plan - the plan the tracker was created from
+ * @param plan - the plan the tracker was created from, or a copy of it (restored from JSON): the
+ *   tracker's own plan, checked when it was built, is what is read
  * @param progress - the tracker (read only)
  * @param options - `{ now }`, epoch ms
  * @returns the decision, its reason, per-stage statistics and the effects
@@ -410,6 +412,9 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
 export function evaluateRollout(plan: RolloutPlan, progress: RolloutProgress, options: EvaluateOptions): RolloutDecision {
   const now = (options as EvaluateOptions | undefined)?.now as number;
   assertPair(plan, progress, now);
+  // The tracker's own plan, checked when the tracker was built, is the one read: `plan` (perhaps a
+  // copy restored from JSON) only has to name the same rollout.
+  plan = progress.plan;
   const t = Math.max(now, progress.now);
   const exp = collectExpirations(plan, progress, t);
   const stats = plan.stages.map((s) => stageStats(plan, progress, s, exp, t));

@@ -42,12 +42,13 @@ export type {
   ResolvedDeadlines,
   RolloutDevice,
   RolloutSpec,
+  RolloutSpecInput,
   StageSpec,
   TargetFilter,
 } from './spec.js';
 export { planRollout } from './plan.js';
 export { plannedDeviceSchema, plannedStageSchema, rolloutPlanSchema } from './plan-schema.js';
-export type { PlannedDevice, PlannedStage, RolloutPlan, SkipReason, SkipSummary, SkippedDevice } from './plan.js';
+export type { PlanRolloutOptions, PlannedDevice, PlannedStage, RolloutPlan, SkipReason, SkipSummary, SkippedDevice } from './plan.js';
 export { DEVICE_REPORT_TYPES, DEVICE_STATUSES, isTerminalStatus } from './status.js';
 export type { DeviceReportType, DeviceStatus, InProgressPhase } from './status.js';
 export { deviceReportSchema } from './report.js';

@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { COHORT_COUNT, cohortLimit, cohortOf } from './cohort.js';
+import { checkPlan } from './plan-schema.js';
 import {
   DEFAULT_STAGES,
   DEFAULT_SUCCESS_THRESHOLD,
@@ -22,6 +23,7 @@ import type {
   ResolvedDeadlines,
   RolloutDevice,
   RolloutSpec,
+  RolloutSpecInput,
   StageSpec,
   TargetFilter,
 } from './spec.js';
@@ -40,6 +42,7 @@ export interface SkippedDevice {
 export interface SkipSummary {
   readonly total: number;
   readonly byReason: Readonly<Record<SkipReason, number>>;
+  /** The skipped devices in (cohort, id) order, so the order of the input fleet does not matter. */
   readonly devices: readonly SkippedDevice[];
 }
 
@@ -63,7 +66,10 @@ export interface PlannedStage {
   readonly percent?: number | undefined;
   /** Cumulative count requested (count stages). */
   readonly count?: number | undefined;
-  /** Cumulative number of devices the request asked for, before the one-device minimum. */
+  /**
+   * Cumulative number of devices the request asked for, before the one-device minimum (and, when
+   * re-planning with `previous`, before the room kept for the stage's previous devices).
+   */
   readonly requested: number;
   /** First device index (inclusive) in `plan.devices`. */
   readonly start: number;
@@ -181,7 +187,6 @@ function skipReason(device: RolloutDevice, spec: RolloutSpec): SkipReason | unde
   return undefined;
 }
 
-const SKIP_CODES: readonly SkipReason[] = ['decommissioned', 'maintenance', 'not-targeted', 'already-on-target'];
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -191,9 +196,10 @@ function compareIds(a: string, b: string): number {
  * Orders every device by (cohort, id) with a counting sort on the cohort — O(n), and never in
  * creation order — and rejects duplicate ids, which that order makes adjacent.
  *
- * @returns device indices in order, and `below[c]` = how many devices have a cohort < c
+ * @param where - names the list in the duplicate-id error
+ * @returns device indices in order
  */
-function orderByCohort(devices: readonly RolloutDevice[], cohorts: Int32Array): { order: Int32Array; below: Int32Array } {
+function orderByCohort(devices: readonly { readonly id: string }[], cohorts: Int32Array, where: string): Int32Array {
   const below = new Int32Array(COHORT_COUNT + 1);
   for (let i = 0; i < cohorts.length; i++) below[cohorts[i]! + 1]!++;
   for (let c = 1; c <= COHORT_COUNT; c++) below[c]! += below[c - 1]!;
@@ -208,10 +214,10 @@ function orderByCohort(devices: readonly RolloutDevice[], cohorts: Int32Array): 
     order.subarray(from, to).sort(byId);
     for (let k = from + 1; k < to; k++) {
       const id = devices[order[k]!]!.id;
-      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in spec.devices; ids must be unique`);
+      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in ${where}; ids must be unique`);
     }
   }
-  return { order, below };
+  return order;
 }
 
 function checkStagesGrow(stages: readonly StageSpec[]): void {
@@ -240,39 +246,6 @@ function requiredSuccesses(size: number, threshold: number): number {
   return s;
 }
 
-function buildStages(stages: readonly StageSpec[], belowCohort: Int32Array, eligible: number, notes: string[]): PlannedStage[] {
-  const out: PlannedStage[] = [];
-  let end = 0;
-  stages.forEach((s, i) => {
-    const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
-    const requested = s.percent !== undefined ? belowCohort[cohortLimit(s.percent)]! : Math.min(s.count ?? 0, eligible);
-    if (end >= eligible) {
-      notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
-      return;
-    }
-    const raisedToOne = requested <= end;
-    const next = raisedToOne ? end + 1 : requested;
-    if (raisedToOne) notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
-    const size = next - end;
-    const successThreshold = s.successThreshold ?? DEFAULT_SUCCESS_THRESHOLD;
-    out.push({
-      index: out.length,
-      name,
-      ...(s.percent !== undefined ? { percent: s.percent } : { count: s.count ?? 0 }),
-      requested,
-      start: end,
-      end: next,
-      size,
-      raisedToOne,
-      minSoakMs: s.minSoakMs ?? defaultSoakMs(i, stages.length),
-      successThreshold,
-      requiredSuccesses: requiredSuccesses(size, successThreshold),
-    });
-    end = next;
-  });
-  return out;
-}
-
 function summariseSkips(skipped: SkippedDevice[], version: string, notes: string[]): SkipSummary {
   const byReason: Record<SkipReason, number> = { decommissioned: 0, maintenance: 0, 'not-targeted': 0, 'already-on-target': 0 };
   for (const s of skipped) byReason[s.reason]++;
@@ -296,6 +269,89 @@ function parseSpec(input: unknown): RolloutSpec {
   return { ...parsed.data, devices: parseDevices(devices) };
 }
 
+const SKIP_CODES: readonly SkipReason[] = ['decommissioned', 'maintenance', 'not-targeted', 'already-on-target'];
+
+/** The skip reason as a code: 0 = eligible, else 1 + its index in SKIP_CODES. */
+function skipCode(device: RolloutDevice, spec: RolloutSpec): number {
+  const reason = skipReason(device, spec);
+  return reason === undefined ? 0 : 1 + SKIP_CODES.indexOf(reason);
+}
+
+/**
+ * The device as the planner judges it: a device of the previous plan that runs the target
+ * already was (most likely) updated by this rollout, so it is planned as if it still ran the
+ * version a rollback restores.
+ */
+function effectiveDevice(device: RolloutDevice, i: number, previous: RolloutPlan | undefined, match: Int32Array | undefined, target: string): RolloutDevice {
+  if (match === undefined || match[i]! < 0 || device.firmware !== target) return device;
+  return { ...device, firmware: previous!.devices[match[i]!]!.fromVersion };
+}
+
+/** Options of {@link planRollout}. */
+export interface PlanRolloutOptions {
+  /**
+   * The plan of the running rollout this plan replaces (re-planning after the fleet changed),
+   * made with the same `rolloutId` and seed. Every device of it that is still eligible keeps its
+   * stage or moves to an earlier one — raised canaries and count stages included — and keeps its
+   * `fromVersion` when it already runs the target version; new devices are placed by cohort.
+   */
+  readonly previous?: RolloutPlan | undefined;
+}
+
+/** The previous plan, after checking that `options` holds a plan of this rollout, or undefined. */
+function previousPlan(options: unknown, rolloutId: string, seed: string): RolloutPlan | undefined {
+  if (options === undefined) return undefined;
+  if (!isRecord(options)) {
+    throw new FleetError('INVALID_ARGUMENT', `planRollout(spec, options): options must be an object like { previous: plan }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`, {
+      status: 400,
+    });
+  }
+  const unknown = Object.keys(options).filter((k) => k !== 'previous');
+  if (unknown.length > 0) {
+    throw new FleetError('INVALID_ARGUMENT', `planRollout(spec, options): unknown option ${JSON.stringify(unknown[0])}; the only option is previous`, { status: 400, details: { option: unknown[0] } });
+  }
+  const previous: unknown = options['previous'];
+  if (previous === undefined) return undefined;
+  checkPlan(previous, PREVIOUS);
+  if (previous.rolloutId !== rolloutId) {
+    throw invalid(`${PREVIOUS}: the previous plan is for rollout ${JSON.stringify(previous.rolloutId)}, not ${JSON.stringify(rolloutId)}; pass the plan of the rollout being re-planned`);
+  }
+  if (previous.seed !== seed) {
+    throw invalid(`${PREVIOUS}: the previous plan was made with seed ${JSON.stringify(previous.seed)}, this spec gives ${JSON.stringify(seed)}; keep the seed of a running rollout (cohorts depend on it)`);
+  }
+  return previous;
+}
+
+const PREVIOUS = 'planRollout(spec, { previous })';
+
+/**
+ * For each device of the fleet, the index of the same device in `previous.devices`, or -1.
+ * Both lists are walked in (cohort, id) order, so matching is a linear merge (no map of a
+ * million ids). Every cohort of the previous plan is recomputed: an edited one is refused.
+ */
+function matchPrevious(previous: RolloutPlan, seed: string, all: readonly RolloutDevice[], cohorts: Int32Array, order: Int32Array): Int32Array {
+  const before = previous.devices;
+  const prevCohorts = new Int32Array(before.length);
+  for (let j = 0; j < before.length; j++) {
+    const d = before[j]!;
+    const c = cohortOf(seed, d.id);
+    if (c !== d.cohort) throw invalid(`${PREVIOUS}: plan.devices.${j}.cohort is ${d.cohort}, but ${JSON.stringify(d.id)} has cohort ${c} under the plan's seed; pass the plan returned by planRollout, unchanged`);
+    prevCohorts[j] = c;
+  }
+  const prevOrder = orderByCohort(before, prevCohorts, 'the previous plan');
+  const match = new Int32Array(all.length).fill(-1);
+  let j = 0;
+  for (let k = 0; k < order.length && j < prevOrder.length; k++) {
+    const i = order[k]!;
+    const c = cohorts[i]!;
+    const id = all[i]!.id;
+    // Skip previous devices that sort before this one (they left the fleet).
+    while (j < prevOrder.length && (prevCohorts[prevOrder[j]!]! < c || (prevCohorts[prevOrder[j]!] === c && before[prevOrder[j]!]!.id < id))) j++;
+    if (j < prevOrder.length && prevCohorts[prevOrder[j]!] === c && before[prevOrder[j]!]!.id === id) match[i] = prevOrder[j++]!;
+  }
+  return match;
+}
+
 /**
  * Plans a staged rollout: validates the spec, skips devices that must not or need not be
  * updated (saying how many and why), assigns every other device its sticky cohort and splits
@@ -303,12 +359,21 @@ function parseSpec(input: unknown): RolloutSpec {
  *
  * A percent stage holds the devices whose cohort is below `percent × 100`; a count stage holds
  * the first `count` devices in that order. A stage that would add no device gets one (and
- * `notes` says so); stages left with no device at all are dropped (and `notes` says so).
+ * `notes` says so); stages left with no device at all are dropped (and `notes` says so). The
+ * plan depends on the fleet as a set: any order of `spec.devices` gives the same plan.
  *
- * @param spec - a {@link RolloutSpec} (validated here; `unknown` is accepted on purpose)
+ * Re-planning a running rollout (devices joined or left): pass its plan as `previous`. Every
+ * device of it that is still eligible stays in its stage or an earlier one; a device that already
+ * runs the target version stays too (it is planned with its previous `fromVersion`, the version a
+ * rollback restores); new devices are placed by cohort. Without `previous` only percent stages
+ * are sticky (see the guide, docs/rollout.md).
+ *
+ * @param spec - the rollout spec ({@link RolloutSpecInput}; validated here at run time)
+ * @param options - `{ previous }` when re-planning a running rollout ({@link PlanRolloutOptions})
  * @returns the plan: plain data, safe to store as JSON
- * @throws FleetError `INVALID_PLAN` (400) for a malformed spec, duplicate device ids or stages
- *   that do not grow.
+ * @throws FleetError `INVALID_PLAN` (400) for a malformed spec, duplicate device ids, stages
+ *   that do not grow, or a `previous` plan that is corrupt or belongs to another rollout or seed;
+ *   `INVALID_ARGUMENT` (400) for options that are not `{ previous }`.
  * @example
  * ```ts
  * const plan = planRollout({
@@ -317,52 +382,159 @@ function parseSpec(input: unknown): RolloutSpec {
  *   devices: fleet, // [{ id, tenantId, firmware, state, tags }]
  * });
  * plan.stages.map((s) => s.size); // e.g. [100, 900, 4000, 5000] for 10,000 devices
+ * // Later, after devices joined the fleet:
+ * const next = planRollout({ ...spec, devices: fleetNow }, { previous: plan });
  * ```
  */
-export function planRollout(spec: unknown): RolloutPlan {
+export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions): RolloutPlan {
   const parsed = parseSpec(spec);
   const stageSpecs = parsed.stages ?? DEFAULT_STAGES;
   checkStagesGrow(stageSpecs);
   const seed = parsed.seed ?? `${parsed.rolloutId}/${parsed.firmware.version}`;
+  const previous = previousPlan(options, parsed.rolloutId, seed);
   const all = parsed.devices;
-  // Every device gets a cohort (skipped ones too), so one ordering also finds duplicate ids.
-  const cohorts = new Int32Array(all.length);
-  const reasons = new Uint8Array(all.length); // 0 = eligible, else 1 + index in SKIP_CODES
-  for (let i = 0; i < all.length; i++) {
+  const n = all.length;
+  const target = parsed.firmware.version;
+  // Every device gets a cohort (skipped ones too), so one ordering also finds duplicate ids, and
+  // the reason it is skipped (0 = eligible, else 1 + index in SKIP_CODES). Without `previous`
+  // both come from one pass over the fleet; with it, the reasons wait for the matching.
+  const cohorts = new Int32Array(n);
+  const reasons = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
     const device = all[i]!;
     cohorts[i] = cohortOf(seed, device.id);
-    const reason = skipReason(device, parsed);
-    if (reason !== undefined) reasons[i] = 1 + SKIP_CODES.indexOf(reason);
+    if (previous === undefined) reasons[i] = skipCode(device, parsed);
   }
-  const { order } = orderByCohort(all, cohorts);
-  const eligibleOrder = new Int32Array(all.length);
+  const order = orderByCohort(all, cohorts, 'spec.devices');
+  const match = previous === undefined ? undefined : matchPrevious(previous, seed, all, cohorts, order);
+  if (match !== undefined) for (let i = 0; i < n; i++) reasons[i] = skipCode(effectiveDevice(all[i]!, i, previous, match, target), parsed);
+  const lastStage = stageSpecs.length - 1;
+
+  // In (cohort, id) order: list the skipped devices, and sort the eligible ones into those of
+  // the previous plan (by the stage they keep) and new ones.
+  const eligibleOrder = new Int32Array(n);
   const belowCohort = new Int32Array(COHORT_COUNT + 1); // eligible devices with a cohort below c
+  // The devices new to the plan (all of them without `previous`), in cohort order, and how many have a cohort below c.
+  const newOrder = match === undefined ? eligibleOrder : new Int32Array(n);
+  const newBelow = match === undefined ? belowCohort : new Int32Array(COHORT_COUNT + 1);
+  const held: number[][] = stageSpecs.map(() => []); // devices of the previous plan, by the stage they keep
+  const isNew = match === undefined ? undefined : new Uint8Array(n); // without `previous` every device is new
+  const skipped: SkippedDevice[] = [];
   let eligible = 0;
-  for (let k = 0; k < order.length; k++) {
+  let fresh = 0;
+  for (let k = 0; k < n; k++) {
     const i = order[k]!;
-    if (reasons[i] === 0) {
-      eligibleOrder[eligible++] = i;
-      belowCohort[cohorts[i]! + 1]!++;
+    const r = reasons[i]!;
+    if (r !== 0) {
+      skipped.push({ id: all[i]!.id, tenantId: all[i]!.tenantId, reason: SKIP_CODES[r - 1]! });
+      continue;
+    }
+    eligibleOrder[eligible++] = i;
+    belowCohort[cohorts[i]! + 1]!++;
+    if (match === undefined) continue;
+    const prior = match[i]!;
+    if (prior >= 0) held[Math.min(previous!.devices[prior]!.stage, lastStage)]!.push(i);
+    else {
+      isNew![i] = 1;
+      newOrder[fresh++] = i;
+      newBelow[cohorts[i]! + 1]!++;
     }
   }
   for (let c = 1; c <= COHORT_COUNT; c++) belowCohort[c]! += belowCohort[c - 1]!;
-  const skipped: SkippedDevice[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const r = reasons[i]!;
-    if (r !== 0) skipped.push({ id: all[i]!.id, tenantId: all[i]!.tenantId, reason: SKIP_CODES[r - 1]! });
-  }
+  if (match !== undefined) for (let c = 1; c <= COHORT_COUNT; c++) newBelow[c]! += newBelow[c - 1]!;
+
+  // Fill the stages. A stage holds at least what it requested, every device of the previous plan
+  // that keeps it and every new device whose cohort is below its limit; it is raised to one
+  // device when that is nobody.
   const notes: string[] = [];
-  const stages = buildStages(stageSpecs, belowCohort, eligible, notes);
-  const devices = new Array<PlannedDevice>(stages.at(-1)?.end ?? 0);
-  for (const stage of stages) {
-    for (let k = stage.start; k < stage.end; k++) {
-      const i = eligibleOrder[k]!;
-      const device = all[i]!;
-      devices[k] = { id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage: stage.index, fromVersion: device.firmware };
+  const stages: PlannedStage[] = [];
+  // With `previous`, the stage of each device placed so far (-1 before). Without it, the placed
+  // devices are always the first ones of eligibleOrder, so nothing needs tracking.
+  const stageOf = match === undefined ? undefined : new Int32Array(n).fill(-1);
+  let placed = 0;
+  let newPlaced = 0; // new devices are always placed in cohort order: a prefix of newOrder
+  let cursor = 0; // into eligibleOrder: every device before it is placed
+  for (let i = 0; i < stageSpecs.length; i++) {
+    const s = stageSpecs[i]!;
+    const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
+    const limit = s.percent !== undefined ? cohortLimit(s.percent) : -1;
+    const requested = limit >= 0 ? belowCohort[limit]! : Math.min(s.count ?? 0, eligible);
+    const end = placed;
+    if (end >= eligible) {
+      notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
+      continue;
+    }
+    const index = stages.length;
+    const keep = stageOf === undefined ? [] : held[i]!.filter((k) => stageOf[k]! < 0);
+    const due = limit >= 0 ? Math.max(0, newBelow[limit]! - newPlaced) : 0;
+    let next = Math.max(requested, end + keep.length + due);
+    const raisedToOne = next <= end;
+    if (raisedToOne) {
+      next = end + 1;
+      notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
+    } else if (next > requested && keep.length > 0) {
+      notes.push(`${name} holds ${next - end} devices where ${Math.max(0, requested - end)} were requested: the ${keep.length} devices it had in the previous plan stay in it`);
+    }
+    if (stageOf === undefined) {
+      placed = newPlaced = next; // the next devices in cohort order
+    } else {
+      for (const k of keep) stageOf[k] = index;
+      for (let k = newPlaced; k < newPlaced + due; k++) stageOf[newOrder[k]!] = index;
+      placed += keep.length + due;
+      newPlaced += due;
+    }
+    while (placed < next) {
+      while (stageOf![eligibleOrder[cursor]!]! >= 0) cursor++;
+      const k = eligibleOrder[cursor]!;
+      stageOf![k] = index;
+      placed++;
+      newPlaced += isNew![k]!;
+    }
+    const size = next - end;
+    const successThreshold = s.successThreshold ?? DEFAULT_SUCCESS_THRESHOLD;
+    stages.push({
+      index,
+      name,
+      ...(s.percent !== undefined ? { percent: s.percent } : { count: s.count ?? 0 }),
+      requested,
+      start: end,
+      end: next,
+      size,
+      raisedToOne,
+      minSoakMs: s.minSoakMs ?? defaultSoakMs(i, stageSpecs.length),
+      successThreshold,
+      requiredSuccesses: requiredSuccesses(size, successThreshold),
+    });
+  }
+
+  // Lay the devices out by (stage, cohort, id). Without `previous` the stages took the eligible
+  // devices in cohort order; with it, one pass in cohort order puts each into its stage's slice.
+  let layout = eligibleOrder.subarray(0, placed);
+  if (stageOf !== undefined) {
+    layout = new Int32Array(placed);
+    const slot = Int32Array.from(stages, (st) => st.start);
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const stage = stageOf[i]!;
+      if (stage >= 0) layout[slot[stage]!++] = i;
     }
   }
-  if (eligible > devices.length) notes.push(`${eligible - devices.length} eligible devices are beyond the last stage and will not be updated`);
-  const skippedSummary = summariseSkips(skipped, parsed.firmware.version, notes);
+  const devices = new Array<PlannedDevice>(placed);
+  let kept = 0;
+  for (const { index: stage, start, end } of stages) {
+    for (let k = start; k < end; k++) {
+      const i = layout[k]!;
+      const device = match === undefined ? all[i]! : effectiveDevice(all[i]!, i, previous, match, target);
+      devices[k] = { id: device.id, tenantId: device.tenantId, cohort: cohorts[i]!, stage, fromVersion: device.firmware };
+      if (match !== undefined && match[i]! >= 0 && previous!.devices[match[i]!]!.stage === stage) kept++;
+    }
+  }
+  if (eligible > placed) notes.push(`${eligible - placed} eligible devices are beyond the last stage and will not be updated`);
+  if (previous !== undefined) {
+    const carried = placed - newPlaced;
+    notes.push(`re-planned from the previous plan: ${kept} devices kept their stage, ${carried - kept} moved to an earlier stage, ${newPlaced} are new, ${previous.devices.length - carried} left the plan`);
+  }
+  const skippedSummary = summariseSkips(skipped, target, notes);
   return {
     rolloutId: parsed.rolloutId,
     firmware: parsed.firmware,

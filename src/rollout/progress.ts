@@ -36,6 +36,7 @@ import {
   statusName,
 } from './status.js';
 import type { DeviceStatus, InProgressPhase } from './status.js';
+import { describe } from './describe.js';
 
 /** The state of a rollout as a whole. */
 export type RolloutState = 'running' | 'paused' | 'aborted' | 'cancelled' | 'rolled_back' | 'completed';
@@ -362,7 +363,7 @@ export class RolloutProgress {
   stageCounts(stage: number): Record<DeviceStatus, number> {
     if (!Number.isInteger(stage) || stage < 0 || stage >= this.plan.stages.length) {
       const range = this.plan.stages.length === 0 ? 'no stages (no eligible device)' : `stages 0–${this.plan.stages.length - 1}`;
-      throw new FleetError('INVALID_ARGUMENT', `stageCounts(${String(stage)}): the plan has ${range}; pass a stage index from plan.stages`, { status: 400 });
+      throw new FleetError('INVALID_ARGUMENT', `stageCounts(${describe(stage)}): the plan has ${range}; pass a stage index from plan.stages`, { status: 400 });
     }
     return countsOf(this.counts, stage);
   }
@@ -439,7 +440,7 @@ export class RolloutProgress {
       const detail = parsed.success ? '' : `: ${parsed.error.issues[0]?.message ?? 'invalid'}`;
       return fail('INVALID_ARGUMENT', 400, `Invalid device report${detail}; expected { deviceId: string, type: ${VALID_REPORT_TYPES.join(' | ')} }`);
     }
-    if (!Number.isFinite(now)) return fail('INVALID_ARGUMENT', 400, `report(…, now): now must be a finite epoch-ms number, got ${String(now)}`);
+    if (!Number.isFinite(now)) return fail('INVALID_ARGUMENT', 400, `report(…, now): now must be a finite epoch-ms number, got ${describe(now)}`);
     const i = this.index.get(deviceId);
     if (i === undefined) return fail('DEVICE_NOT_FOUND', 404, `Device ${JSON.stringify(deviceId)} is not part of rollout ${this.plan.rolloutId}`, { deviceId });
     const code = this.status[i]!;
@@ -503,9 +504,9 @@ export class RolloutProgress {
   apply(decision: ApplicableDecision): ProgressResult {
     const d = decision as Partial<ApplicableDecision> | null;
     if (typeof d !== 'object' || d === null) return fail('INVALID_ARGUMENT', 400, 'apply(decision): expected the decision object returned by evaluateRollout');
-    if (d.rolloutId !== this.plan.rolloutId) return fail('INVALID_ARGUMENT', 400, `The decision is for rollout ${String(d.rolloutId)}, not ${this.plan.rolloutId}; apply it to that rollout's tracker`);
+    if (d.rolloutId !== this.plan.rolloutId) return fail('INVALID_ARGUMENT', 400, `The decision is for rollout ${describe(d.rolloutId)}, not ${this.plan.rolloutId}; apply it to that rollout's tracker`);
     if (d.revision !== this.#revision) {
-      return fail('INVALID_OPERATION', 409, `Stale decision: computed on revision ${String(d.revision)}, the tracker is at ${this.#revision}; evaluate again and apply at once`);
+      return fail('INVALID_OPERATION', 409, `Stale decision: computed on revision ${describe(d.revision)}, the tracker is at ${this.#revision}; evaluate again and apply at once`);
     }
     const problem = decisionProblem(
       { index: this.index, status: this.status, stageOf: this.stageOf, stageCount: this.plan.stages.length, currentStage: this.#stage, running: this.#state === 'running', marks: this.marks },
@@ -601,7 +602,7 @@ export class RolloutProgress {
    * ```
    */
   operate(action: OperatorAction, now: number): ProgressResult {
-    if (!Number.isFinite(now)) return fail('INVALID_ARGUMENT', 400, `operate(…, now): now must be a finite epoch-ms number, got ${String(now)}`);
+    if (!Number.isFinite(now)) return fail('INVALID_ARGUMENT', 400, `operate(…, now): now must be a finite epoch-ms number, got ${describe(now)}`);
     const type = (action as { type?: unknown } | null)?.type;
     switch (type) {
       case 'pause':
@@ -613,7 +614,7 @@ export class RolloutProgress {
       case 'rollback':
         return this.rollback((action as { stages?: unknown }).stages, now);
       default:
-        return fail('INVALID_ARGUMENT', 400, `Unknown operator action ${JSON.stringify(type)}; use pause, resume, cancel or rollback`);
+        return fail('INVALID_ARGUMENT', 400, `Unknown operator action ${describe(type)}; use pause, resume, cancel or rollback`);
     }
   }
 
@@ -661,8 +662,9 @@ export class RolloutProgress {
     const last = this.plan.stages.length - 1;
     const started = Array.from({ length: Math.min(this.#stage, last) + 1 }, (_, i) => i);
     const chosen: unknown = stages ?? started;
-    if (!Array.isArray(chosen) || !chosen.every((s) => Number.isInteger(s) && s >= 0 && s <= last)) {
-      return fail('INVALID_ARGUMENT', 400, `rollback stages must be stage indices 0–${last}, got ${JSON.stringify(stages)}`);
+    // Array.from turns holes into undefined: every() alone would skip them.
+    if (!Array.isArray(chosen) || !Array.from(chosen).every((s) => Number.isInteger(s) && s >= 0 && s <= last)) {
+      return fail('INVALID_ARGUMENT', 400, `rollback stages must be stage indices 0–${last}, got ${describe(stages)}`);
     }
     // An abort configured to roll back, latched but not applied yet, still rolls back every started stage.
     const owed = this.#state === 'aborted' && !this.haltApplied && this.plan.abort.onAbort === 'rollback';

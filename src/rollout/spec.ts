@@ -167,6 +167,46 @@ export type MaintenanceWindow = z.infer<typeof maintenanceWindowSchema>;
 /** The spec accepted by `planRollout`. */
 export type RolloutSpec = z.infer<typeof rolloutSpecSchema>;
 
+/**
+ * What {@link planRollout} accepts: a rollout spec as you write it. The same shape as
+ * `rolloutSpecSchema` (and the parsed {@link RolloutSpec}), with read-only arrays so a frozen
+ * fleet or `DEFAULT_STAGES` can be passed as they are. `planRollout` still validates it at run
+ * time, so a spec from JSON or another untyped source can be passed after a cast.
+ *
+ * @example
+ * ```ts
+ * const spec: RolloutSpecInput = {
+ *   rolloutId: 'fw-2.4.0',
+ *   firmware: { version: '2.4.0', url: 'https://updates.example.com/2.4.0.bin', sha256: 'ab'.repeat(32), size: 1_048_576 },
+ *   devices: fleet,
+ *   stages: [{ count: 5, minSoakMs: 3_600_000 }, { percent: 10 }, { percent: 100 }],
+ *   abort: { failureRate: 0.02, maxFailures: 25 },
+ * };
+ * ```
+ */
+export interface RolloutSpecInput {
+  /** Names the rollout, 1–128 characters; with the firmware version it makes the default seed. */
+  readonly rolloutId: string;
+  /** The image every device gets. */
+  readonly firmware: Firmware;
+  /** Cohort seed, 1–256 characters; default `rolloutId + "/" + firmware.version` (a new canary per release). */
+  readonly seed?: string | undefined;
+  /** The fleet; ids must be unique. Order does not matter. */
+  readonly devices: readonly RolloutDevice[];
+  /** Which devices the rollout targets; default every device. */
+  readonly target?: TargetFilter | undefined;
+  /** 1–100 cumulative stages; default 1 % → 10 % → 50 % → 100 %. */
+  readonly stages?: readonly StageSpec[] | undefined;
+  /** When the rollout aborts; default a failure rate above 0.1 %. */
+  readonly abort?: AbortCriteria | undefined;
+  /** Per-device deadlines; default 24 h to pick up, 1 h to install, 5 min to confirm the boot. */
+  readonly deadlines?: Deadlines | undefined;
+  /** Most dispatches in any 60-second window; default none. */
+  readonly rateLimit?: RateLimit | undefined;
+  /** When dispatching is allowed; default always. */
+  readonly maintenanceWindows?: readonly MaintenanceWindow[] | undefined;
+}
+
 /** Abort criteria with every default applied. */
 export interface ResolvedAbortCriteria {
   /** @defaultValue 0.001 (0.1 %) */

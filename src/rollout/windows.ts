@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { maintenanceWindowSchema } from './spec.js';
 import type { MaintenanceWindow } from './spec.js';
+import { describe } from './describe.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -47,11 +48,13 @@ function occurrenceContaining(window: MaintenanceWindow, now: number): number | 
 }
 
 const windowsSchema = z.array(maintenanceWindowSchema);
+/** The largest epoch-ms time a Date can hold. */
+const MAX_TIME = 8.64e15;
 
 /** Validates the arguments of the public window functions (the evaluator uses plan windows, already validated). */
 function checkArgs(fn: string, windows: unknown, now: unknown): void {
-  if (typeof now !== 'number' || !Number.isFinite(now)) {
-    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): now must be a finite epoch-ms number, got ${String(now)}`, { status: 400 });
+  if (typeof now !== 'number' || !(Math.abs(now) <= MAX_TIME)) {
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): now must be an epoch-ms time within the Date range (±8.64e15), got ${describe(now)}`, { status: 400 });
   }
   const parsed = windowsSchema.safeParse(windows);
   if (!parsed.success) {
@@ -75,7 +78,9 @@ export function nextWindowOpening(windows: readonly MaintenanceWindow[], now: nu
   for (const w of windows) {
     const offset = (w.utcOffsetMinutes ?? 0) * MINUTE;
     const today = Math.floor((now + offset) / DAY);
-    for (let day = today; day <= today + 7; day++) {
+    // Count the eight days by k, not by day++: past 2^53 ms, day + 1 === day and the loop would never end.
+    for (let k = 0; k <= 7; k++) {
+      const day = today + k;
       const opens = day * DAY + minutesOf(w.start) * MINUTE - offset;
       if (opens >= now && startsOn(w, day)) {
         if (best === undefined || opens < best) best = opens;
@@ -91,7 +96,7 @@ export function nextWindowOpening(windows: readonly MaintenanceWindow[], now: nu
  *
  * @param windows - maintenance windows ({@link MaintenanceWindow})
  * @param now - epoch ms
- * @throws FleetError `INVALID_ARGUMENT` for a malformed window or a non-finite `now`.
+ * @throws FleetError `INVALID_ARGUMENT` for a malformed window or a `now` outside the Date range (±8.64e15 ms).
  * @example
  * ```ts
  * inMaintenanceWindow([{ start: '22:00', end: '02:00', days: [1, 2, 3, 4, 5] }], Date.UTC(2026, 0, 5, 23, 0)); // true
@@ -109,7 +114,7 @@ export function inMaintenanceWindow(windows: readonly MaintenanceWindow[], now: 
  * @param windows - maintenance windows ({@link MaintenanceWindow})
  * @param now - epoch ms
  * @returns epoch ms, or `undefined` if no window ever opens (cannot happen for valid windows)
- * @throws FleetError `INVALID_ARGUMENT` for a malformed window or a non-finite `now`.
+ * @throws FleetError `INVALID_ARGUMENT` for a malformed window or a `now` outside the Date range (±8.64e15 ms).
  */
 export function nextMaintenanceWindow(windows: readonly MaintenanceWindow[], now: number): number | undefined {
   checkArgs('nextMaintenanceWindow', windows, now);

@@ -3,7 +3,8 @@
  * the device reports `{ value, ac, av, ad }` for a desired property, so an application sees each
  * property accepted or rejected, not only "still in the delta".
  */
-import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
+import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
+import { argumentError, checkDocument, checkOptional, describeValue } from './arguments.js';
 import type { MetadataNode, MetadataObject, ShadowDocument } from './types.js';
 
 /**
@@ -22,20 +23,24 @@ export type PropertyAck = {
   ad?: string;
 };
 
-/** True for a `{ value, ac, av?, ad? }` envelope. */
+/** True for a `{ value, ac, av?, ad? }` envelope (false for anything else, never throws). */
 export function isPropertyAck(value: JsonValue | undefined): value is PropertyAck {
   if (!isJsonObject(value) || !('value' in value) || typeof value['ac'] !== 'number') return false;
   for (const key in value) if (key !== 'value' && key !== 'ac' && key !== 'av' && key !== 'ad') return false;
   return true;
 }
 
-/** The value an envelope stands for; anything else unchanged. Pass as the delta's unwrapper. */
+/** The value an envelope stands for; anything else unchanged (never throws). Pass as the delta's unwrapper. */
 export function unwrapAck(reported: JsonValue): JsonValue {
   return isPropertyAck(reported) ? reported.value : reported;
 }
 
 /**
  * Builds the envelope a device reports for a desired property.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` (status 400) when `value` is not JSON, `options.version`
+ *   is not a whole number ≥ 0, `options.code` is not a whole number from 100 to 599 or
+ *   `options.description` is not a string.
  *
  * @example
  * ```ts
@@ -44,7 +49,15 @@ export function unwrapAck(reported: JsonValue): JsonValue {
  * ```
  */
 export function ackProperty(value: JsonValue, options: { code?: number; version: number; description?: string }): PropertyAck {
-  return { value, ac: options.code ?? 200, av: options.version, ad: options.description ?? (options.code === undefined || options.code < 300 ? 'completed' : 'rejected') };
+  const fn = 'ackProperty';
+  const problem = checkJson(value);
+  if (problem !== undefined) throw argumentError(fn, `value must be JSON: ${problem.message}`, 400);
+  if (typeof options !== 'object' || options === null) throw argumentError(fn, `pass options { version, code?, description? }, got ${describeValue(options)}`, 400);
+  const { code, version, description } = options;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw argumentError(fn, `options.version must be the whole-number version of the delta you answer, got ${describeValue(version)}`, 400);
+  if (code !== undefined && !(typeof code === 'number' && Number.isInteger(code) && code >= 100 && code <= 599)) throw argumentError(fn, `options.code must be a status from 100 to 599, got ${describeValue(code)}`, 400);
+  checkOptional(fn, 'options.description', description, 'string', 400);
+  return { value, ac: code ?? 200, av: version, ad: description ?? (code === undefined || code < 300 ? 'completed' : 'rejected') };
 }
 
 /** The acknowledgement state of one desired property. */
@@ -62,7 +75,7 @@ export interface PropertyAckStatus {
 }
 
 function ts(meta: MetadataNode | undefined): number {
-  if (meta === undefined) return 0;
+  if (typeof meta !== 'object' || meta === null) return 0;
   const t = (meta as { timestamp?: unknown }).timestamp;
   if (typeof t === 'number') return t;
   let max = 0;
@@ -70,33 +83,40 @@ function ts(meta: MetadataNode | undefined): number {
   return max;
 }
 
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+const own = <T>(o: unknown, key: string): T | undefined => (isJsonObject(o) && hasOwn(o, key) ? (o[key] as T) : undefined);
+
 /**
  * The acknowledgement state of every desired property of a document. A rejection counts only
  * when it was reported at or after the desired value was written; an older one leaves the
  * property `pending`.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` (status 400) when `document` is not a stored document
+ *   `{ state, metadata, version }`.
  */
 export function propertyAcks(document: ShadowDocument): PropertyAckStatus[] {
+  checkDocument('propertyAcks', document, 400);
   const out: PropertyAckStatus[] = [];
   const { desired, reported } = document.state;
   if (desired !== undefined) walk(desired, document.metadata.desired ?? {}, reported, document.metadata.reported, [], out);
   return out;
 }
 
-function walk(d: JsonObject, dm: MetadataObject, r: JsonObject | undefined, rm: MetadataObject | undefined, path: string[], out: PropertyAckStatus[]): void {
+function walk(d: JsonObject, dm: MetadataObject | undefined, r: JsonObject | undefined, rm: MetadataObject | undefined, path: string[], out: PropertyAckStatus[]): void {
   for (const key in d) {
     const dv = d[key] as JsonValue;
-    const raw = r?.[key];
+    const raw = own<JsonValue>(r, key);
     const here = [...path, key];
     if (isPropertyAck(raw)) {
       // The device runs the desired value: accepted, whatever code came with it (a 400 for an older value, say).
       const accepted = jsonEqual(dv, raw.value);
-      const rejected = raw.ac >= 400 && ts((rm?.[key] as MetadataObject | undefined)?.['ac']) >= ts(dm[key]);
+      const rejected = raw.ac >= 400 && ts(own(own(rm, key), 'ac')) >= ts(own(dm, key));
       const ack: { code: number; version?: number; description?: string } = { code: raw.ac };
       if (typeof raw.av === 'number') ack.version = raw.av;
       if (typeof raw.ad === 'string') ack.description = raw.ad;
       out.push({ path: here, desired: dv, status: accepted ? 'accepted' : rejected ? 'rejected' : 'pending', reported: raw.value, ack });
     } else if (isJsonObject(dv) && (raw === undefined || isJsonObject(raw))) {
-      walk(dv, (dm[key] ?? {}) as MetadataObject, raw, rm?.[key] as MetadataObject | undefined, here, out);
+      walk(dv, own(dm, key), raw, own(rm, key), here, out);
     } else if (raw === undefined) {
       out.push({ path: here, desired: dv, status: 'pending' });
     } else {

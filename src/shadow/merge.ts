@@ -40,34 +40,38 @@ function copy(value: JsonValue): JsonValue {
  * scalars and arrays replace whole, `null` deletes, a new key whose value holds only nulls (or
  * nothing) is not created, and an object left empty by deletions is removed. Every written leaf
  * gets `leaf` as its metadata; untouched leaves keep theirs. Inputs are never mutated.
+ *
+ * @returns the merged object and its metadata, or `undefined` when nothing is left
  */
-export function mergeObject(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged {
+export function mergeObject(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
   if (current !== undefined && currentMeta !== undefined) {
     const fast = mergeBySpread(current, currentMeta, patch, leaf);
-    if (fast !== undefined) return fast;
+    if (fast !== REBUILD) return fast;
   }
   return mergeByRebuild(current, currentMeta, patch, leaf);
 }
 
+const REBUILD: unique symbol = Symbol('rebuild');
+
 // The common case — no key is deleted — copies with a spread (V8 clones such objects cheaply)
 // and assigns the patch over it. A deletion falls back to rebuilding: `delete` would turn the
-// object into a slow dictionary-mode object for the rest of its life.
-function mergeBySpread(current: JsonObject, currentMeta: MetadataObject, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
-  const value: JsonObject = { ...current };
-  const meta: MetadataObject = { ...currentMeta };
+// object into a slow dictionary-mode object for the rest of its life. Nothing here enumerates
+// `current` (on a wide object that costs more than the whole update): emptiness is known from
+// what was written.
+function mergeBySpread(current: JsonObject, currentMeta: MetadataObject, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined | typeof REBUILD {
+  let value: JsonObject | undefined;
+  let meta: MetadataObject | undefined;
   for (const key in patch) {
     const next = patch[key] as JsonValue;
-    if (next === null) return undefined;
+    if (next === null) return REBUILD;
+    value ??= { ...current };
+    meta ??= { ...currentMeta };
     if (isJsonObject(next)) {
-      const before = value[key];
+      const before = hasOwn(current, key) ? current[key] : undefined;
       const sameKind = isJsonObject(before);
-      const sub = mergeObject(sameKind ? before : undefined, sameKind ? (meta[key] as MetadataObject | undefined) : undefined, next, leaf);
-      let empty = true;
-      for (const _ in sub.value) {
-        empty = false;
-        break;
-      }
-      if (empty) return undefined;
+      const beforeMeta = sameKind && hasOwn(currentMeta, key) ? (currentMeta[key] as MetadataObject) : undefined;
+      const sub = mergeObject(sameKind ? before : undefined, beforeMeta, next, leaf);
+      if (sub === undefined) return REBUILD; // left empty: the key goes, which only a rebuild does cleanly
       value[key] = sub.value;
       meta[key] = sub.meta;
     } else {
@@ -75,29 +79,33 @@ function mergeBySpread(current: JsonObject, currentMeta: MetadataObject, patch: 
       meta[key] = metadataFor(next, leaf);
     }
   }
+  if (value === undefined || meta === undefined) return isEmptyObject(current) ? undefined : { value: current, meta: currentMeta }; // an empty patch changes nothing
   return { value, meta };
 }
 
-function mergeByRebuild(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged {
+function mergeByRebuild(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
   const value: JsonObject = {};
   const meta: MetadataObject = {};
+  let kept = 0;
   if (current !== undefined) {
     for (const key in current) {
       if (hasOwn(patch, key)) {
-        writeKey(value, meta, key, current[key], currentMeta?.[key], patch[key] as JsonValue, leaf);
+        if (writeKey(value, meta, key, current[key], currentMeta !== undefined && hasOwn(currentMeta, key) ? currentMeta[key] : undefined, patch[key] as JsonValue, leaf)) kept++;
       } else {
         value[key] = current[key] as JsonValue;
-        const m = currentMeta?.[key];
+        const m = currentMeta !== undefined && hasOwn(currentMeta, key) ? currentMeta[key] : undefined;
         if (m !== undefined) meta[key] = m;
+        kept++;
       }
     }
   }
   for (const key in patch) {
-    if (current === undefined || !hasOwn(current, key)) writeKey(value, meta, key, undefined, undefined, patch[key] as JsonValue, leaf);
+    if ((current === undefined || !hasOwn(current, key)) && writeKey(value, meta, key, undefined, undefined, patch[key] as JsonValue, leaf)) kept++;
   }
-  return { value, meta };
+  return kept === 0 ? undefined : { value, meta };
 }
 
+/** Writes `next` over `before` at `key`; false when the key is not kept (deleted, or left empty). */
 function writeKey(
   value: JsonObject,
   meta: MetadataObject,
@@ -106,19 +114,23 @@ function writeKey(
   beforeMeta: MetadataNode | undefined,
   next: JsonValue,
   leaf: MetadataLeaf,
-): void {
-  if (next === null) return; // deleted: neither value nor metadata is carried over
+): boolean {
+  if (next === null) return false; // deleted: neither value nor metadata is carried over
   if (isJsonObject(next)) {
     // An object merges into an existing object; over anything else it replaces it (type change).
     const sameKind = isJsonObject(before);
     const sub = mergeObject(sameKind ? before : undefined, sameKind ? (beforeMeta as MetadataObject | undefined) : undefined, next, leaf);
-    for (const _ in sub.value) {
-      value[key] = sub.value;
-      meta[key] = sub.meta;
-      return;
-    }
-    return; // empty after merge: the key is not kept
+    if (sub === undefined) return false; // empty after merge: the key is not kept
+    value[key] = sub.value;
+    meta[key] = sub.meta;
+    return true;
   }
   value[key] = copy(next);
   meta[key] = metadataFor(next, leaf);
+  return true;
+}
+
+function isEmptyObject(o: JsonObject): boolean {
+  for (const _ in o) return false;
+  return true;
 }

@@ -1,26 +1,33 @@
 /**
  * Conflict policies: what happens when a device's report contradicts a pending desired value.
  */
+import { FleetError } from '../errors.js';
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
-import { mergeObject, type Merged } from './merge.js';
-import type { MetadataLeaf, MetadataNode, MetadataObject } from './types.js';
+import { isPropertyAck } from './acknowledgement.js';
+import type { ReportedUnwrapper } from './delta.js';
+import type { Merged } from './merge.js';
+import type { MetadataNode, MetadataObject } from './types.js';
 
-/** One desired leaf that an update touched (on either side) while a reported value exists at the same path. */
+/**
+ * A desired leaf whose reported counterpart the update wrote, while the update left the desired
+ * leaf itself alone: a policy never sees (and so never overwrites or clears) a desired value
+ * written in the same request.
+ */
 export interface ShadowConflict {
   /** Path of the leaf below `desired`/`reported`. */
   readonly path: readonly string[];
-  /** The desired value after the update. */
+  /** The desired value. */
   readonly desired: JsonValue;
-  /** The reported value after the update. */
+  /** The reported value after the update (the `value` of an acknowledgement envelope when `acknowledgements` is on). */
   readonly reported: JsonValue;
   /** Whether desired and reported already agree. */
   readonly equal: boolean;
   /** Epoch seconds of the desired leaf's last write. */
   readonly desiredTimestamp: number;
-  /** Epoch seconds the reported value was observed: the request's `timestamp` when the device sent one, else its metadata time. */
+  /** Epoch seconds the reported value was observed: the request's `timestamp` when the device sent one, else the update time. */
   readonly reportedTimestamp: number;
-  /** Which side(s) of this update touched the leaf. */
-  readonly touched: 'desired' | 'reported' | 'both';
+  /** The side this update wrote: always `reported` (a leaf the update wrote on the desired side is never a conflict). */
+  readonly touched: 'reported';
 }
 
 /**
@@ -33,55 +40,74 @@ export type ConflictResolution = 'keep' | 'take-reported' | 'clear';
 export type ConflictResolver = (conflict: ShadowConflict) => ConflictResolution;
 
 /**
- * A conflict policy:
+ * A conflict policy, consulted for each desired leaf whose reported counterpart an update wrote
+ * (never for a desired leaf the same update wrote):
  * - `cloud-wins` (default; AWS's behaviour): desired stays and the delta persists until the device converges;
  * - `device-wins`: a reported value that contradicts desired replaces it;
- * - `newest-wins`: the side written (or observed) later wins; ties keep desired;
- * - `clear-when-met`: a desired leaf is removed once reported equals it;
+ * - `newest-wins`: the reported value replaces desired when it was observed strictly later than the desired write; ties keep desired;
+ * - `clear-when-met`: a desired leaf is removed once a report equals it;
  * - or a {@link ConflictResolver}.
  */
 export type ConflictPolicy = 'cloud-wins' | 'device-wins' | 'newest-wins' | 'clear-when-met' | ConflictResolver;
 
-/** The built-in policies as resolvers. */
+/**
+ * The built-in policies as resolvers.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when called with something that is not a {@link ShadowConflict}.
+ */
 export const CONFLICT_RESOLVERS: Readonly<Record<Exclude<ConflictPolicy, ConflictResolver>, ConflictResolver>> = Object.freeze({
-  'cloud-wins': (): ConflictResolution => 'keep',
-  'device-wins': (c: ShadowConflict): ConflictResolution => (!c.equal && c.touched !== 'desired' ? 'take-reported' : 'keep'),
-  'newest-wins': (c: ShadowConflict): ConflictResolution => (!c.equal && c.reportedTimestamp > c.desiredTimestamp ? 'take-reported' : 'keep'),
-  'clear-when-met': (c: ShadowConflict): ConflictResolution => (c.equal ? 'clear' : 'keep'),
+  'cloud-wins': (c: ShadowConflict): ConflictResolution => (checkConflict(c), 'keep'),
+  'device-wins': (c: ShadowConflict): ConflictResolution => (checkConflict(c).equal ? 'keep' : 'take-reported'),
+  'newest-wins': (c: ShadowConflict): ConflictResolution => (!checkConflict(c).equal && c.reportedTimestamp > c.desiredTimestamp ? 'take-reported' : 'keep'),
+  'clear-when-met': (c: ShadowConflict): ConflictResolution => (checkConflict(c).equal ? 'clear' : 'keep'),
 });
 
-/** Which parts of a section an update touched: everything below (`true`), or some keys. */
+function checkConflict(c: ShadowConflict): ShadowConflict {
+  if (typeof c !== 'object' || c === null || typeof c.equal !== 'boolean' || typeof c.desiredTimestamp !== 'number' || typeof c.reportedTimestamp !== 'number') {
+    throw new FleetError('INVALID_ARGUMENT', 'a conflict resolver takes a ShadowConflict { path, desired, reported, equal, desiredTimestamp, reportedTimestamp, touched }', { status: 400 });
+  }
+  return c;
+}
+
+/** Which parts of a section an update wrote: everything below (`true`), or some keys. */
 type Touch = true | JsonObject | undefined;
 
 interface Walk {
   readonly resolver: ConflictResolver;
-  readonly observedAt: number | undefined;
-  readonly patch: JsonObject;
+  readonly observedAt: number;
+  readonly unwrap: ReportedUnwrapper | undefined;
   changed: boolean;
 }
 
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
 /**
- * Applies a policy to the desired leaves an update touched; returns the new desired section
- * (or `undefined` when nothing changed).
+ * Applies a policy to the desired leaves whose reported counterpart the update wrote; returns the
+ * patch to merge into desired (`undefined` when nothing changes). Costs O(size of the reported
+ * patch): only the keys the request wrote are visited.
  */
-export function applyConflictPolicy(
+export function conflictPatch(
   policy: ConflictPolicy,
-  desired: Merged | undefined,
-  reported: Merged | undefined,
+  desired: Merged,
+  reported: Merged,
   touchedDesired: JsonObject | undefined,
-  touchedReported: JsonObject | undefined,
-  observedAt: number | undefined,
-  leaf: MetadataLeaf,
-): Merged | undefined {
-  if (policy === 'cloud-wins' || desired === undefined || reported === undefined) return undefined;
+  touchedReported: JsonObject,
+  observedAt: number,
+  unwrap: ReportedUnwrapper | undefined,
+): JsonObject | undefined {
+  if (policy === 'cloud-wins') return undefined;
   const resolver = typeof policy === 'function' ? policy : CONFLICT_RESOLVERS[policy];
-  const walk: Walk = { resolver, observedAt, patch: {}, changed: false };
-  visit(walk, desired.value, desired.meta, reported.value, reported.meta, touchedDesired, touchedReported, [], walk.patch);
-  return walk.changed ? mergeObject(desired.value, desired.meta, walk.patch, leaf) : undefined;
+  if (typeof resolver !== 'function') {
+    throw new FleetError('INVALID_ARGUMENT', `applyShadowUpdate: policy must be 'cloud-wins', 'device-wins', 'newest-wins', 'clear-when-met' or a function, got ${typeof policy === 'string' ? `'${policy.slice(0, 40)}'` : typeof policy}`, { status: 500 });
+  }
+  const walk: Walk = { resolver, observedAt, unwrap, changed: false };
+  const patch: JsonObject = {};
+  visit(walk, desired.value, desired.meta, reported.value, touchedDesired, touchedReported, [], patch);
+  return walk.changed ? patch : undefined;
 }
 
 function timestampOf(meta: MetadataNode | undefined): number {
-  if (meta === undefined) return 0;
+  if (typeof meta !== 'object' || meta === null) return 0;
   if (Array.isArray(meta)) return meta.reduce<number>((t, m) => Math.max(t, timestampOf(m)), 0);
   const ts = (meta as { timestamp?: unknown }).timestamp;
   if (typeof ts === 'number') return ts;
@@ -92,52 +118,42 @@ function timestampOf(meta: MetadataNode | undefined): number {
 
 function sub(t: Touch, key: string): Touch {
   if (t === true || t === undefined) return t;
+  if (!hasOwn(t, key)) return undefined;
   const v = t[key];
-  if (v === undefined) return undefined;
   return isJsonObject(v) ? v : true;
 }
 
-function visit(
-  walk: Walk,
-  d: JsonObject,
-  dm: MetadataObject,
-  r: JsonObject,
-  rm: MetadataObject,
-  td: Touch,
-  tr: Touch,
-  path: string[],
-  patch: JsonObject,
-): void {
-  for (const key in d) {
+function visit(walk: Walk, d: JsonObject, dm: MetadataObject, r: JsonObject, td: Touch, tr: JsonObject, path: string[], patch: JsonObject): void {
+  for (const key in tr) {
     const ktd = sub(td, key);
-    const ktr = sub(tr, key);
-    if (ktd === undefined && ktr === undefined) continue;
+    if (ktd === true || !hasOwn(d, key) || !hasOwn(r, key)) continue; // desired written here, or a side has no leaf
     const dv = d[key] as JsonValue;
-    const rv = r[key];
-    if (rv === undefined) continue;
-    const here = [...path, key];
-    if (isJsonObject(dv) && isJsonObject(rv)) {
+    const raw = r[key] as JsonValue;
+    const trv = tr[key] as JsonValue;
+    const envelope = walk.unwrap !== undefined && isPropertyAck(raw);
+    const rv = envelope ? raw.value : raw;
+    if (isJsonObject(dv) && isJsonObject(rv) && !envelope && isJsonObject(trv)) {
       const child: JsonObject = {};
-      visit(walk, dv, dm[key] as MetadataObject, rv, rm[key] as MetadataObject, ktd, ktr, here, child);
+      visit(walk, dv, (hasOwn(dm, key) ? dm[key] : {}) as MetadataObject, rv, ktd, trv, [...path, key], child);
       for (const _ in child) {
         patch[key] = child;
         break;
       }
       continue;
     }
-    if (isJsonObject(dv)) continue; // desired object over a reported scalar: no leaf-level counterpart
-    const touchedReported = ktr !== undefined;
+    if (isJsonObject(dv) && !isJsonObject(rv)) continue; // desired object over a reported scalar: no leaf-level counterpart
+    const equal = jsonEqual(dv, rv);
     const conflict: ShadowConflict = {
-      path: here,
+      path: [...path, key],
       desired: dv,
       reported: rv,
-      equal: jsonEqual(dv, rv),
-      desiredTimestamp: timestampOf(dm[key]),
-      reportedTimestamp: touchedReported && walk.observedAt !== undefined ? walk.observedAt : timestampOf(rm[key]),
-      touched: ktd !== undefined && touchedReported ? 'both' : touchedReported ? 'reported' : 'desired',
+      equal,
+      desiredTimestamp: timestampOf(hasOwn(dm, key) ? dm[key] : undefined),
+      reportedTimestamp: walk.observedAt,
+      touched: 'reported',
     };
     const resolution = walk.resolver(conflict);
-    if (resolution === 'take-reported' && !conflict.equal) {
+    if (resolution === 'take-reported' && !equal) {
       patch[key] = rv;
       walk.changed = true;
     } else if (resolution === 'clear') {

@@ -2,7 +2,7 @@
  * Three-way reconcile for offline sync (SHADOW.md, "What fleetkit adds").
  */
 import { FleetError } from '../errors.js';
-import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
+import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
 
 /** A leaf (or subtree) changed differently on both sides. */
 export interface ReconcileConflict {
@@ -46,9 +46,15 @@ export interface ReconcileResult {
 /**
  * Three-way merge of two states that diverged from a common `base`, per leaf: changed on one
  * side only → that side; changed on both → the `owner` or `resolve`; deleted on one side and
- * unchanged on the other → deleted. Arrays are atomic. Objects left empty are removed.
+ * unchanged on the other → deleted. Arrays are atomic. Objects left empty are removed. Keys are
+ * data whatever they are named, except `__proto__`, `constructor` and `prototype`, which are
+ * refused as {@link applyShadowUpdate} refuses them.
  *
- * @throws FleetError `INVALID_ARGUMENT` when neither `owner` nor `resolve` is given.
+ * @throws FleetError `INVALID_ARGUMENT` when the input is not `{ base, local, remote }` of JSON
+ *   objects (or `undefined`), when neither `owner` (`'local'` or `'remote'`) nor a `resolve`
+ *   function is given, when `owner` is anything else, or when `resolve` returns a value that is
+ *   not JSON; `FORBIDDEN_KEY` (status 400) for a forbidden key anywhere in the input;
+ *   `INVALID_JSON` or `TOO_DEEP` (status 400) for a side that is not plain JSON.
  *
  * @example
  * ```ts
@@ -57,13 +63,57 @@ export interface ReconcileResult {
  * ```
  */
 export function reconcileShadow(input: ReconcileInput): ReconcileResult {
-  if (input.owner === undefined && input.resolve === undefined) {
-    throw new FleetError('INVALID_ARGUMENT', "reconcileShadow: pass owner ('local' or 'remote') or a resolve function to decide conflicts");
+  if (typeof input !== 'object' || input === null) {
+    throw invalid(`pass { base, local, remote, owner | resolve }, got ${describe(input)}`);
   }
+  const { owner, resolve } = input;
+  if (resolve !== undefined && typeof resolve !== 'function') throw invalid(`resolve must be a function, got ${describe(resolve)}`);
+  if (owner !== undefined && owner !== 'local' && owner !== 'remote') throw invalid(`owner must be 'local' or 'remote', got ${describe(owner)}`);
+  if (owner === undefined && resolve === undefined) throw invalid("pass owner ('local' or 'remote') or a resolve function to decide conflicts");
+  const base = side(input.base, 'base');
+  const local = side(input.local, 'local');
+  const remote = side(input.remote, 'remote');
   const conflicts: ReconcileConflict[] = [];
-  const decide: ReconcileResolver = input.resolve ?? (input.owner === 'local' ? (c) => c.local : (c) => c.remote);
-  const merged = mergeValue(input.base ?? {}, input.local ?? {}, input.remote ?? {}, [], decide, conflicts);
+  const decide: ReconcileResolver =
+    resolve === undefined
+      ? owner === 'local'
+        ? (c) => c.local
+        : (c) => c.remote
+      : (c) => {
+          const v = resolve(c);
+          if (v !== undefined && checkJson(v) !== undefined) {
+            throw invalid(`resolve returned ${describe(v)} for ${c.path.join('.')}; return a JSON value, or undefined to delete the key`);
+          }
+          return v;
+        };
+  const merged = mergeValue(base, local, remote, [], decide, conflicts);
   return { merged: isJsonObject(merged) ? merged : {}, conflicts };
+}
+
+function invalid(message: string): FleetError {
+  return new FleetError('INVALID_ARGUMENT', `reconcileShadow: ${message}`, { status: 400 });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value.slice(0, 40)}'`;
+  if (value === null || Array.isArray(value)) return value === null ? 'null' : 'an array';
+  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+function side(value: unknown, name: string): JsonObject {
+  if (value === undefined) return {};
+  if (!isJsonObject(value)) throw invalid(`${name} must be a JSON object or undefined, got ${describe(value)}`);
+  const problem = checkJson(value);
+  if (problem === undefined) return value;
+  if (problem.code === 'FORBIDDEN_KEY') throw problem;
+  throw new FleetError(problem.code, `reconcileShadow: ${name} is not JSON: ${problem.message}`, { status: 400, details: { ...problem.details, side: name } });
+}
+
+const hasOwn = (o: JsonObject, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
+/** The own value at `key`: never an inherited member such as `toString`. */
+function own(o: JsonValue | undefined, key: string): JsonValue | undefined {
+  return isJsonObject(o) && hasOwn(o, key) ? o[key] : undefined;
 }
 
 function mergeValue(
@@ -78,11 +128,10 @@ function mergeValue(
   if (jsonEqual(local, base)) return remote;
   if (jsonEqual(remote, base)) return local;
   if (isJsonObject(local) && isJsonObject(remote)) {
-    const b = isJsonObject(base) ? base : undefined;
     const out: JsonObject = {};
-    const keys = new Set([...Object.keys(local), ...Object.keys(remote), ...(b === undefined ? [] : Object.keys(b))]);
+    const keys = new Set([...Object.keys(local), ...Object.keys(remote), ...(isJsonObject(base) ? Object.keys(base) : [])]);
     for (const key of keys) {
-      const v = mergeValue(b?.[key], local[key], remote[key], [...path, key], decide, conflicts);
+      const v = mergeValue(own(base, key), own(local, key), own(remote, key), [...path, key], decide, conflicts);
       if (v !== undefined && !(isJsonObject(v) && Object.keys(v).length === 0)) out[key] = v;
     }
     return out;

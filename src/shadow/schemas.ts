@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { FORBIDDEN_KEYS, utf8ByteLength, type JsonObject, type JsonValue } from '../json.js';
+import { MAX_OBSERVED_AT } from './validate.js';
 
 /** A shadow `clientToken`: a string of at most 64 UTF-8 bytes. */
 export const clientTokenSchema: z.ZodType<string> = z.string().refine((t) => utf8ByteLength(t) <= 64, { message: 'Invalid clientToken: at most 64 bytes' });
@@ -24,7 +25,11 @@ export const shadowPatchValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
 /** A `desired`/`reported` section of an update: an object, or `null` to delete the section. */
 export const shadowSectionSchema: z.ZodType<JsonObject | null> = z.union([z.null(), z.record(key, shadowPatchValueSchema) as z.ZodType<JsonObject>]);
 
-/** An update request: `{ state: { desired?, reported?, delta? } | null, clientToken?, version? }`. */
+/**
+ * An update request: `{ state: { desired?, reported?, delta? } | null, clientToken?, version?, timestamp? }`
+ * (`timestamp`: fleetkit's extension, the epoch seconds at which the device observed its state,
+ * 0 to 8.64e12).
+ */
 export const shadowUpdateRequestSchema = z.object({
   state: z.union([
     z.null(),
@@ -38,7 +43,7 @@ export const shadowUpdateRequestSchema = z.object({
   ]),
   clientToken: clientTokenSchema.optional(),
   version: z.number().int().nonnegative().optional(),
-  timestamp: z.number().nonnegative().optional(),
+  timestamp: z.number().min(0).max(MAX_OBSERVED_AT).optional(),
 });
 
 /** A get or delete request: empty, or `{ clientToken?, version? }` (`version` is ignored). */

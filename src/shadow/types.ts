@@ -139,7 +139,7 @@ export interface DeleteAcceptedPayload {
 
 /** The `/rejected` payload (any operation). */
 export interface RejectedPayload {
-  /** AWS-style numeric status: 400, 401, 403, 404, 409, 413, 429 or 500. */
+  /** AWS-style numeric status: 400, 401, 403, 404, 409, 413, 415, 429 or 500. */
   readonly code: number;
   /** AWS's message text. */
   readonly message: string;

@@ -8,6 +8,13 @@ import { FORBIDDEN_KEYS, forbiddenKey, isJsonObject, utf8ByteLength, type JsonOb
 import type { ResolvedShadowLimits } from './limits.js';
 import { AWS_MESSAGES, shadowError } from './rejections.js';
 
+/**
+ * The largest request `timestamp` (epoch seconds): the last second a JavaScript `Date` can hold
+ * (8.64e15 ms). NaN, ±Infinity, negative values and anything later are refused, so a broken
+ * device clock cannot win every `newest-wins` comparison with an impossible time.
+ */
+export const MAX_OBSERVED_AT = 8_640_000_000_000;
+
 /** A validated update request. */
 export interface ValidatedUpdate {
   /** `null` clears all state. */
@@ -16,8 +23,6 @@ export interface ValidatedUpdate {
   readonly version: number | undefined;
   /** fleetkit extension: when the device observed the reported values (epoch seconds), used by `newest-wins`. */
   readonly observedAt: number | undefined;
-  /** An upper bound of the serialized size of `state` in UTF-8 bytes. */
-  readonly stateBytes: number;
 }
 
 /** The request's clientToken when it is valid, else `undefined` (never throws). */
@@ -68,17 +73,22 @@ export function validateUpdate(request: unknown, limits: ResolvedShadowLimits): 
   if (rawState !== null && !isJsonObject(rawState)) {
     throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.stateNotObject, 'state must be an object with desired and/or reported, or null');
   }
-  const scan: Scan = { bytes: 16 };
-  const state = rawState === null ? null : validateState(rawState, limits, scan);
+  const state = rawState === null ? null : validateState(rawState, limits);
   const { version, clientToken } = validateCommon(request, limits);
   const observed = request['timestamp'];
-  if (observed !== undefined && (typeof observed !== 'number' || observed < 0)) {
-    throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.invalidJson, 'timestamp, when given, must be the epoch seconds at which the device observed its state');
+  if (observed !== undefined && !(typeof observed === 'number' && observed >= 0 && observed <= MAX_OBSERVED_AT)) {
+    throw shadowError(
+      'INVALID_REQUEST',
+      400,
+      AWS_MESSAGES.invalidJson,
+      `timestamp, when given, must be the epoch seconds at which the device observed its state: a finite number from 0 to ${MAX_OBSERVED_AT} (the Date range), got ${typeof observed === 'number' ? String(observed) : typeof observed}`,
+      { field: 'timestamp' },
+    );
   }
-  return { state, clientToken, version, observedAt: observed, stateBytes: scan.bytes };
+  return { state, clientToken, version, observedAt: observed };
 }
 
-function validateState(state: JsonObject, limits: ResolvedShadowLimits, scan: Scan): { desired?: JsonObject | null; reported?: JsonObject | null } {
+function validateState(state: JsonObject, limits: ResolvedShadowLimits): { desired?: JsonObject | null; reported?: JsonObject | null } {
   const out: { desired?: JsonObject | null; reported?: JsonObject | null } = {};
   for (const key in state) {
     if (key === 'delta') continue; // tolerated and dropped, as AWS does
@@ -90,29 +100,21 @@ function validateState(state: JsonObject, limits: ResolvedShadowLimits, scan: Sc
       const msg = key === 'desired' ? AWS_MESSAGES.desiredNotObject : AWS_MESSAGES.reportedNotObject;
       throw shadowError('INVALID_REQUEST', 400, msg, `${key} must be an object of properties, or null to delete it`);
     }
-    scan.bytes += 16; // "desired":{…},
-    if (section !== null) checkSection(section, 1, `state.${key}`, limits, false, scan);
+    if (section !== null) checkSection(section, 1, `state.${key}`, limits, false);
     out[key] = section;
   }
   return out;
 }
 
-/** Running upper bound of the serialized size of what a walk has seen. */
-interface Scan {
-  bytes: number;
-}
-
 // One walk per section checks everything the engine needs: JSON values only, no forbidden keys,
 // the depth limit (the section object is level 1; each nested non-empty container adds one), no
-// null inside arrays (arrays are stored whole, and null means "delete") — and it adds up an upper
-// bound of the serialized size, so the 8 KiB check rarely needs to serialise the document.
-function checkSection(value: JsonObject | JsonValue[], level: number, path: string, limits: ResolvedShadowLimits, inArray: boolean, scan: Scan): void {
+// null inside arrays (arrays are stored whole, and null means "delete").
+function checkSection(value: JsonObject | JsonValue[], level: number, path: string, limits: ResolvedShadowLimits, inArray: boolean): void {
   if (level > limits.maxDepth) throw tooDeep(limits, path);
-  scan.bytes += 2;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw invalidJson(`${path}[${i}]`, 'sparse arrays are not JSON');
-      checkChild(value[i] as JsonValue, level, path, i, limits, true, scan);
+      checkChild(value[i] as JsonValue, level, path, i, limits, true);
     }
     return;
   }
@@ -120,22 +122,17 @@ function checkSection(value: JsonObject | JsonValue[], level: number, path: stri
   if (proto !== Object.prototype && proto !== null) throw invalidJson(path, 'only plain objects are JSON (got a class instance)');
   for (const key in value) {
     if (FORBIDDEN_KEYS.has(key)) throw shadowError('FORBIDDEN_KEY', 400, forbiddenKey(key, path).message, '', { key, path });
-    scan.bytes += stringBytes(key) + 2;
-    checkChild(value[key] as JsonValue, level, path, key, limits, inArray, scan);
+    checkChild(value[key] as JsonValue, level, path, key, limits, inArray);
   }
 }
 
-function checkChild(v: JsonValue, level: number, parent: string, key: string | number, limits: ResolvedShadowLimits, inArray: boolean, scan: Scan): void {
+function checkChild(v: JsonValue, level: number, parent: string, key: string | number, limits: ResolvedShadowLimits, inArray: boolean): void {
   switch (typeof v) {
     case 'string':
-      scan.bytes += stringBytes(v) + 1;
-      return;
     case 'boolean':
-      scan.bytes += 6;
       return;
     case 'number':
       if (!Number.isFinite(v)) throw invalidJson(childPath(parent, key), `${String(v)} is not a JSON number`);
-      scan.bytes += numberBytes(v) + 1;
       return;
     case 'object':
       break;
@@ -143,16 +140,12 @@ function checkChild(v: JsonValue, level: number, parent: string, key: string | n
       throw invalidJson(childPath(parent, key), `a ${typeof v} is not a JSON value`);
   }
   if (v === null) {
-    if (!inArray) {
-      scan.bytes += 5;
-      return;
-    }
+    if (!inArray) return;
     const path = childPath(parent, key);
     throw shadowError('INVALID_REQUEST', 400, AWS_MESSAGES.invalidJson, `null is not allowed inside an array (at ${path}); arrays are replaced whole, so send the array without it`, { path });
   }
   const empty = Array.isArray(v) ? v.length === 0 : isEmptyObject(v);
-  if (empty) scan.bytes += 3;
-  else checkSection(v, level + 1, childPath(parent, key), limits, inArray, scan);
+  if (!empty) checkSection(v, level + 1, childPath(parent, key), limits, inArray);
 }
 
 function childPath(parent: string, key: string | number): string {
@@ -161,23 +154,6 @@ function childPath(parent: string, key: string | number): string {
 
 function invalidJson(path: string, why: string): FleetError {
   return shadowError('INVALID_JSON', 400, AWS_MESSAGES.invalidJson, `at ${path}: ${why}`, { path });
-}
-
-/** Upper bound of a string's JSON form in UTF-8 bytes (quotes included; escapes counted as 6). */
-function stringBytes(s: string): number {
-  let n = 2;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // control characters, quotes, backslashes and (lone) surrogates may be written as 6-byte escapes
-    n += c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff) ? 6 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
-  }
-  return n;
-}
-
-/** Upper bound of a number's JSON form: its digits (+1 for log10 rounding) for integers, 25 characters otherwise. */
-function numberBytes(n: number): number {
-  if (Number.isSafeInteger(n)) return n === 0 ? 1 : (n < 0 ? 3 : 2) + Math.floor(Math.log10(Math.abs(n)));
-  return 25;
 }
 
 /** True for `{}`. */

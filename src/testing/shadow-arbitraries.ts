@@ -3,6 +3,8 @@
  * fleetkit's shadow engine.
  */
 import fc from 'fast-check';
+import { describeValue } from '../describe-value.js';
+import { FleetError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../json.js';
 
 /** Options of the shadow arbitraries. */
@@ -21,6 +23,23 @@ export interface ShadowArbitraryOptions {
 
 const DEFAULT_KEYS = ['a', 'b', 'c', 'd', 'e'];
 
+function invalid(fn: string, message: string): FleetError {
+  return new FleetError('INVALID_ARGUMENT', `${fn}: ${message}`, { status: 400 });
+}
+
+/** The options with their defaults, or `INVALID_ARGUMENT` naming the bad one. */
+function resolve(fn: string, options: unknown): { keys: readonly string[]; maxDepth: number; withNulls: boolean } {
+  if (options === undefined) return { keys: DEFAULT_KEYS, maxDepth: 3, withNulls: true };
+  if (typeof options !== 'object' || options === null) throw invalid(fn, `options must be an object such as { keys: ['a', 'b'], maxDepth: 3 }, got ${describeValue(options)}`);
+  const { keys = DEFAULT_KEYS, maxDepth = 3, withNulls = true } = options as { keys?: unknown; maxDepth?: unknown; withNulls?: unknown };
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) {
+    throw invalid(fn, `keys must be a non-empty array of strings, got ${describeValue(keys)}`);
+  }
+  if (typeof maxDepth !== 'number' || !Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 64) throw invalid(fn, `maxDepth must be a whole number from 1 to 64, got ${describeValue(maxDepth)}`);
+  if (typeof withNulls !== 'boolean') throw invalid(fn, `withNulls must be a boolean, got ${describeValue(withNulls)}`);
+  return { keys: keys as string[], maxDepth, withNulls };
+}
+
 /** A JSON scalar as shadows hold them (strings, integers, doubles, booleans; never null). */
 export function shadowScalar(): fc.Arbitrary<JsonValue> {
   return fc.oneof(fc.string({ maxLength: 6 }), fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true, noDefaultInfinity: true, min: -10, max: 10 }), fc.boolean());
@@ -34,22 +53,31 @@ export function shadowLeaf(): fc.Arbitrary<JsonValue> {
 /**
  * A `desired` or `reported` patch: nested objects of leaves, where `null` deletes (when
  * `withNulls` is true).
+ *
+ * @throws FleetError `INVALID_ARGUMENT` for empty or non-string `keys`, a `maxDepth` outside 1–64
+ *   or a non-boolean `withNulls`.
  */
 export function shadowPatch(options: ShadowArbitraryOptions & { readonly withNulls?: boolean } = {}): fc.Arbitrary<JsonObject> {
-  const keys = options.keys ?? DEFAULT_KEYS;
-  const withNulls = options.withNulls ?? true;
+  return patch(resolve('shadowPatch', options));
+}
+
+function patch({ keys, maxDepth, withNulls }: { keys: readonly string[]; maxDepth: number; withNulls: boolean }): fc.Arbitrary<JsonObject> {
   const build = (depth: number): fc.Arbitrary<JsonObject> => {
     const values: Array<fc.WeightedArbitrary<JsonValue>> = [{ weight: 5, arbitrary: shadowLeaf() }];
     if (withNulls) values.push({ weight: 1, arbitrary: fc.constant(null) });
     if (depth > 1) values.push({ weight: 2, arbitrary: build(depth - 1) });
     return fc.dictionary(fc.constantFrom(...keys), fc.oneof(...values), { maxKeys: keys.length });
   };
-  return build(options.maxDepth ?? 3);
+  return build(maxDepth);
 }
 
-/** A plain state object (no nulls, no empty objects): what a stored section can hold. */
+/**
+ * A plain state object (no nulls, no empty objects): what a stored section can hold.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` for bad options (see {@link shadowPatch}).
+ */
 export function shadowStateObject(options: ShadowArbitraryOptions = {}): fc.Arbitrary<JsonObject> {
-  return shadowPatch({ ...options, withNulls: false }).map(prune);
+  return patch({ ...resolve('shadowStateObject', options), withNulls: false }).map(prune);
 }
 
 function prune(o: JsonObject): JsonObject {
@@ -63,8 +91,12 @@ function prune(o: JsonObject): JsonObject {
   return out;
 }
 
-/** An update request `{ state: { desired?, reported? } }` (sections may be null), optionally with a clientToken. */
+/**
+ * An update request `{ state: { desired?, reported? } }` (sections may be null).
+ *
+ * @throws FleetError `INVALID_ARGUMENT` for bad options (see {@link shadowPatch}).
+ */
 export function shadowUpdateRequest(options: ShadowArbitraryOptions = {}): fc.Arbitrary<{ state: { desired?: JsonObject | null; reported?: JsonObject | null } }> {
-  const section = fc.oneof({ weight: 6, arbitrary: shadowPatch(options) }, { weight: 1, arbitrary: fc.constant(null) });
+  const section = fc.oneof({ weight: 6, arbitrary: patch(resolve('shadowUpdateRequest', options)) }, { weight: 1, arbitrary: fc.constant(null) });
   return fc.record({ desired: section, reported: section }, { requiredKeys: [] }).map((state) => ({ state }));
 }

@@ -2,7 +2,9 @@
  * Reconnect delays as a pure strategy object: exponential growth, full jitter, a cap and an
  * injected random source — so 60,000 devices that lose the broker at once do not come back at once.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
+import { optionsObject } from './options.js';
 
 /** Produces the delay before each reconnect attempt. */
 export interface BackoffStrategy {
@@ -44,9 +46,9 @@ export interface ExponentialBackoffOptions {
   readonly random?: () => number;
 }
 
-function positive(name: string, value: number, min: number): number {
-  if (!Number.isFinite(value) || value < min) {
-    throw new FleetError('INVALID_ARGUMENT', `exponentialBackoff: ${name} must be a finite number ≥ ${min}, got ${String(value)}`);
+function positive(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new FleetError('INVALID_ARGUMENT', `exponentialBackoff: ${name} must be a finite number ≥ ${min}, got ${describeValue(value)}`, { status: 400 });
   }
   return value;
 }
@@ -55,7 +57,7 @@ function positive(name: string, value: number, min: number): number {
  * An exponential backoff with full jitter: attempt n (from 0) waits a random time in
  * [0, min(maxMs, initialMs × factorⁿ)).
  *
- * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+ * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
  * @example
  * ```ts
  * const backoff = exponentialBackoff({ initialMs: 100, maxMs: 10_000, random: seededRandom(42) });
@@ -65,14 +67,18 @@ function positive(name: string, value: number, min: number): number {
  * ```
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): BackoffStrategy {
-  const initialMs = positive('initialMs', options.initialMs ?? 500, 0);
-  const maxMs = positive('maxMs', options.maxMs ?? 30_000, 0);
-  const factor = positive('factor', options.factor ?? 2, 1);
-  const jitter = options.jitter ?? 'full';
+  const o = optionsObject<ExponentialBackoffOptions>('exponentialBackoff(options)', options, "{ initialMs: 500, maxMs: 30000, factor: 2, jitter: 'full' }");
+  const initialMs = positive('initialMs', o.initialMs ?? 500, 0);
+  const maxMs = positive('maxMs', o.maxMs ?? 30_000, 0);
+  const factor = positive('factor', o.factor ?? 2, 1);
+  const jitter = o.jitter ?? 'full';
   if (jitter !== 'full' && jitter !== 'none') {
-    throw new FleetError('INVALID_ARGUMENT', `exponentialBackoff: jitter must be "full" or "none", got ${JSON.stringify(jitter)}`);
+    throw new FleetError('INVALID_ARGUMENT', `exponentialBackoff: jitter must be "full" or "none", got ${describeValue(jitter)}`, { status: 400 });
   }
-  const random = options.random ?? Math.random;
+  const random = o.random ?? Math.random;
+  if (typeof random !== 'function') {
+    throw new FleetError('INVALID_ARGUMENT', `exponentialBackoff: random must be a function returning numbers in [0, 1) (e.g. seededRandom(42)), got ${describeValue(random)}`, { status: 400 });
+  }
   let attempt = 0;
   return {
     next(): number {
@@ -97,9 +103,14 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
  * A small, fast, seeded pseudo-random source (mulberry32) returning numbers in [0, 1). Same
  * seed, same sequence: use it for fault injection and jitter in reproducible tests.
  *
- * @param seed - any 32-bit integer
+ * @param seed - any integer; only its low 32 bits count (so `Date.now()` is a fine seed)
+ * @throws FleetError `INVALID_ARGUMENT` when `seed` is not an integer (a fraction, NaN or a
+ *   non-number would otherwise be coerced silently).
  */
 export function seededRandom(seed: number): () => number {
+  if (!Number.isInteger(seed)) {
+    throw new FleetError('INVALID_ARGUMENT', `seededRandom(seed): seed must be an integer (only its low 32 bits count), got ${describeValue(seed)}`, { status: 400 });
+  }
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;

@@ -6,9 +6,11 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError, isFleetError } from '../errors.js';
 import { assertTopicFilter, assertTopicName } from '../protocol/topic-filter.js';
 import { exponentialBackoff, type BackoffStrategy } from './backoff.js';
+import { booleanOption, clockOption, invalidOption, optionsObject } from './options.js';
 import { PublishQueue, queueFull, resolveQueueOptions, type QueuedPublish } from './publish-queue.js';
 import { TopicTrie } from './topic-trie.js';
 import type {
@@ -85,6 +87,25 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const SEEN_TOPICS = 100_000;
 const encoder = new TextEncoder();
 
+/** What a thrown value says, without running its code (it may come from a caller's handler). */
+function messageOf(cause: unknown): string {
+  try {
+    if (cause instanceof Error && typeof cause.message === 'string') return cause.message;
+  } catch {
+    // A Proxy whose traps throw: describe it instead.
+  }
+  return describeValue(cause);
+}
+
+function backoffOption(owner: string, backoff: unknown): BackoffStrategy {
+  if (backoff === undefined) return exponentialBackoff();
+  if (typeof backoff === 'object' && backoff !== null) {
+    const b = backoff as { next?: unknown; reset?: unknown };
+    if (typeof b.next === 'function' && typeof b.reset === 'function') return backoff as BackoffStrategy;
+  }
+  throw invalidOption(owner, `backoff must be a BackoffStrategy { next(), reset(), attempt } such as exponentialBackoff(), got ${describeValue(backoff)}`);
+}
+
 function closedError(clientId: string): FleetError {
   return new FleetError('TRANSPORT_CLOSED', `Transport "${clientId}" is closed; create a new transport to connect again`, { status: 503 });
 }
@@ -138,24 +159,29 @@ export abstract class BaseTransport implements Transport {
   /**
    * @param owner - the class name, used in error messages
    * @param clientId - the client id
-   * @param options - shared options
-   * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+   * @param options - shared options (omitted: the defaults)
+   * @throws FleetError `INVALID_ARGUMENT` for an `owner` that is not a non-empty string, `options`
+   *   that are not an object, or a bad option.
    */
   protected constructor(owner: string, clientId: string, options: TransportOptions) {
+    if (typeof owner !== 'string' || owner.length === 0) {
+      throw invalidOption('BaseTransport', `owner must be the name of the transport class (a non-empty string, used in error messages), got ${describeValue(owner)}`);
+    }
+    const o = optionsObject<TransportOptions>(owner, options, '{ clock, backoff, queue: { maxMessages: 1000 }, maxInFlight: 100 }');
     if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) {
-      throw new FleetError('INVALID_ARGUMENT', `${owner}: clientId must be a non-empty string of at most 256 characters, got ${JSON.stringify(clientId)}`);
+      throw invalidOption(owner, `clientId must be a non-empty string of at most 256 characters, got ${describeValue(clientId)}`);
     }
-    const maxInFlight = options.maxInFlight ?? 100;
+    const maxInFlight = o.maxInFlight ?? 100;
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 65_535) {
-      throw new FleetError('INVALID_ARGUMENT', `${owner}: maxInFlight must be an integer from 1 to 65535, got ${String(maxInFlight)}`);
+      throw invalidOption(owner, `maxInFlight must be an integer from 1 to 65535, got ${describeValue(maxInFlight)}`);
     }
-    const queue = resolveQueueOptions(owner, options.queue);
+    const queue = resolveQueueOptions(owner, o.queue);
     this.clientId = clientId;
-    this._clock = options.clock ?? systemClock;
-    this.#backoff = options.backoff ?? exponentialBackoff();
+    this._clock = clockOption(owner, o.clock, systemClock);
+    this.#backoff = backoffOption(owner, o.backoff);
     this.#queue = new PublishQueue(queue.maxMessages, queue.overflow);
     this.#maxInFlight = maxInFlight;
-    this.#autoReconnect = options.autoReconnect ?? true;
+    this.#autoReconnect = booleanOption(owner, 'autoReconnect', o.autoReconnect, true);
   }
 
   /** The current state. */
@@ -230,7 +256,7 @@ export abstract class BaseTransport implements Transport {
         if (this.#validTopics.size >= 1024) this.#validTopics.clear();
         this.#validTopics.add(topic);
       }
-      if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${String(qos)}`);
+      if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
       if (typeof payload === 'string') bytes = encoder.encode(payload);
       else if (payload instanceof Uint8Array) bytes = payload;
       else throw new FleetError('INVALID_PAYLOAD', `publish: payload must be a Uint8Array or a string, got ${typeof payload}; encode values with a codec`, { status: 400 });
@@ -252,7 +278,7 @@ export abstract class BaseTransport implements Transport {
     try {
       this._send(message, this.#qos0Done);
     } catch (cause) {
-      this.#qos0Outcome = isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${String(cause)}`, { cause });
+      this.#qos0Outcome = isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${messageOf(cause)}`, { cause });
     } finally {
       this.#qos0Sending = false;
     }
@@ -289,7 +315,7 @@ export abstract class BaseTransport implements Transport {
     assertTopicFilter(filter);
     if (typeof handler !== 'function') throw new FleetError('INVALID_ARGUMENT', `subscribe: handler must be a function, got ${typeof handler}`);
     const qos = options?.qos ?? 0;
-    if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `subscribe: qos must be 0 or 1, got ${String(qos)}`);
+    if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `subscribe: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
     const sub: Subscription = { filter, handler, qos, active: true, since: ++this.#tick };
     this.#handlers.add(filter, sub);
     let entry = this.#filters.get(filter);
@@ -360,7 +386,7 @@ export abstract class BaseTransport implements Transport {
       try {
         sub.handler(message);
       } catch (cause) {
-        this.#emit('error', new FleetError('INTERNAL', `A message handler for "${sub.filter}" threw on topic "${message.topic}": ${cause instanceof Error ? cause.message : String(cause)}`, { cause }));
+        this.#emit('error', new FleetError('INTERNAL', `A message handler for "${sub.filter}" threw on topic "${message.topic}": ${messageOf(cause)}`, { cause }));
       }
     }
   }
@@ -418,7 +444,7 @@ export abstract class BaseTransport implements Transport {
       for (const w of waiters) w.resolve();
       this.#pump();
     } catch (cause) {
-      const error = isFleetError(cause) ? cause : new FleetError('NOT_CONNECTED', `Connection attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      const error = isFleetError(cause) ? cause : new FleetError('NOT_CONNECTED', `Connection attempt failed: ${messageOf(cause)}`, { cause });
       this.#attemptFailed(error);
     } finally {
       this.#attempting = false;
@@ -488,7 +514,7 @@ export abstract class BaseTransport implements Transport {
     try {
       this._send(item, (error) => this.#settle(item, error));
     } catch (cause) {
-      this.#settle(item, isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${String(cause)}`, { cause }));
+      this.#settle(item, isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${messageOf(cause)}`, { cause }));
     }
   }
 
@@ -528,7 +554,7 @@ export abstract class BaseTransport implements Transport {
     try {
       await this._end();
     } catch (cause) {
-      if (graceful) this.#emit('error', new FleetError('INTERNAL', `Closing transport "${this.clientId}" failed: ${String(cause)}`, { cause }));
+      if (graceful) this.#emit('error', new FleetError('INTERNAL', `Closing transport "${this.clientId}" failed: ${messageOf(cause)}`, { cause }));
     }
     for (const item of [...this.#inFlight]) this.#settle(item, reason);
     this.#failQos0(reason);

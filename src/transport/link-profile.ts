@@ -4,10 +4,12 @@
  * critical messages), NB-IoT (batching to save connection overhead), Wi-Fi and Ethernet (QoS 1).
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { assertTopicName } from '../protocol/topic-filter.js';
 import { encodeBatch, decodeBatch } from './batch-frame.js';
 import { loraMaxPayload, loraTimeOnAirMs, type LoraDataRate } from './lora.js';
+import { clockOption, optionsObject } from './options.js';
 import type { MessageHandler, PublishOptions, QoS, SubscribeOptions, Transport, TransportEvents, TransportState, Unsubscribe } from './types.js';
 
 /** Options of {@link lora}. */
@@ -88,9 +90,9 @@ export interface IpProfile {
 /** Any link profile. */
 export type LinkProfile = LoraProfile | NbiotProfile | IpProfile;
 
-function inRange(owner: string, name: string, value: number, min: number, max: number, integer: boolean): number {
-  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new FleetError('INVALID_ARGUMENT', `${owner}: ${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${String(value)}`);
+function inRange(owner: string, name: string, value: unknown, min: number, max: number, integer: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new FleetError('INVALID_ARGUMENT', `${owner}: ${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${describeValue(value)}`, { status: 400 });
   }
   return value;
 }
@@ -98,7 +100,7 @@ function inRange(owner: string, name: string, value: number, min: number, max: n
 /**
  * A LoRaWAN (EU868) link profile.
  *
- * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+ * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
  * @example
  * ```ts
  * const device = withLinkProfile(transport, lora({ dataRate: 0 }));
@@ -107,15 +109,16 @@ function inRange(owner: string, name: string, value: number, min: number, max: n
  * ```
  */
 export function lora(options: LoraProfileOptions = {}): LoraProfile {
-  const dataRate = options.dataRate ?? 0;
+  const o = optionsObject<LoraProfileOptions>('lora(options)', options, '{ dataRate: 0, dutyCycle: 0.01 }');
+  const dataRate = o.dataRate ?? 0;
   const cap = loraMaxPayload(dataRate);
   return {
     kind: 'lora',
     dataRate,
-    maxPayloadBytes: inRange('lora', 'maxPayloadBytes', options.maxPayloadBytes ?? cap, 1, cap, true),
-    dutyCycle: inRange('lora', 'dutyCycle', options.dutyCycle ?? 0.01, Number.MIN_VALUE, 1, false),
-    windowMs: inRange('lora', 'windowMs', options.windowMs ?? 3_600_000, 1, Number.MAX_SAFE_INTEGER, false),
-    clock: options.clock ?? systemClock,
+    maxPayloadBytes: inRange('lora', 'maxPayloadBytes', o.maxPayloadBytes ?? cap, 1, cap, true),
+    dutyCycle: inRange('lora', 'dutyCycle', o.dutyCycle ?? 0.01, Number.MIN_VALUE, 1, false),
+    windowMs: inRange('lora', 'windowMs', o.windowMs ?? 3_600_000, 1, Number.MAX_SAFE_INTEGER, false),
+    clock: clockOption('lora', o.clock, systemClock),
   };
 }
 
@@ -123,15 +126,16 @@ export function lora(options: LoraProfileOptions = {}): LoraProfile {
  * An NB-IoT link profile: messages to the same topic within `maxDelayMs` (or up to `maxBatch`)
  * travel as one publish, a batch frame that subscribers through this decorator unpack.
  *
- * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+ * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
  */
 export function nbiot(options: NbiotProfileOptions = {}): NbiotProfile {
+  const o = optionsObject<NbiotProfileOptions>('nbiot(options)', options, '{ maxBatch: 10, maxDelayMs: 1000 }');
   return {
     kind: 'nbiot',
-    maxBatch: inRange('nbiot', 'maxBatch', options.maxBatch ?? 10, 1, 0xffff, true),
-    maxDelayMs: inRange('nbiot', 'maxDelayMs', options.maxDelayMs ?? 1000, 0, 86_400_000, false),
-    maxBatchBytes: inRange('nbiot', 'maxBatchBytes', options.maxBatchBytes ?? 16_384, 16, 268_435_455, true),
-    clock: options.clock ?? systemClock,
+    maxBatch: inRange('nbiot', 'maxBatch', o.maxBatch ?? 10, 1, 0xffff, true),
+    maxDelayMs: inRange('nbiot', 'maxDelayMs', o.maxDelayMs ?? 1000, 0, 86_400_000, false),
+    maxBatchBytes: inRange('nbiot', 'maxBatchBytes', o.maxBatchBytes ?? 16_384, 16, 268_435_455, true),
+    clock: clockOption('nbiot', o.clock, systemClock),
   };
 }
 
@@ -151,7 +155,7 @@ const encoder = new TextEncoder();
 function bytesOf(topic: string, payload: Uint8Array | string, options: PublishOptions | undefined): Uint8Array {
   assertTopicName(topic);
   const qos = options?.qos;
-  if (qos !== undefined && qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${String(qos)}`);
+  if (qos !== undefined && qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
   if (typeof payload === 'string') return encoder.encode(payload);
   if (payload instanceof Uint8Array) return payload;
   throw new FleetError('INVALID_PAYLOAD', `publish: payload must be a Uint8Array or a string, got ${typeof payload}`, { status: 400 });
@@ -193,16 +197,18 @@ export function withLinkProfile(transport: Transport, profile: LinkProfile): Tra
   if (typeof t?.publish !== 'function' || typeof t.subscribe !== 'function' || typeof t.connect !== 'function') {
     throw new FleetError('INVALID_ARGUMENT', `withLinkProfile: the first argument must be a Transport (e.g. a MemoryTransport or MqttTransport), got ${t === null ? 'null' : typeof t}`);
   }
-  switch (profile?.kind) {
+  const kind: unknown = typeof profile === 'object' && profile !== null ? profile.kind : undefined;
+  switch (kind) {
+    // A profile made by hand (or deserialised) is checked as the factory would: not a TypeError later.
     case 'lora':
-      return new LoraLink(transport, profile);
+      return new LoraLink(transport, lora(profile as LoraProfile));
     case 'nbiot':
-      return new NbiotLink(transport, profile);
+      return new NbiotLink(transport, nbiot(profile as NbiotProfile));
     case 'wifi':
     case 'ethernet':
       return new IpLink(transport);
     default:
-      throw new FleetError('INVALID_ARGUMENT', `withLinkProfile: unknown profile ${JSON.stringify(profile)}; use lora(), nbiot(), wifi() or ethernet()`);
+      throw new FleetError('INVALID_ARGUMENT', `withLinkProfile: unknown profile ${describeValue(profile)}${typeof kind === 'string' ? ` of kind ${describeValue(kind)}` : ''}; use lora(), nbiot(), wifi() or ethernet()`, { status: 400 });
   }
 }
 

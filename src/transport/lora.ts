@@ -2,6 +2,7 @@
  * LoRaWAN EU868 arithmetic: the largest application payload per data rate and the time on air
  * of one uplink (Semtech AN1200.13), which the LoRa link profile charges to its duty-cycle budget.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 
 /** An EU868 LoRaWAN data rate: DR0 (SF12, slowest, longest range) … DR6 (SF7 at 250 kHz). */
@@ -13,9 +14,9 @@ const SPREADING: readonly number[] = [12, 11, 10, 9, 8, 7, 7];
 /** MHDR (1) + FHDR without FOpts (7) + FPort (1) + MIC (4): bytes a LoRaWAN frame adds to the payload. */
 const FRAME_OVERHEAD = 13;
 
-function checkRate(dataRate: number): LoraDataRate {
-  if (!Number.isInteger(dataRate) || dataRate < 0 || dataRate > 6) {
-    throw new FleetError('INVALID_ARGUMENT', `LoRa data rate must be an integer DR0–DR6 (EU868), got ${String(dataRate)}`);
+function checkRate(dataRate: unknown): LoraDataRate {
+  if (typeof dataRate !== 'number' || !Number.isInteger(dataRate) || dataRate < 0 || dataRate > 6) {
+    throw new FleetError('INVALID_ARGUMENT', `LoRa data rate must be an integer DR0–DR6 (EU868), got ${describeValue(dataRate)}`, { status: 400 });
   }
   return dataRate as LoraDataRate;
 }
@@ -44,8 +45,8 @@ export function loraMaxPayload(dataRate: LoraDataRate): number {
  */
 export function loraTimeOnAirMs(payloadBytes: number, dataRate: LoraDataRate): number {
   const dr = checkRate(dataRate);
-  if (!Number.isInteger(payloadBytes) || payloadBytes < 0) {
-    throw new FleetError('INVALID_ARGUMENT', `loraTimeOnAirMs: payloadBytes must be an integer ≥ 0, got ${String(payloadBytes)}`);
+  if (typeof payloadBytes !== 'number' || !Number.isInteger(payloadBytes) || payloadBytes < 0) {
+    throw new FleetError('INVALID_ARGUMENT', `loraTimeOnAirMs: payloadBytes must be an integer ≥ 0, got ${describeValue(payloadBytes)}`, { status: 400 });
   }
   const sf = SPREADING[dr] as number;
   const bw = dr === 6 ? 250_000 : 125_000;

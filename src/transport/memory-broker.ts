@@ -4,9 +4,11 @@
  * (latency on an injected clock, loss of QoS 0, duplicates, reordering, forced disconnects).
  */
 import { systemClock, type Clock } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { assertTopicFilter, assertTopicName, topicMatches } from '../protocol/topic-filter.js';
 import { seededRandom } from './backoff.js';
+import { clockOption, invalidOption, optionsObject } from './options.js';
 import { TopicTrie } from './topic-trie.js';
 import type { InboundMessage, QoS } from './types.js';
 
@@ -59,7 +61,7 @@ export interface MemoryBrokerOptions {
    */
   readonly clock?: Clock;
   /**
-   * Seed of the fault-injection random source (same seed and same calls, same faults).
+   * Seed of the fault-injection random source, an integer (same seed and same calls, same faults).
    * @defaultValue 1
    */
   readonly seed?: number;
@@ -149,14 +151,14 @@ interface SubscriptionRef {
 const SLAB_BYTES = 64 * 1024;
 const SLAB_MAX_COPY = 2048;
 
-function rate(name: string, value: number | undefined): number {
+function rate(name: string, value: unknown): number {
   const v = value ?? 0;
-  if (!Number.isFinite(v) || v < 0 || v > 1) throw new FleetError('INVALID_ARGUMENT', `MemoryBroker: faults.${name} must be a probability in [0, 1], got ${String(value)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) throw invalidOption('MemoryBroker', `faults.${name} must be a probability in [0, 1], got ${describeValue(value)}`);
   return v;
 }
 
 function checkQos(operation: 'publish' | 'subscribe', qos: unknown): void {
-  if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `MemoryBroker.${operation}: qos must be 0 or 1, got ${String(qos)}`);
+  if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `MemoryBroker.${operation}: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
 }
 
 interface ResolvedFaults {
@@ -168,20 +170,25 @@ interface ResolvedFaults {
   any: boolean;
 }
 
-function resolveFaults(f: MemoryFaults): ResolvedFaults {
-  const l = f.latencyMs ?? 0;
-  const latency: readonly [number, number] = typeof l === 'number' ? [l, l] : [l[0], l[1]];
-  if (!latency.every((x) => Number.isFinite(x) && x >= 0) || latency[0] > latency[1]) {
-    throw new FleetError('INVALID_ARGUMENT', `MemoryBroker: faults.latencyMs must be ms ≥ 0 or a [min, max] range, got ${JSON.stringify(l)}`);
+function resolveFaults(faults: unknown): ResolvedFaults {
+  if (typeof faults !== 'object' || faults === null || Array.isArray(faults)) {
+    throw invalidOption('MemoryBroker', `faults must be an object such as { lossRate: 0.01, latencyMs: [5, 50] } ({} for none), got ${describeValue(faults)}`);
   }
+  const f = faults as MemoryFaults;
+  const l: unknown = f.latencyMs ?? 0;
+  const latency: readonly unknown[] = typeof l === 'number' ? [l, l] : Array.isArray(l) && l.length === 2 ? [l[0], l[1]] : [Number.NaN, Number.NaN];
+  if (!latency.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) || (latency[0] as number) > (latency[1] as number)) {
+    throw invalidOption('MemoryBroker', `faults.latencyMs must be ms ≥ 0 or a [min, max] range, got ${describeValue(l)}`);
+  }
+  const [min, max] = latency as [number, number];
   const r = {
-    latency,
+    latency: [min, max] as const,
     loss: rate('lossRate', f.lossRate),
     duplicate: rate('duplicateRate', f.duplicateRate),
     reorder: rate('reorderRate', f.reorderRate),
     disconnect: rate('disconnectRate', f.disconnectRate),
   };
-  return { ...r, any: latency[1] > 0 || r.loss > 0 || r.duplicate > 0 || r.reorder > 0 || r.disconnect > 0 };
+  return { ...r, any: max > 0 || r.loss > 0 || r.duplicate > 0 || r.reorder > 0 || r.disconnect > 0 };
 }
 
 /**
@@ -226,24 +233,30 @@ export class MemoryBroker {
 
   /**
    * @param options - clock, seed, faults, session bound, authentication
-   * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+   * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
    */
   constructor(options: MemoryBrokerOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
-    this.#random = seededRandom(options.seed ?? 1);
-    const maxQueued = options.maxQueuedMessages ?? 100_000;
+    const o = optionsObject<MemoryBrokerOptions>('new MemoryBroker(options)', options, '{ seed: 7, faults: { lossRate: 0.01 } }');
+    this.#clock = clockOption('MemoryBroker', o.clock, systemClock);
+    const seed: unknown = o.seed ?? 1;
+    if (!Number.isInteger(seed)) throw invalidOption('MemoryBroker', `seed must be an integer, got ${describeValue(seed)}`);
+    this.#random = seededRandom(seed as number);
+    const maxQueued = o.maxQueuedMessages ?? 100_000;
     if (!Number.isInteger(maxQueued) || maxQueued < 0) {
-      throw new FleetError('INVALID_ARGUMENT', `MemoryBroker: maxQueuedMessages must be an integer ≥ 0, got ${String(maxQueued)}`);
+      throw invalidOption('MemoryBroker', `maxQueuedMessages must be an integer ≥ 0, got ${describeValue(maxQueued)}`);
+    }
+    if (o.authenticate !== undefined && typeof o.authenticate !== 'function') {
+      throw invalidOption('MemoryBroker', `authenticate must be a function (clientId, credentials) => boolean, got ${describeValue(o.authenticate)}`);
     }
     this.#maxQueued = maxQueued;
-    this.#authenticate = options.authenticate;
-    this.#faults = resolveFaults(options.faults ?? {});
+    this.#authenticate = o.authenticate;
+    this.#faults = resolveFaults(o.faults ?? {});
   }
 
   /**
    * Replaces the injected faults (pass `{}` to stop injecting).
    *
-   * @throws FleetError `INVALID_ARGUMENT` for a rate outside [0, 1] or a bad latency.
+   * @throws FleetError `INVALID_ARGUMENT` for `faults` that are not an object, a rate outside [0, 1] or a bad latency.
    */
   setFaults(faults: MemoryFaults): void {
     this.#faults = resolveFaults(faults);

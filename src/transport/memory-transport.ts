@@ -2,9 +2,11 @@
  * A `Transport` over an in-process {@link MemoryBroker}: zero setup, deterministic under a
  * `SimulatedClock` and a seeded broker, and fast enough for fleet-scale simulations.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { BaseTransport, type OpenResult, type OutgoingMessage, type TransportOptions } from './base-transport.js';
 import type { MemoryBroker, MemoryBrokerClient } from './memory-broker.js';
+import { booleanOption, invalidOption, optionsObject } from './options.js';
 import type { InboundMessage, QoS } from './types.js';
 
 /** Options of {@link MemoryTransport}. */
@@ -21,6 +23,13 @@ export interface MemoryTransportOptions extends TransportOptions {
   readonly clean?: boolean;
   /** Handed to the broker's `authenticate` option. */
   readonly credentials?: unknown;
+}
+
+/** The broker methods a MemoryTransport calls (a duck-type check: a second copy of fleetkit's MemoryBroker class is fine). */
+const BROKER_METHODS = ['connect', 'publish', 'subscribe', 'unsubscribe', 'disconnectClient'] as const;
+
+function isBroker(value: unknown): value is MemoryBroker {
+  return typeof value === 'object' && value !== null && BROKER_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
 }
 
 /**
@@ -43,16 +52,17 @@ export class MemoryTransport extends BaseTransport {
 
   /**
    * @param options - broker, client id, session kind and the shared transport options
-   * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+   * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
    */
   constructor(options: MemoryTransportOptions) {
-    super('MemoryTransport', options.clientId, options);
-    if (options.broker === undefined || options.broker === null) {
-      throw new FleetError('INVALID_ARGUMENT', 'MemoryTransport: options.broker is required (new MemoryBroker())');
+    const o = optionsObject<MemoryTransportOptions>('new MemoryTransport(options)', options, "{ broker: new MemoryBroker(), clientId: 'pump-7' }", true);
+    super('MemoryTransport', o.clientId as string, o as MemoryTransportOptions);
+    if (!isBroker(o.broker)) {
+      throw invalidOption('MemoryTransport', `options.broker must be a MemoryBroker (new MemoryBroker()), got ${describeValue(o.broker)}`);
     }
-    this.#broker = options.broker;
-    this.#clean = options.clean ?? true;
-    this.#credentials = options.credentials;
+    this.#broker = o.broker;
+    this.#clean = booleanOption('MemoryTransport', 'clean', o.clean, true);
+    this.#credentials = o.credentials;
     this._qos0InOrder = true;
   }
 

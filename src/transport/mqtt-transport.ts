@@ -8,8 +8,10 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { connect as mqttConnect } from 'mqtt';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { BaseTransport, type OpenResult, type OutgoingMessage, type TransportOptions } from './base-transport.js';
+import { booleanOption, invalidOption, optionsObject } from './options.js';
 import type { QoS } from './types.js';
 
 /** TLS settings of {@link MqttTransportOptions.tls}; PEM strings or buffers. */
@@ -137,6 +139,40 @@ function pem(value: string | Uint8Array): string | Buffer {
   return typeof value === 'string' ? value : toBuffer(value);
 }
 
+/** `value` as PEM text or bytes; refuses anything else, naming `name`. */
+function pemOption(name: string, value: unknown): string | Buffer {
+  if (typeof value === 'string' || value instanceof Uint8Array) return pem(value);
+  throw invalidOption('MqttTransport', `${name} must be PEM text (a string) or its bytes (a Uint8Array such as readFileSync's Buffer), got ${describeValue(value)}`);
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw invalidOption('MqttTransport', `${name} must be a string, got ${describeValue(value)}`);
+}
+
+/** Checks the TLS settings and turns them into mqtt.js options. */
+function tlsClientOptions(tls: unknown): Record<string, unknown> {
+  if (tls === undefined) return { rejectUnauthorized: true };
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
+    throw invalidOption('MqttTransport', `tls must be an object such as { ca: readFileSync('ca.crt') }, got ${describeValue(tls)}`);
+  }
+  const t = tls as MqttTlsOptions;
+  const ca: unknown = t.ca;
+  const servername = optionalString('tls.servername', t.servername);
+  const secureContext: unknown = t.secureContext;
+  if (secureContext !== undefined && (typeof secureContext !== 'object' || secureContext === null)) {
+    throw invalidOption('MqttTransport', `tls.secureContext must be a context made by tls.createSecureContext(), got ${describeValue(secureContext)}`);
+  }
+  return {
+    ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? ca.map((c: unknown, i) => pemOption(`tls.ca[${i}]`, c)) : pemOption('tls.ca', ca) }),
+    ...(t.cert === undefined ? {} : { cert: pemOption('tls.cert', t.cert) }),
+    ...(t.key === undefined ? {} : { key: pemOption('tls.key', t.key) }),
+    ...(secureContext === undefined ? {} : { secureContext: secureContext as SecureContext }),
+    ...(servername === undefined ? {} : { servername }),
+    rejectUnauthorized: booleanOption('MqttTransport', 'tls.rejectUnauthorized', t.rejectUnauthorized, true),
+  };
+}
+
 /**
  * A transport over an MQTT broker (mosquitto, EMQX, HiveMQ, AWS IoT Core, aedes…).
  *
@@ -166,46 +202,51 @@ export class MqttTransport extends BaseTransport {
 
   /**
    * @param options - URL, client id, session kind, credentials, TLS and the shared transport options
-   * @throws FleetError `INVALID_ARGUMENT` for a bad option.
+   * @throws FleetError `INVALID_ARGUMENT` when `options` is not an object, or for a bad option.
    */
   constructor(options: MqttTransportOptions) {
-    super('MqttTransport', options.clientId, options);
-    if (typeof options.url !== 'string' || !/^(mqtts?|wss?|tcp|ssl|tls):\/\//.test(options.url)) {
-      throw new FleetError('INVALID_ARGUMENT', `MqttTransport: url must look like mqtt://host:1883 or mqtts://host:8883, got ${JSON.stringify(options.url)}`);
+    const o = optionsObject<MqttTransportOptions>('new MqttTransport(options)', options, "{ url: 'mqtts://broker.example.com:8883', clientId: 'pump-7' }", true);
+    super('MqttTransport', o.clientId as string, o as MqttTransportOptions);
+    if (typeof o.url !== 'string' || !/^(mqtts?|wss?|tcp|ssl|tls):\/\//.test(o.url)) {
+      throw invalidOption('MqttTransport', `url must look like mqtt://host:1883 or mqtts://host:8883, got ${describeValue(o.url)}`);
     }
-    const keepalive = options.keepaliveS ?? 30;
-    const connectTimeout = options.connectTimeoutMs ?? 10_000;
+    const keepalive = o.keepaliveS ?? 30;
+    const connectTimeout = o.connectTimeoutMs ?? 10_000;
     if (!Number.isInteger(keepalive) || keepalive < 0 || keepalive > 65_535) {
-      throw new FleetError('INVALID_ARGUMENT', `MqttTransport: keepaliveS must be an integer from 0 to 65535, got ${String(keepalive)}`);
+      throw invalidOption('MqttTransport', `keepaliveS must be an integer from 0 to 65535, got ${describeValue(keepalive)}`);
     }
-    if (!Number.isFinite(connectTimeout) || connectTimeout <= 0) {
-      throw new FleetError('INVALID_ARGUMENT', `MqttTransport: connectTimeoutMs must be > 0, got ${String(connectTimeout)}`);
+    if (typeof connectTimeout !== 'number' || !Number.isFinite(connectTimeout) || connectTimeout <= 0) {
+      throw invalidOption('MqttTransport', `connectTimeoutMs must be a finite number > 0, got ${describeValue(connectTimeout)}`);
     }
-    this.url = options.url;
+    const protocolVersion = o.protocolVersion ?? 4;
+    if (protocolVersion !== 4 && protocolVersion !== 5) {
+      throw invalidOption('MqttTransport', `protocolVersion must be 4 (MQTT 3.1.1) or 5, got ${describeValue(protocolVersion)}`);
+    }
+    const username = optionalString('username', o.username);
+    const password: unknown = o.password;
+    if (password !== undefined && typeof password !== 'string' && !(password instanceof Uint8Array)) {
+      throw invalidOption('MqttTransport', `password must be a string or a Uint8Array, got ${describeValue(password)}`);
+    }
+    const clean = booleanOption('MqttTransport', 'clean', o.clean, true);
+    const tls = tlsClientOptions(o.tls);
+    this.url = o.url;
     // mqtt.js calls a QoS 0 callback when the packet is written, at once or on the socket's next
     // 'drain' (in order), or at once with an error.
     this._qos0InOrder = true;
-    const tls = options.tls ?? {};
-    const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? (tls.ca as (string | Uint8Array)[]).map(pem) : pem(tls.ca as string | Uint8Array);
     this.#clientOptions = {
-      clientId: options.clientId,
-      clean: options.clean ?? true,
+      clientId: this.clientId,
+      clean,
       keepalive,
       connectTimeout,
-      protocolVersion: options.protocolVersion ?? 4,
+      protocolVersion,
       // fleetkit paces reconnects, queues offline publishes and restores subscriptions itself.
       reconnectPeriod: 0,
       manualConnect: true,
       resubscribe: false,
       queueQoSZero: false,
-      ...(options.username === undefined ? {} : { username: options.username }),
-      ...(options.password === undefined ? {} : { password: typeof options.password === 'string' ? options.password : toBuffer(options.password) }),
-      ...(ca === undefined ? {} : { ca }),
-      ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
-      ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
-      ...(tls.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
-      ...(tls.servername === undefined ? {} : { servername: tls.servername }),
-      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password: typeof password === 'string' ? password : toBuffer(password) }),
+      ...tls,
     } as IClientOptions;
   }
 

@@ -1,6 +1,7 @@
 /**
  * The bounded FIFO of publishes waiting for the link (offline) or for an in-flight slot.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import type { OfflineQueueOptions, OverflowPolicy, QoS } from './types.js';
 
@@ -18,14 +19,18 @@ export interface QueuedPublish {
 export const DEFAULT_QUEUE_MAX_MESSAGES = 1000;
 
 /** @internal Resolves queue options, throwing early with the API's name. */
-export function resolveQueueOptions(owner: string, options: OfflineQueueOptions = {}): { maxMessages: number; overflow: OverflowPolicy } {
-  const maxMessages = options.maxMessages ?? DEFAULT_QUEUE_MAX_MESSAGES;
-  const overflow = options.overflow ?? 'reject';
+export function resolveQueueOptions(owner: string, options: unknown): { maxMessages: number; overflow: OverflowPolicy } {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new FleetError('INVALID_ARGUMENT', `${owner}: queue must be an object such as { maxMessages: 1000, overflow: 'reject' } (or omitted for the defaults), got ${describeValue(options)}`, { status: 400 });
+  }
+  const o: OfflineQueueOptions = options ?? {};
+  const maxMessages = o.maxMessages ?? DEFAULT_QUEUE_MAX_MESSAGES;
+  const overflow = o.overflow ?? 'reject';
   if (!Number.isInteger(maxMessages) || maxMessages < 0) {
-    throw new FleetError('INVALID_ARGUMENT', `${owner}: queue.maxMessages must be an integer ≥ 0, got ${String(maxMessages)}`);
+    throw new FleetError('INVALID_ARGUMENT', `${owner}: queue.maxMessages must be an integer ≥ 0, got ${describeValue(maxMessages)}`, { status: 400 });
   }
   if (overflow !== 'reject' && overflow !== 'drop-oldest') {
-    throw new FleetError('INVALID_ARGUMENT', `${owner}: queue.overflow must be "reject" or "drop-oldest", got ${JSON.stringify(overflow)}`);
+    throw new FleetError('INVALID_ARGUMENT', `${owner}: queue.overflow must be "reject" or "drop-oldest", got ${describeValue(overflow)}`, { status: 400 });
   }
   return { maxMessages, overflow };
 }

@@ -37,7 +37,7 @@ describe('provisioningCost — the production-architecture example', () => {
     const crew = 2;
     const rate = 50;
     const seedManual = round1(r.manual.laborHours) * crew * rate + r.manual.oneTimeCostUsd;
-    const seedZeroTouch = round1(r.zeroTouch.laborHours) * rate + r.zeroTouch.perDeviceCostUsd + r.zeroTouch.oneTimeCostUsd;
+    const seedZeroTouch = round1(r.zeroTouch.laborHours) * rate + r.zeroTouch.perDeviceCostTotalUsd + r.zeroTouch.oneTimeCostUsd;
     expect(seedManual).toBeCloseTo(3_630, 6);
     expect(seedZeroTouch).toBeCloseTo(1_070, 6);
     // 70.5 %, which the seed prints as "70 %".

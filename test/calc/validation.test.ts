@@ -166,6 +166,17 @@ describe('the registry', () => {
     expect(bad.ok === false && bad.error.details?.['field']).toBe('devices');
   });
 
+  it('runCalculator with a name that is not a string: INVALID_INPUT as data, the name described, not converted (issue 9, item 11)', () => {
+    const hook = (): never => {
+      throw new Error('toString called');
+    };
+    for (const [name, shown] of [[Symbol('x'), 'Symbol(x)'], [Object.create(null), 'an object'], [{ toString: hook }, 'an object'], [10n, '10n']] as const) {
+      const r = runCalculator(name as unknown as string, {});
+      expect(r.ok === false && r.error.code).toBe('INVALID_INPUT');
+      expect(r.ok === false && r.error.message).toContain(`Unknown calculator ${shown}`);
+    }
+  });
+
   it('any input at all gives a finite result or INVALID_INPUT — never another error', () => {
     // Every odd value fast-check knows (BigInt, Map, Date, typed arrays, null prototypes, …), at the
     // top level and under the field names the calculators read.

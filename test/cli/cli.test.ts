@@ -93,6 +93,14 @@ describe('fleetkit calc — the worked examples', () => {
     expect(r.stdout).toMatch(/^working:$/m);
   });
 
+  it('provisioning-cost labels the devices × per-device cost as the total it is (issue 9, item 19)', () => {
+    const r = fleetkit('calc', 'provisioning-cost', '--devices', '1000');
+    expect(r.stdout).not.toMatch(/perDeviceCostUsd/);
+    // 1,000 devices × $0.36: a total, not a cost per device
+    expect(r.stdout).toMatch(/zeroTouch\.perDeviceCostTotalUsd\s+\$360\n/);
+    expect(r.stdout).toMatch(/zeroTouch\.costPerDeviceUsd\s+\$1\.07\n/);
+  });
+
   it('predictive-maintenance-roi: reactive $36.58M, predictive $5.14M, payback 24.0 days, NPV $123.4M', () => {
     const r = fleetkit('calc', 'predictive-maintenance-roi', ...compressorFlags);
     expect(r.code).toBe(0);
@@ -157,6 +165,49 @@ describe('fleetkit calc — bad input', () => {
 
   it('a missing required flag', () => {
     expectUsageError(fleetkit('calc', 'failures-at-scale', '--devices', '10'), '--failures-per-device-year is required');
+  });
+
+  it('every missing required flag at once, not the first only (issue 9, item 19)', () => {
+    const r = fleetkit('calc', 'failures-at-scale');
+    expectUsageError(r, '--devices is required', '--failures-per-device-year is required', '--message-interval-seconds is required', '(or use --example)');
+    expectUsageError(fleetkit('calc', 'failures-at-scale', '--devices', '10'), '--message-interval-seconds is required');
+  });
+
+  it('a flag given twice is an error, not "last wins" (issue 9, item 19)', () => {
+    expectUsageError(fleetkit('calc', 'provisioning-cost', '--devices', '10', '--devices', '20'), '--devices: given twice');
+    expectUsageError(fleetkit('calc', 'provisioning-cost', '--devices', '10', '--technicians', '1', '--technicians', '1', '--technicians', '2'), '--technicians: given 3 times');
+    expectUsageError(fleetkit('calc', 'provisioning-cost', '--devices', '10', '--json', '--json'), '--json: given twice');
+    // a list flag is repeated by design
+    expect(fleetkit('calc', 'sis-response-budget', ...reactorFlags).code).toBe(0);
+  });
+
+  it('with --json, every error is one line of JSON on stderr: { error: { code, message, problems } }, exit 2 (issue 9, item 19)', () => {
+    const cases: [string[], string, string | undefined][] = [
+      [['calc', 'provisioning-cost', '--devices', '-5', '--json'], 'INVALID_INPUT', '--devices'],
+      [['calc', 'failures-at-scale', '--devices', 'lots', '--json'], 'USAGE', '--devices'],
+      [['calc', 'provisioning-cost', '--devices', '10', '--crew', '3', '--json'], 'USAGE', undefined],
+      [['calc', 'warp-drive', '--json'], 'USAGE', undefined],
+      [['frobnicate', '--json'], 'USAGE', undefined],
+      [['calc', 'provisioning-cost', '--devices', '1', '--devices', '2', '--json'], 'USAGE', '--devices'],
+    ];
+    for (const [args, code, flag] of cases) {
+      const r = fleetkit(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr.endsWith('\n') && r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+      const parsed = JSON.parse(r.stderr) as { error: { code: string; message: string; problems: { flag?: string; message: string }[] } };
+      expect(Object.keys(parsed)).toEqual(['error']);
+      expect(parsed.error.code, args.join(' ')).toBe(code);
+      expect(parsed.error.message.length).toBeGreaterThan(0);
+      expect(parsed.error.problems.length).toBeGreaterThan(0);
+      for (const p of parsed.error.problems) expect(typeof p.message).toBe('string');
+      if (flag !== undefined) expect(parsed.error.problems[0]?.flag, args.join(' ')).toBe(flag);
+    }
+    const missing = JSON.parse(fleetkit('calc', 'failures-at-scale', '--json').stderr) as { error: { code: string; problems: { flag?: string }[] } };
+    expect(missing.error.code).toBe('INVALID_INPUT');
+    expect(missing.error.problems.map((p) => p.flag)).toEqual(['--devices', '--failures-per-device-year', '--message-interval-seconds']);
+    // without --json the same errors stay one line of text
+    expectUsageError(fleetkit('calc', 'warp-drive'), 'fleetkit: calc: unknown calculator "warp-drive"');
   });
 
   it('an unknown flag, a missing value, an unknown calculator', () => {

@@ -91,6 +91,64 @@ describe('transition: details', () => {
     expect(o.ok && o.next).toEqual({ ...odd, updatedAt: 2 });
   });
 
+  it('refuses a record without its tenant or identity instead of dropping fields (issue 9, item 12)', () => {
+    // Five keys, but "site" in place of tenantId: it used to be accepted, lose "site" and audit tenantId: undefined.
+    const noTenant = { deviceId: 'd', state: 'active' as const, since: 1, updatedAt: 2, site: 'plant-3' };
+    const r = transition(noTenant as unknown as DeviceSnapshot, { type: 'heartbeat' }, { now: 3 });
+    expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+    expect(!r.ok && r.error.message).toContain('tenantId');
+    const cases: [Record<string, unknown>, string][] = [
+      [{ tenantId: 't', state: 'active', since: 1, updatedAt: 2, site: 's' }, 'deviceId'],
+      [{ deviceId: 'd', tenantId: 10, state: 'active', since: 1, updatedAt: 2 }, 'tenantId'],
+      [{ deviceId: 10n, tenantId: 't', state: 'active', since: 1, updatedAt: 2 }, 'deviceId'],
+      [{ deviceId: 'd', tenantId: 't', state: 'active', updatedAt: 2, site: 's' }, 'since'],
+      [{ deviceId: 'd', tenantId: 't', state: 'active', since: '1', updatedAt: 2 }, 'since'],
+    ];
+    for (const [snapshot, field] of cases) {
+      const c = transition(snapshot as unknown as DeviceSnapshot, { type: 'heartbeat' }, { now: 3 });
+      expect(!c.ok && c.error.code, field).toBe('INVALID_ARGUMENT');
+      expect(!c.ok && c.error.message, field).toContain(field);
+    }
+    // A record whose tenant is inherited rather than its own is refused too: the record must carry it.
+    const inherited = Object.assign(Object.create({ tenantId: 't' }) as object, { deviceId: 'd', state: 'active', since: 1, updatedAt: 2, site: 's' });
+    expect(transition(inherited as unknown as DeviceSnapshot, { type: 'heartbeat' }, { now: 3 }).ok).toBe(false);
+  });
+
+  it('property: an accepted transition keeps every field of the record except the lifecycle fields it sets', () => {
+    const LIFECYCLE = new Set(['deviceId', 'tenantId', 'state', 'since', 'updatedAt']);
+    const extraKey = fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !LIFECYCLE.has(k) && k !== '__proto__');
+    // Identity fields may be missing: such a record must be refused, never accepted with fields lost.
+    const recordArb = fc.record(
+      {
+        deviceId: fc.constant('dev-1'),
+        tenantId: fc.constant('acme'),
+        state: fc.constantFrom(...STATES),
+        since: fc.integer({ min: 0, max: 50 }),
+        updatedAt: fc.integer({ min: 50, max: 100 }),
+        extra: fc.dictionary(extraKey, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+      },
+      { requiredKeys: ['state', 'since', 'extra'] },
+    );
+    fc.assert(
+      fc.property(recordArb, fc.constantFrom(...EVENTS), fc.integer({ min: 100, max: 200 }), (r, type, now) => {
+        const { extra, ...lifecycle } = r;
+        const snapshot = { ...extra, ...lifecycle } as DeviceSnapshot & Record<string, unknown>;
+        const result = transition(snapshot, { type }, { now });
+        const to = expected(r.state, type);
+        expect(result.ok).toBe(to !== undefined && r.deviceId !== undefined && r.tenantId !== undefined);
+        if (!result.ok || result.next === null) return;
+        const next = result.next as Record<string, unknown>;
+        for (const key of Object.keys(snapshot)) {
+          if (key !== 'state' && key !== 'since' && key !== 'updatedAt') expect(next[key], key).toBe(snapshot[key]);
+        }
+        expect(Object.keys(next).sort()).toEqual([...new Set([...Object.keys(snapshot), 'updatedAt'])].sort());
+        expect(next['state']).toBe(to);
+        expect(next['updatedAt']).toBe(now);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('refuses a now earlier than the last event, so audit time never goes backwards', () => {
     const r = transition(snap('active'), { type: 'heartbeat' }, { now: 1_999 });
     expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');

@@ -4,6 +4,7 @@ import { createCborCodec, cborCodec } from '../../src/cbor.js';
 import { isFleetError } from '../../src/errors.js';
 import { checkJson, jsonEqual, type JsonValue } from '../../src/json.js';
 import { createJsonCodec, jsonCodec, type Codec } from '../../src/protocol/index.js';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 // JSON values without forbidden keys and with -0 normalised (JSON has no -0).
@@ -73,6 +74,19 @@ describe.each<[string, Codec]>([
   it('rejects bad options', () => {
     expect(() => createJsonCodec({ maxBytes: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => createCborCodec({ maxDepth: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('refuses options that are not an object, and describes bad limits without calling their conversion hooks', () => {
+    for (const [name, create] of [['createJsonCodec', createJsonCodec], ['createCborCodec', createCborCodec]] as const) {
+      for (const bad of [null, 5, 'big', [] as unknown]) {
+        expectFleetError(() => create(bad as never), 'INVALID_ARGUMENT', `${name}(options): options must be an object such as { maxBytes`);
+      }
+      for (const { value, shown } of hostileValues()) {
+        expectFleetError(() => create({ maxBytes: value as number }), 'INVALID_ARGUMENT', `${name}(options): maxBytes`, `got ${shown}`);
+        expectFleetError(() => create({ maxDepth: value as number }), 'INVALID_ARGUMENT', `${name}(options): maxDepth`, `got ${shown}`);
+      }
+      expect(create(undefined).maxBytes).toBe(create({}).maxBytes);
+    }
   });
 });
 

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isFleetError } from '../../src/errors.js';
+import { assertThingName } from '../../src/index.js';
 import {
+  assertTenantId,
+  assertTopicFilter,
+  assertTopicName,
+  hasWildcard,
   commandAckTopic,
   commandTopic,
   fleetTopicFilter,
@@ -149,5 +155,43 @@ describe('fleetkit topics', () => {
     expect(() => shadowTopic('t', 'get', { response: 'delta' })).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
     expect(() => shadowTopic('t', 'get', { shadowName: 'x'.repeat(65) })).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }));
     expect(() => shadowTopic('t', 'patch' as 'get')).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
+  });
+
+  it('values that are not strings end as a FleetError that describes them, never a TypeError (issue 9, item 11)', () => {
+    const hook = (): never => {
+      throw new Error('a conversion hook was called');
+    };
+    const odd: unknown[] = [10n, Symbol('s'), Object.create(null), { toString: {} }, { toString: hook, valueOf: hook, toJSON: hook }, null, undefined, 7];
+    const codeOf = (f: () => unknown): unknown => {
+      try {
+        f();
+        return 'returned';
+      } catch (e) {
+        return isFleetError(e) ? e.code : e;
+      }
+    };
+    for (const v of odd) {
+      const s = v as string;
+      const parsed = safeParseTopic(s);
+      expect(parsed.ok === false && parsed.error.code).toBe('INVALID_TOPIC');
+      expect(codeOf(() => parseTopic(s))).toBe('INVALID_TOPIC');
+      for (const build of [() => telemetryTopic(s, 'd'), () => heartbeatTopic('t', s), () => commandTopic('t', 'd', s), () => jobStatusTopic('t', 'd', s), () => shadowTopic(s, 'get')]) {
+        expect(codeOf(build)).toBe('INVALID_NAME');
+      }
+      expect(codeOf(() => assertTenantId(s))).toBe('INVALID_NAME');
+      expect(codeOf(() => assertThingName(s))).toBe('INVALID_NAME');
+      expect(codeOf(() => assertTopicName(s))).toBe('INVALID_TOPIC');
+      expect(codeOf(() => assertTopicFilter(s))).toBe('INVALID_TOPIC');
+      expect(codeOf(() => topicMatches(s, 'a'))).toBe('INVALID_TOPIC');
+      expect(codeOf(() => hasWildcard(s))).toBe('INVALID_TOPIC');
+      expect(codeOf(() => formatTopic(s as unknown as FleetTopic))).toBe('INVALID_TOPIC');
+    }
+    // The message names the value as it is: a BigInt with its "n", a string quoted.
+    expect(() => telemetryTopic(10n as unknown as string, 'd')).toThrow('Invalid tenant id 10n');
+    expect(() => commandTopic('t', 'd', 'a b')).toThrow('Invalid command id "a b"');
+    // Options that are not objects are an argument error, not a TypeError.
+    expect(codeOf(() => shadowTopic('t', 'update', null as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => shadowRequestFilter(null as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => fleetTopicFilter('telemetry', null as never))).toBe('INVALID_ARGUMENT');
   });
 });

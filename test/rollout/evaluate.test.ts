@@ -299,6 +299,20 @@ describe('operator actions', () => {
     const unknown = r.progress.operate({ type: 'explode' } as never, T0 + 3);
     expect(!unknown.ok && unknown.error.code).toBe('INVALID_ARGUMENT');
   });
+
+  it('refuses a rollback of stages that are not stage indices, holes in the list included, changing nothing', () => {
+    const r = rig(fleet(10), { stages: [{ percent: 50 }, { percent: 100 }] });
+    r.step(T0);
+    const revision = r.progress.revision;
+    // eslint-disable-next-line no-sparse-arrays
+    for (const stages of [[, 0], [0, 2], [0.5], 'all', [-1]]) {
+      const res = r.progress.operate({ type: 'rollback', stages } as never, T0 + 1);
+      expect(res.ok).toBe(false);
+      expect(!res.ok && res.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: expect.stringContaining('rollback stages must be stage indices 0–1') });
+    }
+    expect(r.progress.revision).toBe(revision);
+    expect(r.progress.state).toBe('running');
+  });
 });
 
 describe('dispatch limits', () => {
@@ -384,6 +398,13 @@ describe('the tracker', () => {
     expect(!paused.ok && paused.error.message).toContain('not running');
     expect(r.progress.operate({ type: 'resume' }, T0).ok).toBe(true);
     expect(r.progress.apply(evaluateRollout(r.plan, r.progress, { now: T0 })).ok).toBe(true);
+  });
+
+  it('finishes an evaluation outside the maintenance windows at a time far beyond the Date range', () => {
+    const r = rig(fleet(5), { stages: [{ percent: 100 }], maintenanceWindows: [{ start: '02:00', end: '03:00', days: [1] }] });
+    const d = evaluateRollout(r.plan, r.progress, { now: 1e300 });
+    expect(d.effects.dispatch).toEqual([]);
+    expect(d.reason).toContain('outside the maintenance windows');
   });
 
   it('explains decisions even for times beyond the Date range', () => {

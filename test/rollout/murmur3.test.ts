@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFleetError, murmur3Utf8, murmur3x86_32 } from '../../src/rollout/index.js';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -81,6 +82,15 @@ describe('murmur3x86_32', () => {
         thrown = e;
       }
       expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+    }
+  });
+
+  it('describes a BigInt, Symbol or object seed or input without calling its conversion hooks', () => {
+    for (const { value } of hostileValues()) {
+      expectFleetError(() => murmur3Utf8('a', value as number), 'INVALID_ARGUMENT', 'murmur3Utf8: seed', 'got ');
+      expectFleetError(() => murmur3x86_32(new Uint8Array(1), value as number), 'INVALID_ARGUMENT', 'murmur3x86_32: seed', 'got ');
+      expectFleetError(() => murmur3Utf8(value as string), 'INVALID_ARGUMENT', 'text must be a string');
+      expectFleetError(() => murmur3x86_32(value as Uint8Array), 'INVALID_ARGUMENT', 'bytes must be a Uint8Array');
     }
   });
 });

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDevices } from '../../src/rollout/plan.js';
+import { eligibleFleetArb, fleetArb, stagesArb } from './arbitraries.js';
 import { FIRMWARE, HOUR, fleet, spec } from './helpers.js';
-import { cohortLimit, cohortOf, isFleetError, planRollout, rolloutDeviceSchema } from './imports.js';
+import { FleetError, cohortLimit, cohortOf, isFleetError, planRollout, rolloutDeviceSchema, rolloutPlanSchema } from './imports.js';
+import type { RolloutDevice, RolloutPlan, RolloutSpecInput, StageSpec, TargetFilter } from './imports.js';
 
 function planError(input: unknown): string {
   try {
-    planRollout(input);
+    planRollout(input as RolloutSpecInput);
   } catch (e) {
     if (isFleetError(e)) return `${e.code}: ${e.message}`;
     throw e;
@@ -51,26 +53,23 @@ describe('planRollout', () => {
     );
   });
 
-  it('is sticky: adding devices never moves an existing device to a later percent stage', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 200, max: 600 }), fc.integer({ min: 1, max: 400 }), (n, extra) => {
-        const small = planRollout(spec(fleet(n)));
-        const large = planRollout(spec(fleet(n + extra)));
-        const stageIn = new Map(large.devices.map((d) => [d.id, d.stage]));
-        for (const d of small.devices) {
-          if (small.stages[d.stage]!.raisedToOne) continue;
-          expect(stageIn.get(d.id)).toBeLessThanOrEqual(d.stage);
-        }
-      }),
-      { numRuns: 20 },
-    );
-  });
-
-  it('does not fill stages in creation order: reversing the fleet gives the same plan', () => {
-    const devices = fleet(500);
+  it('does not fill stages in creation order: reversing the fleet gives the same plan, skipped devices included', () => {
+    const devices = fleet(500, (i) => ({ state: i % 7 === 0 ? 'maintenance' : 'active' }));
     const a = planRollout(spec(devices));
     const b = planRollout(spec([...devices].reverse()));
-    expect(b.devices).toEqual(a.devices);
+    expect(b).toEqual(a);
+    expect(a.skipped.devices.length).toBeGreaterThan(1);
+  });
+
+  it('any permutation of the fleet gives a deep-equal plan', () => {
+    const input = fleetArb(60).chain((devices) => fc.tuple(fc.constant(devices), fc.shuffledSubarray(devices, { minLength: devices.length, maxLength: devices.length })));
+    fc.assert(
+      fc.property(input, stagesArb, fc.option(fc.constantFrom<TargetFilter>({ tags: ['eu'] }, { anyTags: ['us', 'beta'] }, { fromVersions: ['1.0.0'] }), { nil: undefined }), ([devices, shuffled], stages, target) => {
+        const extra = { stages, ...(target === undefined ? {} : { target }) };
+        expect(planRollout(spec(shuffled, extra))).toEqual(planRollout(spec(devices, extra)));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('skips decommissioned, maintenance, untargeted and up-to-date devices, and counts them by reason', () => {
@@ -161,7 +160,7 @@ describe('planRollout', () => {
   it('never mutates the spec it is given', () => {
     const input = spec(fleet(50, (i) => ({ tags: [`t${i % 3}`] })), { stages: [{ percent: 10 }, { percent: 100 }] });
     const before = JSON.stringify(input);
-    planRollout(input);
+    planRollout(input as RolloutSpecInput);
     expect(JSON.stringify(input)).toBe(before);
   });
 
@@ -193,3 +192,183 @@ describe('planRollout', () => {
     );
   });
 });
+
+/** stage of each device id in a plan */
+const stagesOf = (plan: RolloutPlan): Map<string, number> => new Map(plan.devices.map((d) => [d.id, d.stage]));
+
+/** Every law of a well-formed plan: it parses as a stored plan, and devices are in (stage, cohort, id) order. */
+function expectWellFormed(plan: RolloutPlan): void {
+  expect(rolloutPlanSchema.safeParse(JSON.parse(JSON.stringify(plan))).success).toBe(true);
+  for (let i = 1; i < plan.devices.length; i++) {
+    const a = plan.devices[i - 1]!;
+    const b = plan.devices[i]!;
+    expect(a.stage < b.stage || (a.stage === b.stage && (a.cohort < b.cohort || (a.cohort === b.cohort && a.id < b.id)))).toBe(true);
+  }
+}
+
+/** For a percent stage s, a device with a cohort below its limit is in s or an earlier stage. */
+function expectStickyByCohort(plan: RolloutPlan, devices: readonly { id: string; cohort: number; stage: number }[]): void {
+  for (const d of devices) {
+    for (const st of plan.stages) {
+      if (st.percent !== undefined && d.cohort < cohortLimit(st.percent)) expect(d.stage).toBeLessThanOrEqual(st.index);
+    }
+  }
+}
+
+describe('sticky stages', () => {
+  it('without previous: a device whose cohort is below a percent stage limit is in that stage or an earlier one', () => {
+    fc.assert(
+      fc.property(fleetArb(80), stagesArb, fc.string({ minLength: 1, maxLength: 6 }), (devices, stages, seed) => {
+        const plan = planRollout(spec(devices, { stages, seed }));
+        expectWellFormed(plan);
+        expectStickyByCohort(plan, plan.devices);
+        // A device in a percent stage that was not raised has a cohort below that stage's limit.
+        for (const d of plan.devices) {
+          const st = plan.stages[d.stage]!;
+          if (st.percent !== undefined && !st.raisedToOne) expect(d.cohort).toBeLessThan(cohortLimit(st.percent));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('without previous: adding devices never moves a device of a percent stage to a later stage, unless it was raised into an otherwise empty stage', () => {
+    fc.assert(
+      fc.property(eligibleFleetArb(60), eligibleFleetArb(60), stagesArb, (before, added, stages) => {
+        const ids = new Set(before.map((d) => d.id));
+        const small = planRollout(spec(before, { stages }));
+        const large = planRollout(spec([...before, ...added.filter((d) => !ids.has(d.id))], { stages }));
+        const stageIn = stagesOf(large);
+        for (const d of small.devices) {
+          const st = small.stages[d.stage]!;
+          if (st.percent === undefined || st.raisedToOne) continue;
+          expect(stageIn.get(d.id)).toBeLessThanOrEqual(d.stage);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  /** A device whose cohort under the test seed is below 100 (inside any 1 % stage). */
+  const newcomer = (): RolloutDevice => {
+    const id = Array.from({ length: 2_000 }, (_, k) => `new-${k}`).find((x) => cohortOf('fw-2.0.0/2.0.0', x) < 100)!;
+    return { id, tenantId: 'acme', firmware: '1.0.0', state: 'active' };
+  };
+
+  it('without previous, raised and count stages are not sticky (the examples in the guide)', () => {
+    // Adding one device to a 20-device fleet moves the raised-to-one canary to a later stage.
+    const twenty = planRollout(spec(fleet(20)));
+    const canary = twenty.devices[0]!;
+    expect(twenty.stages[0]).toMatchObject({ raisedToOne: true, size: 1 });
+    const grown = planRollout(spec([...fleet(20), newcomer()]));
+    expect(stagesOf(grown).get(canary.id)).toBeGreaterThan(0);
+    // Count stages 10 / 100 / 100 %: one more device early in cohort order pushes the last device of stage 1 to stage 2 and the last of stage 2 to stage 3.
+    const stages = [{ count: 10 }, { count: 100 }, { percent: 100 }];
+    const hundred = planRollout(spec(fleet(100), { stages }));
+    const more = stagesOf(planRollout(spec([...fleet(100), newcomer()], { stages })));
+    expect(hundred.devices.filter((d) => more.get(d.id)! > d.stage).map((d) => [d.stage, more.get(d.id)])).toEqual([[0, 1], [1, 2]]);
+  });
+
+  it('with previous: the same examples keep the canary and the count stages', () => {
+    const twenty = planRollout(spec(fleet(20)));
+    const replanned = planRollout(spec([...fleet(20), newcomer()]), { previous: twenty });
+    expect(replanned.devices.filter((d) => d.id !== newcomer().id)).toEqual(twenty.devices);
+    // The newcomer's cohort puts it in the 1 % stage, next to the canary it keeps.
+    expect(replanned.devices.find((d) => d.id === newcomer().id)?.stage).toBe(0);
+    expect(replanned.stages[0]).toMatchObject({ size: 2, raisedToOne: false });
+    const stages = [{ count: 10 }, { count: 100 }, { percent: 100 }];
+    const hundred = planRollout(spec(fleet(100), { stages }));
+    const next = planRollout(spec([...fleet(100), newcomer()], { stages }), { previous: hundred });
+    expect(stagesOf(next)).toEqual(new Map([...stagesOf(hundred), [newcomer().id, 2]]));
+    expect(next.stages.map((s) => s.size)).toEqual([10, 90, 1]);
+    expect(next.notes.at(-1)).toBe('re-planned from the previous plan: 100 devices kept their stage, 0 moved to an earlier stage, 1 are new, 0 left the plan');
+  });
+
+  it('with previous: refuses a plan of another rollout or seed, an edited or corrupt plan, and options that are not { previous }', () => {
+    const previous = planRollout(spec(fleet(30)));
+    const errorOf = (fn: () => unknown): FleetError => {
+      try {
+        fn();
+      } catch (e) {
+        if (isFleetError(e)) return e;
+        throw e;
+      }
+      throw new Error('expected a FleetError');
+    };
+    const replan = (prev: unknown, extra: Partial<RolloutSpecInput> = {}): FleetError => errorOf(() => planRollout({ ...spec(fleet(31)), ...extra }, { previous: prev as RolloutPlan }));
+    expect(replan(previous, { rolloutId: 'fw-other' })).toMatchObject({ code: 'INVALID_PLAN', status: 400, message: expect.stringContaining('is for rollout "fw-2.0.0", not "fw-other"') });
+    expect(replan(previous, { seed: 'canary-ring' }).message).toContain('made with seed "fw-2.0.0/2.0.0", this spec gives "canary-ring"');
+    const edited = { ...previous, devices: previous.devices.map((d, i) => (i === 3 ? { ...d, cohort: (d.cohort + 1) % 10_000 } : d)) };
+    expect(replan(edited).message).toContain(`plan.devices.3.cohort is ${edited.devices[3]!.cohort}`);
+    const twice = { ...previous, devices: previous.devices.map((d, i) => (i === 1 ? { ...d, id: previous.devices[0]!.id, cohort: previous.devices[0]!.cohort } : d)) };
+    expect(replan(twice).message).toContain('appears more than once in the previous plan');
+    expect(replan({ ...previous, stages: [] })).toMatchObject({ code: 'INVALID_PLAN', message: expect.stringContaining('planRollout(spec, { previous })') });
+    expect(replan(null).code).toBe('INVALID_PLAN');
+    expect(errorOf(() => planRollout(spec(fleet(3)), null as never))).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: expect.stringContaining('got null') });
+    expect(errorOf(() => planRollout(spec(fleet(3)), { previous, extra: 1 } as never))).toMatchObject({ code: 'INVALID_ARGUMENT', details: { option: 'extra' } });
+    // `{ previous: undefined }` and no options are the same.
+    expect(planRollout(spec(fleet(3)), { previous: undefined })).toEqual(planRollout(spec(fleet(3))));
+  });
+
+  it('with previous: every device of the previous plan keeps its stage or an earlier one; new devices are placed by cohort', () => {
+    fc.assert(fc.property(replanArb, (args) => void checkReplan(args)), { numRuns: 300 });
+  });
+
+  it('the re-planning property reaches raised stages, count stages, kept updated devices, moves and grown stages on a fixed seeded corpus', () => {
+    const tally = { raisedBefore: 0, countStages: 0, updatedKept: 0, movedEarlier: 0, grown: 0, newDevices: 0, left: 0 };
+    for (const args of fc.sample(replanArb, { seed: 4_242, numRuns: 300 })) {
+      const { previous, next, fleetB } = checkReplan(args);
+      const before = new Map(previous.devices.map((d) => [d.id, d]));
+      if (previous.stages.some((st) => st.raisedToOne)) tally.raisedBefore++;
+      if (previous.stages.some((st) => st.count !== undefined) && previous.stages.length > 1) tally.countStages++;
+      if (next.devices.some((d) => before.has(d.id) && fleetB.find((x) => x.id === d.id)!.firmware === FIRMWARE.version)) tally.updatedKept++;
+      if (next.devices.some((d) => before.has(d.id) && d.stage < before.get(d.id)!.stage)) tally.movedEarlier++;
+      if (next.stages.some((st) => !st.raisedToOne && st.end > Math.max(st.requested, st.start))) tally.grown++;
+      if (next.devices.some((d) => !before.has(d.id))) tally.newDevices++;
+      if (previous.devices.some((d) => !next.devices.some((x) => x.id === d.id))) tally.left++;
+    }
+    for (const [feature, n] of Object.entries(tally)) expect(n, feature).toBeGreaterThanOrEqual(10);
+  });
+});
+
+const change = fc.record({ drop: fc.boolean(), updated: fc.boolean(), decommission: fc.nat(19).map((x) => x === 0) });
+/** A fleet and its stages, how the fleet changes (per device: leaves, reports the target version, is decommissioned), new devices, and the new stages (if they change). */
+const replanArb = fc.tuple(fleetArb(70), eligibleFleetArb(40), fc.array(change, { minLength: 70, maxLength: 70 }), stagesArb, fc.option(stagesArb, { nil: undefined }));
+
+/** Plans fleet A, changes it into fleet B, re-plans with `previous` and checks every law of re-planning. */
+function checkReplan([fleetA, added, changes, stagesA, stagesB]: [RolloutDevice[], RolloutDevice[], { drop: boolean; updated: boolean; decommission: boolean }[], StageSpec[], StageSpec[] | undefined]): { previous: RolloutPlan; next: RolloutPlan; fleetB: RolloutDevice[] } {
+  const previous = planRollout(spec(fleetA, { stages: stagesA }));
+  const inPrevious = new Map(previous.devices.map((d) => [d.id, d]));
+  const known = new Set(fleetA.map((d) => d.id));
+  const fleetB: RolloutDevice[] = [];
+  fleetA.forEach((d, i) => {
+    const c = changes[i]!;
+    if (c.drop) return;
+    fleetB.push({ ...d, ...(c.updated && inPrevious.has(d.id) ? { firmware: FIRMWARE.version } : {}), ...(c.decommission ? { state: 'decommissioned' } : {}) });
+  });
+  for (const d of added) if (!known.has(d.id)) fleetB.push(d);
+  const stages = stagesB ?? stagesA;
+  const next = planRollout(spec(fleetB, { stages }), { previous });
+  expectWellFormed(next);
+  const now = new Map(next.devices.map((d) => [d.id, d]));
+  for (const d of fleetB) {
+    const before = inPrevious.get(d.id);
+    if (before === undefined) continue;
+    const after = now.get(d.id);
+    if (d.state === 'decommissioned') {
+      expect(after).toBeUndefined();
+      continue;
+    }
+    // Still eligible (a device the rollout already updated included): it stays, in its stage or an earlier one.
+    expect(after).toBeDefined();
+    expect(after!.stage).toBeLessThanOrEqual(Math.min(before.stage, stages.length - 1));
+    expect(after!.fromVersion).toBe(before.fromVersion);
+  }
+  const inB = new Set(fleetB.map((d) => d.id));
+  for (const d of previous.devices) if (!inB.has(d.id)) expect(now.has(d.id)).toBe(false);
+  // New devices: a cohort below a percent stage's limit puts them in that stage or an earlier one.
+  expectStickyByCohort(next, next.devices.filter((d) => !inPrevious.has(d.id)));
+  // Re-planning the same fleet against the plan it produced changes nothing.
+  expect(planRollout(spec(fleetB, { stages }), { previous: next }).devices).toEqual(next.devices);
+  return { previous, next, fleetB };
+}

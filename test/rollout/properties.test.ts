@@ -203,12 +203,16 @@ function run(s: Scenario): RolloutDecision[] {
   step();
   for (const d of plan.devices) expect(isTerminalStatus(progress.statusOf(d.id)!)).toBe(true);
   checkCounters();
-  seen.push(...decisions.map((d) => d.decision));
   return decisions;
 }
 
-/** Every decision kind the scenarios produced, to check the generator reaches them all. */
-const seen: string[] = [];
+/**
+ * A fixed corpus of scenarios (fixed seed): what the generator reaches is asserted on it, never
+ * on a random draw, so the coverage check cannot fail at random. Change the seed only together
+ * with the expected minimums.
+ */
+const CORPUS_SEED = 20_260_105;
+const corpus = (): Scenario[] => fc.sample(scenarioArb, { seed: CORPUS_SEED, numRuns: 300 });
 
 type Outcome = 'ok' | 'failed' | 'rejected' | 'rolled_back' | 'silent';
 const OUTCOME_REPORTS: Record<Outcome, DeviceReportType[]> = {
@@ -275,7 +279,13 @@ describe('rollout properties', () => {
       }),
       { numRuns: 300 },
     );
-    for (const kind of ['wait', 'advance', 'complete', 'pause', 'abort']) expect(seen.filter((k) => k === kind).length).toBeGreaterThan(2);
+  });
+
+  it('hold on a fixed seeded corpus that reaches every decision kind several times', () => {
+    const seen = new Map<string, number>();
+    for (const s of corpus()) for (const d of run(s)) seen.set(d.decision, (seen.get(d.decision) ?? 0) + 1);
+    // Deterministic: the same corpus always gives the same counts.
+    for (const kind of ['wait', 'advance', 'complete', 'pause', 'abort']) expect(seen.get(kind) ?? 0, kind).toBeGreaterThan(2);
   });
 
   it('decisions are deterministic: the same inputs give the same decisions', () => {

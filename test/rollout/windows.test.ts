@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 import { inMaintenanceWindow, isFleetError, nextMaintenanceWindow } from './imports.js';
 import type { MaintenanceWindow } from './imports.js';
 
@@ -53,6 +54,9 @@ describe('maintenance windows', () => {
       [[{ start: '22:00' }], at(5, 12)],
       ['always', at(5, 12)],
       [[], Number.NaN],
+      // Beyond the Date range a day number + 1 equals itself: such a time is refused, not looped on.
+      [[{ start: '22:00', end: '02:00', days: [1] }], 1e300],
+      [[], -8.64e15 - 1],
     ];
     for (const [windows, now] of bad) {
       for (const fn of [inMaintenanceWindow, nextMaintenanceWindow]) {
@@ -63,7 +67,16 @@ describe('maintenance windows', () => {
           thrown = e;
         }
         expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+        expect(thrown).toMatchObject({ status: 400 });
       }
+    }
+    expect(nextMaintenanceWindow([], 8.64e15)).toBe(8.64e15);
+  });
+
+  it('describes a BigInt, Symbol or object `now` without calling its conversion hooks', () => {
+    for (const { value } of hostileValues()) {
+      expectFleetError(() => inMaintenanceWindow([], value as number), 'INVALID_ARGUMENT', 'inMaintenanceWindow(windows, now): now', 'got ');
+      expectFleetError(() => nextMaintenanceWindow([], value as number), 'INVALID_ARGUMENT', 'nextMaintenanceWindow(windows, now): now', 'got ');
     }
   });
 });

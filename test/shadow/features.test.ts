@@ -1,18 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../src/json.js';
+import { isFleetError, type FleetError } from '../../src/errors.js';
+import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../src/json.js';
 import {
   ackProperty,
   applyShadowUpdate,
+  CONFLICT_RESOLVERS,
   deleteShadow,
   getShadow,
   propertyAcks,
   reconcileShadow,
   type ConflictPolicy,
+  type ReconcileInput,
+  type ShadowConflict,
   type ShadowDocument,
   type StoredShadow,
 } from '../../src/shadow/index.js';
-import { shadowStateObject } from '../../src/testing/shadow-arbitraries.js';
+import { shadowStateObject, shadowUpdateRequest } from '../../src/testing/shadow-arbitraries.js';
+import { runs } from './runs.js';
 
 const T = 1_000_000_000_000; // epoch ms
 function ok(stored: StoredShadow | undefined, request: unknown, now: number, opts: { policy?: ConflictPolicy; skipIfEqual?: boolean; acknowledgements?: boolean } = {}): ShadowDocument {
@@ -31,7 +36,7 @@ describe('versions across delete', () => {
     expect(del.accepted).toEqual({ version: 2, timestamp: (T + 2000) / 1000, clientToken: 'del-1' });
     const get = getShadow(del.tombstone, { now: T + 3000, name: 'lamp', request: { clientToken: 'g' } });
     expect(get.ok).toBe(false);
-    if (!get.ok) expect(get.rejected).toEqual({ code: 404, message: 'No shadow exists with name: lamp', timestamp: (T + 3000) / 1000, clientToken: 'g' });
+    if (!get.ok) expect(get.rejected).toEqual({ code: 404, message: "No shadow exists with name: 'lamp'", timestamp: (T + 3000) / 1000, clientToken: 'g' });
     expect(deleteShadow(del.tombstone, { now: T }).ok).toBe(false);
     const again = applyShadowUpdate(del.tombstone, { state: { desired: { a: 3 } }, version: 2 }, { now: T + 4000 });
     expect(again.ok && again.document.version).toBe(3);
@@ -86,6 +91,22 @@ describe('limits and hostile input', () => {
     expect(!deep.ok && deep.rejected.code).toBe(400);
   });
 
+  it('answers bytes that are not UTF-8 with 415, as AWS does, on update, get and delete', () => {
+    const bytes = new Uint8Array([0x7b, 0x22, 0x73, 0xff, 0xfe, 0x22, 0x7d]); // {"s\xff\xfe"}
+    const expected = { code: 415, message: 'Unsupported documented encoding; supported encoding is UTF-8', timestamp: T / 1000 };
+    const u = applyShadowUpdate(undefined, bytes, { now: T });
+    expect(!u.ok && u.rejected).toEqual(expected);
+    expect(!u.ok && u.error.code).toBe('INVALID_JSON');
+    expect(!u.ok && u.error.status).toBe(415);
+    const g = getShadow(undefined, { now: T, request: bytes });
+    expect(!g.ok && g.rejected).toEqual(expected);
+    const d = deleteShadow(undefined, { now: T, request: bytes });
+    expect(!d.ok && d.rejected).toEqual(expected);
+    // valid UTF-8 that is not JSON stays a 400
+    const text = applyShadowUpdate(undefined, new TextEncoder().encode('{"state":'), { now: T });
+    expect(!text.ok && text.rejected.code).toBe(400);
+  });
+
   it('rejects unknown state nodes, bad versions, non-object requests and bad now', () => {
     const cases: Array<[unknown, string]> = [
       [{ state: { desired: {}, other: {} } }, 'State contains an invalid node'],
@@ -105,6 +126,41 @@ describe('limits and hostile input', () => {
     }
     const r = applyShadowUpdate(undefined, { state: {} }, { now: Number.NaN });
     expect(!r.ok && r.error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('every rejection carries its code, AWS status, AWS message and the details that say where', () => {
+    const doc = ok(undefined, { state: { reported: { a: 1 } } }, T);
+    const cases: Array<[StoredShadow | undefined, unknown, string, number, Record<string, unknown>]> = [
+      [doc, { state: {}, version: 7 }, 'VERSION_CONFLICT', 409, { expected: 7, actual: 1, awsMessage: 'Version conflict' }],
+      [doc, { state: { reported: { big: 'x'.repeat(9000) } } }, 'PAYLOAD_TOO_LARGE', 413, { bytes: Buffer.byteLength(JSON.stringify({ reported: { a: 1, big: 'x'.repeat(9000) } })), maxDocumentBytes: 8192, awsMessage: 'The payload exceeds the maximum size allowed' }],
+      [doc, { state: { desired: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } } }, 'TOO_DEEP', 400, { path: 'state.desired.a.b.c.d.e.f', awsMessage: 'JSON contains too many levels of nesting; maximum is 6' }],
+      [doc, JSON.parse('{"state":{"desired":{"x":{"__proto__":1}}}}') as unknown, 'FORBIDDEN_KEY', 400, { key: '__proto__', path: 'state.desired.x' }],
+      [doc, '{"state":{"desired":{"x":{"__proto__":1}}}}', 'FORBIDDEN_KEY', 400, { key: '__proto__', path: '$.state.desired.x' }],
+      [doc, { state: { reported: { a: [1, null] } } }, 'INVALID_REQUEST', 400, { path: 'state.reported.a[1]', awsMessage: 'Invalid JSON' }],
+      [doc, { state: { reported: { a: Number.NaN } } }, 'INVALID_JSON', 400, { path: 'state.reported.a', awsMessage: 'Invalid JSON' }],
+      [doc, { state: { other: 1 } }, 'INVALID_REQUEST', 400, { key: 'other', awsMessage: 'State contains an invalid node' }],
+      [doc, { state: {}, clientToken: 'x'.repeat(65) }, 'INVALID_CLIENT_TOKEN', 400, { awsMessage: 'Invalid clientToken' }],
+      [doc, { state: {}, version: -1 }, 'INVALID_VERSION', 400, { awsMessage: 'Invalid version' }],
+      [doc, 'x'.repeat(200_000), 'PAYLOAD_TOO_LARGE', 413, { awsMessage: 'The payload exceeds the maximum size allowed' }],
+    ];
+    for (const [stored, request, code, status, details] of cases) {
+      const r = applyShadowUpdate(stored, request, { now: T });
+      expect(r.ok).toBe(false);
+      if (r.ok) continue;
+      expect(r.error.code, code).toBe(code);
+      expect(r.error.status, code).toBe(status);
+      expect(r.error.details, code).toMatchObject(details);
+      expect(r.rejected.code).toBe(status);
+      expect(r.rejected.message).toBe(typeof r.error.details?.['awsMessage'] === 'string' ? r.error.details['awsMessage'] : r.error.message);
+      expect(r.error.message.startsWith(r.rejected.message)).toBe(true);
+    }
+    const missing = getShadow(undefined, { now: T, name: 'lamp' });
+    expect(!missing.ok && missing.error.status).toBe(404);
+    expect(!missing.ok && missing.error.details).toEqual({ name: 'lamp', awsMessage: "No shadow exists with name: 'lamp'" });
+    // an internal failure answers 500 with AWS's message, never the internal text
+    const boom = applyShadowUpdate(undefined, { get state(): never { throw new Error('secret detail'); } }, { now: T });
+    expect(!boom.ok && boom.error.code).toBe('INTERNAL');
+    expect(!boom.ok && boom.rejected).toEqual({ code: 500, message: 'Internal service failure', timestamp: T / 1000 });
   });
 
   it('tolerates and drops state.delta', () => {
@@ -152,12 +208,106 @@ describe('conflict policies', () => {
     expect(newer.ok && newer.document.state.desired?.['fan']).toBe(5);
   });
 
+  it('newest-wins: a request timestamp must be finite epoch seconds within the Date range, or the update is rejected', () => {
+    const doc = base();
+    for (const timestamp of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e300, 8.64e12 + 1, -1, '5', null]) {
+      const r = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp, clientToken: 'c' }, { now: T + 10_000, policy: 'newest-wins' });
+      expect(r.ok, String(timestamp)).toBe(false);
+      if (r.ok) continue;
+      expect(r.rejected).toEqual({ code: 400, message: 'Invalid JSON', timestamp: (T + 10_000) / 1000, clientToken: 'c' });
+      expect(r.error.code).toBe('INVALID_REQUEST');
+      expect(r.error.message).toContain('8640000000000');
+      expect(r.error.details?.['field']).toBe('timestamp');
+    }
+    for (const timestamp of [0, T / 1000 + 0.5, 8.64e12]) {
+      expect(applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp }, { now: T + 10_000, policy: 'newest-wins' }).ok, String(timestamp)).toBe(true);
+    }
+  });
+
+  it('property: a request timestamp is accepted exactly when it is a finite number in [0, 8.64e12]', () => {
+    const timestamp = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, 8.64e12, 8.64e12 + 1, -0, Number.MAX_VALUE, Number.MIN_VALUE));
+    fc.assert(
+      fc.property(timestamp, (t) => {
+        const r = applyShadowUpdate(base(), { state: { reported: { fan: 5 } }, timestamp: t }, { now: T + 10_000, policy: 'newest-wins' });
+        expect(r.ok).toBe(Number.isFinite(t) && t >= 0 && t <= 8.64e12);
+        // an accepted report wins exactly when it was observed after the desired write (T), ties keep desired
+        if (r.ok) expect(r.document.state.desired?.['fan']).toBe(t > T / 1000 ? 5 : 2);
+      }),
+    );
+  });
+
   it('clear-when-met removes desired leaves the device has reached', () => {
     const r = applyShadowUpdate(base(), { state: { reported: { fan: 2 } } }, { now: T + 1000, policy: 'clear-when-met' });
     expect(r.ok && r.document.state.desired).toEqual({ mode: 'eco' }); // mode was touched? no: only fan was reported
     const all = applyShadowUpdate(base(), { state: { reported: { fan: 2, mode: 'eco' } } }, { now: T + 1000, policy: 'clear-when-met' });
     expect(all.ok && all.document.state.desired).toBeUndefined();
     expect(all.ok && all.delta).toBeUndefined();
+  });
+
+  it('no policy overwrites or clears a desired value written in the same request (issue: device-wins stored 18 while accepted echoed 20)', () => {
+    const doc = ok(undefined, { state: { desired: { fan: 2, mode: 'eco', nested: { t: 20 } }, reported: { fan: 1, mode: 'eco', nested: { t: 19 } } } }, T);
+    const both = { state: { desired: { fan: 20, nested: { t: 21 } }, reported: { fan: 18, nested: { t: 22 } } }, timestamp: T / 1000 + 3600 };
+    const policies: ConflictPolicy[] = ['device-wins', 'newest-wins', 'clear-when-met', () => 'take-reported', () => 'clear'];
+    for (const policy of policies) {
+      const r = applyShadowUpdate(doc, both, { now: T + 1000, policy });
+      expect(r.ok).toBe(true);
+      if (!r.ok) continue;
+      expect(r.accepted.state).toEqual(both.state);
+      expect(r.document.state.desired?.['fan'], String(policy)).toBe(20);
+      expect(r.document.state.desired?.['nested'], String(policy)).toEqual({ t: 21 });
+      expect(r.document.state.reported?.['fan']).toBe(18);
+    }
+    // clear-when-met: desired written equal to reported survives its own request…
+    const met = applyShadowUpdate(doc, { state: { desired: { mode: 'eco', fan: 1 } } }, { now: T + 1000, policy: 'clear-when-met' });
+    expect(met.ok && met.document.state.desired).toEqual({ fan: 1, mode: 'eco', nested: { t: 20 } });
+    // …and is cleared by the next report that meets it
+    const next = met.ok ? applyShadowUpdate(met.document, { state: { reported: { fan: 1 } } }, { now: T + 2000, policy: 'clear-when-met' }) : met;
+    expect(next.ok && next.document.state.desired).toEqual({ mode: 'eco', nested: { t: 20 } });
+  });
+
+  it('with acknowledgements, policies compare and take the value inside an envelope, never the envelope', () => {
+    const doc = ok(undefined, { state: { desired: { fanSpeed: 3, led: 'on' } } }, T);
+    const report = { state: { reported: { fanSpeed: ackProperty(2, { code: 400, version: 1 }), led: ackProperty('on', { version: 1 }) } } };
+    const dw = applyShadowUpdate(doc, report, { now: T + 1000, policy: 'device-wins', acknowledgements: true });
+    expect(dw.ok && dw.document.state.desired).toEqual({ fanSpeed: 2, led: 'on' });
+    expect(dw.ok && dw.delta).toBeUndefined();
+    const cm = applyShadowUpdate(doc, report, { now: T + 1000, policy: 'clear-when-met', acknowledgements: true });
+    expect(cm.ok && cm.document.state.desired).toEqual({ fanSpeed: 3 });
+  });
+
+  it('policies apply to nested leaves, with the full path and both timestamps', () => {
+    const doc = ok(undefined, { state: { desired: { light: { color: 'red', level: 5 } }, reported: { light: { color: 'blue', level: 5 } } } }, T);
+    const seen: ShadowConflict[] = [];
+    const r = applyShadowUpdate(doc, { state: { reported: { light: { color: 'green' } } } }, { now: T + 7000, policy: (c) => (seen.push(c), CONFLICT_RESOLVERS['device-wins'](c)) });
+    expect(seen).toEqual([{ path: ['light', 'color'], desired: 'red', reported: 'green', equal: false, desiredTimestamp: T / 1000, reportedTimestamp: T / 1000 + 7, touched: 'reported' }]);
+    expect(r.ok && r.document.state.desired).toEqual({ light: { color: 'green', level: 5 } });
+    expect(r.ok && r.document.metadata.desired).toEqual({ light: { color: { timestamp: T / 1000 + 7 }, level: { timestamp: T / 1000 } } });
+  });
+
+  it('newest-wins: a tie keeps desired, one second later wins', () => {
+    const doc = base(); // desired written at T
+    const tie = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp: T / 1000 }, { now: T + 10_000, policy: 'newest-wins' });
+    expect(tie.ok && tie.document.state.desired?.['fan']).toBe(2);
+    const later = applyShadowUpdate(doc, { state: { reported: { fan: 5 } }, timestamp: T / 1000 + 1 }, { now: T + 10_000, policy: 'newest-wins' });
+    expect(later.ok && later.document.state.desired?.['fan']).toBe(5);
+    // without a timestamp the report is observed at the update time
+    const sameSecond = applyShadowUpdate(doc, { state: { reported: { fan: 5 } } }, { now: T + 999, policy: 'newest-wins' });
+    expect(sameSecond.ok && sameSecond.document.state.desired?.['fan']).toBe(2);
+  });
+
+  it('a reported key the device deleted is no conflict: desired stays under every policy', () => {
+    for (const policy of ['device-wins', 'newest-wins', 'clear-when-met', () => 'clear'] as ConflictPolicy[]) {
+      const r = applyShadowUpdate(base(), { state: { reported: { fan: null } } }, { now: T + 1000, policy });
+      expect(r.ok && r.document.state.desired, String(policy)).toEqual({ mode: 'eco', fan: 2 });
+      expect(r.ok && r.delta?.state, String(policy)).toEqual({ fan: 2 });
+    }
+  });
+
+  it('a desired-only update never consults the policy', () => {
+    const seen: unknown[] = [];
+    const r = applyShadowUpdate(base(), { state: { desired: { fan: 1, mode: 'boost' } } }, { now: T + 1000, policy: (c) => (seen.push(c), 'clear') });
+    expect(seen).toEqual([]);
+    expect(r.ok && r.document.state.desired).toEqual({ mode: 'boost', fan: 1 });
   });
 
   it('a custom resolver sees the conflict and decides', () => {
@@ -192,6 +342,53 @@ describe('conflict policies', () => {
   });
 });
 
+/** Every leaf a request section writes: [path, value] where value is a scalar, an array, or null (a deletion). */
+function requestLeaves(patch: JsonObject, prefix: string[] = []): Array<[string[], JsonValue]> {
+  return Object.entries(patch).flatMap(([k, v]) => (isJsonObject(v) ? requestLeaves(v, [...prefix, k]) : [[[...prefix, k], v] as [string[], JsonValue]]));
+}
+const valueAt = (o: JsonValue | undefined, path: readonly string[]): JsonValue | undefined =>
+  path.reduce<JsonValue | undefined>((cur, k) => (isJsonObject(cur) && Object.prototype.hasOwnProperty.call(cur, k) ? cur[k] : undefined), o);
+
+describe('law: what /update/accepted echoes is what is stored, under every policy', () => {
+  const policies: ConflictPolicy[] = ['cloud-wins', 'device-wins', 'newest-wins', 'clear-when-met', () => 'take-reported', () => 'clear', (c) => (c.equal ? 'clear' : 'take-reported')];
+  it('property: every leaf a request writes (or deletes) in desired or reported is stored as written', () => {
+    fc.assert(
+      fc.property(
+        fc.array(shadowUpdateRequest(), { maxLength: 4 }),
+        shadowUpdateRequest(),
+        fc.option(fc.integer({ min: 0, max: 2 * (T / 1000) }), { nil: undefined }),
+        fc.constantFrom(...policies.keys()),
+        (history, request, timestamp, which) => {
+          const policy = policies[which] as ConflictPolicy;
+          let doc: StoredShadow | undefined;
+          history.forEach((h, i) => {
+            const r = applyShadowUpdate(doc, h, { now: T + i * 1000, policy });
+            if (r.ok) doc = r.document;
+          });
+          const req = timestamp === undefined ? request : { ...request, timestamp };
+          const r = applyShadowUpdate(doc, req, { now: T + 60_000, policy });
+          expect(r.ok).toBe(true);
+          if (!r.ok) return;
+          expect(r.accepted.state).toEqual(request.state);
+          for (const section of ['desired', 'reported'] as const) {
+            const written = request.state[section];
+            if (written === undefined) continue;
+            if (written === null) {
+              expect(r.document.state[section]).toBeUndefined();
+              continue;
+            }
+            for (const [path, value] of requestLeaves(written)) {
+              const stored = valueAt(r.document.state[section], path);
+              if (value === null) expect(stored, `${section}.${path.join('.')}`).toBeUndefined();
+              else expect(jsonEqual(stored, value), `${section}.${path.join('.')}: stored ${JSON.stringify(stored)}, written ${JSON.stringify(value)}`).toBe(true);
+            }
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe('per-property acknowledgement', () => {
   it('reports accepted, rejected and pending per desired property', () => {
     let doc = ok(undefined, { state: { desired: { targetTemp: 21, fanSpeed: 3, led: 'on' } } }, T);
@@ -222,9 +419,63 @@ describe('reconcileShadow', () => {
     expect(() => reconcileShadow({ base, local, remote })).toThrowError(/owner/);
   });
 
+  it('refuses an own __proto__ key (FORBIDDEN_KEY, as applyShadowUpdate does) and never changes a prototype', () => {
+    const hostile = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as JsonObject;
+    for (const input of [
+      { base: {}, local: hostile, remote: {} },
+      { base: {}, local: {}, remote: hostile },
+      { base: hostile, local: {}, remote: {} },
+      { base: {}, local: { n: hostile }, remote: { n: { a: 2 } } },
+    ]) {
+      let caught: unknown;
+      try {
+        reconcileShadow({ ...input, owner: 'local' });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isFleetError(caught, 'FORBIDDEN_KEY')).toBe(true);
+      expect((caught as FleetError).status).toBe(400);
+      expect((caught as FleetError).details?.['key']).toBe('__proto__');
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('treats keys named like Object.prototype members as data', () => {
+    const r = reconcileShadow({ base: {}, local: { valueOf: 1 }, remote: { toString: 2, hasOwnProperty: 3 }, owner: 'local' });
+    expect(r.merged).toEqual({ valueOf: 1, toString: 2, hasOwnProperty: 3 });
+    expect(r.conflicts).toEqual([]);
+    expect(Object.getPrototypeOf(r.merged)).toBe(Object.prototype);
+    // below a key whose base is not an object, an inherited member must not pose as a local value
+    const nested = reconcileShadow({ base: { n: 5 }, local: { n: { a: 1 } }, remote: { n: { toString: 2 } }, owner: 'local' });
+    expect(nested.merged).toEqual({ n: { a: 1, toString: 2 } });
+  });
+
+  it('bad arguments throw a FleetError that says what to pass (a misspelt owner never means remote-wins)', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ base: {}, local: { a: 1 }, remote: { a: 2 }, owner: 'lcoal' }, "owner must be 'local' or 'remote'"],
+      [{ base: {}, local: {}, remote: {}, resolve: 'local' }, 'resolve must be a function'],
+      [{ base: {}, local: {}, remote: {} }, 'pass owner'],
+      [null, 'pass { base, local, remote'],
+      [42, 'pass { base, local, remote'],
+      [{ base: [], local: {}, remote: {}, owner: 'local' }, 'base must be a JSON object'],
+      [{ base: {}, local: { a: Number.NaN }, remote: {}, owner: 'local' }, 'local is not JSON'],
+      [{ base: {}, local: { a: 1 }, remote: { a: 2 }, resolve: () => Number.POSITIVE_INFINITY }, 'resolve returned'],
+    ];
+    for (const [input, message] of cases) {
+      let caught: unknown;
+      try {
+        reconcileShadow(input as ReconcileInput);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isFleetError(caught), String(caught)).toBe(true);
+      expect((caught as FleetError).message, JSON.stringify(input)).toContain(message);
+    }
+  });
+
   it('property: the three-way table holds for every leaf', () => {
     const leaf = fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 2 }), fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }));
-    const state = fc.dictionary(fc.constantFrom('p', 'q', 'r', 's'), leaf).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject);
+    const state = fc.dictionary(fc.constantFrom('p', 'q', 'toString', 'valueOf'), leaf).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject);
     fc.assert(
       fc.property(state, state, state, fc.constantFrom<'local' | 'remote'>('local', 'remote'), (base, local, remote, owner) => {
         const { merged, conflicts } = reconcileShadow({ base, local, remote, owner });
@@ -239,6 +490,26 @@ describe('reconcileShadow', () => {
             expect(conflicts.some((c) => c.path[0] === k)).toBe(true);
           }
         }
+      }),
+    );
+  });
+});
+
+describe('reconcileShadow on nested input', () => {
+  it('property: the merge is plain JSON built only from the inputs, whatever the keys are named', () => {
+    const keys = fc.constantFrom('a', 'toString', 'valueOf', 'hasOwnProperty');
+    const leaf: fc.Arbitrary<JsonValue> = fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constant([1]).map((a) => [...a]));
+    const value: fc.Arbitrary<JsonValue> = fc.oneof(leaf, fc.dictionary(keys, leaf, { maxKeys: 3 }));
+    const side: fc.Arbitrary<JsonObject | undefined> = fc.option(fc.dictionary(keys, fc.oneof(value, fc.dictionary(keys, value, { maxKeys: 3 })), { maxKeys: 4 }), { nil: undefined });
+    fc.assert(
+      fc.property(side, side, side, fc.constantFrom<'local' | 'remote'>('local', 'remote'), (base, local, remote, owner) => {
+        const { merged, conflicts } = reconcileShadow({ base, local, remote, owner });
+        expect(checkJson(merged)).toBeUndefined();
+        expect([Object.prototype, null]).toContain(Object.getPrototypeOf(merged));
+        const seen = JSON.stringify([base, local, remote]);
+        for (const c of conflicts) expect(seen).toContain(JSON.stringify(c.resolved ?? null) === 'null' ? '' : JSON.stringify(c.resolved));
+        // with no conflicts at all, a side that did not change yields the other side
+        if (jsonEqual(base ?? {}, local ?? {})) expect(merged).toEqual(remote ?? {});
       }),
     );
   });
@@ -263,7 +534,7 @@ describe('size bound', () => {
           if (r.ok) doc = r.document;
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 });

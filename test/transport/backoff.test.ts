@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exponentialBackoff, seededRandom } from '../../src/memory.js';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 
 describe('exponentialBackoff', () => {
   it('stays within [0, min(cap, initial × factorⁿ)) for any random source (property)', () => {
@@ -53,6 +54,38 @@ describe('exponentialBackoff', () => {
     expect(() => exponentialBackoff({ initialMs: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => exponentialBackoff({ factor: 0.5 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => exponentialBackoff({ jitter: 'half' as 'full' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('refuses options that are not an object, and a random source that is not a function', () => {
+    for (const bad of [null, 5, 'fast', [] as unknown]) {
+      expectFleetError(() => exponentialBackoff(bad as never), 'INVALID_ARGUMENT', 'exponentialBackoff(options): options must be an object such as { initialMs');
+    }
+    expectFleetError(() => exponentialBackoff({ random: 0.5 as never }), 'INVALID_ARGUMENT', 'exponentialBackoff: random must be a function', 'got 0.5');
+    expect(exponentialBackoff(undefined).next()).toBeLessThan(500);
+  });
+
+  it('describes a BigInt, Symbol or object option without calling its conversion hooks', () => {
+    for (const { value, shown } of hostileValues()) {
+      for (const name of ['initialMs', 'maxMs', 'factor', 'jitter']) {
+        expectFleetError(() => exponentialBackoff({ [name]: value }), 'INVALID_ARGUMENT', `exponentialBackoff: ${name}`, `got ${shown}`);
+      }
+    }
+  });
+
+  it('seededRandom refuses a seed that is not an integer, instead of coercing it', () => {
+    for (const { value, shown } of hostileValues()) expectFleetError(() => seededRandom(value as number), 'INVALID_ARGUMENT', 'seededRandom(seed): seed must be an integer', `got ${shown}`);
+    for (const bad of [Number.NaN, Infinity, 1.5, '7' as unknown as number, undefined as unknown as number]) expectFleetError(() => seededRandom(bad), 'INVALID_ARGUMENT', 'seededRandom(seed)');
+  });
+
+  it('seededRandom uses the low 32 bits of any integer seed (Date.now() is a fine seed)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: -2000, max: 2000 }), (low, high) => {
+        const a = seededRandom(high * 2 ** 32 + low);
+        const b = seededRandom(low);
+        for (let i = 0; i < 5; i++) expect(a()).toBe(b());
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('seededRandom stays in [0, 1)', () => {

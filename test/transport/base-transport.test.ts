@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
 import { topicMatches } from '../../src/protocol/topic-filter.js';
 import { FleetError, isFleetError } from '../../src/errors.js';
-import { BaseTransport, exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage, type QoS } from '../../src/memory.js';
+import { BaseTransport, exponentialBackoff, MemoryBroker, MemoryTransport, type InboundMessage, type QoS, type TransportOptions } from '../../src/memory.js';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 const text = (m: InboundMessage): string => `${m.topic}=${new TextDecoder().decode(m.payload)}`;
@@ -200,5 +201,105 @@ describe('BaseTransport QoS 0 sends on an in-order link', () => {
     const closed = settled(t.publish('a/b', '3'));
     await t.close();
     expect(await closed).toBe('TRANSPORT_CLOSED');
+  });
+});
+
+/** A transport that never opens a link: only its constructor is under test. */
+class BareTransport extends BaseTransport {
+  constructor(owner: string, clientId: string, options?: TransportOptions) {
+    super(owner, clientId, options as TransportOptions);
+  }
+  protected _open(): Promise<{ sessionPresent: boolean }> {
+    return Promise.resolve({ sessionPresent: false });
+  }
+  protected _send(_m: unknown, done: (error?: FleetError) => void): void {
+    done();
+  }
+  protected _subscribeRemote(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected _unsubscribeRemote(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected _end(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('transport constructors check their options once, at construction', () => {
+  it('MemoryTransport refuses options that are not an object, and a broker that is not a MemoryBroker', () => {
+    for (const bad of [undefined, null, 5, 'pump-7', [] as unknown]) {
+      expectFleetError(() => new MemoryTransport(bad as never), 'INVALID_ARGUMENT', 'new MemoryTransport(options): options must be an object such as { broker');
+    }
+    for (const broker of [undefined, null, {}, { connect: () => ({ sessionPresent: false }) }]) {
+      expectFleetError(() => new MemoryTransport({ broker: broker as never, clientId: 'a' }), 'INVALID_ARGUMENT', 'MemoryTransport: options.broker must be a MemoryBroker');
+    }
+    expectFleetError(() => new MemoryTransport({ broker: new MemoryBroker(), clientId: 'a', clean: 'no' as never }), 'INVALID_ARGUMENT', 'MemoryTransport: clean must be true or false', 'got "no"');
+  });
+
+  it('the shared options: clock, backoff, queue, maxInFlight, autoReconnect and the client id', () => {
+    const broker = new MemoryBroker();
+    const make = (options: Record<string, unknown>) => () => new MemoryTransport({ broker, clientId: 'a', ...options });
+    for (const clock of [5, null, {}, { now: () => 0, setTimeout: () => 0 }]) expectFleetError(make({ clock }), 'INVALID_ARGUMENT', 'MemoryTransport: clock must be a Clock');
+    for (const backoff of [5, null, {}, { next: () => 1 }]) expectFleetError(make({ backoff }), 'INVALID_ARGUMENT', 'MemoryTransport: backoff must be a BackoffStrategy');
+    for (const queue of [5, null, 'big']) expectFleetError(make({ queue }), 'INVALID_ARGUMENT', 'MemoryTransport: queue must be an object such as { maxMessages');
+    expectFleetError(make({ autoReconnect: 'yes' }), 'INVALID_ARGUMENT', 'MemoryTransport: autoReconnect must be true or false', 'got "yes"');
+    for (const { value, shown } of hostileValues()) {
+      expectFleetError(make({ clientId: value }), 'INVALID_ARGUMENT', 'MemoryTransport: clientId', `got ${shown}`);
+      expectFleetError(make({ maxInFlight: value }), 'INVALID_ARGUMENT', 'MemoryTransport: maxInFlight', `got ${shown}`);
+      expectFleetError(make({ queue: { maxMessages: value } }), 'INVALID_ARGUMENT', 'MemoryTransport: queue.maxMessages', `got ${shown}`);
+      expectFleetError(make({ queue: { overflow: value } }), 'INVALID_ARGUMENT', 'MemoryTransport: queue.overflow', `got ${shown}`);
+    }
+    expect(new MemoryTransport({ broker, clientId: 'ok', clock: new SimulatedClock(0), backoff: exponentialBackoff(), queue: {}, autoReconnect: false }).state).toBe('offline');
+  });
+
+  it('BaseTransport checks the owner name its subclass passes, and takes omitted options as the defaults', () => {
+    for (const { value, shown } of hostileValues()) {
+      expectFleetError(() => new BareTransport(value as string, 'c'), 'INVALID_ARGUMENT', 'BaseTransport: owner must be', `got ${shown}`);
+      // An object without any option is the defaults (and none of its hooks runs); anything else is refused.
+      if (typeof value === 'object') expect(new BareTransport('Bare', 'c', value as TransportOptions).state).toBe('offline');
+      else expectFleetError(() => new BareTransport('Bare', 'c', value as TransportOptions), 'INVALID_ARGUMENT', 'Bare: options must be an object', `got ${shown}`);
+    }
+    expectFleetError(() => new BareTransport('Bare', 'c', null as never), 'INVALID_ARGUMENT', 'Bare: options must be an object', 'got null');
+    expect(new BareTransport('Bare', 'c').clientId).toBe('c');
+  });
+
+  it('MemoryBroker refuses options that are not an object and describes bad ones without calling their hooks', () => {
+    for (const bad of [null, 5, 'seeded', [] as unknown]) expectFleetError(() => new MemoryBroker(bad as never), 'INVALID_ARGUMENT', 'new MemoryBroker(options): options must be an object such as { seed');
+    expectFleetError(() => new MemoryBroker({ clock: 5 as never }), 'INVALID_ARGUMENT', 'MemoryBroker: clock must be a Clock');
+    expectFleetError(() => new MemoryBroker({ authenticate: true as never }), 'INVALID_ARGUMENT', 'MemoryBroker: authenticate must be a function', 'got true');
+    expectFleetError(() => new MemoryBroker({ faults: 0.1 as never }), 'INVALID_ARGUMENT', 'MemoryBroker: faults must be an object such as { lossRate', 'got 0.1');
+    for (const latencyMs of ['slow', [1], [5, 1], [1, Number.NaN], [1, 2, 3], {}]) expectFleetError(() => new MemoryBroker({ faults: { latencyMs: latencyMs as never } }), 'INVALID_ARGUMENT', 'MemoryBroker: faults.latencyMs');
+    for (const { value, shown } of hostileValues()) {
+      expectFleetError(() => new MemoryBroker({ seed: value as number }), 'INVALID_ARGUMENT', 'MemoryBroker: seed must be an integer', `got ${shown}`);
+      expectFleetError(() => new MemoryBroker({ maxQueuedMessages: value as number }), 'INVALID_ARGUMENT', 'MemoryBroker: maxQueuedMessages', `got ${shown}`);
+      expectFleetError(() => new MemoryBroker({ faults: { lossRate: value as number } }), 'INVALID_ARGUMENT', 'MemoryBroker: faults.lossRate', `got ${shown}`);
+      expectFleetError(() => new MemoryBroker({ faults: { latencyMs: value as number } }), 'INVALID_ARGUMENT', 'MemoryBroker: faults.latencyMs', `got ${shown}`);
+      expectFleetError(() => new MemoryBroker({ faults: { latencyMs: [0, value] as never } }), 'INVALID_ARGUMENT', 'MemoryBroker: faults.latencyMs', 'got an array');
+    }
+    expect(new MemoryBroker(undefined).stats.published).toBe(0);
+  });
+});
+
+describe('BaseTransport and handlers that throw', () => {
+  it('a handler that throws a value with no usable string form is reported as INTERNAL, and the other handlers still get the message', async () => {
+    const broker = new MemoryBroker();
+    const t = new MemoryTransport({ broker, clientId: 'sub' });
+    await t.connect();
+    const errors: unknown[] = [];
+    t.on('error', (e) => errors.push(e));
+    const got: string[] = [];
+    for (const { value } of hostileValues()) {
+      await t.subscribe('h/#', () => {
+        throw value;
+      });
+    }
+    await t.subscribe('h/#', (m) => got.push(text(m)));
+    await t.publish('h/1', 'x');
+    await flush();
+    expect(got).toEqual(['h/1=x']);
+    expect(errors).toHaveLength(hostileValues().length);
+    for (const e of errors) expect(isFleetError(e, 'INTERNAL') && e.message.includes('A message handler for "h/#" threw')).toBe(true);
+    await t.close();
   });
 });

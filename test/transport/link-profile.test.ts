@@ -17,6 +17,8 @@ import {
   type Transport,
 } from '../../src/memory.js';
 
+import { expectFleetError, hostileValues } from '../support/hostile.js';
+
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 async function setup(clock = new SimulatedClock(0)) {
@@ -166,6 +168,53 @@ describe('withLinkProfile', () => {
     const broker = new MemoryBroker();
     expect(() => withLinkProfile(new MemoryTransport({ broker, clientId: 'x' }), { kind: 'satellite' } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => withLinkProfile(undefined as unknown as Transport, wifi())).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('lora() and nbiot() refuse options that are not an object, and a clock that is not a Clock', () => {
+    for (const bad of [null, 5, 'dr0', [] as unknown]) {
+      expectFleetError(() => lora(bad as never), 'INVALID_ARGUMENT', 'lora(options): options must be an object such as { dataRate');
+      expectFleetError(() => nbiot(bad as never), 'INVALID_ARGUMENT', 'nbiot(options): options must be an object such as { maxBatch');
+    }
+    for (const clock of [5, {}, { now: () => 0 }, null]) {
+      expectFleetError(() => lora({ clock: clock as never }), 'INVALID_ARGUMENT', 'lora: clock must be a Clock');
+      expectFleetError(() => nbiot({ clock: clock as never }), 'INVALID_ARGUMENT', 'nbiot: clock must be a Clock');
+    }
+    expect(lora(undefined).maxPayloadBytes).toBe(51);
+    expect(nbiot(undefined).maxBatch).toBe(10);
+  });
+
+  it('describes a BigInt, Symbol or object data rate, size or option without calling its conversion hooks', () => {
+    for (const { value, shown } of hostileValues()) {
+      expectFleetError(() => loraMaxPayload(value as 0), 'INVALID_ARGUMENT', 'LoRa data rate', `got ${shown}`);
+      expectFleetError(() => loraTimeOnAirMs(10, value as 0), 'INVALID_ARGUMENT', 'LoRa data rate', `got ${shown}`);
+      expectFleetError(() => loraTimeOnAirMs(value as number, 0), 'INVALID_ARGUMENT', 'loraTimeOnAirMs: payloadBytes', `got ${shown}`);
+      expectFleetError(() => lora({ dataRate: value as 0 }), 'INVALID_ARGUMENT', 'LoRa data rate', `got ${shown}`);
+      for (const name of ['maxPayloadBytes', 'dutyCycle', 'windowMs']) expectFleetError(() => lora({ [name]: value }), 'INVALID_ARGUMENT', `lora: ${name}`, `got ${shown}`);
+      for (const name of ['maxBatch', 'maxDelayMs', 'maxBatchBytes']) expectFleetError(() => nbiot({ [name]: value }), 'INVALID_ARGUMENT', `nbiot: ${name}`, `got ${shown}`);
+    }
+  });
+
+  it('withLinkProfile checks a hand-made profile as lora()/nbiot() would, and describes an unknown one without calling its hooks', async () => {
+    const clock = new SimulatedClock(0);
+    const { device } = await setup(clock);
+    // A profile built by hand (or deserialised) gets the factory's checks and defaults, not a TypeError later.
+    expect(() => withLinkProfile(device, { kind: 'lora' } as never)).not.toThrow();
+    expect(() => withLinkProfile(device, { kind: 'nbiot', clock } as never)).not.toThrow();
+    expectFleetError(() => withLinkProfile(device, { kind: 'lora', dataRate: 9 } as never), 'INVALID_ARGUMENT', 'LoRa data rate', 'got 9');
+    expectFleetError(() => withLinkProfile(device, { kind: 'nbiot', clock: 5 } as never), 'INVALID_ARGUMENT', 'nbiot: clock must be a Clock');
+    for (const { value, shown } of hostileValues()) expectFleetError(() => withLinkProfile(device, value as never), 'INVALID_ARGUMENT', 'withLinkProfile: unknown profile', shown);
+  });
+
+  it('encodeBatch and decodeBatch refuse arguments that are not (arrays of) Uint8Array', () => {
+    for (const { value, shown } of hostileValues()) {
+      expectFleetError(() => encodeBatch(value as never), 'INVALID_ARGUMENT', 'encodeBatch(payloads): payloads must be an array of Uint8Array', `got ${shown}`);
+      expectFleetError(() => encodeBatch([new Uint8Array(1), value as Uint8Array]), 'INVALID_ARGUMENT', 'encodeBatch(payloads): payloads[1] must be a Uint8Array', `got ${shown}`);
+      expectFleetError(() => decodeBatch(value as Uint8Array), 'INVALID_ARGUMENT', 'decodeBatch(frame): frame must be a Uint8Array', `got ${shown}`);
+    }
+    expectFleetError(() => encodeBatch(undefined as never), 'INVALID_ARGUMENT', 'got undefined');
+    expectFleetError(() => encodeBatch(['text'] as never), 'INVALID_ARGUMENT', 'payloads[0] must be a Uint8Array', 'got "text"');
+    expectFleetError(() => decodeBatch(null as never), 'INVALID_ARGUMENT', 'got null');
+    expectFleetError(() => encodeBatch([]), 'INVALID_ARGUMENT', '1–65535 payloads');
   });
 
   it('rejects a bad QoS under every profile, as the transports do', async () => {

@@ -5,6 +5,7 @@ import { exponentialBackoff, MqttTransport, type BackoffStrategy } from '../../s
 import { waitUntil } from '../../src/testing/index.js';
 import { classifyMqttError } from '../../src/transport/mqtt-transport.js';
 import { startAedes, type TestAedes } from '../support/aedes.js';
+import { expectFleetError, hostileValues } from '../support/hostile.js';
 
 const fastBackoff = (): BackoffStrategy => exponentialBackoff({ initialMs: 20, maxMs: 100 });
 
@@ -164,5 +165,41 @@ describe('classifyMqttError', () => {
       expect(classifyMqttError(Object.assign(new Error('net'), { code }), 'mqtt://x').code).toBe('NOT_CONNECTED');
     }
     expect(classifyMqttError('weird', 'mqtt://x').code).toBe('NOT_CONNECTED');
+  });
+});
+
+describe('MqttTransport options (checked at construction, nothing is connected)', () => {
+  const base = { url: 'mqtt://127.0.0.1:1', clientId: 'c' };
+  const make = (options: Record<string, unknown>) => () => new MqttTransport({ ...base, ...options } as never);
+
+  it('refuses options that are not an object', () => {
+    for (const bad of [undefined, null, 5, 'mqtt://x', [] as unknown]) {
+      expectFleetError(() => new MqttTransport(bad as never), 'INVALID_ARGUMENT', 'new MqttTransport(options): options must be an object such as { url');
+    }
+  });
+
+  it('refuses badly typed connection options instead of handing them to mqtt.js', () => {
+    expectFleetError(make({ clean: 1 }), 'INVALID_ARGUMENT', 'MqttTransport: clean must be true or false', 'got 1');
+    expectFleetError(make({ username: 5 }), 'INVALID_ARGUMENT', 'MqttTransport: username must be a string', 'got 5');
+    expectFleetError(make({ password: 5 }), 'INVALID_ARGUMENT', 'MqttTransport: password must be a string or a Uint8Array', 'got 5');
+    expectFleetError(make({ protocolVersion: 3 }), 'INVALID_ARGUMENT', 'MqttTransport: protocolVersion must be 4 (MQTT 3.1.1) or 5', 'got 3');
+    expectFleetError(make({ tls: null }), 'INVALID_ARGUMENT', 'MqttTransport: tls must be an object such as { ca', 'got null');
+    expectFleetError(make({ tls: { ca: 5 } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.ca must be', 'got 5');
+    expectFleetError(make({ tls: { ca: ['pem', 5] } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.ca[1] must be', 'got 5');
+    expectFleetError(make({ tls: { cert: {} } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.cert must be', 'got an object');
+    expectFleetError(make({ tls: { key: null } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.key must be', 'got null');
+    expectFleetError(make({ tls: { servername: 1 } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.servername must be a string');
+    expectFleetError(make({ tls: { rejectUnauthorized: 'no' } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.rejectUnauthorized must be true or false');
+    expectFleetError(make({ tls: { secureContext: 'ctx' } }), 'INVALID_ARGUMENT', 'MqttTransport: tls.secureContext must be');
+    expect(make({ tls: { ca: ['a', new Uint8Array(1)], cert: 'c', key: new Uint8Array(1), rejectUnauthorized: false, servername: 'x' }, username: 'u', password: new Uint8Array(1), clean: false, protocolVersion: 5 })().url).toBe(base.url);
+  });
+
+  it('describes a BigInt, Symbol or object option without calling its conversion hooks', () => {
+    for (const { value, shown } of hostileValues()) {
+      expectFleetError(make({ url: value }), 'INVALID_ARGUMENT', 'MqttTransport: url', `got ${shown}`);
+      expectFleetError(make({ clientId: value }), 'INVALID_ARGUMENT', 'MqttTransport: clientId', `got ${shown}`);
+      expectFleetError(make({ keepaliveS: value }), 'INVALID_ARGUMENT', 'MqttTransport: keepaliveS', `got ${shown}`);
+      expectFleetError(make({ connectTimeoutMs: value }), 'INVALID_ARGUMENT', 'MqttTransport: connectTimeoutMs', `got ${shown}`);
+    }
   });
 });

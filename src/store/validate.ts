@@ -1,0 +1,74 @@
+/**
+ * Record validation shared by the memory stores (and usable by any other implementation):
+ * a record is checked once, at the store's boundary, and refused with a message that says what to fix.
+ */
+import { z } from 'zod';
+import { FleetError } from '../errors.js';
+import { checkData } from './isolation.js';
+
+/** @internal Finite epoch-ms time. */
+export const timeSchema = z.number().finite();
+/** @internal A short free-text label (1–128 characters). */
+export const labelSchema = z.string().min(1).max(128);
+
+/**
+ * @internal Parses `value` with `schema` and checks it holds JSON data only.
+ * @throws FleetError `INVALID_ARGUMENT` naming the offending fields.
+ */
+export function parseRecord<T>(api: string, what: string, schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length === 0 ? what : `${what}.${i.path.join('.')}`}: ${i.message}`);
+    throw new FleetError('INVALID_ARGUMENT', `${api}: invalid ${what}: ${issues.join('; ')}`, {
+      status: 400,
+      details: { issues: r.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })) },
+    });
+  }
+  checkData(api, r.data, undefined, what);
+  return r.data;
+}
+
+/**
+ * @internal Checks an id argument (1–`max` characters).
+ * @throws FleetError `INVALID_ARGUMENT`.
+ */
+export function checkId(api: string, what: string, value: unknown, max = 128): string {
+  if (typeof value === 'string' && value.length >= 1 && value.length <= max) return value;
+  throw new FleetError('INVALID_ARGUMENT', `${api}: ${what} must be a string of 1–${max} characters, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : typeof value}`, {
+    status: 400,
+  });
+}
+
+/**
+ * @internal Checks an expected revision/version argument.
+ * @throws FleetError `INVALID_ARGUMENT`.
+ */
+export function checkRevision(api: string, what: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new FleetError('INVALID_ARGUMENT', `${api}: ${what} must be an integer ≥ 0, got ${String(value)}`, { status: 400 });
+}
+
+/** @internal The 409 for a write against a stale revision. */
+export function revisionConflict(api: string, what: string, expected: number, actual: number): FleetError {
+  return new FleetError('VERSION_CONFLICT', `${api}: ${what} is at revision ${actual}, not ${expected}; read it again and retry`, {
+    status: 409,
+    details: { expected, actual },
+  });
+}
+
+/** @internal A filter's "this value or any of these" as a set; undefined when the filter is absent. */
+export function oneOrMany(value: string | readonly string[] | undefined): ReadonlySet<string> | undefined {
+  return value === undefined ? undefined : new Set<string>(typeof value === 'string' ? [value] : value);
+}
+
+/** @internal Interns strings that repeat across many records (tenant ids, states, versions), so they are stored once. */
+export class Interner {
+  readonly #strings = new Map<string, string>();
+  /** The shared copy of `s`. */
+  intern(s: string): string {
+    const known = this.#strings.get(s);
+    if (known !== undefined) return known;
+    if (this.#strings.size < 100_000) this.#strings.set(s, s);
+    return s;
+  }
+}
