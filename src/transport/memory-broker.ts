@@ -119,7 +119,7 @@ export interface MemoryConnectOptions {
 
 interface Session {
   readonly clientId: string;
-  clean: boolean;
+  readonly clean: boolean;
   client: MemoryBrokerClient | undefined;
   readonly filters: Map<string, SubscriptionRef>;
   /** QoS 1 messages kept while the client is offline; always empty while it is online. */
@@ -293,15 +293,16 @@ export class MemoryBroker {
     if (this.#authenticate !== undefined && !this.#authenticate(clientId, options.credentials)) {
       throw new FleetError('AUTH_FAILED', `MemoryBroker refused client "${clientId}": bad credentials`, { status: 401, details: { clientId } });
     }
-    let session = this.#sessions.get(clientId);
-    if (session?.client !== undefined) this.#drop(session, new FleetError('NOT_CONNECTED', `Client "${clientId}" was taken over by a new connection with the same id`));
-    const sessionPresent = session !== undefined && !clean && !session.clean;
-    if (session !== undefined && !sessionPresent) this.#discard(session);
-    if (session === undefined || !sessionPresent) {
+    const existing = this.#sessions.get(clientId);
+    if (existing?.client !== undefined) this.#drop(existing, new FleetError('NOT_CONNECTED', `Client "${clientId}" was taken over by a new connection with the same id`));
+    const sessionPresent = existing !== undefined && !clean && !existing.clean;
+    let session: Session;
+    if (sessionPresent) session = existing;
+    else {
+      if (existing !== undefined) this.#discard(existing);
       session = { clientId, clean, client: undefined, filters: new Map(), offline: [], held: undefined, batched: 0, transit: [], lastDue: 0 };
       this.#sessions.set(clientId, session);
     }
-    session.clean = clean;
     session.client = client;
     const backlog = session.offline;
     session.offline = [];
@@ -360,7 +361,7 @@ export class MemoryBroker {
       this.#subs.add(filter, ref);
     } else existing.qos = qos;
     for (const [topic, m] of this.#retained) {
-      if (topicMatches(filter, topic)) this.#route(session, m, Math.min(m.qos, qos) as QoS, true);
+      if (topicMatches(filter, topic)) this.#route(session, m.qos > qos ? { ...m, qos } : m);
     }
   }
 
@@ -410,7 +411,7 @@ export class MemoryBroker {
     if (refs.length === 1) {
       const ref = refs[0] as SubscriptionRef;
       const subQos = ref.qos;
-      this.#route(ref.session, { topic, payload: bytes, qos: qos < subQos ? qos : subQos, retain: false, duplicate: false, messageId }, undefined, false);
+      this.#route(ref.session, { topic, payload: bytes, qos: qos < subQos ? qos : subQos, retain: false, duplicate: false, messageId });
       return messageId;
     }
     // Several filters of one session may match: MQTT delivers once, at the highest QoS.
@@ -421,7 +422,7 @@ export class MemoryBroker {
       if (prev === undefined || q > prev) best.set(ref.session, q);
     }
     for (const [session, subQos] of best) {
-      this.#route(session, { topic, payload: bytes, qos: qos < subQos ? qos : subQos, retain: false, duplicate: false, messageId }, undefined, false);
+      this.#route(session, { topic, payload: bytes, qos: qos < subQos ? qos : subQos, retain: false, duplicate: false, messageId });
     }
     return messageId;
   }
@@ -465,7 +466,6 @@ export class MemoryBroker {
   #discard(session: Session): void {
     for (const [filter, ref] of session.filters) this.#subs.remove(filter, ref);
     session.filters.clear();
-    session.offline = [];
     this.#sessions.delete(session.clientId);
   }
 
@@ -477,8 +477,7 @@ export class MemoryBroker {
   }
 
   /** Delivers to an online session (with faults) or parks QoS 1 in an offline persistent session. */
-  #route(session: Session, message: InboundMessage, qos: QoS | undefined, retained: boolean): void {
-    const m = qos === undefined ? message : { ...message, qos, retain: retained };
+  #route(session: Session, m: InboundMessage): void {
     if (session.client === undefined) {
       this.#park(session, m);
       return;

@@ -107,7 +107,7 @@ describe('MemoryBroker fault draws (one per enabled fault per delivery, in a fix
     const r = seededRandom(SEED);
     const expected: number[] = [];
     for (let i = 0; i < 40; i++) {
-      broker.publish('t', enc(i), 1, false);
+      broker.publish('t', enc(i), (i % 2) as 0 | 1, false); // a loss rate of 0 draws nothing, for QoS 0 too
       expected.push(i);
       if (r() < 0.5) expected.push(i);
     }
@@ -133,15 +133,17 @@ describe('MemoryBroker fault draws (one per enabled fault per delivery, in a fix
   });
 
   it('disconnect: one draw per delivery; the delivery that loses the draw waits in the session', async () => {
-    const { broker, sub } = setup({ disconnectRate: 0.3 });
+    const { broker, sub } = setup({ disconnectRate: 0.1 });
     const r = seededRandom(SEED);
     let first = -1;
-    for (let i = 0; i < 40 && first < 0; i++) if (r() < 0.3) first = i;
-    expect(first).toBeGreaterThanOrEqual(0);
-    for (let i = 0; i <= first; i++) broker.publish('t', enc(i), 1, false);
-    await flush();
+    for (let i = 0; i < 40 && first < 0; i++) if (r() < 0.1) first = i;
+    expect(first).toBeGreaterThan(0); // with this seed: some deliveries pass before one disconnects
+    for (let i = 0; i <= first; i++) {
+      broker.publish('t', enc(i), 1, false);
+      await flush(); // handed over before the next publish
+    }
     expect(sub.got.map(text)).toEqual(Array.from({ length: first }, (_, i) => String(i)));
-    expect(sub.reasons.map((e) => e.message)).toEqual(['MemoryBroker dropped client "s" (injected fault)']);
+    expect(sub.reasons.map((e) => [e.code, e.message])).toEqual([['NOT_CONNECTED', 'MemoryBroker dropped client "s" (injected fault)']]);
     expect(broker.queuedFor('s')).toBe(1);
     expect(broker.connectedClients).toEqual([]);
   });
@@ -236,6 +238,12 @@ describe('MemoryBroker sessions', () => {
     await flush();
     expect(link.got.map(text)).toEqual(['1']);
     expect(broker.queuedFor('p')).toBe(0);
+    broker.publish('t', enc(4), 0, false); // no subscription left to route it to
+    expect(broker.stats.dropped).toBe(0);
+    broker.subscribe('p', 'u', 1);
+    broker.publish('u', enc(5), 1, false);
+    await flush();
+    expect(link.got.map(text)).toEqual(['1', '5']);
     broker.disconnectClient('p');
     expect(broker.connect(link.link, { clientId: 'p', clean: false })).toEqual({ sessionPresent: false });
   });
@@ -331,9 +339,8 @@ describe('MemoryBroker deliveries not yet handed over when a client disconnects'
     const broker = new MemoryBroker();
     const b = recorder();
     const c = recorder();
-    const a = recorder(undefined, (m) => {
-      if (text(m) !== 'trigger') return;
-      broker.publish('b', enc('m4'), 1, false); // into the next batch
+    const a = recorder(undefined, () => {
+      broker.publish('b', enc('b4'), 1, false); // into the next batch
       broker.disconnect('b');
     });
     broker.connect(a.link, { clientId: 'a', clean: true });
@@ -341,17 +348,20 @@ describe('MemoryBroker deliveries not yet handed over when a client disconnects'
     broker.connect(c.link, { clientId: 'c', clean: false });
     broker.subscribe('a', 'a', 1);
     broker.subscribe('b', 'b', 1);
-    broker.subscribe('c', 'b', 1);
-    broker.publish('b', enc('m1'), 1, false);
+    broker.subscribe('c', 'c', 1);
+    // One batch: c0, b1 (handed over before the trigger), the trigger, then b3 and c3.
+    broker.publish('c', enc('c0'), 1, false);
+    broker.publish('b', enc('b1'), 1, false);
     broker.publish('a', enc('trigger'), 1, false);
-    broker.publish('b', enc('m3'), 1, false);
+    broker.publish('b', enc('b3'), 1, false);
+    broker.publish('c', enc('c3'), 1, false);
     await flush();
-    expect(b.got.map(text)).toEqual(['m1']);
-    expect(c.got.map(text)).toEqual(['m1', 'm3', 'm4']);
+    expect(b.got.map(text)).toEqual(['b1']);
+    expect(c.got.map(text)).toEqual(['c0', 'c3']);
     expect(broker.queuedFor('b')).toBe(2);
     broker.connect(b.link, { clientId: 'b', clean: false });
     await flush();
-    expect(b.got.map(text)).toEqual(['m1', 'm3', 'm4']);
+    expect(b.got.map(text)).toEqual(['b1', 'b3', 'b4']);
   });
 
   it('a delivery made while others are delayed waits behind them, and batched ones go before delayed ones', async () => {
@@ -512,6 +522,8 @@ describe('MemoryBroker errors', () => {
     const p = recorder();
     broker.connect(a.link, { clientId: 'a', clean: true });
     broker.connect(p.link, { clientId: 'p', clean: false });
+    broker.connect(recorder().link, { clientId: 'offline', clean: false });
+    broker.disconnectClient('offline');
     broker.subscribe('a', 't', 1);
     broker.publish('t', enc(1), 1, true);
     broker.close();
