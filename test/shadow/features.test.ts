@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isFleetError, type FleetError } from '../../src/errors.js';
+import { FleetError, isFleetError } from '../../src/errors.js';
 import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../src/json.js';
 import {
   ackProperty,
@@ -8,8 +8,11 @@ import {
   CONFLICT_RESOLVERS,
   deleteShadow,
   getShadow,
+  isPropertyAck,
   propertyAcks,
   reconcileShadow,
+  rejectedPayload,
+  unwrapAck,
   type ConflictPolicy,
   type ReconcileInput,
   type ShadowConflict,
@@ -403,6 +406,60 @@ describe('per-property acknowledgement', () => {
     expect(fan?.status).toBe('accepted');
     doc = ok(doc, { state: { desired: { fanSpeed: 1 } } }, T + 4000, { acknowledgements: true });
     expect(propertyAcks(doc).find((a) => a.path[0] === 'fanSpeed')?.status).toBe('pending');
+  });
+});
+
+describe('acknowledgement details', () => {
+  it('a rejection reported in the same second as the desired write counts; an older one leaves the property pending', () => {
+    const doc = ok(undefined, { state: { desired: { fan: 3 } } }, T);
+    const same = ok(doc, { state: { reported: { fan: ackProperty(2, { code: 400, version: 1 }) } } }, T + 999, { acknowledgements: true });
+    expect(propertyAcks(same)[0]?.status).toBe('rejected');
+    const newer = ok(same, { state: { desired: { fan: 4 } } }, T + 5000, { acknowledgements: true });
+    expect(propertyAcks(newer)[0]).toEqual({ path: ['fan'], desired: 4, status: 'pending', reported: 2, ack: { code: 400, version: 1, description: 'rejected' } });
+  });
+
+  it('ackProperty describes codes below 300 as completed, others as rejected, unless told', () => {
+    expect(ackProperty(1, { version: 2 })).toEqual({ value: 1, ac: 200, av: 2, ad: 'completed' });
+    expect(ackProperty(1, { version: 2, code: 299 }).ad).toBe('completed');
+    expect(ackProperty(1, { version: 2, code: 300 }).ad).toBe('rejected');
+    expect(ackProperty(1, { version: 2, code: 202, description: 'working' }).ad).toBe('working');
+  });
+
+  it('isPropertyAck accepts exactly { value, ac: number, av?, ad? }', () => {
+    const yes: unknown[] = [{ value: 1, ac: 200 }, { value: null, ac: 400, av: 3, ad: 'x' }];
+    const no: unknown[] = [{ ac: 200 }, { value: 1 }, { value: 1, ac: '200' }, { value: 1, ac: 200, extra: 1 }, [1], 'x', null, undefined];
+    for (const v of yes) expect(isPropertyAck(v as JsonValue), JSON.stringify(v)).toBe(true);
+    for (const v of no) expect(isPropertyAck(v as JsonValue), JSON.stringify(v)).toBe(false);
+    expect(unwrapAck({ value: 5, ac: 200 })).toBe(5);
+    expect(unwrapAck({ value: 5 })).toEqual({ value: 5 });
+  });
+
+  it('propertyAcks walks nested desired objects and reports plain (unwrapped) values as accepted or pending', () => {
+    const doc = ok(undefined, { state: { desired: { light: { color: 'red', level: 3 }, mode: 'eco' }, reported: { light: { color: 'red', level: 2 }, mode: { x: 1 } } } }, T);
+    expect(propertyAcks(doc)).toEqual([
+      { path: ['light', 'color'], desired: 'red', status: 'accepted', reported: 'red' },
+      { path: ['light', 'level'], desired: 3, status: 'pending', reported: 2 },
+      { path: ['mode'], desired: 'eco', status: 'pending', reported: { x: 1 } },
+    ]);
+  });
+});
+
+describe('payload edge cases', () => {
+  it('get and delete take an empty payload, text or bytes; rejectedPayload falls back to the internal message only for 5xx', () => {
+    const doc = ok(undefined, { state: { reported: { a: 1 } } }, T);
+    for (const request of ['', new Uint8Array(0), '{"clientToken":"t"}', new TextEncoder().encode('{"clientToken":"t"}')]) {
+      const g = getShadow(doc, { now: T, request });
+      expect(g.ok, String(request)).toBe(true);
+    }
+    const got = getShadow(doc, { now: T, request: '{"clientToken":"t"}' });
+    expect(got.ok && got.response.clientToken).toBe('t');
+    const notObject = getShadow(doc, { now: T, request: '[1]' });
+    expect(!notObject.ok && notObject.rejected).toEqual({ code: 400, message: 'Invalid JSON', timestamp: T / 1000 });
+    const big = applyShadowUpdate(undefined, new Uint8Array(131_073).fill(0x20), { now: T });
+    expect(!big.ok && big.rejected.code).toBe(413);
+    expect(rejectedPayload(new FleetError('INVALID_INPUT', 'plain words', { status: 422 }), { now: T })).toEqual({ code: 422, message: 'plain words', timestamp: T / 1000 });
+    expect(rejectedPayload(new FleetError('INTERNAL', 'secret'), { now: T, clientToken: 'c' })).toEqual({ code: 500, message: 'Internal service failure', timestamp: T / 1000, clientToken: 'c' });
+    expect(rejectedPayload(new FleetError('INTERNAL', 'secret', { status: 503 }), { now: T }).message).toBe('Internal service failure');
   });
 });
 

@@ -141,6 +141,100 @@ describe('robustness of every shadow export', () => {
     });
   }
 
+  it('each malformed argument is named in the error, for every function that checks it', () => {
+    const d = doc as unknown as shadow.ShadowDocument;
+    const malformed: Array<[unknown, string]> = [
+      [null, 'got null'],
+      [{ state: 5, metadata: {}, version: 1 }, 'state is 5'],
+      [{ state: {}, metadata: null, version: 1 }, 'metadata is null'],
+      [{ state: {}, metadata: {}, version: -1 }, 'version is -1, not a whole number ≥ 0'],
+      [{ state: {}, metadata: {}, version: 1.5 }, 'version is 1.5'],
+      [{ state: {}, metadata: {}, version: '1' }, 'version is "1"'],
+      [{ state: { desired: [] }, metadata: {}, version: 1 }, 'state.desired is an array'],
+      [{ state: { reported: 'x' }, metadata: {}, version: 1 }, 'state.reported is "x"'],
+      [{ state: {}, metadata: { desired: 5 }, version: 1 }, 'metadata.desired is 5'],
+      [{ state: {}, metadata: { reported: [] }, version: 1 }, 'metadata.reported is an array'],
+    ];
+    const documentTakers: Array<[string, (x: unknown) => unknown]> = [
+      ['applyShadowUpdate', (x) => shadow.applyShadowUpdate(x as shadow.StoredShadow, { state: {} }, { now: T })],
+      ['getShadow', (x) => shadow.getShadow(x as shadow.StoredShadow, { now: T })],
+      ['deleteShadow', (x) => shadow.deleteShadow(x as shadow.StoredShadow, { now: T })],
+      ['getShadowResponse', (x) => shadow.getShadowResponse(x as shadow.ShadowDocument, { now: T })],
+      ['propertyAcks', (x) => shadow.propertyAcks(x as shadow.ShadowDocument)],
+    ];
+    const expectError = (call: () => unknown, fn: string, message: string, status: number): void => {
+      let error: unknown;
+      try {
+        const r = call() as { ok?: boolean; error?: unknown };
+        error = r !== null && typeof r === 'object' && r.ok === false ? r.error : undefined;
+      } catch (e) {
+        error = e;
+      }
+      expect(isFleetError(error, 'INVALID_ARGUMENT'), `${fn}: ${message}: ${String(error)}`).toBe(true);
+      expect((error as FleetError).message.startsWith(`${fn}: `), (error as FleetError).message).toBe(true);
+      expect((error as FleetError).message, fn).toContain(message);
+      expect((error as FleetError).status, fn).toBe(status);
+    };
+    for (const [fn, call] of documentTakers) {
+      const status = fn === 'getShadowResponse' || fn === 'propertyAcks' ? 400 : 500;
+      for (const [value, message] of malformed) {
+        expectError(() => call(value), fn, message, status);
+      }
+    }
+    const storedTakers: Array<(x: unknown) => { ok: boolean; error?: FleetError }> = [
+      (x) => shadow.applyShadowUpdate(x as shadow.StoredShadow, { state: {} }, { now: T }),
+      (x) => shadow.getShadow(x as shadow.StoredShadow, { now: T }),
+      (x) => shadow.deleteShadow(x as shadow.StoredShadow, { now: T }),
+    ];
+    for (const call of storedTakers) {
+      expect(call(null).error?.message).toContain('got null');
+      expect(call({ deleted: true, version: 'x' }).error?.message).toContain('a tombstone must be { deleted: true, version } with a whole-number version, got version "x"');
+    }
+    const options: Array<[string, () => unknown, string, number]> = [
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: Number.NaN }), 'options.now must be epoch milliseconds, got NaN', 500],
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, limits: 5 } as never), 'options.limits must be an object of limits, got 5', 500],
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, limits: { maxDocumentBytes: 1.5 } }), 'options.limits.maxDocumentBytes must be a whole number ≥ 1, got 1.5', 500],
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, limits: { maxClientTokenBytes: -1 } }), 'options.limits.maxClientTokenBytes', 500],
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, limits: { maxRequestBytes: 0 } }), 'options.limits.maxRequestBytes', 500],
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, skipIfEqual: 1 } as never), 'options.skipIfEqual must be a boolean, got 1', 500],
+      ['applyShadowUpdate', () => shadow.applyShadowUpdate(undefined, { state: {} }, { now: T, acknowledgements: 'yes' } as never), 'options.acknowledgements must be a boolean, got "yes"', 500],
+      ['getShadow', () => shadow.getShadow(d, { now: T, name: 5 } as never), 'options.name must be a string, got 5', 500],
+      ['getShadow', () => shadow.getShadow(d, { now: T, acknowledgements: 1 } as never), 'options.acknowledgements must be a boolean', 500],
+      ['deleteShadow', () => shadow.deleteShadow(d, { now: T, limits: { maxDepth: 'x' } } as never), 'options.limits.maxDepth must be a whole number ≥ 1, got "x"', 500],
+      ['getShadowResponse', () => shadow.getShadowResponse(d, { now: T, clientToken: 5 } as never), 'options.clientToken must be a string, got 5', 400],
+      ['getShadowResponse', () => shadow.getShadowResponse(d, { now: T, acknowledgements: 'no' } as never), 'options.acknowledgements must be a boolean', 400],
+      ['getShadowResponse', () => shadow.getShadowResponse(d, undefined as never), 'pass options { now: <epoch milliseconds>, … }, got undefined', 400],
+      ['ackProperty', () => shadow.ackProperty(Number.NaN, { version: 1 }), 'value must be JSON', 400],
+      ['ackProperty', () => shadow.ackProperty(1, null as never), 'pass options { version, code?, description? }, got null', 400],
+      ['ackProperty', () => shadow.ackProperty(1, { version: -1 }), 'options.version must be the whole-number version of the delta you answer, got -1', 400],
+      ['ackProperty', () => shadow.ackProperty(1, { version: 1.5 }), 'got 1.5', 400],
+      ['ackProperty', () => shadow.ackProperty(1, { version: 1, code: 99 }), 'options.code must be a status from 100 to 599, got 99', 400],
+      ['ackProperty', () => shadow.ackProperty(1, { version: 1, code: 600 }), 'got 600', 400],
+      ['ackProperty', () => shadow.ackProperty(1, { version: 1, code: 200.5 }), 'got 200.5', 400],
+      ['ackProperty', () => shadow.ackProperty(1, { version: 1, description: 5 } as never), 'options.description must be a string, got 5', 400],
+      ['rejectedPayload', () => shadow.rejectedPayload(new Error('x') as never, { now: T }), 'error must be a FleetError, got an object', 400],
+      ['rejectedPayload', () => shadow.rejectedPayload(new FleetError('INTERNAL', 'x'), { now: T, clientToken: 5 } as never), 'options.clientToken must be a string, got 5', 400],
+      ['computeDelta', () => shadow.computeDelta(5 as never, undefined), 'desired must be an object or undefined, got 5', 400],
+      ['computeDelta', () => shadow.computeDelta({}, [] as never), 'reported must be an object or undefined, got an array', 400],
+      ['computeDeltaWithMetadata', () => shadow.computeDeltaWithMetadata({}, 5 as never, {}), 'desiredMeta must be an object or undefined, got 5', 400],
+      ['computeDeltaWithMetadata', () => shadow.computeDeltaWithMetadata({}, {}, 'x' as never), 'reported must be an object or undefined', 400],
+      ['computeDeltaWithMetadata', () => shadow.computeDeltaWithMetadata(null as never, {}, {}), 'desired must be an object or undefined, got null', 400],
+    ];
+    for (const [fn, call, message, status] of options) expectError(call, fn, message, status);
+    for (const resolver of Object.values(shadow.CONFLICT_RESOLVERS)) {
+      for (const conflict of [null, {}, { equal: 'no', desiredTimestamp: 1, reportedTimestamp: 1 }, { equal: true, desiredTimestamp: '1', reportedTimestamp: 1 }, { equal: true, desiredTimestamp: 1, reportedTimestamp: null }]) {
+        let caught: unknown;
+        try {
+          resolver(conflict as never);
+        } catch (e) {
+          caught = e;
+        }
+        expect(isFleetError(caught, 'INVALID_ARGUMENT'), JSON.stringify(conflict)).toBe(true);
+        expect((caught as FleetError).message).toContain('a conflict resolver takes a ShadowConflict');
+      }
+    }
+  });
+
   it('the cases of the issue answer FleetErrors', () => {
     const noOptions = shadow.applyShadowUpdate as (...args: unknown[]) => shadow.ShadowUpdateResult;
     const u = noOptions(undefined, { state: {} });
