@@ -193,31 +193,58 @@ function compareIds(a: string, b: string): number {
 }
 
 /**
- * Orders every device by (cohort, id) with a counting sort on the cohort — O(n), and never in
- * creation order — and rejects duplicate ids, which that order makes adjacent.
+ * Orders every device by (cohort, id) — never in creation order — and rejects duplicate ids,
+ * which that order makes adjacent. Large fleets use a counting sort on the cohort (O(n) plus a
+ * pass over the 10,000 cohorts); small ones a comparison sort, cheaper below about 1,000 devices.
  *
  * @param where - names the list in the duplicate-id error
  * @returns device indices in order
  */
 function orderByCohort(devices: readonly { readonly id: string }[], cohorts: Int32Array, where: string): Int32Array {
+  const n = cohorts.length;
+  const byId = (a: number, b: number): number => compareIds(devices[a]!.id, devices[b]!.id);
+  // Duplicates are adjacent in the order; checked right after sorting, while the ids are in cache.
+  const checkUnique = (from: number, to: number): void => {
+    for (let k = from + 1; k < to; k++) {
+      const id = devices[order[k]!]!.id;
+      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in ${where}; ids must be unique`);
+    }
+  };
+  let order: Int32Array;
+  if (n < COUNTING_SORT_FROM) {
+    order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => cohorts[a]! - cohorts[b]! || byId(a, b));
+    checkUnique(0, n);
+    return order;
+  }
   const below = new Int32Array(COHORT_COUNT + 1);
-  for (let i = 0; i < cohorts.length; i++) below[cohorts[i]! + 1]!++;
+  for (let i = 0; i < n; i++) below[cohorts[i]! + 1]!++;
   for (let c = 1; c <= COHORT_COUNT; c++) below[c]! += below[c - 1]!;
   const next = below.slice();
-  const order = new Int32Array(cohorts.length);
-  for (let i = 0; i < cohorts.length; i++) order[next[cohorts[i]!]!++] = i;
-  const byId = (a: number, b: number): number => compareIds(devices[a]!.id, devices[b]!.id);
+  order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[next[cohorts[i]!]!++] = i;
   for (let c = 0; c < COHORT_COUNT; c++) {
     const from = below[c]!;
     const to = below[c + 1]!;
     if (to - from < 2) continue;
     order.subarray(from, to).sort(byId);
-    for (let k = from + 1; k < to; k++) {
-      const id = devices[order[k]!]!.id;
-      if (id === devices[order[k - 1]!]!.id) throw invalid(`Device id ${JSON.stringify(id)} appears more than once in ${where}; ids must be unique`);
-    }
+    checkUnique(from, to);
   }
   return order;
+}
+
+/** Fleets from this size are ordered with a counting sort on the cohort. */
+const COUNTING_SORT_FROM = 1_024;
+
+/** How many of the first `length` values of the non-decreasing `sorted` are below `limit` (binary search). */
+function countBelow(sorted: Int32Array, length: number, limit: number): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < limit) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function checkStagesGrow(stages: readonly StageSpec[]): void {
@@ -413,10 +440,10 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
   // In (cohort, id) order: list the skipped devices, and sort the eligible ones into those of
   // the previous plan (by the stage they keep) and new ones.
   const eligibleOrder = new Int32Array(n);
-  const belowCohort = new Int32Array(COHORT_COUNT + 1); // eligible devices with a cohort below c
+  const eligibleCohorts = new Int32Array(n); // the cohorts of eligibleOrder: non-decreasing
   // The devices new to the plan (all of them without `previous`), in cohort order, and how many have a cohort below c.
   const newOrder = match === undefined ? eligibleOrder : new Int32Array(n);
-  const newBelow = match === undefined ? belowCohort : new Int32Array(COHORT_COUNT + 1);
+  const newCohorts = match === undefined ? eligibleCohorts : new Int32Array(n);
   const held: number[][] = stageSpecs.map(() => []); // devices of the previous plan, by the stage they keep
   const isNew = match === undefined ? undefined : new Uint8Array(n); // without `previous` every device is new
   const skipped: SkippedDevice[] = [];
@@ -429,19 +456,17 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
       skipped.push({ id: all[i]!.id, tenantId: all[i]!.tenantId, reason: SKIP_CODES[r - 1]! });
       continue;
     }
+    eligibleCohorts[eligible] = cohorts[i]!;
     eligibleOrder[eligible++] = i;
-    belowCohort[cohorts[i]! + 1]!++;
     if (match === undefined) continue;
     const prior = match[i]!;
     if (prior >= 0) held[Math.min(previous!.devices[prior]!.stage, lastStage)]!.push(i);
     else {
       isNew![i] = 1;
+      newCohorts[fresh] = cohorts[i]!;
       newOrder[fresh++] = i;
-      newBelow[cohorts[i]! + 1]!++;
     }
   }
-  for (let c = 1; c <= COHORT_COUNT; c++) belowCohort[c]! += belowCohort[c - 1]!;
-  if (match !== undefined) for (let c = 1; c <= COHORT_COUNT; c++) newBelow[c]! += newBelow[c - 1]!;
 
   // Fill the stages. A stage holds at least what it requested, every device of the previous plan
   // that keeps it and every new device whose cohort is below its limit; it is raised to one
@@ -458,7 +483,7 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
     const s = stageSpecs[i]!;
     const name = s.name ?? `stage ${i + 1} (${stageLabel(s)})`;
     const limit = s.percent !== undefined ? cohortLimit(s.percent) : -1;
-    const requested = limit >= 0 ? belowCohort[limit]! : Math.min(s.count ?? 0, eligible);
+    const requested = limit >= 0 ? countBelow(eligibleCohorts, eligible, limit) : Math.min(s.count ?? 0, eligible);
     const end = placed;
     if (end >= eligible) {
       notes.push(`${name} was dropped: all ${eligible} eligible devices are in earlier stages`);
@@ -466,7 +491,7 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
     }
     const index = stages.length;
     const keep = stageOf === undefined ? [] : held[i]!.filter((k) => stageOf[k]! < 0);
-    const due = limit >= 0 ? Math.max(0, newBelow[limit]! - newPlaced) : 0;
+    const due = limit >= 0 ? Math.max(0, countBelow(newCohorts, fresh, limit) - newPlaced) : 0;
     let next = Math.max(requested, end + keep.length + due);
     const raisedToOne = next <= end;
     if (raisedToOne) {

@@ -72,6 +72,20 @@ describe('planRollout', () => {
     );
   });
 
+  it('orders small fleets (comparison sort) and large ones (counting sort) alike, and finds duplicates in both', () => {
+    for (const n of [1_023, 1_024, 3_000]) {
+      const devices = fleet(n, (i) => ({ state: i % 9 === 0 ? 'maintenance' : 'active' }));
+      const plan = planRollout(spec(devices, { stages: [{ count: 7 }, { percent: 30 }, { percent: 100 }] }));
+      expectWellFormed(plan);
+      const expected = devices.filter((d) => d.state === 'active').map((d) => ({ id: d.id, cohort: cohortOf(plan.seed, d.id) }));
+      expected.sort((x, y) => x.cohort - y.cohort || (x.id < y.id ? -1 : 1));
+      expect(plan.devices.map((d) => d.id)).toEqual(expected.map((d) => d.id));
+      const skipped = plan.skipped.devices.map((d) => cohortOf(plan.seed, d.id));
+      expect(skipped).toEqual([...skipped].sort((x, y) => x - y));
+      expect(planError(spec([...devices, devices[n - 1]!]))).toContain(`"${devices[n - 1]!.id}" appears more than once in spec.devices`);
+    }
+  });
+
   it('skips decommissioned, maintenance, untargeted and up-to-date devices, and counts them by reason', () => {
     const devices = fleet(100, (i) => ({
       state: i < 3 ? 'decommissioned' : i < 8 ? 'maintenance' : 'active',
