@@ -39,3 +39,9 @@ export const DEFAULT_SHADOW_LIMITS: ResolvedShadowLimits = Object.freeze({
 
 /** At most this many in-flight requests per thing (enforced by the shadow service, answered with 429). */
 export const MAX_IN_FLIGHT_PER_THING = 10;
+
+/** Fills in defaults (used by the shadow service to resolve its configured limits once). */
+export function resolveLimits(limits: ShadowLimits | undefined): ResolvedShadowLimits {
+  if (limits === undefined) return DEFAULT_SHADOW_LIMITS;
+  return { ...DEFAULT_SHADOW_LIMITS, ...limits };
+}
