@@ -9,7 +9,7 @@ import { applyShadowUpdate, type ShadowDocument } from '../../src/shadow/index.j
 import { shadowRig, T0, waitFor, type Rig } from './harness.js';
 
 interface Step {
-  op: 'update' | 'get';
+  op: 'update' | 'get' | 'delete';
   now: number;
   request?: unknown;
   accepted?: unknown;
@@ -20,11 +20,12 @@ interface Step {
   response?: unknown;
 }
 interface Vectors {
-  sequences: Array<{ name: string; thing?: string; initial?: ShadowDocument; steps: Step[] }>;
+  sequences: Array<{ name: string; thing?: string; shadow?: string; initial?: ShadowDocument; steps: Step[] }>;
 }
 const shared = fileURLToPath(new URL('../../../shared/vectors/shadow-aws.json', import.meta.url));
 const fixture = fileURLToPath(new URL('../fixtures/shadow-aws.json', import.meta.url));
-const vectors = JSON.parse(readFileSync(existsSync(shared) ? shared : fixture, 'utf8')) as Vectors;
+// The shared file when present, and always the fixture (the shared sequences plus fixture-only ones).
+const vectors: Vectors = { sequences: [shared, fixture].filter((f) => existsSync(f)).flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as Vectors).sequences.map((s) => ({ ...s, name: `${s.name} (${f === shared ? 'shared' : 'fixture'})` }))) };
 
 const ACME = { tenantId: 'acme' };
 let rig: Rig | undefined;
@@ -45,11 +46,11 @@ describe('ShadowService: AWS vectors replayed over the wire', () => {
         const where = `${seq.name} step ${i}`;
         rig.clock.set(step.now * 1000);
         const from = dev.inbox.length;
-        await dev.send(step.op, step.request ?? '');
-        if (step.op === 'get') {
-          expect((await dev.next('get/accepted', from)).payload, where).toEqual(step.response);
-        } else if (step.rejected !== undefined) {
-          expect((await dev.next('update/rejected', from)).payload, where).toMatchObject(step.rejected);
+        await dev.send(step.op, step.request ?? '', seq.shadow);
+        if (step.rejected !== undefined) {
+          expect((await dev.next(`${step.op}/rejected`, from)).payload, where).toMatchObject(step.rejected);
+        } else if (step.op !== 'update') {
+          expect((await dev.next(`${step.op}/accepted`, from)).payload, where).toEqual(step.response);
         } else {
           const accepted = await dev.next('update/accepted', from);
           const documents = await dev.next('update/documents', from);
