@@ -77,6 +77,29 @@ describe('MemoryBroker options', () => {
     expect(() => new MemoryBroker({ maxQueuedMessages: 0 })).not.toThrow();
   });
 
+  it('refuses options, faults, seeds, clocks and hooks of the wrong type, naming what is wrong', () => {
+    const refused = (make: () => unknown): string => {
+      const e = thrown(make);
+      expect([e.code, e.status]).toEqual(['INVALID_ARGUMENT', 400]);
+      return e.message;
+    };
+    for (const bad of [null, 'x', 5, []]) {
+      expect(refused(() => new MemoryBroker(bad as never))).toMatch(/^new MemoryBroker\(options\): options must be an object such as \{ seed: 7, faults: \{ lossRate: 0\.01 \} \}/);
+      if (bad !== null) expect(refused(() => new MemoryBroker({ faults: bad as never }))).toMatch(/^MemoryBroker: faults must be an object such as/); // null: the default
+      expect(refused(() => new MemoryBroker().setFaults(bad as never))).toMatch(/^MemoryBroker: faults must be an object/);
+    }
+    for (const bad of [[1], [1, 2, 3], 'x', {}, [1, '2']]) {
+      expect(refused(() => new MemoryBroker({ faults: { latencyMs: bad as never } }))).toMatch(/^MemoryBroker: faults\.latencyMs must be ms ≥ 0 or a \[min, max\] range, got /);
+    }
+    expect(refused(() => new MemoryBroker({ faults: { lossRate: '0.5' as never } }))).toBe('MemoryBroker: faults.lossRate must be a probability in [0, 1], got "0.5"');
+    for (const bad of [1.5, '7', NaN]) expect(refused(() => new MemoryBroker({ seed: bad as never }))).toMatch(/^MemoryBroker: seed must be an integer, got /);
+    expect(refused(() => new MemoryBroker({ authenticate: 'yes' as never }))).toBe('MemoryBroker: authenticate must be a function (clientId, credentials) => boolean, got "yes"');
+    expect(refused(() => new MemoryBroker({ clock: {} as never }))).toMatch(/^MemoryBroker: clock must be a Clock/);
+    expect(refused(() => new MemoryBroker({ maxQueuedMessages: -1 }))).toBe('MemoryBroker: maxQueuedMessages must be an integer ≥ 0, got -1');
+    const broker = new MemoryBroker();
+    expect(thrown(() => broker.publish('t', enc(1), 2 as 0, false)).status).toBe(400);
+  });
+
   it('uses seed 1 by default', async () => {
     const pattern = async (seed?: number): Promise<boolean[]> => {
       const broker = new MemoryBroker({ ...(seed === undefined ? {} : { seed }), faults: { duplicateRate: 0.5 } });
