@@ -319,6 +319,7 @@ describe('sticky stages', () => {
     // The newcomer's cohort puts it in the 1 % stage, next to the canary it keeps.
     expect(replanned.devices.find((d) => d.id === newcomer().id)?.stage).toBe(0);
     expect(replanned.stages[0]).toMatchObject({ size: 2, raisedToOne: false });
+    expect(replanned.notes).toContain('stage 1 (1 %) holds 2 devices where 1 were requested, to keep the 1 device it had in the previous plan');
     const stages = [{ count: 10 }, { count: 100 }, { percent: 100 }];
     const hundred = planRollout(spec(fleet(100), { stages }));
     const next = planRollout(spec([...fleet(100), newcomer()], { stages }), { previous: hundred });
