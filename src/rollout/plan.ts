@@ -325,6 +325,13 @@ export interface PlanRolloutOptions {
   readonly previous?: RolloutPlan | undefined;
 }
 
+const PREVIOUS = 'planRollout(spec, { previous })';
+
+/** "1 device", "2 devices". */
+function devicesWord(n: number): string {
+  return n === 1 ? '1 device' : `${n} devices`;
+}
+
 /** The previous plan, after checking that `options` holds a plan of this rollout, or undefined. */
 function previousPlan(options: unknown, rolloutId: string, seed: string): RolloutPlan | undefined {
   if (options === undefined) return undefined;
@@ -348,8 +355,6 @@ function previousPlan(options: unknown, rolloutId: string, seed: string): Rollou
   }
   return previous;
 }
-
-const PREVIOUS = 'planRollout(spec, { previous })';
 
 /**
  * For each device of the fleet, the index of the same device in `previous.devices`, or -1.
@@ -498,7 +503,7 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
       next = end + 1;
       notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
     } else if (next > requested && keep.length > 0) {
-      notes.push(`${name} holds ${next - end} devices where ${Math.max(0, requested - end)} were requested: the ${keep.length} devices it had in the previous plan stay in it`);
+      notes.push(`${name} holds ${next - end} devices where ${Math.max(0, requested - end)} were requested, to keep the ${devicesWord(keep.length)} it had in the previous plan`);
     }
     if (stageOf === undefined) {
       placed = newPlaced = next; // the next devices in cohort order

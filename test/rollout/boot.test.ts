@@ -115,8 +115,12 @@ describe('evaluateBoot', () => {
         throw new Error('expected a FleetError');
       } catch (e) {
         expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+        expect(e).toMatchObject({ status: 400, message: expect.stringMatching(/^evaluateBoot: /) });
       }
     }
+    expect(() => evaluateBoot({ bootedAt: T0, now: T0 - 1, checks: [] })).toThrow(`evaluateBoot: now (${T0 - 1}) is before bootedAt (${T0})`);
+    expect(() => evaluateBoot({ bootedAt: T0, now: T0, checks: [{ name: '', status: 'pass' }] })).toThrow(/^evaluateBoot: checks\.0\.name: /);
+    expect(() => evaluateBoot(null as never)).toThrow(/^evaluateBoot: input: /);
   });
 
   it('never commits with a failed required check or a reboot, and is monotone in time once decided', () => {

@@ -85,6 +85,16 @@ describe('cohortOf', () => {
     }
   });
 
+  it('a stage of p % holds cohorts below p × 100: the limit itself is outside', () => {
+    expect(inStage(99, 1)).toBe(true);
+    expect(inStage(100, 1)).toBe(false);
+    expect(inStage(0, 0.01)).toBe(true);
+    expect(inStage(1, 0.01)).toBe(false);
+    expect(inStage(0, 0)).toBe(false);
+    expect(inStage(9_998, 99.99)).toBe(true);
+    expect(inStage(9_999, 99.99)).toBe(false);
+  });
+
   it('cohortLimit maps percent to cohorts without float drift', () => {
     expect(cohortLimit(1)).toBe(100);
     expect(cohortLimit(0.07)).toBe(7);
@@ -101,7 +111,9 @@ describe('cohortOf', () => {
         thrown = e;
       }
       expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+      expect(thrown).toMatchObject({ status: 400, details: { seed: typeof seed, deviceId: typeof id } });
     }
+    expect(() => cohortOf(1 as unknown as string, 'x')).toThrow('cohortOf(seed, deviceId) needs two strings, got number and string; pass the rollout seed and the device id as strings');
   });
 
   it('cohortLimit and inStage refuse values outside their ranges with INVALID_ARGUMENT', () => {
@@ -118,6 +130,9 @@ describe('cohortOf', () => {
       expect(isFleetError(thrownBy(() => inStage(5, bad)), 'INVALID_ARGUMENT')).toBe(true);
     }
     for (const bad of [-1, 10_000, 1.5, Number.NaN]) expect(isFleetError(thrownBy(() => inStage(bad, 10)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(thrownBy(() => cohortLimit(-1))).toMatchObject({ status: 400, details: { percent: -1 }, message: 'cohortLimit(percent): percent must be a number from 0 to 100, got -1' });
+    expect(thrownBy(() => cohortLimit('10' as unknown as number))).toMatchObject({ details: { percent: 'string' } });
+    expect(thrownBy(() => inStage(10_000, 10))).toMatchObject({ status: 400, message: 'inStage(cohort, percent): cohort must be an integer from 0 to 9999 (a value of cohortOf), got 10000' });
     expect(cohortLimit(0)).toBe(0);
     expect(inStage(9_999, 100)).toBe(true);
   });

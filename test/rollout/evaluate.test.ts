@@ -294,10 +294,12 @@ describe('operator actions', () => {
     expect(r.step(T0 + 2).decision.decision).toBe('complete');
     for (const type of ['pause', 'resume', 'cancel'] as const) {
       const res = r.progress.operate({ type }, T0 + 3);
-      expect(!res.ok && res.error.code).toBe('INVALID_OPERATION');
+      expect(!res.ok && res.error).toMatchObject({ code: 'INVALID_OPERATION', status: 409, details: { state: 'completed' }, message: `Cannot ${type} rollout fw-2.0.0: it is completed` });
     }
     const unknown = r.progress.operate({ type: 'explode' } as never, T0 + 3);
-    expect(!unknown.ok && unknown.error.code).toBe('INVALID_ARGUMENT');
+    expect(!unknown.ok && unknown.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'Unknown operator action "explode"; use pause, resume, cancel or rollback' });
+    const notNow = r.progress.operate({ type: 'pause' }, Number.NaN);
+    expect(!notNow.ok && notNow.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'operate(…, now): now must be a finite epoch-ms number, got NaN' });
   });
 
   it('refuses a rollback of stages that are not stage indices, holes in the list included, changing nothing', () => {
@@ -348,6 +350,16 @@ describe('the tracker', () => {
       r.progress.report({ deviceId: 'dev-0001', type: 'failed' }, Number.NaN),
     ];
     expect(cases.map((c) => (c.ok ? 'ok' : c.error.code))).toEqual(['DEVICE_NOT_FOUND', 'INVALID_TRANSITION', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
+    const errors = cases.map((c) => (c.ok ? undefined : c.error));
+    expect(errors[0]).toMatchObject({ status: 404, details: { deviceId: 'nope' }, message: 'Device "nope" is not part of rollout fw-2.0.0' });
+    expect(errors[1]).toMatchObject({
+      status: 409,
+      details: { deviceId: 'dev-0001', status: 'pending', report: 'installed' },
+      message: 'Device dev-0001 is pending and was never dispatched; a "installed" report is not valid now',
+    });
+    expect(errors[2]).toMatchObject({ status: 400, message: expect.stringMatching(/^Invalid device report: .+; expected \{ deviceId: string, type: picked_up \| installed \| boot_confirmed \| failed \| rejected \| rolled_back \}$/) });
+    expect(errors[3]).toMatchObject({ status: 400 });
+    expect(errors[4]).toMatchObject({ status: 400, message: 'report(…, now): now must be a finite epoch-ms number, got NaN' });
     expect(r.progress.revision).toBe(rev);
     expect(r.progress.statusOf('dev-0001')).toBe('pending');
   });
@@ -357,7 +369,9 @@ describe('the tracker', () => {
     const d = evaluateRollout(r.plan, r.progress, { now: T0 });
     expect(r.progress.apply(d).ok).toBe(true);
     const again = r.progress.apply(d);
-    expect(!again.ok && again.error.code).toBe('INVALID_OPERATION');
+    expect(!again.ok && again.error).toMatchObject({ code: 'INVALID_OPERATION', status: 409, message: `Stale decision: computed on revision ${d.revision}, the tracker is at ${r.progress.revision}; evaluate again and apply at once` });
+    const foreign = r.progress.apply({ ...d, rolloutId: 'other' });
+    expect(!foreign.ok && foreign.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'The decision is for rollout "other", not fw-2.0.0; apply it to that rollout\'s tracker' });
     const other = rig(fleet(10), { rolloutId: 'other', stages: [{ percent: 100 }] });
     expect(() => evaluateRollout(other.plan, r.progress, { now: T0 })).toThrow(/tracks rollout fw-2.0.0/);
     let thrown: unknown;
@@ -367,6 +381,7 @@ describe('the tracker', () => {
       thrown = e;
     }
     expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+    expect(thrown).toMatchObject({ status: 400, message: 'evaluateRollout: options.now must be a finite epoch-ms number, got Infinity' });
   });
 
   it('refuses a decision that names unknown devices, dispatches twice or was edited, changing nothing', () => {

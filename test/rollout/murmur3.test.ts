@@ -82,7 +82,11 @@ describe('murmur3x86_32', () => {
         thrown = e;
       }
       expect(isFleetError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+      expect(thrown).toMatchObject({ status: 400 });
     }
+    expect(() => murmur3x86_32(new Uint8Array(1), 0.5)).toThrow('murmur3x86_32: seed must be an integer from 0 to 2^32 - 1, got 0.5');
+    expect(() => murmur3Utf8(42 as unknown as string)).toThrow('murmur3Utf8(text, seed): text must be a string; got number');
+    expect(() => murmur3x86_32(null as unknown as Uint8Array)).toThrow(/bytes must be a Uint8Array .*; got null$/);
   });
 
   it('describes a BigInt, Symbol or object seed or input without calling its conversion hooks', () => {

@@ -72,6 +72,22 @@ describe('planRollout', () => {
     );
   });
 
+  it('a percent stage holds the device whose cohort is one below its limit, not the one at the limit', () => {
+    const seed = 'fw-2.0.0/2.0.0';
+    const withCohort = (c: number): string => Array.from({ length: 200_000 }, (_, k) => `b-${k}`).find((id) => cohortOf(seed, id) === c)!;
+    const below = withCohort(99);
+    const at = withCohort(100);
+    const devices = [...fleet(300), ...[below, at].map((id) => ({ id, tenantId: 'acme', firmware: '1.0.0', state: 'active' }))];
+    for (const n of [devices.length, 1_500]) {
+      const fleetN = n === devices.length ? devices : [...devices, ...fleet(n, (i) => ({ id: `x-${i}` }))];
+      const plan = planRollout(spec(fleetN, { stages: [{ percent: 1 }, { percent: 100 }] }));
+      const stageOf = stagesOf(plan);
+      expect(stageOf.get(below)).toBe(0);
+      expect(stageOf.get(at)).toBe(1);
+      expect(plan.stages[0]!.requested).toBe(plan.devices.filter((d) => d.cohort < 100).length);
+    }
+  });
+
   it('orders small fleets (comparison sort) and large ones (counting sort) alike, and finds duplicates in both', () => {
     for (const n of [1_023, 1_024, 3_000]) {
       const devices = fleet(n, (i) => ({ state: i % 9 === 0 ? 'maintenance' : 'active' }));
@@ -169,6 +185,19 @@ describe('planRollout', () => {
     expect(planError({ ...spec(fleet(1)), devices: 'all' })).toMatch(/devices must be an array/);
     expect(planError({ ...spec(fleet(1)), unknownKey: 1 })).toMatch(/INVALID_PLAN/);
     expect(planError(spec([...fleet(3), fleet(2)[1]!]))).toMatch(/"dev-0001" appears more than once/);
+    let thrown: unknown;
+    try {
+      planRollout({ ...spec(fleet(1)), firmware: { ...FIRMWARE, sha256: 'xyz' } });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({ code: 'INVALID_PLAN', status: 400, details: { issues: [{ path: ['firmware', 'sha256'], message: 'expected 64 hex digits' }] } });
+    try {
+      planRollout({ ...spec(fleet(2)), devices: [fleet(1)[0]!, { id: 'x' }] } as never);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({ code: 'INVALID_PLAN', status: 400, message: expect.stringMatching(/^Invalid device in the rollout spec: spec\.devices\.1\.tenantId: /), details: { issues: expect.arrayContaining([expect.objectContaining({ path: ['tenantId'] })]) } });
   });
 
   it('never mutates the spec it is given', () => {
@@ -290,6 +319,7 @@ describe('sticky stages', () => {
     // The newcomer's cohort puts it in the 1 % stage, next to the canary it keeps.
     expect(replanned.devices.find((d) => d.id === newcomer().id)?.stage).toBe(0);
     expect(replanned.stages[0]).toMatchObject({ size: 2, raisedToOne: false });
+    expect(replanned.notes).toContain('stage 1 (1 %) holds 2 devices where 1 were requested, to keep the 1 device it had in the previous plan');
     const stages = [{ count: 10 }, { count: 100 }, { percent: 100 }];
     const hundred = planRollout(spec(fleet(100), { stages }));
     const next = planRollout(spec([...fleet(100), newcomer()], { stages }), { previous: hundred });
