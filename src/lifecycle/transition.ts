@@ -74,10 +74,10 @@ function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEve
   }
   const last: unknown = snapshot.updatedAt ?? since;
   // A corrupt stored time would otherwise fail every comparison and read as "event not accepted".
+  // since is valid here, so a bad last is a bad updatedAt.
   if (typeof last !== 'number' || !Number.isFinite(last)) {
-    return invalidArgument(`the snapshot's ${snapshot.updatedAt === undefined ? 'since' : 'updatedAt'} (${describeValue(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
-      since: snapshot.since,
-      updatedAt: snapshot.updatedAt,
+    return invalidArgument(`the snapshot's updatedAt (${describeValue(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
+      updatedAt: describeValue(last),
     });
   }
   if (!Number.isFinite(now) || now < last) {
