@@ -11,6 +11,8 @@ import {
   DEFAULT_TRANSITION_TABLE,
   LIFECYCLE_EVENTS,
   acceptedEvents,
+  applyRevocations,
+  certificatesExpiring,
   computeEnrollmentProof,
   createCaRegistry,
   createDeviceSnapshot,
@@ -26,6 +28,7 @@ import {
   normalizeSerial,
   parseDeviceSnapshot,
   parseSubject,
+  planDecommission,
   provisionWithCertificate,
   provisionWithSymmetricKey,
   revocationFor,
@@ -34,7 +37,7 @@ import {
   transition,
   verifyDeviceCertificate,
 } from '../../src/lifecycle/index.js';
-import type { DeviceSnapshot, LifecycleEvent, TransitionOptions } from '../../src/lifecycle/index.js';
+import type { DecommissionOptions, DeviceRecord, DeviceSnapshot, LifecycleEvent, TransitionOptions } from '../../src/lifecycle/index.js';
 
 /** The FleetError `f` throws; fails when it returns or throws anything else. */
 function thrown(f: () => unknown): FleetError {
@@ -353,5 +356,112 @@ describe('provisioning options', () => {
     ]);
     const r = provisionWithSymmetricKey({}, { ...base, seenNonces: ledger as never });
     expect([...r.seenNonces.keys()]).toEqual(['b']);
+  });
+});
+
+describe('planDecommission: what each refusal says', () => {
+  const NOW = 1_800_000_000_000;
+  const x509 = { kind: 'x509', fingerprint: 'sha256:aa', issuer: 'CN=Fleet CA', serial: '1A2B', caId: 'root', notBefore: 0, notAfter: NOW } as const;
+  const record = (state: string, extra: Record<string, unknown> = {}): DeviceRecord =>
+    ({ deviceId: 'dev-1', tenantId: 'acme', state, since: NOW - 1, updatedAt: NOW - 1, identity: x509, policies: ['p'], ...extra }) as unknown as DeviceRecord;
+  const good = { reason: 'end of contract', actor: 'ops', now: NOW };
+  const refused = (r: unknown, o: unknown): FleetError => {
+    const plan = planDecommission(r as DeviceRecord, o as DecommissionOptions);
+    if (plan.ok) throw new Error('expected a refusal');
+    return plan.error;
+  };
+
+  it('a record without an identity is decommissioned without a revocation; a null or malformed one is refused', () => {
+    const plan = planDecommission(record('active', { identity: undefined, policies: undefined }), good);
+    expect(plan.ok && plan.effects.map((e) => e.type)).toEqual(['detach-policies', 'cancel-pending', 'request-data-wipe', 'remove-from-monitoring', 'remove-from-billing', 'audit']);
+    expect(plan.ok && plan.effects[0]).toEqual({ type: 'detach-policies', deviceId: 'dev-1', tenantId: 'acme', policies: [] });
+    const prefix = "planDecommission: the record's identity is malformed, so its credential cannot be revoked; expected { kind: 'x509', issuer, serial, … } or { kind: 'symmetric-key', groupId, registrationId, … }";
+    for (const identity of [null, { kind: 'password' }, 'x509']) {
+      const e = refused(record('active', { identity }), good);
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.status).toBe(400);
+      expect(e.message).toBe(prefix);
+      expect(e.details).toEqual({ deviceId: 'dev-1' });
+    }
+    const partial = refused(record('active', { identity: { kind: 'x509', issuer: 'CN=ca' } }), good);
+    expect(partial.message.startsWith(`${prefix}: `)).toBe(true);
+    expect(partial.message).toContain('serial');
+  });
+
+  it('names a bad record, bad options and an unknown state', () => {
+    expect(refused(null, good).message).toBe('planDecommission: record must be a device record object, got null');
+    expect(refused(7, good).message).toBe('planDecommission: record must be a device record object, got number');
+    expect(refused(7, good).status).toBe(400);
+    const options = 'planDecommission: pass { reason, actor, now }; reason and actor are required non-empty strings (they go to the audit trail)';
+    for (const o of [undefined, { ...good, reason: '  ' }, { ...good, reason: 5 }, { ...good, actor: '  ' }, { ...good, actor: 5 }]) {
+      const e = refused(record('active'), o);
+      expect(e.message).toBe(options);
+      expect(e.status).toBe(400);
+    }
+    const state = refused(record('zombie'), good);
+    expect(state.message).toBe('planDecommission: unknown state "zombie"; validate stored records with parseDeviceSnapshot');
+    expect(state.details).toEqual({ state: 'zombie' });
+    expect(refused(record('active'), { ...good, table: {} }).message).toBe('planDecommission: table must be built by extendTransitionTable, got an object');
+  });
+
+  it('says whether the device is already decommissioned or which states can be', () => {
+    const done = refused(record('decommissioned'), good);
+    expect(done.code).toBe('INVALID_TRANSITION');
+    expect(done.status).toBe(409);
+    expect(done.message).toBe('Device "dev-1" is already decommissioned');
+    const stuck = refused(record('maintenance'), good);
+    expect(stuck.message).toBe('Device "dev-1" in state "maintenance" cannot be decommissioned; states that can: degraded, active (extend the transition table to allow "maintenance")');
+    expect(stuck.details).toEqual({ deviceId: 'dev-1', state: 'maintenance', decommissionableFrom: ['degraded', 'active'] });
+    const wrong = refused(record('active'), { ...good, event: 'heartbeat' });
+    expect(wrong.message).toBe('planDecommission: event "heartbeat" does not lead from "active" to "decommissioned"');
+    expect(wrong.details).toEqual({ event: 'heartbeat' });
+  });
+
+  it('prefers end_of_life, then unrecoverable, then any event of the table that decommissions', () => {
+    const both = extendTransitionTable(DEFAULT_TRANSITION_TABLE, [{ from: 'active', event: 'unrecoverable', to: 'decommissioned' }]);
+    const a = planDecommission(record('active'), { ...good, table: both });
+    expect(a.ok && a.effects.at(-1)).toMatchObject({ event: 'end_of_life' });
+    const other = extendTransitionTable(DEFAULT_TRANSITION_TABLE, [{ from: 'maintenance', event: 'manual_intervention', to: 'decommissioned' }]);
+    const m = planDecommission(record('maintenance'), { ...good, table: other });
+    expect(m.ok && m.effects.at(-1)).toMatchObject({ event: 'manual_intervention', from: 'maintenance' });
+  });
+
+  it('applyRevocations returns the same list when no effect revokes, and names a bad effects argument', () => {
+    const list = createRevocationList();
+    expect(applyRevocations(list, [])).toBe(list);
+    expect(applyRevocations(list, [{ type: 'audit' }] as never)).toBe(list);
+    argumentError(() => applyRevocations(list, 'effects' as never), 'applyRevocations: effects must be the effects array of a decommission plan');
+  });
+});
+
+describe('certificatesExpiring: what each refusal says', () => {
+  const NOW = 1_800_000_000_000;
+  const cert = (deviceId: unknown, notAfter: unknown): Record<string, unknown> => ({ deviceId, tenantId: 't', state: 'active', identity: { kind: 'x509', issuer: 'CN=ca', serial: String(deviceId), notAfter } });
+
+  it('names a bad horizon and records that are not iterable', () => {
+    for (const o of [{ within: -1, now: NOW }, { within: 1, now: Number.NaN }, { within: '1', now: NOW }, undefined]) {
+      argumentError(() => certificatesExpiring([], o as never), 'certificatesExpiring: within must be a finite number of ms ≥ 0 and now a finite epoch-ms time (got within=');
+    }
+    argumentError(() => certificatesExpiring(5 as never, { within: 1, now: NOW }), 'certificatesExpiring: records must be an iterable of device records (an array or registry.values())');
+  });
+
+  it('names the entry that is not a record, or a certificate record it cannot read', () => {
+    const e = argumentError(() => certificatesExpiring([cert('a', NOW), null] as never, { within: 1, now: NOW }), 'certificatesExpiring: entry 1 is null, not a device record');
+    expect(e.details).toEqual({ index: 1 });
+    argumentError(() => certificatesExpiring([cert('a', NOW), cert('b', NOW), 'x'] as never, { within: 1, now: NOW }), 'certificatesExpiring: entry 2 is string, not a device record');
+    for (const bad of [cert('b', String(NOW)), cert(7, NOW), cert('b', hostile)]) {
+      const c = argumentError(
+        () => certificatesExpiring([cert('a', NOW), bad] as never, { within: 1, now: NOW }),
+        'certificatesExpiring: entry 1 has an x509 identity without a numeric notAfter or a string deviceId; validate stored records',
+      );
+      expect(c.details).toEqual({ index: 1 });
+    }
+  });
+
+  it('orders certificates that expire together by device id', () => {
+    const plan = certificatesExpiring([cert('c', NOW), cert('a', NOW), cert('b', NOW), cert('a2', NOW - 1)] as never, { within: 0, now: NOW });
+    expect(plan.items.map((i) => i.deviceId)).toEqual(['a2', 'a', 'b', 'c']);
+    const twice = certificatesExpiring([cert('b', NOW), cert('b', NOW), cert('a', NOW)] as never, { within: 0, now: NOW });
+    expect(twice.items.map((i) => i.deviceId)).toEqual(['a', 'b', 'b']);
   });
 });
