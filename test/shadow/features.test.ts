@@ -160,6 +160,7 @@ describe('limits and hostile input', () => {
     const missing = getShadow(undefined, { now: T, name: 'lamp' });
     expect(!missing.ok && missing.error.status).toBe(404);
     expect(!missing.ok && missing.error.details).toEqual({ name: 'lamp', awsMessage: "No shadow exists with name: 'lamp'" });
+    expect(!missing.ok && missing.error.message).toBe("No shadow exists with name: 'lamp'");
     // an internal failure answers 500 with AWS's message, never the internal text
     const boom = applyShadowUpdate(undefined, { get state(): never { throw new Error('secret detail'); } }, { now: T });
     expect(!boom.ok && boom.error.code).toBe('INTERNAL');
