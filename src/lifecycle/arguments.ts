@@ -6,8 +6,8 @@ import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 
 /** The `INVALID_ARGUMENT` (400) error of `fn`. */
-export function invalidArgument(fn: string, message: string, details?: Record<string, unknown>): FleetError {
-  return new FleetError('INVALID_ARGUMENT', `${fn}: ${message}`, { status: 400, ...(details === undefined ? {} : { details }) });
+export function invalidArgument(fn: string, message: string): FleetError {
+  return new FleetError('INVALID_ARGUMENT', `${fn}: ${message}`, { status: 400 });
 }
 
 /** `value` when it is an object (not null); else throws naming `what` it should be. */

@@ -4,7 +4,7 @@
 import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { invalidArgument, objectArgument } from './arguments.js';
-import type { DecommissionEffect, LifecycleEffect } from './effects.js';
+import type { AuditEffect, DecommissionEffect, LifecycleEffect } from './effects.js';
 import type { DeviceIdentity } from './record.js';
 import { describeIssues } from './issues.js';
 import { addRevocations, revocationEntrySchema } from './revocation.js';
@@ -61,7 +61,8 @@ export function revocationFor(identity: DeviceIdentity): RevocationEntry {
 function revocationOf(record: DecommissionCandidate): RevocationEntry | undefined | FleetError {
   const identity: unknown = record.identity;
   if (identity === undefined) return undefined;
-  const kind = typeof identity === 'object' && identity !== null ? (identity as { kind?: unknown }).kind : undefined;
+  // Optional chaining covers null; any other primitive simply has no kind.
+  const kind = (identity as { kind?: unknown } | null)?.kind;
   const entry = kind === 'x509' || kind === 'symmetric-key' ? revocationEntrySchema.safeParse(revocationFor(identity as DeviceIdentity)) : undefined;
   if (entry?.success === true) return entry.data;
   return new FleetError(
@@ -154,7 +155,8 @@ export function planDecommission<S extends DecommissionCandidate>(record: S, opt
     { type: 'remove-from-monitoring', ...ref },
     { type: 'remove-from-billing', ...ref },
   );
-  for (const e of moved.effects) if (e.type === 'audit') effects.push(e);
+  // A move to decommissioned (not a removal) yields exactly its audit effect.
+  effects.push(...(moved.effects as AuditEffect[]));
   return { ok: true, next: moved.next, effects };
 }
 

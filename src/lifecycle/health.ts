@@ -120,7 +120,8 @@ function resolve(thresholds: HealthThresholds): Required<Omit<HealthThresholds, 
 
 function lower(code: HealthReason['code'], what: string, value: number | undefined, limits: LowerLimits, unit: string, out: HealthReason[]): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  // Number.isFinite is false for anything but a finite number: it is the type check too.
+  if (!Number.isFinite(value)) {
     out.push(invalid(`${what} is not a number`, typeof value === 'number' ? value : Number.NaN));
     return;
   }

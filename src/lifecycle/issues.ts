@@ -6,14 +6,13 @@ import type { z } from 'zod';
 interface IssueLike {
   readonly path: readonly PropertyKey[];
   readonly message: string;
-  readonly code?: string;
   readonly issues?: readonly IssueLike[];
 }
 
 function flatten(issue: IssueLike, prefix: readonly PropertyKey[]): { path: string[]; message: string }[] {
   const path = [...prefix, ...issue.path].map(String);
-  // A refused record key hides its reason one level down; surface it.
-  if (issue.code === 'invalid_key' && issue.issues !== undefined && issue.issues.length > 0) {
+  // A refused record key (or map element) hides its reason one level down; surface it.
+  if (issue.issues !== undefined && issue.issues.length > 0) {
     return issue.issues.flatMap((inner) => flatten(inner, path));
   }
   return [{ path, message: issue.message }];

@@ -35,15 +35,16 @@ export const lifecycleStateSchema: z.ZodEnum<{ [K in LifecycleState]: K }> = z.e
 /** zod schema of {@link LifecycleEventType}. */
 export const lifecycleEventTypeSchema: z.ZodEnum<{ [K in LifecycleEventType]: K }> = z.enum(LIFECYCLE_EVENTS);
 
-const STATE_SET: ReadonlySet<string> = new Set(LIFECYCLE_STATES);
-const EVENT_SET: ReadonlySet<string> = new Set(LIFECYCLE_EVENTS);
+// Sets of unknown: Set#has compares with SameValueZero and never converts, so it is the type check too.
+const STATE_SET: ReadonlySet<unknown> = new Set(LIFECYCLE_STATES);
+const EVENT_SET: ReadonlySet<unknown> = new Set(LIFECYCLE_EVENTS);
 
 /** True when `value` is one of the {@link LIFECYCLE_STATES}. */
 export function isLifecycleState(value: unknown): value is LifecycleState {
-  return typeof value === 'string' && STATE_SET.has(value);
+  return STATE_SET.has(value);
 }
 
 /** True when `value` is one of the {@link LIFECYCLE_EVENTS}. */
 export function isLifecycleEventType(value: unknown): value is LifecycleEventType {
-  return typeof value === 'string' && EVENT_SET.has(value);
+  return EVENT_SET.has(value);
 }

@@ -70,7 +70,8 @@ const COMPILED = new WeakSet<object>();
 
 /** @internal True when `value` is a table built by this module (the default or an extension). */
 export function isTransitionTable(value: unknown): value is TransitionTable {
-  return typeof value === 'object' && value !== null && COMPILED.has(value);
+  // WeakSet#has answers false for a primitive: no type guard needed.
+  return COMPILED.has(value as object);
 }
 
 function compile(rules: readonly TransitionRule[], extensions: readonly TransitionRule[]): TransitionTable {
@@ -110,7 +111,8 @@ function checkRule(table: Readonly<Record<LifecycleState, Partial<Record<Lifecyc
   if (rule.event !== 'data_wiped' && rule.to === null) reject(`only data_wiped may remove the record (to: null); give "${rule.event}" a target state`, raw);
   const existing = table[rule.from][rule.event];
   if (existing !== undefined) {
-    reject(`"${rule.from}" already handles "${rule.event}" (→ ${existing ?? 'record removed'}); existing transitions cannot be redefined, only new ones added`, raw);
+    // existing is never null here: the only removal (data_wiped) leaves decommissioned, refused above.
+    reject(`"${rule.from}" already handles "${rule.event}" (→ ${String(existing)}); existing transitions cannot be redefined, only new ones added`, raw);
   }
   return Object.freeze({ from: rule.from, event: rule.event, to: rule.to });
 }

@@ -67,7 +67,8 @@ function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEve
     return invalidArgument(`unknown event type ${describeValue(type)}; "${state}" accepts ${table.accepted[state].join(', ')}`, { state, event: type });
   }
   const since: unknown = snapshot.since;
-  if (typeof since !== 'number' || !Number.isFinite(since)) {
+  // Number.isFinite is false for anything but a finite number: it is the type check too.
+  if (!Number.isFinite(since)) {
     return invalidArgument(`the snapshot's since (${describeValue(since)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
       since: describeValue(since),
     });
@@ -75,12 +76,12 @@ function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEve
   const last: unknown = snapshot.updatedAt ?? since;
   // A corrupt stored time would otherwise fail every comparison and read as "event not accepted".
   // since is valid here, so a bad last is a bad updatedAt.
-  if (typeof last !== 'number' || !Number.isFinite(last)) {
+  if (!Number.isFinite(last)) {
     return invalidArgument(`the snapshot's updatedAt (${describeValue(last)}) must be a finite epoch-ms time; validate stored snapshots with parseDeviceSnapshot`, {
       updatedAt: describeValue(last),
     });
   }
-  if (!Number.isFinite(now) || now < last) {
+  if (!Number.isFinite(now) || now < (last as number)) {
     return invalidArgument(`now (${describeValue(now)}) must be a finite epoch-ms time not earlier than the snapshot's last event (${last}); audit time never goes backwards`, {
       now,
       last,
@@ -91,7 +92,8 @@ function refuse(snapshot: DeviceSnapshot | null | undefined, event: LifecycleEve
     ok: false,
     error: new FleetError(
       'INVALID_TRANSITION',
-      `Device "${snapshot.deviceId}" is in state "${state}", which does not accept "${type}"; events accepted in "${state}": ${accepted.length > 0 ? accepted.join(', ') : '(none)'}`,
+      // Every state accepts at least one event: tables only ever add to the default diagram.
+      `Device "${snapshot.deviceId}" is in state "${state}", which does not accept "${type}"; events accepted in "${state}": ${accepted.join(', ')}`,
       { status: 409, details: { deviceId: snapshot.deviceId, state, event: type, accepted } },
     ),
   };
@@ -134,7 +136,7 @@ export function transition<S extends DeviceSnapshot, E extends LifecycleEvent>(
   const type = event?.type;
   // Only strings index the table: an object key would run its own toString. Only compiled tables
   // are read: a hand-made one could hold anything.
-  const row = typeof from === 'string' && (table === DEFAULT_TRANSITION_TABLE || isTransitionTable(table)) ? (table.targets[from] as Readonly<Record<string, unknown>> | undefined) : undefined;
+  const row = typeof from === 'string' && isTransitionTable(table) ? (table.targets[from] as Readonly<Record<string, unknown>> | undefined) : undefined;
   const to = row === undefined || typeof type !== 'string' ? undefined : row[type];
   // Fast path: a table hit is a string (a state) or null (record removed); anything else — including
   // inherited properties such as "toString" — falls through to the diagnosis.
@@ -143,7 +145,7 @@ export function transition<S extends DeviceSnapshot, E extends LifecycleEvent>(
   // typeof guards: ">=" would coerce a string time and let it into the audit record.
   if (typeof now !== 'number' || typeof last !== 'number' || !(now >= last) || now === Infinity || last === -Infinity) return refuse(snapshot, event, now, table);
   const since = snapshot.since;
-  if (typeof since !== 'number' || !Number.isFinite(since) || typeof snapshot.deviceId !== 'string' || typeof snapshot.tenantId !== 'string') return refuse(snapshot, event, now, table);
+  if (!Number.isFinite(since) || typeof snapshot.deviceId !== 'string' || typeof snapshot.tenantId !== 'string') return refuse(snapshot, event, now, table);
   let next: S | null = null;
   if (to !== null) {
     next = advance(snapshot, to as LifecycleState, to === from ? since : now, now);

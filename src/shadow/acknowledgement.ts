@@ -54,8 +54,8 @@ export function ackProperty(value: JsonValue, options: { code?: number; version:
   if (problem !== undefined) throw argumentError(fn, `value must be JSON: ${problem.message}`, 400);
   if (typeof options !== 'object' || options === null) throw argumentError(fn, `pass options { version, code?, description? }, got ${describeValue(options)}`, 400);
   const { code, version, description } = options;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw argumentError(fn, `options.version must be the whole-number version of the delta you answer, got ${describeValue(version)}`, 400);
-  if (code !== undefined && !(typeof code === 'number' && Number.isInteger(code) && code >= 100 && code <= 599)) throw argumentError(fn, `options.code must be a status from 100 to 599, got ${describeValue(code)}`, 400);
+  if (!Number.isSafeInteger(version) || version < 0) throw argumentError(fn, `options.version must be the whole-number version of the delta you answer, got ${describeValue(version)}`, 400);
+  if (code !== undefined && !(Number.isInteger(code) && code >= 100 && code <= 599)) throw argumentError(fn, `options.code must be a status from 100 to 599, got ${describeValue(code)}`, 400);
   checkOptional(fn, 'options.description', description, 'string', 400);
   return { value, ac: code ?? 200, av: version, ad: description ?? (code === undefined || code < 300 ? 'completed' : 'rejected') };
 }

@@ -21,7 +21,8 @@ export function argumentError(fn: string, message: string, status: 400 | 500): F
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => isJsonObject(v);
-const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+// Number.isSafeInteger and Number.isFinite are false for anything that is not a number.
+const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** `document` when it has the shape of a stored {@link ShadowDocument}; throws otherwise. */
 export function checkDocument(fn: string, document: unknown, status: 400 | 500): ShadowDocument {
@@ -59,7 +60,7 @@ export function checkStored(fn: string, stored: unknown, status: 400 | 500): Sto
 export function checkOptions<T extends { readonly now: number }>(fn: string, options: unknown, status: 400 | 500): T {
   if (!isObject(options)) throw argumentError(fn, `pass options { now: <epoch milliseconds>, … }, got ${describeValue(options)}`, status);
   const now = options['now'];
-  if (typeof now !== 'number' || !Number.isFinite(now)) throw argumentError(fn, `options.now must be epoch milliseconds, got ${describeValue(now)}`, status);
+  if (!Number.isFinite(now)) throw argumentError(fn, `options.now must be epoch milliseconds, got ${describeValue(now)}`, status);
   return options as T;
 }
 
@@ -78,7 +79,7 @@ export function checkLimits(fn: string, limits: unknown, status: 400 | 500): Res
 
 function limit(fn: string, key: keyof ShadowLimits, v: unknown, status: 400 | 500): number {
   if (v === undefined) return DEFAULT_SHADOW_LIMITS[key];
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
+  if (Number.isSafeInteger(v) && (v as number) >= 1) return v as number;
   throw argumentError(fn, `options.limits.${key} must be a whole number ≥ 1, got ${describeValue(v)}`, status);
 }
 

@@ -1,6 +1,7 @@
 /**
  * Three-way reconcile for offline sync (SHADOW.md, "What fleetkit adds").
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { checkJson, isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
 
@@ -64,11 +65,11 @@ export interface ReconcileResult {
  */
 export function reconcileShadow(input: ReconcileInput): ReconcileResult {
   if (typeof input !== 'object' || input === null) {
-    throw invalid(`pass { base, local, remote, owner | resolve }, got ${describe(input)}`);
+    throw invalid(`pass { base, local, remote, owner | resolve }, got ${describeValue(input)}`);
   }
   const { owner, resolve } = input;
-  if (resolve !== undefined && typeof resolve !== 'function') throw invalid(`resolve must be a function, got ${describe(resolve)}`);
-  if (owner !== undefined && owner !== 'local' && owner !== 'remote') throw invalid(`owner must be 'local' or 'remote', got ${describe(owner)}`);
+  if (resolve !== undefined && typeof resolve !== 'function') throw invalid(`resolve must be a function, got ${describeValue(resolve)}`);
+  if (owner !== undefined && owner !== 'local' && owner !== 'remote') throw invalid(`owner must be 'local' or 'remote', got ${describeValue(owner)}`);
   if (owner === undefined && resolve === undefined) throw invalid("pass owner ('local' or 'remote') or a resolve function to decide conflicts");
   const base = side(input.base, 'base');
   const local = side(input.local, 'local');
@@ -82,7 +83,7 @@ export function reconcileShadow(input: ReconcileInput): ReconcileResult {
       : (c) => {
           const v = resolve(c);
           if (v !== undefined && checkJson(v) !== undefined) {
-            throw invalid(`resolve returned ${describe(v)} for ${c.path.join('.')}; return a JSON value, or undefined to delete the key`);
+            throw invalid(`resolve returned ${describeValue(v)} for ${c.path.join('.')}; return a JSON value, or undefined to delete the key`);
           }
           return v;
         };
@@ -94,19 +95,12 @@ function invalid(message: string): FleetError {
   return new FleetError('INVALID_ARGUMENT', `reconcileShadow: ${message}`, { status: 400 });
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value.slice(0, 40)}'`;
-  if (value === null || Array.isArray(value)) return value === null ? 'null' : 'an array';
-  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value).slice(0, 40)}`;
-}
-
 function side(value: unknown, name: string): JsonObject {
   if (value === undefined) return {};
-  if (!isJsonObject(value)) throw invalid(`${name} must be a JSON object or undefined, got ${describe(value)}`);
+  if (!isJsonObject(value)) throw invalid(`${name} must be a JSON object or undefined, got ${describeValue(value)}`);
   const problem = checkJson(value);
   if (problem === undefined) return value;
-  if (problem.code === 'FORBIDDEN_KEY') throw problem;
-  throw new FleetError(problem.code, `reconcileShadow: ${name} is not JSON: ${problem.message}`, { status: 400, details: { ...problem.details, side: name } });
+  throw new FleetError(problem.code, `reconcileShadow: ${name}: ${problem.message}`, { status: 400, details: { ...problem.details, side: name } });
 }
 
 const hasOwn = (o: JsonObject, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);

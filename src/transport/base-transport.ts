@@ -141,12 +141,13 @@ export abstract class BaseTransport implements Transport {
   readonly #validTopics = new Set<string>();
   // Retained messages are re-sent on every SUBSCRIBE, to every handler of the client: each goes
   // only to handlers registered after the last delivery on its topic (the others already have it).
-  readonly #lastDelivery = new Map<string, number>();
+  // Made on the first delivery: a simulated fleet has tens of thousands of transports.
+  #lastDelivery: Map<string, number> | undefined;
   #tick = 0;
   #waiters: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
   // The lean QoS 0 path (`_qos0InOrder`): sends the link has not completed yet, oldest first, and
   // the outcome of a send whose callback ran before `_send` returned (null: written).
-  #qos0Waiting: { resolve: () => void; reject: (e: FleetError) => void }[] = [];
+  #qos0Waiting: { resolve: () => void; reject: (e: FleetError) => void }[] | undefined;
   #qos0Sending = false;
   #qos0Outcome: FleetError | null | undefined;
   #timer: TimerHandle | undefined;
@@ -276,7 +277,7 @@ export abstract class BaseTransport implements Transport {
     this.#qos0Sending = true;
     this.#qos0Outcome = undefined;
     try {
-      this._send(message, this.#qos0Done);
+      this._send(message, (this.#qos0Done ??= this.#completeQos0.bind(this)));
     } catch (cause) {
       this.#qos0Outcome = isFleetError(cause) ? cause : new FleetError('INTERNAL', `send failed: ${messageOf(cause)}`, { cause });
     } finally {
@@ -286,26 +287,28 @@ export abstract class BaseTransport implements Transport {
     this.#qos0Outcome = undefined;
     if (outcome === null) return RESOLVED;
     if (outcome !== undefined) return Promise.reject(outcome);
-    return new Promise<void>((resolve, reject) => this.#qos0Waiting.push({ resolve, reject }));
+    return new Promise<void>((resolve, reject) => (this.#qos0Waiting ??= []).push({ resolve, reject }));
   }
 
   /** The one `done` of every lean QoS 0 send: completes the current send, or the oldest waiting one. */
-  readonly #qos0Done = (error?: FleetError): void => {
+  #qos0Done: ((error?: FleetError) => void) | undefined;
+
+  #completeQos0(error?: FleetError): void {
     if (this.#qos0Sending) {
       this.#qos0Outcome = error ?? null;
       return;
     }
-    const waiting = this.#qos0Waiting.shift();
+    const waiting = this.#qos0Waiting?.shift();
     if (waiting === undefined) return;
     if (error === undefined) waiting.resolve();
     else waiting.reject(error);
-  };
+  }
 
   /** Rejects the QoS 0 sends still waiting for a link that is gone. */
   #failQos0(error: FleetError): void {
     const waiting = this.#qos0Waiting;
-    if (waiting.length === 0) return;
-    this.#qos0Waiting = [];
+    if (waiting === undefined || waiting.length === 0) return;
+    this.#qos0Waiting = undefined;
     for (const w of waiting) w.reject(error);
   }
 
@@ -377,9 +380,10 @@ export abstract class BaseTransport implements Transport {
     const subs = this.#handlers.match(topic);
     // A retained message (the answer to a SUBSCRIBE) is for handlers registered after the last
     // delivery on its topic; a live one for every matching handler.
-    const after = message.retain ? (this.#lastDelivery.get(topic) ?? 0) : -1;
-    if (this.#lastDelivery.size >= SEEN_TOPICS) this.#lastDelivery.clear();
-    this.#lastDelivery.set(topic, ++this.#tick);
+    const seen = (this.#lastDelivery ??= new Map());
+    const after = message.retain ? (seen.get(topic) ?? 0) : -1;
+    if (seen.size >= SEEN_TOPICS) seen.clear();
+    seen.set(topic, ++this.#tick);
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i] as Subscription;
       if (!sub.active || sub.since < after) continue;
@@ -469,7 +473,7 @@ export abstract class BaseTransport implements Transport {
       for (const entry of this.#filters.values()) entry.remote = false;
       this.#pendingUnsubscribe.clear();
       // Every filter is subscribed afresh: every handler takes the retained messages again.
-      this.#lastDelivery.clear();
+      this.#lastDelivery?.clear();
     } else if (this.#pendingUnsubscribe.size > 0) {
       const gone = [...this.#pendingUnsubscribe];
       this.#pendingUnsubscribe.clear();

@@ -148,6 +148,8 @@ interface SubscriptionRef {
   qos: QoS;
 }
 
+// The transit list of a session with nothing in transit (most of them): shared, frozen, replaced on the first push.
+const NO_TRANSIT = Object.freeze([]) as unknown as Transit[];
 const SLAB_BYTES = 64 * 1024;
 const SLAB_MAX_COPY = 2048;
 
@@ -300,7 +302,7 @@ export class MemoryBroker {
     if (sessionPresent) session = existing;
     else {
       if (existing !== undefined) this.#discard(existing);
-      session = { clientId, clean, client: undefined, filters: new Map(), offline: [], held: undefined, batched: 0, transit: [], lastDue: 0 };
+      session = { clientId, clean, client: undefined, filters: new Map(), offline: [], held: undefined, batched: 0, transit: NO_TRANSIT, lastDue: 0 };
       this.#sessions.set(clientId, session);
     }
     session.client = client;
@@ -321,7 +323,7 @@ export class MemoryBroker {
     session.client = undefined;
     if (session.batched > 0) for (const m of this.#takeBatched(session)) this.#park(session, m);
     const transit = session.transit;
-    session.transit = [];
+    session.transit = NO_TRANSIT;
     for (const t of transit) {
       t.done = true;
       this.#park(session, t.message);
@@ -538,6 +540,7 @@ export class MemoryBroker {
     const due = session.transit.length > 0 && session.lastDue > now + ms ? session.lastDue : now + ms;
     session.lastDue = due;
     const t: Transit = { message: m, done: false };
+    if (session.transit === NO_TRANSIT) session.transit = [];
     session.transit.push(t);
     this.#clock.setTimeout(() => this.#arrive(session, t), due - now);
   }
@@ -547,7 +550,7 @@ export class MemoryBroker {
     if (t.done) return;
     // Batched deliveries are ahead of every delayed one (reached only when a clock fires timers
     // before the microtask batch ran): move them to the front.
-    if (session.batched > 0) session.transit.unshift(...this.#takeBatched(session).map((message) => ({ message, done: false })));
+    if (session.batched > 0) session.transit = [...this.#takeBatched(session).map((message) => ({ message, done: false })), ...session.transit];
     while (!t.done) {
       const next = session.transit.shift() as Transit;
       next.done = true;

@@ -193,3 +193,126 @@ describe('nextHealthEvent', () => {
     }
   });
 });
+
+describe('health and heartbeat: exact reasons, messages and boundaries', () => {
+  it('each lower-limit reason carries its value, the threshold it crossed and a message in its unit', () => {
+    expect(evaluateHealth({ at, batteryPct: 8, rssiDbm: -85, freeHeapBytes: 20_000 }).reasons).toEqual([
+      { code: 'battery-low', severity: 'critical', value: 8, threshold: 10, message: 'battery 8 % is below 10 %' },
+      { code: 'rssi-weak', severity: 'warning', value: -85, threshold: -80, message: 'RSSI -85 dBm is below -80 dBm' },
+      { code: 'heap-low', severity: 'warning', value: 20_000, threshold: 32_768, message: 'free heap 20000 B is below 32768 B' },
+    ]);
+    expect(evaluateHealth({ at, rssiDbm: -95, freeHeapBytes: 1 }).reasons.map((r) => [r.severity, r.threshold, r.message])).toEqual([
+      ['critical', -90, 'RSSI -95 dBm is below -90 dBm'],
+      ['critical', 16_384, 'free heap 1 B is below 16384 B'],
+    ]);
+    expect(evaluateHealth({ at, batteryPct: 50 })).toEqual({ status: 'good', reasons: [], suppressed: false });
+  });
+
+  it('a metric that is not a finite number is sample-invalid with its value (NaN when it is no number at all)', () => {
+    const [inf] = evaluateHealth({ at, batteryPct: Infinity }).reasons;
+    expect(inf).toEqual({ code: 'sample-invalid', severity: 'warning', value: Infinity, threshold: 0, message: 'battery is not a number' });
+    const [text] = evaluateHealth({ at, rssiDbm: '-85' as never }).reasons;
+    expect(text?.message).toBe('RSSI is not a number');
+    expect(text?.value).toBeNaN();
+  });
+
+  it('rates staleness only from numeric times, strictly after the limit, with the age in seconds', () => {
+    expect(evaluateHealth({ at, lastReadingAt: at - 900_000 }).reasons).toEqual([]);
+    expect(evaluateHealth({ at, lastReadingAt: at - 900_400 }).reasons).toEqual([
+      { code: 'data-stale', severity: 'warning', value: 900_400, threshold: 900_000, message: 'the newest reading is 900 s old' },
+    ]);
+    for (const sample of [{ at: String(at), lastReadingAt: at - 1 }, { at, lastReadingAt: String(at) }]) {
+      const [r] = evaluateHealth(sample as never).reasons;
+      expect(r?.code).toBe('sample-invalid');
+      expect(r?.message).toBe('at and lastReadingAt must both be finite epoch-ms times to rate staleness');
+    }
+  });
+
+  it('a stuck sensor is judged on the last readings only, with the stuck value', () => {
+    const readings = [1, 2, ...Array.from({ length: 10 }, () => 7)];
+    expect(evaluateHealth({ at, readings }).reasons).toEqual([
+      { code: 'data-stuck', severity: 'warning', value: 7, threshold: 10, message: 'the last 10 readings are all 7' },
+    ]);
+    expect(evaluateHealth({ at, readings: [0, 0, 0] }, { stuckAfter: 3 }).reasons[0]).toMatchObject({ value: 0, threshold: 3, message: 'the last 3 readings are all 0' });
+  });
+
+  it('the reading range includes its ends, counts the readings outside and reports the last of them', () => {
+    const readingRange = { min: 0, max: 10 };
+    expect(evaluateHealth({ at, readings: [0, 5, 10] }, { readingRange }).reasons).toEqual([]);
+    expect(evaluateHealth({ at }, { readingRange }).reasons).toEqual([]);
+    expect(evaluateHealth({ at, readings: [-1, 5, 11, 3] }, { readingRange }).reasons).toEqual([
+      { code: 'data-out-of-range', severity: 'warning', value: 11, threshold: 2, message: '2 reading(s) outside [0, 10]' },
+    ]);
+    // readings that are not numbers are one sample-invalid reason, not also out of range
+    expect(evaluateHealth({ at, readings: 'abc' as never }, { readingRange }).reasons.map((r) => r.code)).toEqual(['sample-invalid']);
+  });
+
+  it('thresholds may set critical equal to warning and min equal to max; anything inconsistent is named', () => {
+    expect(evaluateHealth({ at, batteryPct: 9 }, { batteryPct: { warning: 10, critical: 10 } }).reasons[0]).toMatchObject({ severity: 'critical', threshold: 10 });
+    expect(evaluateHealth({ at, readings: [5, 6] }, { readingRange: { min: 5, max: 5 } }).reasons[0]).toMatchObject({ threshold: 1, value: 6 });
+    for (const [thresholds, issue] of [
+      [{ batteryPct: { warning: 10, critical: 11 } }, 'batteryPct: critical must be ≤ warning'],
+      [{ readingRange: { min: 2, max: 1 } }, 'readingRange: min must be ≤ max'],
+    ] as const) {
+      try {
+        evaluateHealth({ at }, thresholds);
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: `evaluateHealth: invalid thresholds: ${issue}` });
+      }
+    }
+  });
+
+  it('a sample that is not an object is INVALID_INPUT naming its type', () => {
+    for (const [sample, type] of [[null, 'null'], [5, 'number'], [[1], 'object'], ['x', 'string']] as const) {
+      try {
+        evaluateHealth(sample as never);
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'INVALID_INPUT', status: 400, details: { type } });
+        expect((e as Error).message).toBe(
+          'evaluateHealth: the sample must be an object { at, batteryPct?, rssiDbm?, freeHeapBytes?, readings?, lastReadingAt? }; validate wire samples with healthSampleSchema',
+        );
+      }
+    }
+  });
+
+  it('heartbeat options: zero grace and one miss are allowed; infinite or zero limits are not, and the error shows them', () => {
+    expect(heartbeatStatus(at, at + 60_001, { graceMs: 0, missesToDegrade: 1 })).toMatchObject({ status: 'missed', missed: 1, event: 'health_check_failed' });
+    // exactly one interval plus the grace is still not a miss
+    expect(heartbeatStatus(at, at + 75_000)).toMatchObject({ status: 'late', missed: 0 });
+    expect(heartbeatStatus(at, at + 75_001, { intervalMs: 60_000, graceMs: 15_000 })).toMatchObject({ missed: 1 });
+    expect(heartbeatStatus(at, at + 130_000, { intervalMs: 60_000, graceMs: 5_000 }).missed).toBe(2);
+    for (const bad of [{ intervalMs: Infinity }, { graceMs: Infinity }, { graceMs: -1 }, { missesToDegrade: 0 }, { silentAfterMs: 0 }, { silentAfterMs: Infinity }]) {
+      try {
+        heartbeatStatus(at, at, bad);
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          status: 400,
+          message: 'heartbeatStatus: intervalMs must be > 0, graceMs ≥ 0, missesToDegrade an integer ≥ 1 and silentAfterMs > 0',
+          details: { intervalMs: 60_000, graceMs: 15_000, missesToDegrade: 3, silentAfterMs: 600_000, ...bad },
+        });
+      }
+    }
+    try {
+      heartbeatStatus(at, '5' as never);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: `heartbeatStatus: lastSeen and now must be finite epoch-ms times (got ${at}, "5")` });
+    }
+  });
+
+  it('nextHealthEvent: each signal alone can decide, and a missing one never blocks recovery', () => {
+    const onTime = heartbeatStatus(at, at + 1_000, { state: 'degraded' });
+    const late = heartbeatStatus(at, at + 70_000, { state: 'degraded' });
+    const good = evaluateHealth({ at, batteryPct: 90 });
+    expect(nextHealthEvent('active', { heartbeat: heartbeatStatus(at, at + 1_000) })).toBeUndefined();
+    expect(nextHealthEvent('degraded', {})).toBeUndefined();
+    expect(nextHealthEvent('degraded', { heartbeat: onTime })).toBe('auto_recovery');
+    expect(nextHealthEvent('degraded', { health: good })).toBe('auto_recovery');
+    expect(nextHealthEvent('degraded', { heartbeat: late })).toBeUndefined();
+    expect(nextHealthEvent('degraded', { heartbeat: onTime, health: evaluateHealth({ at, batteryPct: 15 }) })).toBeUndefined();
+  });
+});

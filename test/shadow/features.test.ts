@@ -160,6 +160,7 @@ describe('limits and hostile input', () => {
     const missing = getShadow(undefined, { now: T, name: 'lamp' });
     expect(!missing.ok && missing.error.status).toBe(404);
     expect(!missing.ok && missing.error.details).toEqual({ name: 'lamp', awsMessage: "No shadow exists with name: 'lamp'" });
+    expect(!missing.ok && missing.error.message).toBe("No shadow exists with name: 'lamp'");
     // an internal failure answers 500 with AWS's message, never the internal text
     const boom = applyShadowUpdate(undefined, { get state(): never { throw new Error('secret detail'); } }, { now: T });
     expect(!boom.ok && boom.error.code).toBe('INTERNAL');
@@ -418,6 +419,37 @@ describe('acknowledgement details', () => {
     expect(propertyAcks(newer)[0]).toEqual({ path: ['fan'], desired: 4, status: 'pending', reported: 2, ack: { code: 400, version: 1, description: 'rejected' } });
   });
 
+  it('ackProperty takes versions from 0 and codes from 100 to 599', () => {
+    expect(ackProperty(1, { version: 0, code: 100 })).toStrictEqual({ value: 1, ac: 100, av: 0, ad: 'completed' });
+    expect(ackProperty(1, { version: 0, code: 599 }).ac).toBe(599);
+  });
+
+  it('propertyAcks: an old value acknowledged with 200 is pending; an envelope without av/ad reports only its code; toString is a key like any other', () => {
+    const doc = ok(undefined, { state: { desired: { fan: 3, toString: 1 }, reported: { fan: { value: 2, ac: 200 } } } }, T);
+    expect(propertyAcks(doc)).toStrictEqual([
+      { path: ['fan'], desired: 3, status: 'pending', reported: 2, ack: { code: 200 } },
+      { path: ['toString'], desired: 1, status: 'pending' },
+    ]);
+  });
+
+  it('propertyAcks: a desired object against a reported scalar is one pending property; an array leaf is timed by its newest element', () => {
+    const doc = ok(undefined, { state: { desired: { light: { color: 'red' }, list: [1, 2] }, reported: { light: 'off' } } }, T);
+    expect(propertyAcks(doc)).toStrictEqual([
+      { path: ['light'], desired: { color: 'red' }, status: 'pending', reported: 'off' },
+      { path: ['list'], desired: [1, 2], status: 'pending' },
+    ]);
+    const acked = ok(doc, { state: { reported: { list: ackProperty([1], { code: 400, version: 1 }) } } }, T + 1000, { acknowledgements: true });
+    expect(propertyAcks(acked)[1]?.status).toBe('rejected');
+    const late = ok(acked, { state: { desired: { list: [1, 2, 3] } } }, T + 2000, { acknowledgements: true });
+    expect(propertyAcks(late)[1]?.status).toBe('pending');
+  });
+
+  it('propertyAcks reads malformed metadata timestamps as time 0, never throws', () => {
+    const doc = { state: { desired: { a: 1, b: 1, c: 1 }, reported: { a: { value: 0, ac: 400 }, b: { value: 0, ac: 400 }, c: { value: 0, ac: 400 } } }, version: 1,
+      metadata: { desired: { a: { timestamp: 'x' }, b: null, c: 'abc' }, reported: { a: { ac: { timestamp: 5 } }, b: { ac: 5 }, c: { ac: [{ timestamp: 2 }, 'z'] } } } } as unknown as ShadowDocument;
+    expect(propertyAcks(doc).map((p) => p.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  });
+
   it('ackProperty describes codes below 300 as completed, others as rejected, unless told', () => {
     expect(ackProperty(1, { version: 2 })).toEqual({ value: 1, ac: 200, av: 2, ad: 'completed' });
     expect(ackProperty(1, { version: 2, code: 299 }).ad).toBe('completed');
@@ -515,7 +547,10 @@ describe('reconcileShadow', () => {
       [null, 'pass { base, local, remote'],
       [42, 'pass { base, local, remote'],
       [{ base: [], local: {}, remote: {}, owner: 'local' }, 'base must be a JSON object'],
-      [{ base: {}, local: { a: Number.NaN }, remote: {}, owner: 'local' }, 'local is not JSON'],
+      [{ base: {}, local: { a: Number.NaN }, remote: {}, owner: 'local' }, 'reconcileShadow: local: Invalid JSON at $.a'],
+      [{ base: {}, local: {}, remote: { a: [undefined] }, owner: 'local' }, 'reconcileShadow: remote: Invalid JSON'],
+      [{ base: { a: () => 1 }, local: {}, remote: {}, owner: 'local' }, 'reconcileShadow: base: Invalid JSON'],
+      [{ base: {}, local: { n: { x: 1 } }, remote: { n: { x: 2 } }, resolve: () => Number.NaN }, 'resolve returned NaN for n.x'],
       [{ base: {}, local: { a: 1 }, remote: { a: 2 }, resolve: () => Number.POSITIVE_INFINITY }, 'resolve returned'],
     ];
     for (const [input, message] of cases) {
@@ -527,7 +562,29 @@ describe('reconcileShadow', () => {
       }
       expect(isFleetError(caught), String(caught)).toBe(true);
       expect((caught as FleetError).message, JSON.stringify(input)).toContain(message);
+      expect((caught as FleetError).status).toBe(400);
     }
+    let forbidden: unknown;
+    try {
+      reconcileShadow({ base: {}, local: JSON.parse('{"x":{"__proto__":1}}') as JsonObject, remote: {}, owner: 'local' });
+    } catch (e) {
+      forbidden = e;
+    }
+    expect((forbidden as FleetError).details).toMatchObject({ key: '__proto__', side: 'local' });
+    expect((forbidden as FleetError).message.startsWith('reconcileShadow: local: Key "__proto__"')).toBe(true);
+  });
+
+  it('both sides making the same change is no conflict; a resolver returning undefined deletes; objects left empty go', () => {
+    const same = reconcileShadow({ base: { a: 1, n: { x: 1 } }, local: { a: 2, n: { x: 3 } }, remote: { a: 2, n: { x: 3 } }, owner: 'remote' });
+    expect(same).toEqual({ merged: { a: 2, n: { x: 3 } }, conflicts: [] });
+    const deleted = reconcileShadow({ base: { a: 1, b: 1 }, local: { a: 2, b: 1 }, remote: { a: 3, b: 1 }, resolve: () => undefined });
+    expect(deleted.merged).toEqual({ b: 1 });
+    expect(deleted.conflicts).toEqual([{ path: ['a'], base: 1, local: 2, remote: 3, resolved: undefined }]);
+    // each side deleted a different key of n: nothing of n is left, so n goes
+    const emptied = reconcileShadow({ base: { n: { a: 1, b: 1 }, k: 1 }, local: { n: { a: 1 }, k: 1 }, remote: { n: { b: 1 }, k: 1 }, owner: 'local' });
+    expect(emptied).toEqual({ merged: { k: 1 }, conflicts: [] });
+    const nested = reconcileShadow({ base: { n: { x: 1 } }, local: { n: { x: 2 } }, remote: { n: { x: 3 } }, owner: 'local' });
+    expect(nested.conflicts).toEqual([{ path: ['n', 'x'], base: 1, local: 2, remote: 3, resolved: 2 }]);
   });
 
   it('property: the three-way table holds for every leaf', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyShadowUpdate, shadowGetRequestSchema, shadowUpdateRequestSchema } from '../../src/shadow/index.js';
+import { isFleetError } from '../../src/errors.js';
+import { applyShadowUpdate, assertShadowName, assertThingName, clientTokenSchema, shadowGetRequestSchema, shadowNameSchema, shadowUpdateRequestSchema, thingNameSchema } from '../../src/shadow/index.js';
 import { shadowPatch } from '../../src/testing/shadow-arbitraries.js';
 import { runs } from './runs.js';
 
@@ -31,6 +32,37 @@ describe('zod schemas agree with the engine', () => {
       }),
       { numRuns: runs(2000) },
     );
+  });
+
+  it('clientTokenSchema takes up to 64 UTF-8 bytes, as the engine does', () => {
+    expect(clientTokenSchema.safeParse('é'.repeat(32)).success).toBe(true);
+    expect(clientTokenSchema.safeParse(`${'é'.repeat(32)}a`).success).toBe(false);
+    expect(clientTokenSchema.safeParse('x'.repeat(64)).success).toBe(true);
+    expect(clientTokenSchema.safeParse('x'.repeat(65)).success).toBe(false);
+  });
+
+  it('names follow AWS IoT: 1–128 (thing) and 1–64 (shadow) characters of [a-zA-Z0-9:_-]', () => {
+    expect(assertThingName('lamp-1:a_b')).toBe('lamp-1:a_b');
+    expect(assertThingName('t'.repeat(128))).toBe('t'.repeat(128));
+    expect(assertShadowName('s'.repeat(64))).toBe('s'.repeat(64));
+    for (const [assert, bad, kind] of [
+      [assertThingName, 't'.repeat(129), 'thing name'],
+      [assertThingName, 'a/b', 'thing name'],
+      [assertThingName, '', 'thing name'],
+      [assertShadowName, 's'.repeat(65), 'shadow name'],
+      [assertShadowName, 10n, 'shadow name'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        assert(bad);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isFleetError(caught, 'INVALID_NAME'), String(bad)).toBe(true);
+      expect((caught as Error).message).toContain(`Invalid ${kind}`);
+    }
+    expect(thingNameSchema.safeParse('t'.repeat(128)).success).toBe(true);
+    expect(shadowNameSchema.safeParse('s'.repeat(65)).success).toBe(false);
   });
 
   it('the get schema accepts tokens and versions', () => {

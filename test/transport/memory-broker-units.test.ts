@@ -344,6 +344,22 @@ describe('MemoryBroker deliveries not yet handed over when a client disconnects'
     expect(broker.stats.delivered).toBe(1);
   });
 
+  it('a delivery held back for reordering is taken back too', async () => {
+    const broker = new MemoryBroker({ faults: { reorderRate: 1 } });
+    const link = recorder();
+    broker.connect(link.link, { clientId: 'p', clean: false });
+    broker.subscribe('p', 't', 1);
+    broker.publish('t', enc(1), 1, false); // held: no next delivery to overtake it
+    await flush();
+    expect(link.got).toEqual([]);
+    broker.disconnectClient('p');
+    expect(broker.queuedFor('p')).toBe(1);
+    broker.setFaults({});
+    broker.connect(link.link, { clientId: 'p', clean: false });
+    await flush();
+    expect(link.got.map(text)).toEqual(['1']);
+  });
+
   it('a clean session drops them, QoS 1 included', async () => {
     const broker = new MemoryBroker();
     const link = recorder();
