@@ -380,6 +380,9 @@ export {
   fleetTopicFilter,
   formatTopic,
   hasWildcard,
+  matchingFilter,
+  parseSharedFilter,
+  sharedFilter,
   heartbeatMessageSchema,
   heartbeatTopic,
   jobDocumentSchema,
@@ -412,6 +415,7 @@ export {
   wireErrorSchema,
 } from './protocol/index.js';
 export type {
+  SharedFilter,
   Codec,
   CodecOptions,
   CommandAck,

@@ -15,7 +15,7 @@ import type { DeviceStore } from '../store/device-store.js';
 import type { Page } from '../store/page.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
-import { optionsOf } from './arguments.js';
+import { optionsOf, shareGroupFilter } from './arguments.js';
 import type { EffectRunner } from './effect-runner.js';
 import type { DevicePresence } from './health-monitor.js';
 import { ThingLanes } from './thing-lanes.js';
@@ -45,6 +45,12 @@ export interface CommandServiceOptions {
   readonly defaultTtlMs?: number;
   /** QoS of the command publications and the acknowledgement subscription. @defaultValue 1 */
   readonly qos?: QoS;
+  /**
+   * Subscribe to command acknowledgements through the MQTT shared subscription `$share/{shareGroup}/…`, so
+   * several instances on one broker split them (mosquitto ≥ 1.6, EMQX, HiveMQ); state lives in
+   * the shared stores.
+   */
+  readonly shareGroup?: string;
 }
 
 /** Options of {@link CommandService.sendCommand}. */
@@ -137,6 +143,7 @@ export class CommandService extends EventEmitter<CommandServiceEvents> {
   readonly #effects: EffectRunner | undefined;
   readonly #ttl: number;
   readonly #qos: QoS;
+  readonly #share: (filter: string) => string;
   readonly #lanes: ThingLanes;
   // Open commands per device (tenant + device → command ids), and their expiry timers.
   readonly #open = new Map<string, Set<string>>();
@@ -169,6 +176,7 @@ export class CommandService extends EventEmitter<CommandServiceEvents> {
     this.#presence = options.presence;
     this.#effects = options.effects;
     this.#ttl = ttl;
+    this.#share = shareGroupFilter('new CommandService', options.shareGroup);
     this.#qos = qos;
     this.#lanes = new ThingLanes(10_000, (e) => this.#failed(e));
     this.#offEffects = options.effects?.use('cancel-pending', async (ctx, effect) => {
@@ -179,7 +187,7 @@ export class CommandService extends EventEmitter<CommandServiceEvents> {
   /** Subscribes to `cmd/+/+/res/+` and to the presence signal. Idempotent. */
   async start(): Promise<void> {
     if (this.#subscription !== undefined) return;
-    this.#subscription = await this.#transport.subscribe('cmd/+/+/res/+', this.#onAck, { qos: this.#qos });
+    this.#subscription = await this.#transport.subscribe(this.#share('cmd/+/+/res/+'), this.#onAck, { qos: this.#qos });
     this.#offPresence = this.#presence?.onOnline((e) => this.#deliverOpen(e.tenantId, e.deviceId));
   }
 

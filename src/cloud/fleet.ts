@@ -34,6 +34,13 @@ export interface CreateFleetOptions {
   readonly health?: Omit<HealthMonitorOptions, 'transport' | 'devices' | 'registry' | 'clock'>;
   /** Settings of the {@link CommandService}. */
   readonly commands?: Omit<CommandServiceOptions, 'transport' | 'commands' | 'devices' | 'clock' | 'presence' | 'effects'>;
+  /**
+   * Run as one of several instances on one broker: the shadow service, the registry and the
+   * command service subscribe through MQTT shared subscriptions of this group, so the instances
+   * split the inbound load; use shared (durable) stores. The health monitor keeps per-instance
+   * presence and always subscribes to every heartbeat.
+   */
+  readonly shareGroup?: string;
   /** Closes the transport in {@link Fleet.close} too (default `false`: the caller owns it). */
   readonly closeTransport?: boolean;
 }
@@ -106,7 +113,8 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   const clock = options.clock ?? systemClock;
   await transport.connect(); // resolves at once when already online
 
-  const shadows = new ShadowService({ ...options.shadows, transport, shadows: stores.shadows, devices: stores.devices, clock });
+  const share = options.shareGroup === undefined ? {} : { shareGroup: options.shareGroup };
+  const shadows = new ShadowService({ ...share, ...options.shadows, transport, shadows: stores.shadows, devices: stores.devices, clock });
   const effects = new EffectRunner({
     devices: stores.devices,
     audit: stores.audit,
@@ -114,9 +122,9 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     desired: shadows,
     ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
-  const registry = new FleetRegistry({ ...options.registry, transport, devices: stores.devices, audit: stores.audit, effects, clock, template: options.template });
+  const registry = new FleetRegistry({ ...share, ...options.registry, transport, devices: stores.devices, audit: stores.audit, effects, clock, template: options.template });
   const health = new HealthMonitor({ ...options.health, transport, devices: stores.devices, registry, clock });
-  const commands = new CommandService({ ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
+  const commands = new CommandService({ ...share, ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
 
   const started: { close(): Promise<void> }[] = [];
   let closing: Promise<void> | undefined;

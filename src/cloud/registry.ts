@@ -21,7 +21,7 @@ import type { DeviceFilter, DeviceInput, DeviceStore, RegisteredDevice, StoredCa
 import type { Page, PageOptions } from '../store/page.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
-import { optionsOf } from './arguments.js';
+import { optionsOf, shareGroupFilter } from './arguments.js';
 import { EffectRunner, type EffectOutcome } from './effect-runner.js';
 import { mosquittoAcl, type MosquittoAclOptions } from './mosquitto-acl.js';
 import { Provisioner, type Provisioned, type TemplateResolver } from './provisioner.js';
@@ -65,6 +65,12 @@ export interface FleetRegistryOptions {
   readonly table?: TransitionTable;
   /** QoS of the request subscription and the answers. @defaultValue 1 */
   readonly qos?: QoS;
+  /**
+   * Subscribe to provisioning requests through the MQTT shared subscription `$share/{shareGroup}/…`, so
+   * several instances on one broker split them (mosquitto ≥ 1.6, EMQX, HiveMQ); state lives in
+   * the shared stores.
+   */
+  readonly shareGroup?: string;
   /** Provisioning requests of one claimed device id queued or running at once; more are refused (429). @defaultValue 4 */
   readonly maxInFlightPerDevice?: number;
   /** Compare-and-set attempts of a transition when another writer changed the record. @defaultValue 8 */
@@ -143,6 +149,7 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
   readonly #clock: Clock;
   readonly #table: TransitionTable | undefined;
   readonly #qos: QoS;
+  readonly #share: (filter: string) => string;
   readonly #maxAttempts: number;
   readonly #maxInFlight: number;
   readonly #provisioner: Provisioner;
@@ -177,6 +184,7 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
     if (qos !== 0 && qos !== 1) bad(`qos must be 0 or 1, got ${String(qos)}`);
     const replayWindowMs = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
     if (!Number.isFinite(replayWindowMs) || replayWindowMs <= 0) bad(`replayWindowMs must be a positive number of ms, got ${String(replayWindowMs)}`);
+    this.#share = shareGroupFilter('new FleetRegistry', options.shareGroup);
     const challenges = new ProvisioningChallenges(options.challengeSecret ?? randomBytes(32), options.challengeTtlMs ?? 300_000);
     this.#transport = options.transport;
     this.#devices = options.devices;
@@ -209,7 +217,7 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
   /** Subscribes to `cmd/+/+/prov/req`. Idempotent. */
   async start(): Promise<void> {
     if (this.#subscription !== undefined) return;
-    this.#subscription = await this.#transport.subscribe('cmd/+/+/prov/req', this.#onRequest, { qos: this.#qos });
+    this.#subscription = await this.#transport.subscribe(this.#share('cmd/+/+/prov/req'), this.#onRequest, { qos: this.#qos });
   }
 
   /** Unsubscribes, stops the nonce pruning timer and waits until every accepted request is answered. */

@@ -2,6 +2,7 @@
  * `ShadowService`: the AWS IoT Device Shadow service over any `Transport`, on a `ShadowStore`
  * and a `DeviceStore`.
  */
+import { shareGroupFilter } from './arguments.js';
 import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock } from '../clock.js';
 import { FleetError } from '../errors.js';
@@ -52,6 +53,12 @@ export interface ShadowServiceOptions {
   readonly acknowledgements?: boolean;
   /** Compare-and-set attempts per request when another writer got in between (several service instances). @defaultValue 8 */
   readonly maxAttempts?: number;
+  /**
+   * Subscribe through the MQTT shared subscription `$share/{shareGroup}/…`, so several service
+   * instances on one broker split the requests (mosquitto ≥ 1.6, EMQX, HiveMQ). Correctness comes
+   * from the store's compare-and-set; see docs/scaling.md for ordering across instances.
+   */
+  readonly shareGroup?: string;
 }
 
 /** Options naming a named shadow in the application API. */
@@ -105,6 +112,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   readonly #maxAttempts: number;
   readonly #lanes: ThingLanes;
   readonly #publishOptions: { readonly qos: QoS };
+  readonly #share: (filter: string) => string;
   // Devices send to the same few topics over and over: each topic is parsed once.
   #routes = new Map<string, ShadowRoute>();
   #subscriptions: Unsubscribe[] = [];
@@ -129,6 +137,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     this.#maxAttempts = o.maxAttempts;
     this.#lanes = new ThingLanes(o.maxInFlight, (e) => this.#failed(e));
     this.#publishOptions = { qos: o.qos };
+    this.#share = shareGroupFilter('new ShadowService', (options as { shareGroup?: unknown }).shareGroup);
   }
 
   /** Number of things with requests queued or running. */
@@ -139,7 +148,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   /** Subscribes to the shadow request topics (classic, and named unless `named: false`). Idempotent. */
   async start(): Promise<void> {
     if (this.#subscriptions.length > 0) return;
-    const filters = this.#named ? ['$aws/things/+/shadow/+', '$aws/things/+/shadow/name/+/+'] : ['$aws/things/+/shadow/+'];
+    const filters = (this.#named ? ['$aws/things/+/shadow/+', '$aws/things/+/shadow/name/+/+'] : ['$aws/things/+/shadow/+']).map(this.#share);
     for (const filter of filters) this.#subscriptions.push(await this.#transport.subscribe(filter, this.#onMessage, { qos: this.#qos }));
   }
 

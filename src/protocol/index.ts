@@ -5,7 +5,8 @@
  *
  * @module
  */
-export { assertTopicFilter, assertTopicName, hasWildcard, MAX_TOPIC_LENGTH, topicMatches } from './topic-filter.js';
+export { assertTopicFilter, assertTopicName, hasWildcard, matchingFilter, MAX_TOPIC_LENGTH, parseSharedFilter, sharedFilter, topicMatches } from './topic-filter.js';
+export type { SharedFilter } from './topic-filter.js';
 export {
   commandAckTopic,
   commandTopic,

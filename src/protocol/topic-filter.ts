@@ -41,7 +41,9 @@ export function assertTopicName(topic: unknown): string {
 
 /**
  * Returns `filter` when it is a valid MQTT topic filter: `+` only as a whole level, `#` only as
- * the whole last level, no NUL character, non-empty.
+ * the whole last level, no NUL character, non-empty. A shared subscription
+ * `$share/{group}/{filter}` is valid when its group is non-empty without `+`, `#` or `/` and its
+ * filter is valid.
  *
  * @throws FleetError `INVALID_TOPIC` (400) otherwise.
  */
@@ -49,7 +51,17 @@ export function assertTopicFilter(filter: unknown): string {
   if (typeof filter !== 'string') throw notAString('filter', filter);
   if (filter.length === 0) throw invalidTopic('filter', filter, 'a topic filter must not be empty');
   if (filter.length > MAX_TOPIC_LENGTH) throw invalidTopic('filter', filter, `longer than ${MAX_TOPIC_LENGTH} characters`);
-  const levels = filter.split('/');
+  let inner = filter;
+  if (filter.startsWith(SHARE_PREFIX)) {
+    const slash = filter.indexOf('/', SHARE_PREFIX.length);
+    const group = slash === -1 ? filter.slice(SHARE_PREFIX.length) : filter.slice(SHARE_PREFIX.length, slash);
+    if (group.length === 0 || group.includes('+') || group.includes('#') || group.includes('\u0000')) {
+      throw invalidTopic('filter', filter, 'a shared subscription is "$share/{group}/{filter}" with a group name of at least one character and no "+", "#" or "/"');
+    }
+    inner = slash === -1 ? '' : filter.slice(slash + 1);
+    if (inner.length === 0) throw invalidTopic('filter', filter, 'a shared subscription needs a topic filter after "$share/{group}/"');
+  }
+  const levels = inner.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] as string;
     if (level.includes('\u0000')) throw invalidTopic('filter', filter, 'the NUL character is not allowed');
@@ -59,6 +71,54 @@ export function assertTopicFilter(filter: unknown): string {
     if (level.includes('+') && level !== '+') throw invalidTopic('filter', filter, '"+" must be a whole level (for example "a/+/c")');
   }
   return filter;
+}
+
+const SHARE_PREFIX = '$share/';
+
+/** A shared subscription's parts: the share group and the topic filter it applies to. */
+export interface SharedFilter {
+  /** The share group: subscribers of one group on one filter split the messages between them. */
+  readonly group: string;
+  /** The topic filter the messages are matched against. */
+  readonly filter: string;
+}
+
+/**
+ * Splits a shared subscription `$share/{group}/{filter}` (MQTT 5 §4.8.2, also supported by
+ * mosquitto ≥ 1.6, EMQX and HiveMQ on MQTT 3.1.1) into its group and topic filter; `undefined`
+ * for an ordinary filter. The filter is assumed valid (see {@link assertTopicFilter}).
+ *
+ * @example
+ * ```ts
+ * parseSharedFilter('$share/shadow-service/$aws/things/+/shadow/update'); // { group: 'shadow-service', filter: '$aws/things/+/shadow/update' }
+ * parseSharedFilter('dt/+/+/telemetry');                                   // undefined
+ * ```
+ */
+export function parseSharedFilter(filter: string): SharedFilter | undefined {
+  if (typeof filter !== 'string' || !filter.startsWith(SHARE_PREFIX)) return undefined;
+  const slash = filter.indexOf('/', SHARE_PREFIX.length);
+  if (slash === -1) return undefined;
+  return { group: filter.slice(SHARE_PREFIX.length, slash), filter: filter.slice(slash + 1) };
+}
+
+/**
+ * The filter a message's topic is matched against: the topic filter of a shared subscription,
+ * the filter itself otherwise.
+ */
+export function matchingFilter(filter: string): string {
+  return parseSharedFilter(filter)?.filter ?? filter;
+}
+
+/**
+ * `$share/{group}/{filter}`: the shared-subscription form of `filter` for `group`.
+ *
+ * @throws FleetError `INVALID_TOPIC` for a group with `/`, `+` or `#`, an empty group, or a bad filter.
+ */
+export function sharedFilter(group: string, filter: string): string {
+  if (typeof group !== 'string' || group.includes('/')) {
+    throw new FleetError('INVALID_TOPIC', `Invalid share group ${describeValue(group)}: use a non-empty name without "/", "+" or "#"`, { status: 400 });
+  }
+  return assertTopicFilter(`${SHARE_PREFIX}${group}/${filter}`);
 }
 
 /**

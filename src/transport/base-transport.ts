@@ -8,7 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { describeValue } from '../describe-value.js';
 import { FleetError, isFleetError } from '../errors.js';
-import { assertTopicFilter, assertTopicName } from '../protocol/topic-filter.js';
+import { assertTopicFilter, assertTopicName, matchingFilter } from '../protocol/topic-filter.js';
 import { exponentialBackoff, type BackoffStrategy } from './backoff.js';
 import { booleanOption, clockOption, invalidOption, optionsObject } from './options.js';
 import { PublishQueue, queueFull, resolveQueueOptions, type QueuedPublish } from './publish-queue.js';
@@ -320,7 +320,7 @@ export abstract class BaseTransport implements Transport {
     const qos = options?.qos ?? 0;
     if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `subscribe: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
     const sub: Subscription = { filter, handler, qos, active: true, since: ++this.#tick };
-    this.#handlers.add(filter, sub);
+    this.#handlers.add(matchingFilter(filter), sub); // a shared subscription matches on its inner filter
     let entry = this.#filters.get(filter);
     if (entry === undefined) {
       entry = { qos, count: 0, remote: false };
@@ -365,7 +365,7 @@ export abstract class BaseTransport implements Transport {
   #removeSubscription(sub: Subscription): boolean {
     if (!sub.active) return false;
     sub.active = false;
-    this.#handlers.remove(sub.filter, sub);
+    this.#handlers.remove(matchingFilter(sub.filter), sub);
     const entry = this.#filters.get(sub.filter);
     if (entry !== undefined && --entry.count === 0) this.#filters.delete(sub.filter);
     return true;

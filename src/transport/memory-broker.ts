@@ -6,7 +6,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
-import { assertTopicFilter, assertTopicName, topicMatches } from '../protocol/topic-filter.js';
+import { assertTopicFilter, assertTopicName, parseSharedFilter, topicMatches } from '../protocol/topic-filter.js';
 import { seededRandom } from './backoff.js';
 import { clockOption, invalidOption, optionsObject } from './options.js';
 import { TopicTrie } from './topic-trie.js';
@@ -145,6 +145,10 @@ interface Transit {
 interface SubscriptionRef {
   readonly session: Session;
   readonly filter: string;
+  /** The key in the subscription trie: the filter, or a shared subscription's inner filter. */
+  readonly key: string;
+  /** The share group of a shared subscription (`$share/{group}/{filter}`). */
+  readonly group?: string;
   qos: QoS;
 }
 
@@ -219,6 +223,8 @@ export class MemoryBroker {
   readonly #authenticate: ((clientId: string, credentials: unknown) => boolean) | undefined;
   readonly #sessions = new Map<string, Session>();
   readonly #subs = new TopicTrie<SubscriptionRef>();
+  readonly #shareTurns = new Map<string, number>();
+  #sharedCount = 0;
   readonly #retained = new Map<string, InboundMessage>();
   #faults: ResolvedFaults;
   #nextId = 0;
@@ -357,11 +363,15 @@ export class MemoryBroker {
     checkQos('subscribe', qos);
     const session = this.#online(clientId);
     const existing = session.filters.get(filter);
+    const shared = parseSharedFilter(filter);
     if (existing === undefined) {
-      const ref: SubscriptionRef = { session, filter, qos };
+      const ref: SubscriptionRef = shared === undefined ? { session, filter, key: filter, qos } : { session, filter, key: shared.filter, group: shared.group, qos };
       session.filters.set(filter, ref);
-      this.#subs.add(filter, ref);
+      this.#subs.add(ref.key, ref);
+      if (ref.group !== undefined) this.#sharedCount++;
     } else existing.qos = qos;
+    // As MQTT 5 says (3.8.4), a shared subscription gets no retained messages when it is made.
+    if (shared !== undefined) return;
     for (const [topic, m] of this.#retained) {
       if (topicMatches(filter, topic)) this.#route(session, m.qos > qos ? { ...m, qos } : m);
     }
@@ -372,7 +382,8 @@ export class MemoryBroker {
     const ref = this.#sessions.get(clientId)?.filters.get(filter);
     if (ref === undefined) return;
     ref.session.filters.delete(filter);
-    this.#subs.remove(filter, ref);
+    this.#subs.remove(ref.key, ref);
+    if (ref.group !== undefined) this.#sharedCount--;
   }
 
   /**
@@ -409,7 +420,8 @@ export class MemoryBroker {
       if (bytes.byteLength === 0) this.#retained.delete(topic);
       else this.#retained.set(topic, { topic, payload: payload.slice(), qos, retain: true, duplicate: false, messageId });
     }
-    const refs = this.#subs.match(topic);
+    let refs = this.#subs.match(topic);
+    if (refs.length > 0 && this.#sharedCount > 0) refs = this.#pickShared(refs);
     if (refs.length === 1) {
       const ref = refs[0] as SubscriptionRef;
       const subQos = ref.qos;
@@ -444,6 +456,35 @@ export class MemoryBroker {
     this.#retained.clear();
   }
 
+  // Shared subscriptions: each message matching a group's filter goes to one member of the group,
+  // round robin, preferring members that are connected (an offline persistent member queues it).
+  #pickShared(refs: readonly SubscriptionRef[]): readonly SubscriptionRef[] {
+    let groups: Map<string, SubscriptionRef[]> | undefined;
+    const out: SubscriptionRef[] = [];
+    for (const ref of refs) {
+      if (ref.group === undefined) {
+        out.push(ref);
+        continue;
+      }
+      groups ??= new Map();
+      const id = `${ref.group}\u0000${ref.key}`;
+      const members = groups.get(id);
+      if (members === undefined) groups.set(id, [ref]);
+      else members.push(ref);
+    }
+    if (groups === undefined) return refs;
+    for (const [id, members] of groups) {
+      const online = members.filter((m) => m.session.client !== undefined);
+      const pool = online.length > 0 ? online : members;
+      // Order by client id so the rotation does not depend on the trie's internal order.
+      pool.sort((a, b) => (a.session.clientId < b.session.clientId ? -1 : a.session.clientId > b.session.clientId ? 1 : 0));
+      const turn = this.#shareTurns.get(id) ?? 0;
+      this.#shareTurns.set(id, turn + 1);
+      out.push(pool[turn % pool.length] as SubscriptionRef);
+    }
+    return out;
+  }
+
   // Small payloads are copied into a shared 64 KiB slab: allocating one ArrayBuffer per message
   // costs ten times more than the copy itself and dominated the delivery path.
   #copy(payload: Uint8Array): Uint8Array {
@@ -466,7 +507,10 @@ export class MemoryBroker {
   }
 
   #discard(session: Session): void {
-    for (const [filter, ref] of session.filters) this.#subs.remove(filter, ref);
+    for (const ref of session.filters.values()) {
+      this.#subs.remove(ref.key, ref);
+      if (ref.group !== undefined) this.#sharedCount--;
+    }
     session.filters.clear();
     this.#sessions.delete(session.clientId);
   }
