@@ -106,6 +106,7 @@ export function parseSharedFilter(filter: string): SharedFilter | undefined {
  * the filter itself otherwise.
  */
 export function matchingFilter(filter: string): string {
+  if (typeof filter !== 'string') throw notAString('filter', filter);
   return parseSharedFilter(filter)?.filter ?? filter;
 }
 
@@ -115,6 +116,7 @@ export function matchingFilter(filter: string): string {
  * @throws FleetError `INVALID_TOPIC` for a group with `/`, `+` or `#`, an empty group, or a bad filter.
  */
 export function sharedFilter(group: string, filter: string): string {
+  if (typeof filter !== 'string') throw notAString('filter', filter);
   if (typeof group !== 'string' || group.includes('/')) {
     throw new FleetError('INVALID_TOPIC', `Invalid share group ${describeValue(group)}: use a non-empty name without "/", "+" or "#"`, { status: 400 });
   }
