@@ -91,7 +91,7 @@ export function mergeAggregates(a: Aggregate, b: Aggregate): Aggregate {
  * @param agg - a summary
  * @throws FleetError `INVALID_ARGUMENT` (400) for a malformed summary
  */
-export function variance(agg: Aggregate): number {
+export function aggregateVariance(agg: Aggregate): number {
   const a = checkAggregate('variance', 'agg', agg);
   return a.count < 2 ? 0 : Math.max(0, a.m2 / a.count);
 }

@@ -16,7 +16,7 @@
  *   by the shift (measured by the median of the 5 samples after it), so only slow change counts;
  *   after a finding the baseline is re-anchored (it reports again after another threshold);
  * - **gap**: no sample for more than `intervalMs × (1 + gap.jitter)` since the last one; reported
- *   by {@link tick} (call it at least every half interval: a gap is then reported within two
+ *   by {@link tickSensor} (call it at least every half interval: a gap is then reported within two
  *   intervals of the missing sample) or by the next sample, once per gap. Samples may arrive up to
  *   `gap.jitter` of an interval late (LoRa duty cycles) without a finding.
  *
@@ -184,7 +184,7 @@ export const medianOfFive = median5;
 
 /**
  * The detector state of one sensor: a fixed set of numbers (no arrays), created by
- * {@link createSensorState} and advanced in place by {@link observe} and {@link tick}.
+ * {@link createSensorState} and advanced in place by {@link observeSensor} and {@link tickSensor}.
  * {@link SensorState.toJSON} gives a plain JSON copy; {@link restoreSensorState} reads it back.
  */
 export class SensorState {
@@ -322,7 +322,7 @@ function gapFinding(s: SensorState, at: number): GapFinding {
  * @returns the findings (an empty frozen array when none)
  * @throws FleetError `INVALID_ARGUMENT` (400) for a malformed state or time
  */
-export function tick(state: SensorState, now: number): readonly Finding[] {
+export function tickSensor(state: SensorState, now: number): readonly Finding[] {
   checkState('tick', state);
   checkTime('tick', 'now', now);
   const s = state;
@@ -342,7 +342,7 @@ export function tick(state: SensorState, now: number): readonly Finding[] {
  * @returns the findings (an empty frozen array when none)
  * @throws FleetError `INVALID_ARGUMENT` (400) for a malformed state, value or time
  */
-export function observe(state: SensorState, value: number, at: number): readonly Finding[] {
+export function observeSensor(state: SensorState, value: number, at: number): readonly Finding[] {
   checkState('observe', state);
   if (typeof value !== 'number') throw invalidArgument('observe', `value must be a number, got ${describeValue(value)}`);
   checkTime('observe', 'at', at);

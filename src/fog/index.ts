@@ -7,18 +7,18 @@
  */
 export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';
-export { addSample, EMPTY_AGGREGATE, measureReduction, mergeAggregates, tumblingWindows, variance } from './aggregate.js';
+export { addSample, EMPTY_AGGREGATE, measureReduction, mergeAggregates, tumblingWindows, aggregateVariance } from './aggregate.js';
 export type { Aggregate, ReductionOptions, ReductionReport, TimedSample, WindowSummary } from './aggregate.js';
 export {
   createSensorState,
   defineSensor,
   DETECTOR_KINDS,
   DETECTOR_WARMUP_SAMPLES,
-  observe,
+  observeSensor,
   restoreSensorState,
   sensorConfigSchema,
   SensorState,
-  tick,
+  tickSensor,
 } from './detectors.js';
 export type {
   DetectorKind,

@@ -9,7 +9,7 @@
 export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';
 export { MAX_TIME_MS } from './parse.js';
-export { available, createLimiter, decide, effectiveRatePerSecond, limiterConfigSchema, MAX_LIMITER_BURST, MAX_LIMITER_RATE_PER_SECOND } from './limiter.js';
+export { limiterAvailable, createLimiter, decide, effectiveRatePerSecond, limiterConfigSchema, MAX_LIMITER_BURST, MAX_LIMITER_RATE_PER_SECOND } from './limiter.js';
 export type { LimiterConfig, LimiterDecision, LimiterState } from './limiter.js';
 export { checkQuota, DEFAULT_TENANT_QUOTA, defineTenantQuota, tenantLimiters, tenantQuotaSchema } from './quota.js';
 export type { QuotaUsage, QuotaViolation, TenantLimiters, TenantQuota, TenantQuotaInput } from './quota.js';

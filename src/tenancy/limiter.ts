@@ -140,7 +140,7 @@ export function decide(state: LimiterState, cost: number, now: number): LimiterD
  * @param now - the current time, epoch ms
  * @throws FleetError `INVALID_ARGUMENT` (400) for a malformed state or time
  */
-export function available(state: LimiterState, now: number): number {
+export function limiterAvailable(state: LimiterState, now: number): number {
   checkState('available', state);
   numberArgument('available', 'now', now, 0, MAX_TIME_MS);
   const nowUs = Math.floor(now * 1000);

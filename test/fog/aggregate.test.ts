@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectFleetError } from '../support/hostile.js';
 import { fogDataReduction } from '../../src/calc/index.js';
-import { addSample, EMPTY_AGGREGATE, measureReduction, mergeAggregates, tumblingWindows, variance, type Aggregate, type TimedSample } from '../../src/fog/index.js';
+import { addSample, EMPTY_AGGREGATE, measureReduction, mergeAggregates, tumblingWindows, aggregateVariance, type Aggregate, type TimedSample } from '../../src/fog/index.js';
 import { series } from './series.js';
 
 const sampleArb: fc.Arbitrary<TimedSample> = fc.record({ value: fc.double({ min: -1e6, max: 1e6, noNaN: true }), at: fc.integer({ min: 0, max: 10_000_000 }) });
@@ -36,7 +36,7 @@ describe('window aggregates', () => {
 
   it('is numerically stable: variance of 1e9 + small noise is exact where the naive Σx² − n·mean² formula is not', () => {
     const xs = [4, 7, 13, 16].map((v, i) => ({ value: 1e9 + v, at: i }));
-    expect(variance(agg(xs))).toBeCloseTo(22.5, 9);
+    expect(aggregateVariance(agg(xs))).toBeCloseTo(22.5, 9);
     const naive = xs.reduce((s, x) => s + x.value * x.value, 0) / 4 - (xs.reduce((s, x) => s + x.value, 0) / 4) ** 2;
     expect(Math.abs(naive - 22.5)).toBeGreaterThan(1);
   });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectFleetError } from '../support/hostile.js';
-import { createSensorState, observe, restoreSensorState, tick, type Finding, type SensorConfigInput } from '../../src/fog/index.js';
+import { createSensorState, observeSensor, restoreSensorState, tickSensor, type Finding, type SensorConfigInput } from '../../src/fog/index.js';
 import { medianOfFive } from '../../src/fog/detectors.js';
 import { gaussian, rng, series, type Point } from './series.js';
 
@@ -20,8 +20,8 @@ function run(config: SensorConfigInput, points: readonly Point[], tickMs = MIN /
   const seen: Seen[] = [];
   let prev: number | undefined;
   points.forEach((p, index) => {
-    if (prev !== undefined) for (let t = prev + tickMs; t < p.at; t += tickMs) for (const finding of tick(s, t)) seen.push({ index, finding });
-    for (const finding of observe(s, p.value, p.at)) seen.push({ index, finding });
+    if (prev !== undefined) for (let t = prev + tickMs; t < p.at; t += tickMs) for (const finding of tickSensor(s, t)) seen.push({ index, finding });
+    for (const finding of observeSensor(s, p.value, p.at)) seen.push({ index, finding });
     prev = p.at;
   });
   return seen;
@@ -155,8 +155,8 @@ describe('false positives on clean noise', () => {
       const s = createSensorState({ ...TEMP, id: `t${k}` });
       for (let i = 0; i < 50_000; i++) {
         const at = 1_700_000_000_000 + i * MIN;
-        findings += tick(s, at - MIN / 2).length;
-        findings += observe(s, 21 + SIGMA * g(), at).length;
+        findings += tickSensor(s, at - MIN / 2).length;
+        findings += observeSensor(s, 21 + SIGMA * g(), at).length;
         samples++;
       }
     }
@@ -172,12 +172,12 @@ describe('sensor state', () => {
       const pts = series(seed, 1_000, { level: 21, sigma: SIGMA, intervalMs: MIN, shape: (i, v) => v + (r() < 0.01 ? 1 : 0) + (i > 600 ? (i - 600) * 0.004 : 0) });
       const whole = createSensorState(TEMP);
       const a: Finding[] = [];
-      for (const p of pts) a.push(...observe(whole, p.value, p.at));
+      for (const p of pts) a.push(...observeSensor(whole, p.value, p.at));
       let s = createSensorState(TEMP);
       const b: Finding[] = [];
       pts.forEach((p, i) => {
         if (i === cut) s = restoreSensorState(JSON.parse(JSON.stringify(s)) as never);
-        b.push(...observe(s, p.value, p.at));
+        b.push(...observeSensor(s, p.value, p.at));
       });
       expect(b).toEqual(a);
     }), { numRuns: 30 });
@@ -185,10 +185,10 @@ describe('sensor state', () => {
 
   it('refuses malformed input with a FleetError', () => {
     const s = createSensorState(TEMP);
-    expectFleetError(() => observe({} as never, 1, 0), 'INVALID_ARGUMENT', 'SensorState');
-    expectFleetError(() => observe(s, '1' as never, 0), 'INVALID_ARGUMENT', 'value');
-    expectFleetError(() => observe(s, 1, -5), 'INVALID_ARGUMENT', 'at');
-    expectFleetError(() => tick(s, Number.NaN), 'INVALID_ARGUMENT', 'now');
+    expectFleetError(() => observeSensor({} as never, 1, 0), 'INVALID_ARGUMENT', 'SensorState');
+    expectFleetError(() => observeSensor(s, '1' as never, 0), 'INVALID_ARGUMENT', 'value');
+    expectFleetError(() => observeSensor(s, 1, -5), 'INVALID_ARGUMENT', 'at');
+    expectFleetError(() => tickSensor(s, Number.NaN), 'INVALID_ARGUMENT', 'now');
     expectFleetError(() => createSensorState({ ...TEMP, range: { min: 5, max: 1 } }), 'INVALID_INPUT', 'min must be below max');
     expectFleetError(() => createSensorState({ ...TEMP, detectors: ['psychic' as never] }), 'INVALID_INPUT', 'detectors');
     expectFleetError(() => restoreSensorState({ config: TEMP, numbers: {} }), 'INVALID_INPUT', 'numbers');

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectFleetError } from '../support/hostile.js';
-import { available, createLimiter, decide, effectiveRatePerSecond, type LimiterState } from '../../src/tenancy/index.js';
+import { limiterAvailable, createLimiter, decide, effectiveRatePerSecond, type LimiterState } from '../../src/tenancy/index.js';
 
 const configArb = fc.record({
   ratePerSecond: fc.oneof(fc.constantFrom(1, 3, 7, 10, 100, 333, 1000), fc.double({ min: 0.01, max: 5000, noNaN: true })),
@@ -68,7 +68,7 @@ describe('GCRA limiter', () => {
         const frozen = Object.freeze({ ...state });
         const cost = rawCost % (state.burst + 1);
         const d = decide(frozen, cost, now + later);
-        expect(d.allowed).toBe(cost <= available(frozen, now + later));
+        expect(d.allowed).toBe(cost <= limiterAvailable(frozen, now + later));
         expect(frozen).toEqual(state);
       }),
     );
@@ -86,8 +86,8 @@ describe('GCRA limiter', () => {
     expect(refused).toMatchObject({ allowed: false, retryAfterMs: 100 });
     expect(decide(s, 1, 1099).allowed).toBe(false);
     expect(decide(s, 1, 1100).allowed).toBe(true);
-    expect(available(s, 1000)).toBe(0);
-    expect(available(s, 1500)).toBe(5);
+    expect(limiterAvailable(s, 1000)).toBe(0);
+    expect(limiterAvailable(s, 1500)).toBe(5);
   });
 
   it('time going backwards allows nothing extra', () => {
