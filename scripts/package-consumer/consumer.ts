@@ -6,6 +6,9 @@ import { ackProperty, computeDelta, getShadow, propertyAcks, type PropertyAck, t
 import { createDeviceSnapshot, transition, type DeviceSnapshot, type TransitionResult } from 'fleetkit/lifecycle';
 import { cohortOf, planRollout, type RolloutPlan } from 'fleetkit/rollout';
 import { failuresAtScale, type FailuresAtScaleResult } from 'fleetkit/calc';
+import { createLimiter, decide, type LimiterDecision } from 'fleetkit/tenancy';
+import { LatencySketch, evaluateAlerts, EMPTY_ALERT_STATE, type AlertStep } from 'fleetkit/monitor';
+import { createSensorState, observeSensor, type Finding } from 'fleetkit/fog';
 import { parseMessage, telemetryMessageSchema, telemetryTopic, type FleetTopic } from 'fleetkit/protocol';
 import { MemoryBroker, MemoryTransport, type MemoryBrokerStats } from 'fleetkit/memory';
 import { MqttTransport, type MqttTransportOptions } from 'fleetkit/mqtt';
@@ -46,6 +49,15 @@ void plan;
 
 const failures: FailuresAtScaleResult = failuresAtScale({ devices: 10_000, failuresPerDeviceYear: 1, messageIntervalSeconds: 10 });
 void failures.failuresPerDay;
+
+const decision: LimiterDecision = decide(createLimiter({ ratePerSecond: 10, burst: 5 }), 1, 0);
+const alerts: AlertStep = evaluateAlerts([{ name: 'Hot', metric: 'temp', op: 'above', fire: 30, resolve: 28 }], EMPTY_ALERT_STATE, [], 0);
+const p99: number = new LatencySketch().record(12).percentile(99);
+const findings: readonly Finding[] = observeSensor(createSensorState({ id: 't', range: { min: 0, max: 50 }, intervalMs: 60_000 }), 21, 0);
+void decision.retryAfterMs;
+void alerts.events;
+void p99;
+void findings;
 
 const topic: string = telemetryTopic('acme', 'pump-7');
 const message = parseMessage(telemetryMessageSchema, jsonCodec.decode(jsonCodec.encode({ ts: 0, values: { rpm: 1 } })));
