@@ -4,6 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeviceKey } from '../../src/lifecycle/index.js';
 import { DeviceAgent, isFleetError, type ConfigChangedEvent, type StaleShadowEvent } from '../../src/device/index.js';
+import { opensslAvailable } from '../support/certs.js';
+import { deviceIdentity, Pki } from '../cloud/pki.js';
 import { cloudRig, ctx, GROUP_KEY, HEARTBEAT_MS, type CloudRig } from './cloud-rig.js';
 
 let rig: CloudRig | undefined;
@@ -217,3 +219,41 @@ describe('telemetry offline', () => {
   });
 });
 
+
+describe('X.509 provisioning', () => {
+  const hasOpenssl = opensslAvailable();
+  it.skipIf(!hasOpenssl)('asks for a nonce, signs it with the certificate key (EC and Ed25519) and stores the answer', async () => {
+    const pki = new Pki();
+    try {
+      const ca = pki.ca('acme-ca', '/CN=Acme Devices CA/O=acme');
+      const identities = { 'x-ec': deviceIdentity(pki, ca, '/CN=x-ec/O=acme', { key: 'ec' }), 'x-ed': deviceIdentity(pki, ca, '/CN=x-ed/O=acme', { key: 'ed25519' }) };
+      const victim = deviceIdentity(pki, ca, '/CN=x-victim/O=acme');
+      const thief = deviceIdentity(pki, ca, '/CN=x-thief/O=acme');
+      // Certificates are valid from the moment openssl issued them: start the virtual clock after that.
+      const r = (rig = await cloudRig(Math.ceil(Date.now() / 1000) * 1000 + 1000));
+      await r.registry.putCa(ctx, { caId: 'acme-ca', pem: ca.pem });
+      for (const id of ['x-ec', 'x-ed'] as const) {
+        const identity = identities[id];
+        const transport = r.transport(id);
+        await transport.connect();
+        const agent = new DeviceAgent({ transport, clock: r.clock, tenantId: 'acme', deviceId: id, credentials: { method: 'x509', certificateChain: [identity.cert], privateKey: identity.key } });
+        const provisioned = agent.provision();
+        await r.settle();
+        expect(await provisioned).toMatchObject({ type: 'accepted', deviceId: id, tenantId: 'acme' });
+        expect(agent.provisioning?.deviceId).toBe(id);
+      }
+      // A certificate with someone else's key never provisions.
+      const transport = r.transport('x-victim');
+      await transport.connect();
+      const agent = new DeviceAgent({ transport, clock: r.clock, tenantId: 'acme', deviceId: 'x-victim', credentials: { method: 'x509', certificateChain: [victim.cert], privateKey: thief.key } });
+      const refused = agent.provision().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await r.settle();
+      expect(isFleetError(await refused, 'PROOF_INVALID')).toBe(true);
+    } finally {
+      pki.cleanup();
+    }
+  });
+});
