@@ -363,9 +363,8 @@ export class VirtualDevice {
    */
   checkHealth(): HealthStatus {
     const b = this.#battery;
-    const stats = this.agent.stats;
     const hours = (this.#clock.now() - (this.#poweredOnAt ?? this.#clock.now())) / 3_600_000;
-    this.#batteryPct = Math.max(0, Math.min(100, b.startPct - b.drainPctPerHour * hours - b.txCostPct * (stats.heartbeats + stats.telemetrySent)));
+    this.#batteryPct = Math.max(0, Math.min(100, b.startPct - b.drainPctPerHour * hours - b.txCostPct * this.agent.messagesSent));
     const rssi = (this.#options.rssiDbm ?? -65) + (this.#random() - 0.5) * 6;
     this.#rssiDbm = Math.round(rssi);
     this.#freeHeapBytes = Math.round((this.#options.freeHeapBytes ?? 180_000) - this.#random() * 8192);
