@@ -7,6 +7,8 @@
  *
  * @module
  */
+export { createFleet } from './fleet.js';
+export type { CreateFleetOptions, Fleet } from './fleet.js';
 export { ShadowService } from './shadow-service.js';
 export type { ShadowServiceOptions, ShadowTargetOptions } from './shadow-service.js';
 export type {

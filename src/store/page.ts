@@ -30,6 +30,18 @@ export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
 
 /**
+ * @internal The options object of a list call: `undefined` and `null` both mean "no options".
+ * @throws FleetError `INVALID_ARGUMENT` for anything else that is not a plain object.
+ */
+export function listOptions<T extends object>(api: string, options: T | null | undefined): T {
+  if (options === undefined || options === null) return {} as T;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: options must be an object such as { limit: 100 } (or omitted), got ${Array.isArray(options) ? 'an array' : typeof options}`, { status: 400 });
+  }
+  return options;
+}
+
+/**
  * @internal Checks and resolves the page size.
  * @throws FleetError `INVALID_ARGUMENT` for a limit that is not an integer in 1–1000.
  */

@@ -6,7 +6,7 @@ import { FleetError } from '../../errors.js';
 import { tenantIdSchema } from '../../ids.js';
 import type { AuditEntry, AuditInput, AuditListOptions, AuditLog } from '../audit-log.js';
 import { frozenCopy } from '../isolation.js';
-import { decodeCursor, encodeCursor, pageLimit, type Page } from '../page.js';
+import { decodeCursor, encodeCursor, listOptions, pageLimit, type Page } from '../page.js';
 import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
 import { parseRecord, timeSchema } from '../validate.js';
 
@@ -43,6 +43,7 @@ export class MemoryAuditLog implements AuditLog {
   /** {@inheritDoc AuditLog.list} */
   async list(ctx: TenantContext, options: AuditListOptions = {}): Promise<Page<AuditEntry>> {
     const api = 'AuditLog.list';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'audit', options);

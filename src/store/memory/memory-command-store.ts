@@ -8,7 +8,7 @@ import { jsonEqual, type JsonValue } from '../../json.js';
 import { thingNameSchema } from '../../shadow/names.js';
 import { COMMAND_STATES, type CommandInput, type CommandListOptions, type CommandStore, type CreateCommandResult, type StoredCommand } from '../command-store.js';
 import { frozenCopy } from '../isolation.js';
-import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
+import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page } from '../page.js';
 import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
 import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
@@ -80,6 +80,7 @@ export class MemoryCommandStore implements CommandStore {
   /** {@inheritDoc CommandStore.listCommands} */
   async listCommands(ctx: TenantContext, options: CommandListOptions = {}): Promise<Page<StoredCommand>> {
     const api = 'CommandStore.listCommands';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'commands', options);

@@ -11,7 +11,7 @@ import { enrollmentGroupSchema } from '../../lifecycle/symmetric-key.js';
 import { thingNameSchema } from '../../shadow/names.js';
 import type { DeviceFilter, DeviceInput, DeviceLocation, DeviceQueryOptions, DeviceStats, DeviceStore, RegisteredDevice, StoredCa, StoredEnrollmentGroup } from '../device-store.js';
 import { frozenCopy } from '../isolation.js';
-import { SortedKeys, decodeCursor, pageLimit, toPage, type Page, type PageOptions } from '../page.js';
+import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page, type PageOptions } from '../page.js';
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
 import { Interner, checkId, oneOrMany, checkRevision, labelSchema, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
@@ -138,6 +138,7 @@ export class MemoryDeviceStore implements DeviceStore {
   /** {@inheritDoc DeviceStore.query} */
   async query(ctx: TenantContext, options: DeviceQueryOptions = {}): Promise<Page<RegisteredDevice>> {
     const api = 'DeviceStore.query';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'devices', options);
@@ -210,6 +211,7 @@ export class MemoryDeviceStore implements DeviceStore {
   /** {@inheritDoc DeviceStore.listCas} */
   async listCas(ctx: TenantContext, options?: PageOptions): Promise<Page<StoredCa>> {
     const api = 'DeviceStore.listCas';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const t = this.#tenants.get(tenantId);
     const limit = pageLimit(api, options);
@@ -248,6 +250,7 @@ export class MemoryDeviceStore implements DeviceStore {
   /** {@inheritDoc DeviceStore.listEnrollmentGroups} */
   async listEnrollmentGroups(ctx: TenantContext, options?: PageOptions): Promise<Page<StoredEnrollmentGroup>> {
     const api = 'DeviceStore.listEnrollmentGroups';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'groups', options);
@@ -296,6 +299,7 @@ export class MemoryDeviceStore implements DeviceStore {
   /** {@inheritDoc DeviceStore.listRevocations} */
   async listRevocations(ctx: TenantContext, options?: PageOptions): Promise<Page<RevocationEntry>> {
     const api = 'DeviceStore.listRevocations';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'revocations', options);

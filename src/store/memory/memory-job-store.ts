@@ -10,7 +10,7 @@ import { DEVICE_STATUSES } from '../../rollout/status.js';
 import { thingNameSchema } from '../../shadow/names.js';
 import { frozenCopy } from '../isolation.js';
 import type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput, RolloutListOptions, StoredJobExecution, StoredRollout } from '../job-store.js';
-import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
+import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page } from '../page.js';
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
 import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
@@ -112,6 +112,7 @@ export class MemoryJobStore implements JobStore {
   /** {@inheritDoc JobStore.listRollouts} */
   async listRollouts(ctx: TenantContext, options: RolloutListOptions = {}): Promise<Page<StoredRollout>> {
     const api = 'JobStore.listRollouts';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'rollouts', options);
@@ -156,6 +157,7 @@ export class MemoryJobStore implements JobStore {
   /** {@inheritDoc JobStore.listExecutions} */
   async listExecutions(ctx: TenantContext, options: JobExecutionListOptions = {}): Promise<Page<StoredJobExecution>> {
     const api = 'JobStore.listExecutions';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'executions', options);

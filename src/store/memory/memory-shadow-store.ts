@@ -5,7 +5,7 @@ import { FleetError } from '../../errors.js';
 import { assertShadowName, assertThingName } from '../../shadow/names.js';
 import type { ShadowTombstone, StoredShadow } from '../../shadow/types.js';
 import { checkAndFreeze } from '../isolation.js';
-import { SortedKeys, decodeCursor, pageLimit, toPage, type Page } from '../page.js';
+import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page } from '../page.js';
 import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../shadow-store.js';
 import { tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
 
@@ -112,6 +112,7 @@ export class MemoryShadowStore implements ShadowStore {
   /** {@inheritDoc ShadowStore.list} */
   async list(ctx: TenantContext, options: ShadowListOptions = {}): Promise<Page<ShadowRecord>> {
     const api = 'ShadowStore.list';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, LIST, options);

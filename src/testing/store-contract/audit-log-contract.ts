@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditInput, AuditLog } from '../../store/audit-log.js';
 import type { TenantContext } from '../../store/tenant.js';
-import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory } from './helpers.js';
+import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory, listOptionsLaw } from './helpers.js';
 
 const ACME: TenantContext = { tenantId: 'acme' };
 const GLOBEX: TenantContext = { tenantId: 'globex' };
@@ -33,6 +33,11 @@ export function auditLogContract(factory: StoreFactory<AuditLog>, options: Store
   const { name, params } = resolveContractOptions(options, 'AuditLog');
 
   describe(name, () => {
+    it('list calls take null or no options alike; any other non-object is INVALID_ARGUMENT', async () => {
+      const s = await factory();
+      await listOptionsLaw((o) => s.list(ACME, o as never));
+    });
+
     it('numbers entries per tenant and lists them in append order, with filters', async () => {
       const s = await factory();
       expect(await s.append(ACME, entry(10))).toMatchObject({ seq: 1, at: 10 });

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CommandInput, CommandState, CommandStore, StoredCommand } from '../../store/command-store.js';
 import type { TenantContext } from '../../store/tenant.js';
-import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory } from './helpers.js';
+import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory, listOptionsLaw } from './helpers.js';
 
 const ACME: TenantContext = { tenantId: 'acme' };
 const GLOBEX: TenantContext = { tenantId: 'globex' };
@@ -34,6 +34,11 @@ export function commandStoreContract(factory: StoreFactory<CommandStore>, option
   const { name, params } = resolveContractOptions(options, 'CommandStore');
 
   describe(name, () => {
+    it('list calls take null or no options alike; any other non-object is INVALID_ARGUMENT', async () => {
+      const s = await factory();
+      await listOptionsLaw((o) => s.listCommands(ACME, o as never));
+    });
+
     it('creates idempotently by id and refuses the same id with other content', async () => {
       const s = await factory();
       const first = await s.createCommand(ACME, command('c1'));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { LifecycleState } from '../../lifecycle/states.js';
 import type { DeviceInput, DeviceStore, RegisteredDevice } from '../../store/device-store.js';
 import type { TenantContext } from '../../store/tenant.js';
-import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory } from './helpers.js';
+import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory, listOptionsLaw } from './helpers.js';
 
 const ACME: TenantContext = { tenantId: 'acme' };
 const GLOBEX: TenantContext = { tenantId: 'globex' };
@@ -38,6 +38,14 @@ export function deviceStoreContract(factory: StoreFactory<DeviceStore>, options:
   const { name, params } = resolveContractOptions(options, 'DeviceStore');
 
   describe(name, () => {
+    it('list calls take null or no options alike; any other non-object is INVALID_ARGUMENT', async () => {
+      const s = await factory();
+      await listOptionsLaw((o) => s.query(ACME, o as never));
+      await listOptionsLaw((o) => s.listCas(ACME, o as never));
+      await listOptionsLaw((o) => s.listEnrollmentGroups(ACME, o as never));
+      await listOptionsLaw((o) => s.listRevocations(ACME, o as never));
+    });
+
     it('creates at revision 1, updates by compare-and-set on the revision, removes', async () => {
       const s = await factory();
       const created = await s.create(ACME, device('pump-1', 'acme', { firmwareVersion: '1.0.0', tags: ['north'], attributes: { model: 'p7' } }));

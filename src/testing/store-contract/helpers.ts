@@ -73,3 +73,14 @@ export function tryMutate(mutate: () => void): void {
 export function snapshot<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
+
+/**
+ * @internal The options-argument law of every list call: `null` and `undefined` mean no options
+ * (the same first page as `{}`); a value that is not an object is `INVALID_ARGUMENT`.
+ */
+export async function listOptionsLaw(list: (options: unknown) => Promise<Page<unknown>>): Promise<void> {
+  const none = await list({});
+  expect(await list(undefined)).toEqual(none);
+  expect(await list(null)).toEqual(none);
+  for (const bad of [5, 'limit=1', true, [1]]) await rejectsWith(() => list(bad), 'INVALID_ARGUMENT');
+}

@@ -8,7 +8,7 @@ import type { RolloutPlan } from '../../rollout/plan.js';
 import type { DeviceStatus } from '../../rollout/status.js';
 import type { JobExecutionInput, JobStore, RolloutInput, StoredRollout } from '../../store/job-store.js';
 import type { TenantContext } from '../../store/tenant.js';
-import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory } from './helpers.js';
+import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory, listOptionsLaw } from './helpers.js';
 
 const ACME: TenantContext = { tenantId: 'acme' };
 const GLOBEX: TenantContext = { tenantId: 'globex' };
@@ -50,6 +50,12 @@ export function jobStoreContract(factory: StoreFactory<JobStore>, options: Store
   const { name, params } = resolveContractOptions(options, 'JobStore');
 
   describe(name, () => {
+    it('list calls take null or no options alike; any other non-object is INVALID_ARGUMENT', async () => {
+      const s = await factory();
+      await listOptionsLaw((o) => s.listRollouts(ACME, o as never));
+      await listOptionsLaw((o) => s.listExecutions(ACME, o as never));
+    });
+
     it('stores rollouts with compare-and-set on the revision; the plan never changes', async () => {
       const s = await factory();
       const r = rollout('fw-2');

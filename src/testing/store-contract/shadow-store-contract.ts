@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ShadowDocument, StoredShadow } from '../../shadow/types.js';
 import type { ShadowRecord, ShadowStore } from '../../store/shadow-store.js';
 import type { TenantContext } from '../../store/tenant.js';
-import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory } from './helpers.js';
+import { readAll, rejectsWith, resolveContractOptions, snapshot, tryMutate, type StoreContractOptions, type StoreFactory, listOptionsLaw } from './helpers.js';
 
 const ACME: TenantContext = { tenantId: 'acme' };
 const GLOBEX: TenantContext = { tenantId: 'globex' };
@@ -39,6 +39,11 @@ export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options:
   const { name, params } = resolveContractOptions(options, 'ShadowStore');
 
   describe(name, () => {
+    it('list calls take null or no options alike; any other non-object is INVALID_ARGUMENT', async () => {
+      const s = await factory();
+      await listOptionsLaw((o) => s.list(ACME, o as never));
+    });
+
     it('a shadow that never existed reads undefined and is at version 0 for compare-and-set', async () => {
       const s = await factory();
       expect(await s.get(ACME, 'pump-1')).toBeUndefined();
