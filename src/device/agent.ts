@@ -14,7 +14,7 @@ import { commandAckTopic, fleetTopicFilter, heartbeatTopic, shadowResponseFilter
 import { reconcileShadow, type ReconcileResolver } from '../shadow/reconcile.js';
 import type { InboundMessage, QoS, Transport, TransportState, Unsubscribe } from '../transport/types.js';
 import type { DeviceAgentEvents } from './agent-events.js';
-import { toSigningKeys, type SigningKey } from './firmware-image.js';
+import { toSigningKeys, type TrustedSigningKeys } from './firmware-image.js';
 import { OtaAgent, type FirmwareRuntime, type FirmwareSlots, type JobReport, type OtaJob } from './ota.js';
 import { provision, type DeviceCredentials } from './provisioning-client.js';
 import type { RandomSource } from './random.js';
@@ -68,8 +68,8 @@ export interface JobChannel {
 
 /** Update jobs: OTA with A/B slots. */
 export interface DeviceJobOptions {
-  /** The public keys firmware images must be signed with: Ed25519 or ECDSA P-256 (KeyObject or SPKI PEM). */
-  readonly trustedSigningKeys: readonly SigningKey[];
+  /** The public keys firmware images must be signed with: Ed25519 or ECDSA P-256 (KeyObject or SPKI PEM), as a list or by key id. */
+  readonly trustedSigningKeys: TrustedSigningKeys;
   /** Downloads a job's image. */
   readonly fetchImage: (job: OtaJob) => Promise<Uint8Array>;
   /** Where jobs come from and reports go; without one, run jobs with {@link DeviceAgent.runJob}. */

@@ -11,8 +11,8 @@ export type { CommandEvent, ConfigChangedEvent, DeviceAgentEvents, StaleShadowEv
 export type { DeviceCredentials, SymmetricKeyCredentials, X509Credentials } from './provisioning-client.js';
 export { OtaAgent } from './ota.js';
 export type { FirmwareRuntime, FirmwareSlots, JobReport, OtaAgentOptions, OtaJob, SlotContent, SlotName } from './ota.js';
-export { toSigningKeys, verifyFirmwareImage } from './firmware-image.js';
-export type { FirmwareManifest, ImageRefusal, ImageVerification, SigningKey } from './firmware-image.js';
+export { signFirmwareImage, toSigningKeys, verifyFirmwareImage } from './firmware-image.js';
+export type { FirmwareManifest, ImageRefusal, ImageVerification, SigningKey, SigningKeySet, TrustedSigningKeys } from './firmware-image.js';
 export { DEFAULT_VIRTUAL_INTERVALS, LAB_STATES, VIRTUAL_DEVICE_COMMANDS, VirtualDevice } from './virtual-device.js';
 export type { BatteryModel, FirmwareBehaviour, LabState, VirtualDeviceIntervals, VirtualDeviceOptions } from './virtual-device.js';
 export { seededRandom } from './random.js';

@@ -4,12 +4,11 @@
  * `evaluateBoot` says so, otherwise it falls back to the slot it ran before. An image that fails
  * verification is refused (`rejected`) and no slot changes.
  */
-import type { KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.js';
 import { FleetError, isFleetError } from '../errors.js';
 import { evaluateBoot, type BootCheck } from '../rollout/boot.js';
 import type { DeviceReportType } from '../rollout/status.js';
-import { verifyFirmwareImage, type FirmwareManifest } from './firmware-image.js';
+import { verifyFirmwareImage, type FirmwareManifest, type SigningKeySet } from './firmware-image.js';
 
 /** One of the two firmware slots. */
 export type SlotName = 'A' | 'B';
@@ -42,6 +41,8 @@ export interface OtaJob {
   readonly rolloutId?: string;
   /** The image to install. */
   readonly firmware: FirmwareManifest;
+  /** The boot validation window for this job (the job document's `bootValidation.windowMs`). @defaultValue the agent's */
+  readonly bootWindowMs?: number;
 }
 
 /** A progress report of a job, in the rollout core's report vocabulary (`DeviceReportType`). */
@@ -73,7 +74,7 @@ export interface OtaAgentOptions {
   /** Time for reports and the boot validation timer. */
   readonly clock: Clock;
   /** The public keys images must be signed with (see `toSigningKeys`). */
-  readonly trustedSigningKeys: readonly KeyObject[];
+  readonly trustedSigningKeys: SigningKeySet;
   /** Downloads a job's image. A rejection reports the job `failed` (`DOWNLOAD_FAILED`). */
   readonly fetchImage: (job: OtaJob) => Promise<Uint8Array>;
   /** Where reports go. */
@@ -226,7 +227,7 @@ export class OtaAgent {
     let verdict: 'pending' | 'commit' | 'rollback';
     let reason: string;
     try {
-      const decision = evaluateBoot({ bootedAt: b.bootedAt, now, checks: this.#checks(b, now), windowMs: this.#o.bootWindowMs ?? 300_000, rebooted: b.rebooted });
+      const decision = evaluateBoot({ bootedAt: b.bootedAt, now, checks: this.#checks(b, now), windowMs: b.job.bootWindowMs ?? this.#o.bootWindowMs ?? 300_000, rebooted: b.rebooted });
       verdict = decision.verdict;
       reason = decision.reason;
     } catch (error) {

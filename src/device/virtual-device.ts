@@ -2,7 +2,6 @@
  * `VirtualDevice`: the production device-management lab's ESP32 behaviour on a `DeviceAgent`, for
  * simulations and load tests on any transport and clock.
  */
-import type { KeyObject } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
@@ -13,7 +12,7 @@ import type { Codec } from '../protocol/codec.js';
 import type { BootCheck } from '../rollout/boot.js';
 import type { QoS, Transport } from '../transport/types.js';
 import { DeviceAgent, type DeviceConflictPolicy, type JobChannel } from './agent.js';
-import type { SigningKey } from './firmware-image.js';
+import type { TrustedSigningKeys } from './firmware-image.js';
 import type { OtaJob } from './ota.js';
 import type { DeviceCredentials } from './provisioning-client.js';
 import { seededRandom, type RandomSource } from './random.js';
@@ -109,7 +108,7 @@ export interface VirtualDeviceOptions {
   /** What each firmware version does after an OTA (a function of the version, or one for all). @defaultValue 'good' */
   readonly firmware?: FirmwareBehaviour | ((version: string) => FirmwareBehaviour);
   /** Signing keys OTA images must verify against; without them `ota_update` is refused. */
-  readonly trustedSigningKeys?: readonly (SigningKey | KeyObject)[];
+  readonly trustedSigningKeys?: TrustedSigningKeys;
   /** Downloads an OTA image. @defaultValue none (`ota_update` fails with DOWNLOAD_FAILED) */
   readonly fetchImage?: (job: OtaJob) => Promise<Uint8Array>;
   /** Where rollout jobs come from (see `JobChannel`). */
@@ -520,14 +519,14 @@ export class VirtualDevice {
   #otaJob(params: JsonObject): OtaJob {
     const f = params['firmware'] ?? params;
     if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new FleetError('INVALID_ARGUMENT', 'ota_update: pass { version, sha256, sizeBytes, signature, url? }', { status: 400 });
-    const { version, sha256, sizeBytes, signature, url } = f as Record<string, JsonValue | undefined>;
+    const { version, sha256, sizeBytes, signature, url, keyId } = f as Record<string, JsonValue | undefined>;
     if (typeof version !== 'string' || typeof sha256 !== 'string' || typeof sizeBytes !== 'number') {
       throw new FleetError('INVALID_ARGUMENT', 'ota_update: version and sha256 (strings) and sizeBytes (a number) are required', { status: 400 });
     }
     const jobId = typeof params['jobId'] === 'string' ? params['jobId'] : `ota-${version}`;
     return {
       jobId,
-      firmware: { version, sha256, sizeBytes, ...(typeof signature === 'string' ? { signature } : {}), ...(typeof url === 'string' ? { url } : {}) },
+      firmware: { version, sha256, sizeBytes, ...(typeof signature === 'string' ? { signature } : {}), ...(typeof url === 'string' ? { url } : {}), ...(typeof keyId === 'string' ? { keyId } : {}) },
     };
   }
 
