@@ -15,6 +15,7 @@ import { reconcileShadow, type ReconcileResolver } from '../shadow/reconcile.js'
 import type { InboundMessage, QoS, Transport, TransportState, Unsubscribe } from '../transport/types.js';
 import type { DeviceAgentEvents } from './agent-events.js';
 import { toSigningKeys, type TrustedSigningKeys } from './firmware-image.js';
+import { WireJobChannel, type JobChannel } from './job-channel.js';
 import { OtaAgent, type FirmwareRuntime, type FirmwareSlots, type JobReport, type OtaJob } from './ota.js';
 import { provision, type DeviceCredentials } from './provisioning-client.js';
 import type { RandomSource } from './random.js';
@@ -51,29 +52,17 @@ export interface CommandContext {
  */
 export type CommandHandler = (params: JsonObject, context: CommandContext) => JsonValue | undefined | Promise<JsonValue | undefined>;
 
-/**
- * The wire side of update jobs: delivers jobs for this device and carries its reports. The job
- * topics and schemas live in the protocol layer; any channel that speaks them plugs in here.
- */
-export interface JobChannel {
-  /** Starts delivering this device's jobs to `onJob`; undeliverable messages go to `onError`. */
-  start(onJob: (job: OtaJob) => void, onError: (error: FleetError) => void): Promise<void>;
-  /** Asks for the device's pending job (on every (re)connect: "fetch pending job on wake"). */
-  requestPending(): Promise<void>;
-  /** Sends a progress report. */
-  report(report: JobReport): Promise<void>;
-  /** Stops delivering. */
-  stop(): Promise<void>;
-}
-
 /** Update jobs: OTA with A/B slots. */
 export interface DeviceJobOptions {
   /** The public keys firmware images must be signed with: Ed25519 or ECDSA P-256 (KeyObject or SPKI PEM), as a list or by key id. */
   readonly trustedSigningKeys: TrustedSigningKeys;
   /** Downloads a job's image. */
   readonly fetchImage: (job: OtaJob) => Promise<Uint8Array>;
-  /** Where jobs come from and reports go; without one, run jobs with {@link DeviceAgent.runJob}. */
-  readonly channel?: JobChannel;
+  /**
+   * Where jobs come from and reports go. `false`: none (run jobs with {@link DeviceAgent.runJob}).
+   * @defaultValue a `WireJobChannel` (fleetkit's job topics on the agent's transport)
+   */
+  readonly channel?: JobChannel | false;
   /** What the new firmware does after the slot switch (boot, health checks). */
   readonly runtime?: FirmwareRuntime;
   /** Boot validation window. @defaultValue 300000 */
@@ -210,6 +199,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   readonly #handlers = new Map<string, CommandHandler>();
   readonly #buffer: TelemetryBuffer;
   readonly #ota: OtaAgent | undefined;
+  readonly #channel: JobChannel | undefined;
   #tenantId: string;
   #deviceId: string;
   #topics: { telemetry: string; heartbeat: string; shadowGet: string; shadowUpdate: string };
@@ -271,6 +261,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     if (!Number.isSafeInteger(size) || size < 0) throw new FleetError('INVALID_ARGUMENT', `DeviceAgent: telemetryBufferSize must be an integer ≥ 0, got ${describeValue(size)}`, { status: 400 });
     this.#buffer = new TelemetryBuffer(size);
     const jobs = options.jobs;
+    this.#channel = jobs === undefined || jobs.channel === false ? undefined : (jobs.channel ?? new WireJobChannel());
     if (jobs !== undefined) {
       this.#ota = new OtaAgent({
         clock: this.#clock,
@@ -409,9 +400,11 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     const options = { qos: this.#qos };
     this.#subscriptions.push(await t.subscribe(shadowResponseFilter(this.#deviceId), this.#onShadow, options));
     this.#subscriptions.push(await t.subscribe(fleetTopicFilter('command', { tenantId: this.#tenantId, deviceId: this.#deviceId }), this.#onCommand, options));
-    const channel = this.#options.jobs?.channel;
+    const channel = this.#channel;
     if (channel !== undefined) {
+      const context = { transport: t, codec: this.#codec, qos: this.#qos, clock: this.#clock, tenantId: this.#tenantId, deviceId: this.#deviceId, firmwareVersion: () => this.firmwareVersion };
       await channel.start(
+        context,
         (job) => void this.runJob(job),
         (e) => this.#error(e),
       );
@@ -435,7 +428,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     const subs = this.#subscriptions;
     this.#subscriptions = [];
     await Promise.allSettled(subs.map((off) => off()));
-    await this.#options.jobs?.channel?.stop();
+    await this.#channel?.stop();
   }
 
   readonly #onState = (state: TransportState): void => {
@@ -453,7 +446,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     this.#flushTelemetry();
     this.requestShadow();
     this.syncShadow();
-    const channel = this.#options.jobs?.channel;
+    const channel = this.#channel;
     if (channel !== undefined) channel.requestPending().catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: asking for pending jobs failed')));
   }
 
@@ -865,7 +858,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   #jobReport(report: JobReport): void {
     this.emit('job', report);
     if (report.type === 'boot_confirmed' || report.type === 'rolled_back') this.report({ firmwareVersion: report.firmwareVersion });
-    const channel = this.#options.jobs?.channel;
+    const channel = this.#channel;
     if (channel !== undefined) channel.report(report).catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: a job report could not be sent')));
   }
 

@@ -6,7 +6,9 @@
  * @module
  */
 export { DeviceAgent } from './agent.js';
-export type { CommandContext, CommandHandler, DeviceAgentOptions, DeviceAgentStats, DeviceConflictPolicy, DeviceJobOptions, HeartbeatVitals, JobChannel } from './agent.js';
+export type { CommandContext, CommandHandler, DeviceAgentOptions, DeviceAgentStats, DeviceConflictPolicy, DeviceJobOptions, HeartbeatVitals } from './agent.js';
+export { WireJobChannel } from './job-channel.js';
+export type { JobChannel, JobChannelContext } from './job-channel.js';
 export type { CommandEvent, ConfigChangedEvent, DeviceAgentEvents, StaleShadowEvent } from './agent-events.js';
 export type { DeviceCredentials, SymmetricKeyCredentials, X509Credentials } from './provisioning-client.js';
 export { OtaAgent } from './ota.js';

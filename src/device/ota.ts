@@ -110,6 +110,7 @@ export class OtaAgent {
   #busy: string | undefined;
   #booting: Booting | undefined;
   readonly #done = new Map<string, JobReport>();
+  #waiting: { jobId: string; resolve: (report: JobReport) => void }[] = [];
 
   /** @param options - clock, trusted keys, image source, report sink and the factory version */
   constructor(options: OtaAgentOptions) {
@@ -142,6 +143,8 @@ export class OtaAgent {
       this.#o.report(seen);
       return seen;
     }
+    // The same job again while it runs (a `jobs/next` answer after a reconnect): it is under way.
+    if (this.#busy === job.jobId) return new Promise<JobReport>((resolve) => this.#waiting.push({ jobId: job.jobId, resolve }));
     if (this.#busy !== undefined) {
       // Not remembered as done: the same job may be sent again once the device is free.
       const busy = this.#make(job, 'rejected', { code: 'BUSY', message: `the device is installing job ${this.#busy}; send this job again later` });
@@ -176,6 +179,9 @@ export class OtaAgent {
     this.#done.set(job.jobId, report);
     if (this.#done.size > DONE_MEMORY) this.#done.delete(this.#done.keys().next().value as string);
     this.#o.report(report);
+    const waiting = this.#waiting.filter((w) => w.jobId === job.jobId);
+    this.#waiting = this.#waiting.filter((w) => w.jobId !== job.jobId);
+    for (const w of waiting) w.resolve(report);
     return report;
   }
 

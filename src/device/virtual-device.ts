@@ -11,7 +11,8 @@ import type { LifecycleState } from '../lifecycle/states.js';
 import type { Codec } from '../protocol/codec.js';
 import type { BootCheck } from '../rollout/boot.js';
 import type { QoS, Transport } from '../transport/types.js';
-import { DeviceAgent, type DeviceConflictPolicy, type JobChannel } from './agent.js';
+import { DeviceAgent, type DeviceConflictPolicy } from './agent.js';
+import type { JobChannel } from './job-channel.js';
 import type { TrustedSigningKeys } from './firmware-image.js';
 import type { OtaJob } from './ota.js';
 import type { DeviceCredentials } from './provisioning-client.js';
@@ -111,8 +112,8 @@ export interface VirtualDeviceOptions {
   readonly trustedSigningKeys?: TrustedSigningKeys;
   /** Downloads an OTA image. @defaultValue none (`ota_update` fails with DOWNLOAD_FAILED) */
   readonly fetchImage?: (job: OtaJob) => Promise<Uint8Array>;
-  /** Where rollout jobs come from (see `JobChannel`). */
-  readonly jobChannel?: JobChannel;
+  /** Where rollout jobs come from (see `JobChannel`). @defaultValue fleetkit's job wire on the transport */
+  readonly jobChannel?: JobChannel | false;
   /** Boot validation window of an OTA. @defaultValue 60000 */
   readonly bootWindowMs?: number;
   /** Shadow conflict policy. @defaultValue 'cloud-wins' */
