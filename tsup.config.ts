@@ -17,6 +17,7 @@ const all: Record<string, string> = {
   cbor: 'src/cbor.ts',
   testing: 'src/testing/index.ts',
   cloud: 'src/cloud/index.ts',
+  device: 'src/device/index.ts',
   cli: 'src/cli/index.ts',
 };
 const entry = Object.fromEntries(Object.entries(all).filter(([, file]) => existsSync(file)));

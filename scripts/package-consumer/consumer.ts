@@ -13,6 +13,7 @@ import { parseMessage, telemetryMessageSchema, telemetryTopic, type FleetTopic }
 import { MemoryBroker, MemoryTransport, type MemoryBrokerStats } from 'fleetkit/memory';
 import { MqttTransport, type MqttTransportOptions } from 'fleetkit/mqtt';
 import { cborCodec } from 'fleetkit/cbor';
+import { DeviceAgent, VirtualDevice, seededRandom, type DeviceAgentOptions, type JobReport } from 'fleetkit/device';
 import { shadowUpdateRequest, transportContract, type TransportFactory } from 'fleetkit/testing';
 
 // An acknowledgement is a JSON value a device reports.
@@ -80,3 +81,12 @@ void factory;
 void transportContract;
 void shadowUpdateRequest();
 void new MqttTransport(mqtt);
+
+const agentOptions: DeviceAgentOptions = { transport, clock, tenantId: 'acme', deviceId: 'pump-7', heartbeatIntervalMs: 10_000 };
+const agent = new DeviceAgent(agentOptions);
+agent.handle('reboot', () => ({ rebooting: true }));
+const virtualDevice = new VirtualDevice({ transport, clock, tenantId: 'acme', deviceId: 'esp32-1', seed: 7 });
+const lastReport: JobReport | undefined = undefined;
+void virtualDevice.state;
+void lastReport;
+void seededRandom(1)();

@@ -52,6 +52,8 @@ export function deviceAclRules(tenantId: string, deviceId: string): readonly (re
     ['write', `cmd/${t}/${d}/res/+`],
     ['read', `cmd/${t}/${d}/job/+`],
     ['write', `cmd/${t}/${d}/job/+/status`],
+    ['write', `cmd/${t}/${d}/jobs/next`],
+    ['read', `cmd/${t}/${d}/jobs/none`],
     ['write', `cmd/${t}/${d}/prov/req`],
     ['read', `cmd/${t}/${d}/prov/res`],
     // shadow requests (get, update, delete) and their responses (accepted, rejected, delta, documents)

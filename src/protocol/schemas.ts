@@ -9,6 +9,7 @@ import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { utf8ByteLength } from '../json.js';
 import { thingNameSchema } from '../shadow/names.js';
+import { jobDocumentWireSchema, jobNextRequestSchema, jobNoneMessageSchema, jobStatusUpdateSchema } from './job-wire.js';
 import { messageIdSchema } from './topics.js';
 
 /** Epoch milliseconds: a non-negative integer. */
@@ -74,47 +75,6 @@ export const commandAckSchema = z.object({
 });
 /** A command acknowledgement. */
 export type CommandAck = z.infer<typeof commandAckSchema>;
-
-/** The firmware image an OTA job installs. */
-export const firmwareImageSchema = z.object({
-  version: z.string().min(1).max(64),
-  url: z.url(),
-  /** Hex SHA-256 of the image. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 (64 characters)'),
-  sizeBytes: z.number().int().positive(),
-  /** Base64 signature over the image, checked by the device's bootloader. */
-  signature: z.string().max(4096).optional(),
-});
-
-/** `cmd/{tenant}/{device}/job/{jobId}`: a job document (an OTA update or another operation). */
-export const jobDocumentSchema = z.object({
-  jobId: messageIdSchema,
-  /** `"ota"` for firmware updates; other operations are free-form. */
-  operation: z.string().min(1).max(64),
-  issuedAt: epochMsSchema,
-  rolloutId: messageIdSchema.optional(),
-  firmware: firmwareImageSchema.optional(),
-  document: jsonRecordSchema.optional(),
-});
-/** A job document. */
-export type JobDocument = z.infer<typeof jobDocumentSchema>;
-
-/** The states a job execution goes through on a device. */
-export const jobStatusValueSchema = z.enum(['queued', 'in-progress', 'succeeded', 'failed', 'rejected', 'canceled', 'timed-out', 'rolled-back']);
-
-/** `cmd/{tenant}/{device}/job/{jobId}/status`: job progress from the device. */
-export const jobStatusSchema = z.object({
-  jobId: messageIdSchema,
-  status: jobStatusValueSchema,
-  /** The step in progress, e.g. `"downloading"`, `"verifying"`, `"installing"`, `"rebooting"`. */
-  step: z.string().min(1).max(64).optional(),
-  progressPct: z.number().min(0).max(100).optional(),
-  ts: epochMsSchema,
-  firmwareVersion: z.string().min(1).max(64).optional(),
-  error: wireErrorSchema.optional(),
-});
-/** A job status report. */
-export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 /** `cmd/{tenant}/{device}/prov/req`: a device asking to be provisioned. */
 export const provisioningRequestSchema = z.object({
@@ -204,8 +164,10 @@ export const fleetMessageSchemas = {
   heartbeat: heartbeatMessageSchema,
   command: commandRequestSchema,
   'command-ack': commandAckSchema,
-  job: jobDocumentSchema,
-  'job-status': jobStatusSchema,
+  job: jobDocumentWireSchema,
+  'job-status': jobStatusUpdateSchema,
+  'job-next': jobNextRequestSchema,
+  'job-none': jobNoneMessageSchema,
   'provisioning-request': provisioningRequestSchema,
   'provisioning-response': provisioningResponseSchema,
 } as const;

@@ -83,6 +83,14 @@ export interface JobStatusTopic extends DeviceScoped {
   readonly kind: 'job-status';
   readonly jobId: string;
 }
+/** `cmd/{tenantId}/{deviceId}/jobs/next`: device → cloud, a waking device asks for its pending job. */
+export interface JobNextTopic extends DeviceScoped {
+  readonly kind: 'job-next';
+}
+/** `cmd/{tenantId}/{deviceId}/jobs/none`: cloud → device, the answer to `jobs/next` when no job is pending. */
+export interface JobNoneTopic extends DeviceScoped {
+  readonly kind: 'job-none';
+}
 /** `cmd/{tenantId}/{deviceId}/prov/req`: device → cloud provisioning request (deviceId = the claimed identity). */
 export interface ProvisioningRequestTopic extends DeviceScoped {
   readonly kind: 'provisioning-request';
@@ -101,6 +109,8 @@ export type FleetTopic =
   | CommandAckTopic
   | JobTopic
   | JobStatusTopic
+  | JobNextTopic
+  | JobNoneTopic
   | ProvisioningRequestTopic
   | ProvisioningResponseTopic;
 
@@ -199,6 +209,14 @@ export function jobTopic(tenantId: string, deviceId: string, jobId: string): str
 export function jobStatusTopic(tenantId: string, deviceId: string, jobId: string): string {
   return `cmd/${dev(tenantId, deviceId)}/job/${checkId('job id', jobId)}/status`;
 }
+/** `cmd/{tenantId}/{deviceId}/jobs/next` @throws FleetError `INVALID_NAME` for a bad id. */
+export function jobNextTopic(tenantId: string, deviceId: string): string {
+  return `cmd/${dev(tenantId, deviceId)}/jobs/next`;
+}
+/** `cmd/{tenantId}/{deviceId}/jobs/none` @throws FleetError `INVALID_NAME` for a bad id. */
+export function jobNoneTopic(tenantId: string, deviceId: string): string {
+  return `cmd/${dev(tenantId, deviceId)}/jobs/none`;
+}
 /** `cmd/{tenantId}/{deviceId}/prov/req` @throws FleetError `INVALID_NAME` for a bad id. */
 export function provisioningRequestTopic(tenantId: string, deviceId: string): string {
   return `cmd/${dev(tenantId, deviceId)}/prov/req`;
@@ -248,6 +266,10 @@ export function fleetTopicFilter(kind: Exclude<FleetTopicKind, 'shadow'>, parts:
       return `cmd/${t}/${d}/job/${id('job id')}`;
     case 'job-status':
       return `cmd/${t}/${d}/job/${id('job id')}/status`;
+    case 'job-next':
+      return `cmd/${t}/${d}/jobs/next`;
+    case 'job-none':
+      return `cmd/${t}/${d}/jobs/none`;
     case 'provisioning-request':
       return `cmd/${t}/${d}/prov/req`;
     case 'provisioning-response':
@@ -287,6 +309,10 @@ export function formatTopic(topic: FleetTopic): string {
       return jobTopic(topic.tenantId, topic.deviceId, topic.jobId);
     case 'job-status':
       return jobStatusTopic(topic.tenantId, topic.deviceId, topic.jobId);
+    case 'job-next':
+      return jobNextTopic(topic.tenantId, topic.deviceId);
+    case 'job-none':
+      return jobNoneTopic(topic.tenantId, topic.deviceId);
     case 'provisioning-request':
       return provisioningRequestTopic(topic.tenantId, topic.deviceId);
     case 'provisioning-response':
@@ -352,6 +378,8 @@ function parseDevice(topic: string, levels: readonly string[]): FleetTopic {
     else if (channel === 'res' && tail === undefined) parsed = { kind: 'command-ack', ...base, commandId: id };
     else if (channel === 'job' && tail === undefined) parsed = { kind: 'job', ...base, jobId: id };
     else if (channel === 'job' && tail === 'status') parsed = { kind: 'job-status', ...base, jobId: id };
+    else if (channel === 'jobs' && tail === undefined && id === 'next') parsed = { kind: 'job-next', ...base };
+    else if (channel === 'jobs' && tail === undefined && id === 'none') parsed = { kind: 'job-none', ...base };
     else if (channel === 'prov' && tail === undefined && id === 'req') parsed = { kind: 'provisioning-request', ...base };
     else if (channel === 'prov' && tail === undefined && id === 'res') parsed = { kind: 'provisioning-response', ...base };
   }

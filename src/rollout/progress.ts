@@ -127,6 +127,14 @@ export interface ApplicableDecision {
   readonly effects: RolloutEffects;
 }
 
+/** @internal The tracker's private scalars, for snapshots. */
+export interface TrackerCore {
+  readonly state: RolloutState;
+  readonly stage: number;
+  readonly revision: number;
+  readonly abort: AbortVerdict | undefined;
+}
+
 /** @internal Per-device flag bits. */
 export const WAS_DISPATCHED = 1;
 /** @internal */ export const HAS_NEW = 2;
@@ -315,6 +323,19 @@ export class RolloutProgress {
   /** The abort that stopped the rollout, once one did. */
   get abortVerdict(): AbortVerdict | undefined {
     return this.#abort;
+  }
+
+  /** @internal The private scalars a snapshot carries (see tracker-snapshot.ts). */
+  get core(): TrackerCore {
+    return { state: this.#state, stage: this.#stage, revision: this.#revision, abort: this.#abort };
+  }
+
+  /** @internal Sets the private scalars from a checked snapshot (tracker-snapshot.ts only). */
+  restoreCore(core: TrackerCore): void {
+    this.#state = core.state;
+    this.#stage = core.stage;
+    this.#revision = core.revision;
+    this.#abort = core.abort;
   }
 
   /** The latest time the tracker has seen (epoch ms), or `-Infinity` before any. */

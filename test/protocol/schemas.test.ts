@@ -4,7 +4,7 @@ import {
   commandAckSchema,
   commandRequestSchema,
   fleetMessageSchemas,
-  jobDocumentSchema,
+  jobDocumentWireSchema,
   jsonCodec,
   parseMessage,
   provisioningResponseSchema,
@@ -35,7 +35,7 @@ describe('wire schemas', () => {
       [telemetryMessageSchema, { ts: 1 }],
       [commandRequestSchema, { commandId: 'a/b', name: 'reboot', issuedAt: 1 }],
       [commandAckSchema, { commandId: 'c1', status: 'done', ts: 1 }],
-      [jobDocumentSchema, { jobId: 'j1', operation: 'ota', issuedAt: 1, firmware: { version: '1', url: 'nope', sha256: 'x', sizeBytes: 1 } }],
+      [jobDocumentWireSchema, { jobId: 'j1', rolloutId: 'r1', executionVersion: 1, status: 'dispatched', operation: 'ota', issuedAt: 1, firmware: { version: '1', url: 'nope', sha256: 'x', sizeBytes: 1 } }],
       [provisioningResponseSchema, { ok: true, nonce: '12345678' }],
       [shadowUpdateRequestSchema, { clientToken: 'x'.repeat(65), state: {} }],
       [shadowUpdateRequestSchema, { state: { desired: [] } }],
@@ -55,7 +55,7 @@ describe('wire schemas', () => {
 
   it('have one schema per fleetkit topic kind', () => {
     expect(Object.keys(fleetMessageSchemas).sort()).toEqual(
-      ['command', 'command-ack', 'heartbeat', 'job', 'job-status', 'provisioning-request', 'provisioning-response', 'telemetry'].sort(),
+      ['command', 'command-ack', 'heartbeat', 'job', 'job-next', 'job-none', 'job-status', 'provisioning-request', 'provisioning-response', 'telemetry'].sort(),
     );
     expect(parseMessage(shadowUpdateRequestSchema, { state: null, clientToken: 'abc', version: 3 })).toEqual({ state: null, clientToken: 'abc', version: 3 });
     expect(parseMessage(shadowUpdateRequestSchema, { state: { desired: { a: 1 }, reported: null } })).toEqual({ state: { desired: { a: 1 }, reported: null } });

@@ -36,6 +36,8 @@ const topicArb: fc.Arbitrary<FleetTopic> = fc.oneof(
       fc.constant<FleetTopic>({ kind: 'heartbeat', ...b }),
       fc.constant<FleetTopic>({ kind: 'provisioning-request', ...b }),
       fc.constant<FleetTopic>({ kind: 'provisioning-response', ...b }),
+      fc.constant<FleetTopic>({ kind: 'job-next', ...b }),
+      fc.constant<FleetTopic>({ kind: 'job-none', ...b }),
       id(64).map<FleetTopic>((commandId) => ({ kind: 'command', ...b, commandId })),
       id(64).map<FleetTopic>((commandId) => ({ kind: 'command-ack', ...b, commandId })),
       id(64).map<FleetTopic>((jobId) => ({ kind: 'job', ...b, jobId })),
@@ -106,7 +108,7 @@ describe('fleetkit topics', () => {
         }
         const filter = fleetTopicFilter(t.kind, pinTenant ? { tenantId: t.tenantId } : {});
         expect(topicMatches(filter, s)).toBe(true);
-        for (const other of ['telemetry', 'heartbeat', 'command', 'command-ack', 'job', 'job-status', 'provisioning-request', 'provisioning-response'] as const) {
+        for (const other of ['telemetry', 'heartbeat', 'command', 'command-ack', 'job', 'job-status', 'job-next', 'job-none', 'provisioning-request', 'provisioning-response'] as const) {
           if (other !== t.kind) expect(topicMatches(fleetTopicFilter(other), s)).toBe(false);
         }
       }),
