@@ -38,7 +38,7 @@ export { ProvisioningChallenges, signProvisioningChallenge, verifyProvisioningPr
 export type { ChallengeCheck, IssuedChallenge } from './provisioning-proof.js';
 export type { ProvisioningRoute } from './provisioning-steps.js';
 export { deviceAclRules, mosquittoAcl } from './mosquitto-acl.js';
-export type { AclBackend, AclDevice, MosquittoAclOptions } from './mosquitto-acl.js';
+export type { AclBackend, AclDevice, AclGateway, MosquittoAclOptions } from './mosquitto-acl.js';
 export {
   MAX_CERTIFICATE_CHAIN,
   provisioningAcceptedResponseSchema,
