@@ -52,6 +52,15 @@ export type FleetErrorCode =
   | 'INVALID_PLAN'
   | 'INVALID_OPERATION'
   | 'ROLLOUT_NOT_FOUND'
+  /** A saved rollout tracker is corrupt, of another format version, or of another plan. */
+  | 'INVALID_SNAPSHOT'
+  // firmware catalog
+  /** No such firmware version in the tenant's catalog (or no such signing key). */
+  | 'FIRMWARE_NOT_FOUND'
+  /** A firmware image's signature does not verify with the tenant's signing key. */
+  | 'SIGNATURE_INVALID'
+  /** A firmware image does not support a device's hardware. */
+  | 'FIRMWARE_INCOMPATIBLE'
   // protocol and transport
   | 'INVALID_PAYLOAD'
   | 'INVALID_TOPIC'

@@ -67,6 +67,14 @@ export type {
   RolloutEffects,
   RolloutState,
 } from './progress.js';
+export {
+  ROLLOUT_PROGRESS_SNAPSHOT_FORMAT,
+  ROLLOUT_PROGRESS_SNAPSHOT_VERSION,
+  restoreRolloutProgress,
+  rolloutProgressSnapshotSchema,
+  saveRolloutProgress,
+} from './tracker-snapshot.js';
+export type { RolloutProgressSnapshot, SnapshotQueue } from './tracker-snapshot.js';
 export { evaluateRollout, stepRollout } from './evaluate.js';
 export type { EvaluateOptions, RolloutDecision, RolloutDecisionKind, RolloutStep, StageStats } from './evaluate.js';
 export { inMaintenanceWindow, nextMaintenanceWindow } from './windows.js';

@@ -127,6 +127,17 @@ export interface ApplicableDecision {
   readonly effects: RolloutEffects;
 }
 
+/** @internal The tracker's private scalars, for snapshots. */
+export interface TrackerCore {
+  readonly state: RolloutState;
+  readonly stage: number;
+  readonly revision: number;
+  readonly abort: AbortVerdict | undefined;
+}
+
+/** @internal Sets a tracker's private scalars from a checked snapshot (tracker-snapshot.ts only). */
+export let restoreCore: (progress: RolloutProgress, core: TrackerCore) => void;
+
 /** @internal Per-device flag bits. */
 export const WAS_DISPATCHED = 1;
 /** @internal */ export const HAS_NEW = 2;
@@ -315,6 +326,20 @@ export class RolloutProgress {
   /** The abort that stopped the rollout, once one did. */
   get abortVerdict(): AbortVerdict | undefined {
     return this.#abort;
+  }
+
+  /** @internal The private scalars a snapshot carries (see tracker-snapshot.ts). */
+  get core(): TrackerCore {
+    return { state: this.#state, stage: this.#stage, revision: this.#revision, abort: this.#abort };
+  }
+
+  static {
+    restoreCore = (progress, core) => {
+      progress.#state = core.state;
+      progress.#stage = core.stage;
+      progress.#revision = core.revision;
+      progress.#abort = core.abort;
+    };
   }
 
   /** The latest time the tracker has seen (epoch ms), or `-Infinity` before any. */
