@@ -79,6 +79,8 @@ export type {
 } from './health-events.js';
 export { CommandService } from './commands.js';
 export type { AckRejectedEvent, CommandServiceEvents, CommandServiceOptions, CommandUpdatedEvent, SendCommandOptions } from './commands.js';
+export { FirmwareCatalog, signFirmware } from './firmware-catalog.js';
+export type { FirmwareImage, FirmwareImageInput, FirmwareSigningKey, FirmwareTarget } from './firmware-catalog.js';
 export { COMMAND_ACK_STATUSES, commandAckWireSchema, commandRequestWireSchema } from '../protocol/command-wire.js';
 export type { CommandAckMessage, CommandAckStatus, CommandRequestMessage } from '../protocol/command-wire.js';
 export { COMMAND_STATES, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../store/index.js';

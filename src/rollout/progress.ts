@@ -135,6 +135,9 @@ export interface TrackerCore {
   readonly abort: AbortVerdict | undefined;
 }
 
+/** @internal Sets a tracker's private scalars from a checked snapshot (tracker-snapshot.ts only). */
+export let restoreCore: (progress: RolloutProgress, core: TrackerCore) => void;
+
 /** @internal Per-device flag bits. */
 export const WAS_DISPATCHED = 1;
 /** @internal */ export const HAS_NEW = 2;
@@ -330,12 +333,13 @@ export class RolloutProgress {
     return { state: this.#state, stage: this.#stage, revision: this.#revision, abort: this.#abort };
   }
 
-  /** @internal Sets the private scalars from a checked snapshot (tracker-snapshot.ts only). */
-  restoreCore(core: TrackerCore): void {
-    this.#state = core.state;
-    this.#stage = core.stage;
-    this.#revision = core.revision;
-    this.#abort = core.abort;
+  static {
+    restoreCore = (progress, core) => {
+      progress.#state = core.state;
+      progress.#stage = core.stage;
+      progress.#revision = core.revision;
+      progress.#abort = core.abort;
+    };
   }
 
   /** The latest time the tracker has seen (epoch ms), or `-Infinity` before any. */

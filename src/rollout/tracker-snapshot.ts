@@ -9,7 +9,7 @@ import { FleetError } from '../errors.js';
 import type { AbortVerdict } from './abort-rules.js';
 import { murmur3Utf8 } from './murmur3.js';
 import type { RolloutPlan } from './plan.js';
-import { createRolloutProgress, HAS_NEW, ROLLBACK_SCHEDULED, WAS_DISPATCHED, type DeadlineQueue, type RolloutProgress, type RolloutState } from './progress.js';
+import { createRolloutProgress, HAS_NEW, restoreCore, ROLLBACK_SCHEDULED, WAS_DISPATCHED, type DeadlineQueue, type RolloutProgress, type RolloutState } from './progress.js';
 import { CANCELLED, CODE_COUNT, PENDING } from './status.js';
 
 /** The `format` of a tracker snapshot. */
@@ -232,7 +232,7 @@ export function restoreRolloutProgress(plan: RolloutPlan, snapshot: unknown): Ro
   }
   if (s.stage > Math.max(0, k - 1)) throw corrupt(`stage ${s.stage} is outside the plan's ${k} stages`);
   if (s.rate.times.length !== s.rate.counts.length) throw corrupt('rate.times and rate.counts differ in length');
-  if ((s.state === 'paused') !== (s.pausedAt !== null)) throw corrupt(`pausedAt must be set exactly when the rollout is paused (state ${s.state})`);
+  if (s.state === 'paused' && s.pausedAt === null) throw corrupt('a paused rollout needs pausedAt');
   if ((s.state === 'aborted') && s.abort === null) throw corrupt('an aborted rollout needs its abort verdict');
 
   const { status, flags, counts, failures, dispatched, stageOf, failureCode } = progress;
@@ -271,6 +271,6 @@ export function restoreRolloutProgress(plan: RolloutPlan, snapshot: unknown): Ro
   progress.pausedAt = s.pausedAt ?? undefined;
   progress.haltedAt = s.haltedAt ?? undefined;
   progress.lastNow = s.now ?? -Infinity;
-  progress.restoreCore({ state: s.state, stage: s.stage, revision: s.revision, abort: s.abort ?? undefined });
+  restoreCore(progress, { state: s.state, stage: s.stage, revision: s.revision, abort: s.abort ?? undefined });
   return progress;
 }

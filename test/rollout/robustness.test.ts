@@ -117,6 +117,11 @@ const functions: Record<string, Call> = {
   }),
   inMaintenanceWindow: fnCall(rollout.inMaintenanceWindow, () => [[{ start: '22:00', end: '02:00', days: [1, 5], utcOffsetMinutes: -60 }], T0]),
   nextMaintenanceWindow: fnCall(rollout.nextMaintenanceWindow, () => [[{ start: '22:00', end: '02:00', days: [1, 5], utcOffsetMinutes: -60 }], T0]),
+  saveRolloutProgress: fnCall(rollout.saveRolloutProgress, () => [running().progress]),
+  restoreRolloutProgress: fnCall(rollout.restoreRolloutProgress, () => {
+    const r = running();
+    return [r.plan, rollout.saveRolloutProgress(r.progress)];
+  }),
   evaluateBoot: fnCall(rollout.evaluateBoot, () => [{ bootedAt: T0, now: T0 + 10, checks: [{ name: 'mqtt', status: 'pass', at: T0 + 5, required: true }], windowMs: 100, rebooted: false }]),
 };
 
