@@ -27,6 +27,8 @@ const name = process.env.FLEETKIT_MUTATE_AREA ?? 'rollout';
 const area = areas[name];
 if (!area) throw new Error(`unknown mutation area "${name}"; one of: ${Object.keys(areas).join(', ')}`);
 const only = process.env.FLEETKIT_MUTATE_FILES?.split(',').filter(Boolean);
+// A labelled subset run keeps its own reports, incremental state and sandbox.
+const label = process.env.FLEETKIT_MUTATE_NAME ? `${name}.${process.env.FLEETKIT_MUTATE_NAME}` : name;
 // The test runner processes inherit these: vitest.mutate.config.ts runs only this area's tests.
 process.env.FLEETKIT_MUTATE_TESTS = JSON.stringify({ include: area.tests, exclude: area.exclude });
 
@@ -40,11 +42,11 @@ export default {
   concurrency: Number(process.env.FLEETKIT_MUTATE_CONCURRENCY ?? 1),
   timeoutMS: 20_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: `reports/mutation/${name}.html` },
-  jsonReporter: { fileName: `reports/mutation/${name}.json` },
-  tempDirName: `.stryker-tmp/${name}`,
+  htmlReporter: { fileName: `reports/mutation/${label}.html` },
+  jsonReporter: { fileName: `reports/mutation/${label}.json` },
+  tempDirName: `.stryker-tmp/${label}`,
   incremental: process.env.FLEETKIT_MUTATE_INCREMENTAL === '1',
-  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  incrementalFile: `reports/mutation/${label}.incremental.json`,
   ignoreStatic: true,
   thresholds: { high: 85, low: 75, break: null },
 };

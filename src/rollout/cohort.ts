@@ -3,7 +3,7 @@
  */
 import { FleetError } from '../errors.js';
 import { murmur3JoinedUtf8 } from './murmur3.js';
-import { describe } from './describe.js';
+import { describeValue } from '../describe-value.js';
 
 /** How many cohorts there are: a cohort is an integer in [0, COHORT_COUNT). One cohort is 0.01 % of a fleet. */
 export const COHORT_COUNT = 10_000;
@@ -47,7 +47,7 @@ export function cohortOf(seed: string, deviceId: string): number {
  */
 export function cohortLimit(percent: number): number {
   if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
-    throw new FleetError('INVALID_ARGUMENT', `cohortLimit(percent): percent must be a number from 0 to 100, got ${describe(percent)}`, {
+    throw new FleetError('INVALID_ARGUMENT', `cohortLimit(percent): percent must be a number from 0 to 100, got ${describeValue(percent)}`, {
       status: 400,
       details: { percent: typeof percent === 'number' ? percent : typeof percent },
     });
@@ -65,7 +65,7 @@ export function cohortLimit(percent: number): number {
  */
 export function inStage(cohort: number, percent: number): boolean {
   if (!Number.isInteger(cohort) || cohort < 0 || cohort >= COHORT_COUNT) {
-    throw new FleetError('INVALID_ARGUMENT', `inStage(cohort, percent): cohort must be an integer from 0 to ${COHORT_COUNT - 1} (a value of cohortOf), got ${describe(cohort)}`, {
+    throw new FleetError('INVALID_ARGUMENT', `inStage(cohort, percent): cohort must be an integer from 0 to ${COHORT_COUNT - 1} (a value of cohortOf), got ${describeValue(cohort)}`, {
       status: 400,
     });
   }

@@ -5,7 +5,7 @@
  * would corrupt the tracker's counters. O(devices named in the effects).
  */
 import { BOOTING, DISPATCHED, INSTALLING, PENDING } from './status.js';
-import { describe } from './describe.js';
+import { describeValue } from '../describe-value.js';
 
 /** What `apply` needs from the tracker to check a decision. */
 export interface DecisionContext {
@@ -42,7 +42,7 @@ function headerProblem(ctx: DecisionContext, d: Record<string, unknown>): string
   if (typeof d['now'] !== 'number' || !Number.isFinite(d['now'])) return 'now: expected a finite epoch-ms number';
   if (!KINDS.has(d['decision'])) return 'decision: expected wait, advance, complete, pause or abort';
   if (!isStage(d['stage'], ctx.stageCount)) return `stage: expected a stage index below ${Math.max(1, ctx.stageCount)}`;
-  if (d['decision'] === 'advance' && d['stage'] !== ctx.currentStage + 1) return `stage: an advance goes to stage ${ctx.currentStage + 1}, not ${describe(d['stage'])}`;
+  if (d['decision'] === 'advance' && d['stage'] !== ctx.currentStage + 1) return `stage: an advance goes to stage ${ctx.currentStage + 1}, not ${describeValue(d['stage'])}`;
   const abort = d['abort'];
   if (abort !== undefined) {
     if (!isRecord(abort) || !isStage(abort['stage'], ctx.stageCount) || !RULES.has(abort['rule']) || typeof abort['reason'] !== 'string' || typeof abort['at'] !== 'number') {
@@ -90,7 +90,7 @@ function expireProblem(ctx: DecisionContext, refs: readonly unknown[]): string |
     const kind = (ref as { status?: unknown }).status;
     const code = ctx.status[i];
     const waiting = kind === 'unreachable' ? code === DISPATCHED : kind === 'timed_out' ? code === INSTALLING || code === BOOTING : false;
-    return waiting ? undefined : `device ${(ref as { deviceId: string }).deviceId} is not waiting on a ${describe(kind)} deadline`;
+    return waiting ? undefined : `device ${(ref as { deviceId: string }).deviceId} is not waiting on a ${describeValue(kind)} deadline`;
   });
 }
 

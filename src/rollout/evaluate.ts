@@ -11,7 +11,7 @@ import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
 import { isInWindow, nextWindowOpening } from './windows.js';
-import { describe } from './describe.js';
+import { describeValue } from '../describe-value.js';
 
 /** What the rollout should do now. */
 export type RolloutDecisionKind = 'wait' | 'advance' | 'complete' | 'pause' | 'abort';
@@ -380,7 +380,7 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
   if (progress.plan !== plan && (progress.rolloutId !== plan.rolloutId || progress.plan.devices.length !== plan.devices.length)) {
     throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: the progress tracks rollout ${progress.rolloutId}, not ${plan.rolloutId}; create it with createRolloutProgress(plan)`, { status: 400 });
   }
-  if (!Number.isFinite(now)) throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: options.now must be a finite epoch-ms number, got ${describe(now)}`, { status: 400 });
+  if (!Number.isFinite(now)) throw new FleetError('INVALID_ARGUMENT', `evaluateRollout: options.now must be a finite epoch-ms number, got ${describeValue(now)}`, { status: 400 });
 }
 
 /**

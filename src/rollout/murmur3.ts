@@ -3,7 +3,7 @@
  * for byte arrays and for JavaScript strings hashed as their UTF-8 bytes.
  */
 import { FleetError } from '../errors.js';
-import { describe } from './describe.js';
+import { describeValue } from '../describe-value.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -59,7 +59,7 @@ function badArgument(message: string, value: unknown): FleetError {
 function checkSeed(fn: string, seed: unknown): void {
   // A fractional or out-of-range seed would be silently truncated by `| 0`: refuse it instead.
   if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 0xffffffff) {
-    throw new FleetError('INVALID_ARGUMENT', `${fn}: seed must be an integer from 0 to 2^32 - 1, got ${describe(seed)}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `${fn}: seed must be an integer from 0 to 2^32 - 1, got ${describeValue(seed)}`, { status: 400 });
   }
 }
 

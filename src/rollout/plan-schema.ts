@@ -9,7 +9,7 @@ import { FleetError } from '../errors.js';
 import { COHORT_COUNT } from './cohort.js';
 import type { PlannedDevice, PlannedStage, RolloutPlan } from './plan.js';
 import { firmwareSchema, maintenanceWindowSchema, rateLimitSchema } from './spec.js';
-import { describe } from './describe.js';
+import { describeValue } from '../describe-value.js';
 
 const text = z.string().min(1);
 const whole = z.number().int().nonnegative();
@@ -121,7 +121,7 @@ function deviceProblem(d: unknown, stage: number): string | undefined {
   if (!isText(r['fromVersion'], 128)) return '.fromVersion: expected a non-empty string';
   const cohort = r['cohort'];
   if (!Number.isInteger(cohort) || (cohort as number) < 0 || (cohort as number) >= COHORT_COUNT) return `.cohort: expected an integer from 0 to ${COHORT_COUNT - 1}`;
-  if (r['stage'] !== stage) return `.stage: expected ${stage} (the stage whose range holds this index), got ${describe(r['stage'])}`;
+  if (r['stage'] !== stage) return `.stage: expected ${stage} (the stage whose range holds this index), got ${describeValue(r['stage'])}`;
   return undefined;
 }
 

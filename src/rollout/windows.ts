@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { maintenanceWindowSchema } from './spec.js';
 import type { MaintenanceWindow } from './spec.js';
-import { describe } from './describe.js';
+import { describeValue } from '../describe-value.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -54,7 +54,7 @@ const MAX_TIME = 8.64e15;
 /** Validates the arguments of the public window functions (the evaluator uses plan windows, already validated). */
 function checkArgs(fn: string, windows: unknown, now: unknown): void {
   if (typeof now !== 'number' || !(Math.abs(now) <= MAX_TIME)) {
-    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): now must be an epoch-ms time within the Date range (±8.64e15), got ${describe(now)}`, { status: 400 });
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): now must be an epoch-ms time within the Date range (±8.64e15), got ${describeValue(now)}`, { status: 400 });
   }
   const parsed = windowsSchema.safeParse(windows);
   if (!parsed.success) {
