@@ -11,6 +11,7 @@ import { MemoryBroker, MemoryTransport, type MemoryBrokerStats } from 'fleetkit/
 import { MqttTransport, type MqttTransportOptions } from 'fleetkit/mqtt';
 import { cborCodec } from 'fleetkit/cbor';
 import { shadowUpdateRequest, transportContract, type TransportFactory } from 'fleetkit/testing';
+import { createPostgresStores, migrate, openPGlite, type MigrateResult, type PostgresStores, type SqlDriver } from 'fleetkit/postgres';
 
 // An acknowledgement is a JSON value a device reports.
 const ack: PropertyAck = ackProperty(21, { version: 7 });
@@ -68,3 +69,10 @@ void factory;
 void transportContract;
 void shadowUpdateRequest();
 void new MqttTransport(mqtt);
+
+const openDb: (options?: { dataDir?: string }) => Promise<SqlDriver> = openPGlite;
+const migrated: (driver: SqlDriver) => Promise<MigrateResult> = migrate;
+const sqlStores: (driver: SqlDriver) => PostgresStores = createPostgresStores;
+void openDb;
+void migrated;
+void sqlStores;
