@@ -18,6 +18,7 @@ const all: Record<string, string> = {
   testing: 'src/testing/index.ts',
   cloud: 'src/cloud/index.ts',
   device: 'src/device/index.ts',
+  postgres: 'src/postgres/index.ts',
   cli: 'src/cli/index.ts',
 };
 const entry = Object.fromEntries(Object.entries(all).filter(([, file]) => existsSync(file)));
@@ -32,5 +33,5 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   outDir: 'dist',
-  external: ['mqtt', 'cbor-x', 'vitest', 'fast-check', 'zod', 'eventemitter3'],
+  external: ['mqtt', 'cbor-x', 'vitest', 'fast-check', 'zod', 'eventemitter3', 'pg', '@electric-sql/pglite'],
 });

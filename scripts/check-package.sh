@@ -40,7 +40,7 @@ cd "$work"
 npm init -y >/dev/null 2>&1
 # One install for everything below: the package, its optional peers (the types of fleetkit/mqtt,
 # /cbor and /testing refer to them), the Node types a Node consumer has, and the oldest TypeScript.
-npm install --no-audit --no-fund --ignore-scripts "./$tarball" mqtt@5 cbor-x@1 fast-check@4 vitest@4 @types/node@20 \
+npm install --no-audit --no-fund --ignore-scripts "./$tarball" mqtt@5 cbor-x@1 fast-check@4 vitest@4 @types/node@20 @electric-sql/pglite@0.5 \
   "typescript-oldest@npm:typescript@$OLDEST_TS" >/dev/null 2>&1
 echo "installed the tarball into $work ($((SECONDS - started))s)"
 
@@ -65,6 +65,18 @@ node -e "
   const esmError = new FleetError('INTERNAL', 'x');
   if (!isFleetError(esmError)) throw new Error('smoke: FleetError brand failed');
   if (!applyShadowUpdate(undefined, { state: {} }, { now: 0 }).ok) throw new Error('smoke: CJS update failed');
+"
+# fleetkit/postgres reads its SQL migrations from the package's sql/ folder: from ESM and CJS.
+node --input-type=module -e "
+  import { migrate, openPGlite } from 'fleetkit/postgres';
+  const db = await openPGlite();
+  const r = await migrate(db);
+  if (r.applied.length === 0 || r.version < 1) throw new Error('smoke: ESM migrations not found');
+  await db.close();
+"
+node -e "
+  const { loadMigrations } = require('fleetkit/postgres');
+  if (loadMigrations().length === 0) throw new Error('smoke: CJS migrations not found');
 "
 echo "ok  import/require smoke tests"
 

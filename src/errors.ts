@@ -14,6 +14,8 @@ export type FleetErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_INPUT'
   | 'INTERNAL'
+  /** The store's database cannot be reached (down, restarting, out of connections); nothing was written, retry later. */
+  | 'STORE_UNAVAILABLE'
   // shadow (AWS IoT Device Shadow compatible, see docs/shadow.md)
   | 'INVALID_JSON'
   | 'INVALID_REQUEST'

@@ -15,6 +15,7 @@ import { MqttTransport, type MqttTransportOptions } from 'fleetkit/mqtt';
 import { cborCodec } from 'fleetkit/cbor';
 import { DeviceAgent, VirtualDevice, seededRandom, type DeviceAgentOptions, type JobReport } from 'fleetkit/device';
 import { shadowUpdateRequest, transportContract, type TransportFactory } from 'fleetkit/testing';
+import { createPostgresStores, migrate, openPGlite, type MigrateResult, type PostgresStores, type SqlDriver } from 'fleetkit/postgres';
 
 // An acknowledgement is a JSON value a device reports.
 const ack: PropertyAck = ackProperty(21, { version: 7 });
@@ -90,3 +91,9 @@ const lastReport: JobReport | undefined = undefined;
 void virtualDevice.state;
 void lastReport;
 void seededRandom(1)();
+const openDb: (options?: { dataDir?: string }) => Promise<SqlDriver> = openPGlite;
+const migrated: (driver: SqlDriver) => Promise<MigrateResult> = migrate;
+const sqlStores: (driver: SqlDriver) => PostgresStores = createPostgresStores;
+void openDb;
+void migrated;
+void sqlStores;

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { calcCommand } from './calc-command.js';
+import { dbCommand } from './db-command.js';
 import { UsageError, jsonError, usageError } from './usage-error.js';
 
 /** Where the CLI writes, and what it knows about its package. */
@@ -27,7 +28,7 @@ export interface Subcommand {
 }
 
 /** The subcommands, in help order. New ones (`simulate`, …) are added here from their own files. */
-const subcommands: readonly Subcommand[] = [calcCommand];
+const subcommands: readonly Subcommand[] = [calcCommand, dbCommand];
 
 /** Exit codes: 0 success, 1 unexpected failure, 2 bad usage or bad input. */
 export const EXIT_OK = 0;

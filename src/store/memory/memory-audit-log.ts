@@ -10,7 +10,8 @@ import { decodeCursor, encodeCursor, listOptions, pageLimit, type Page } from '.
 import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
 import { parseRecord, timeSchema } from '../validate.js';
 
-const auditSchema = z.strictObject({
+/** @internal zod schema of an audit entry (shared with the SQL stores). */
+export const auditSchema = z.strictObject({
   tenantId: tenantIdSchema,
   at: timeSchema,
   actor: z.string().min(1).max(256),

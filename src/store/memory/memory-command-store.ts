@@ -12,7 +12,8 @@ import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page } f
 import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
 import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
-const commandSchema = z.strictObject({
+/** @internal zod schema of a command (shared with the SQL stores). */
+export const commandSchema = z.strictObject({
   tenantId: tenantIdSchema,
   commandId: labelSchema,
   deviceId: thingNameSchema,
@@ -28,7 +29,8 @@ const commandSchema = z.strictObject({
 });
 
 // What identifies a command's content: a retry must carry the same.
-function sameContent(a: CommandInput, b: CommandInput): boolean {
+/** @internal */
+export function sameContent(a: CommandInput, b: CommandInput): boolean {
   return a.deviceId === b.deviceId && a.name === b.name && jsonEqual(a.params as JsonValue, b.params as JsonValue);
 }
 

@@ -43,7 +43,8 @@ export const deviceInputSchema: z.ZodType<DeviceInput> = z.strictObject({
   revision: z.number().exactOptional(),
 }) as unknown as z.ZodType<DeviceInput>;
 
-const caSchema = z.strictObject({
+/** @internal zod schema of a {@link StoredCa} (shared with the SQL stores). */
+export const caSchema = z.strictObject({
   tenantId: tenantIdSchema,
   caId: labelSchema,
   pem: z.string().min(1).max(65_536),

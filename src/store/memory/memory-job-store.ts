@@ -18,7 +18,8 @@ const ROLLOUT_STATES = ['running', 'paused', 'aborted', 'cancelled', 'rolled_bac
 const stageSchema = z.number().int().min(0);
 
 // The plan is validated separately (and only at creation): it can be large and never changes.
-const rolloutFieldsSchema = z.strictObject({
+/** @internal zod schema of a rollout without its plan (shared with the SQL stores). */
+export const rolloutFieldsSchema = z.strictObject({
   tenantId: tenantIdSchema,
   rolloutId: labelSchema,
   plan: z.unknown(),
@@ -31,7 +32,8 @@ const rolloutFieldsSchema = z.strictObject({
   revision: z.number().exactOptional(),
 });
 
-const executionSchema = z.strictObject({
+/** @internal zod schema of a job execution (shared with the SQL stores). */
+export const executionSchema = z.strictObject({
   tenantId: tenantIdSchema,
   jobId: labelSchema,
   deviceId: thingNameSchema,

@@ -1,0 +1,71 @@
+/**
+ * `fleetkit/postgres`: every store interface on PostgreSQL — embedded PGlite (WASM, in-process,
+ * memory or a directory) or a server through node-postgres — with versioned SQL migrations and
+ * row-level security by tenant. `@electric-sql/pglite` and `pg` are optional peer dependencies,
+ * loaded only when a driver is opened. See docs/postgres.md.
+ *
+ * @module
+ */
+import type { SqlDriver } from './driver.js';
+import { PostgresAuditLog } from './audit-log.js';
+import { PostgresCommandStore } from './command-store.js';
+import { PostgresDeviceStore } from './device-store.js';
+import { PostgresJobStore } from './job-store.js';
+import { PostgresShadowStore } from './shadow-store.js';
+
+export { openPGlite, openPgPool, pgliteDriver, pgPoolDriver } from './driver.js';
+export type {
+  DriverOptions,
+  OpenPGliteOptions,
+  OpenPgPoolOptions,
+  PGliteLike,
+  PgClientLike,
+  PgPoolLike,
+  SqlDriver,
+  SqlExecutor,
+  SqlResult,
+  SqlTransaction,
+  TransactionOptions,
+} from './driver.js';
+export { loadMigrations, migrate, migrationsDir } from './migrate.js';
+export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';
+export { PostgresShadowStore } from './shadow-store.js';
+export { PostgresDeviceStore } from './device-store.js';
+export { PostgresJobStore } from './job-store.js';
+export { PostgresCommandStore } from './command-store.js';
+export { PostgresAuditLog } from './audit-log.js';
+
+/** Every store of a fleet backend on one PostgreSQL database (a `FleetStores`). */
+export interface PostgresStores {
+  /** Shadow documents. */
+  readonly shadows: PostgresShadowStore;
+  /** The registry. */
+  readonly devices: PostgresDeviceStore;
+  /** Rollouts and job executions. */
+  readonly jobs: PostgresJobStore;
+  /** Commands. */
+  readonly commands: PostgresCommandStore;
+  /** The audit log. */
+  readonly audit: PostgresAuditLog;
+}
+
+/**
+ * Every store on one driver (migrate the database first).
+ *
+ * @example
+ * ```ts
+ * import { createPostgresStores, migrate, openPGlite } from 'fleetkit/postgres';
+ * const driver = await openPGlite({ dataDir: './fleet-db' });
+ * await migrate(driver);
+ * const stores = createPostgresStores(driver);
+ * ```
+ */
+export function createPostgresStores(driver: SqlDriver): PostgresStores {
+  return {
+    shadows: new PostgresShadowStore(driver),
+    devices: new PostgresDeviceStore(driver),
+    jobs: new PostgresJobStore(driver),
+    commands: new PostgresCommandStore(driver),
+    audit: new PostgresAuditLog(driver),
+  };
+}
