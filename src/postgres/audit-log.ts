@@ -4,7 +4,7 @@
 import { FleetError } from '../errors.js';
 import type { AuditEntry, AuditInput, AuditListOptions, AuditLog } from '../store/audit-log.js';
 import { auditSchema } from '../store/memory/memory-audit-log.js';
-import { decodeCursor, pageLimit, type Page } from '../store/page.js';
+import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.js';
 import { checkRecordTenant, tenantOf, type TenantContext } from '../store/tenant.js';
 import { parseRecord } from '../store/validate.js';
 import type { SqlDriver } from './driver.js';
@@ -58,6 +58,7 @@ export class PostgresAuditLog implements AuditLog {
   /** {@inheritDoc AuditLog.list} */
   async list(ctx: TenantContext, options: AuditListOptions = {}): Promise<Page<AuditEntry>> {
     const api = 'AuditLog.list';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'audit', options);

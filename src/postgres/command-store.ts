@@ -4,7 +4,7 @@
 import { FleetError } from '../errors.js';
 import type { CommandInput, CommandListOptions, CommandStore, CreateCommandResult, StoredCommand } from '../store/command-store.js';
 import { commandSchema, sameContent } from '../store/memory/memory-command-store.js';
-import { decodeCursor, pageLimit, type Page } from '../store/page.js';
+import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.js';
 import { checkRecordTenant, tenantOf, type TenantContext } from '../store/tenant.js';
 import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
@@ -85,6 +85,7 @@ export class PostgresCommandStore implements CommandStore {
   /** {@inheritDoc CommandStore.listCommands} */
   async listCommands(ctx: TenantContext, options: CommandListOptions = {}): Promise<Page<StoredCommand>> {
     const api = 'CommandStore.listCommands';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'commands', options);

@@ -8,7 +8,7 @@ import { revocationEntrySchema, revocationKey, type RevocationEntry } from '../l
 import { enrollmentGroupSchema } from '../lifecycle/symmetric-key.js';
 import type { DeviceFilter, DeviceInput, DeviceLocation, DeviceQueryOptions, DeviceStats, DeviceStore, RegisteredDevice, StoredCa, StoredEnrollmentGroup } from '../store/device-store.js';
 import { caSchema, deviceInputSchema } from '../store/memory/memory-device-store.js';
-import { decodeCursor, pageLimit, type Page, type PageOptions } from '../store/page.js';
+import { decodeCursor, listOptions, pageLimit, type Page, type PageOptions } from '../store/page.js';
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
 import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
@@ -124,6 +124,7 @@ export class PostgresDeviceStore implements DeviceStore {
   /** {@inheritDoc DeviceStore.query} */
   async query(ctx: TenantContext, options: DeviceQueryOptions = {}): Promise<Page<RegisteredDevice>> {
     const api = 'DeviceStore.query';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'devices', options);
@@ -348,6 +349,7 @@ export class PostgresDeviceStore implements DeviceStore {
   }
 
   async #listKeyed<T>(api: string, ctx: TenantContext, table: string, keyColumn: string, list: string, options: PageOptions | undefined): Promise<Page<T>> {
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, list, options);

@@ -8,7 +8,7 @@ import { rolloutPlanSchema } from '../rollout/plan-schema.js';
 import type { RolloutPlan } from '../rollout/plan.js';
 import type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput, RolloutListOptions, StoredJobExecution, StoredRollout } from '../store/job-store.js';
 import { executionSchema, rolloutFieldsSchema } from '../store/memory/memory-job-store.js';
-import { decodeCursor, pageLimit, type Page } from '../store/page.js';
+import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.js';
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
 import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
 import type { SqlDriver } from './driver.js';
@@ -106,6 +106,7 @@ export class PostgresJobStore implements JobStore {
   /** {@inheritDoc JobStore.listRollouts} */
   async listRollouts(ctx: TenantContext, options: RolloutListOptions = {}): Promise<Page<StoredRollout>> {
     const api = 'JobStore.listRollouts';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'rollouts', options);
@@ -174,6 +175,7 @@ export class PostgresJobStore implements JobStore {
   /** {@inheritDoc JobStore.listExecutions} */
   async listExecutions(ctx: TenantContext, options: JobExecutionListOptions = {}): Promise<Page<StoredJobExecution>> {
     const api = 'JobStore.listExecutions';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, 'executions', options);

@@ -7,7 +7,7 @@ import { FleetError } from '../errors.js';
 import { assertShadowName, assertThingName } from '../shadow/names.js';
 import type { ShadowTombstone, StoredShadow } from '../shadow/types.js';
 import { checkData } from '../store/isolation.js';
-import { decodeCursor, pageLimit, type Page } from '../store/page.js';
+import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.js';
 import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../store/shadow-store.js';
 import { tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
@@ -122,6 +122,7 @@ export class PostgresShadowStore implements ShadowStore {
   /** {@inheritDoc ShadowStore.list} */
   async list(ctx: TenantContext, options: ShadowListOptions = {}): Promise<Page<ShadowRecord>> {
     const api = 'ShadowStore.list';
+    options = listOptions(api, options);
     const tenantId = tenantOf(ctx, api);
     const limit = pageLimit(api, options);
     const after = decodeCursor(api, tenantId, LIST, options);
