@@ -107,8 +107,12 @@ export async function rolloutRig(options: Partial<Omit<RolloutControllerOptions,
         open.push(transport);
         await transport.connect();
         const seen = new Set<string>();
-        const send = (doc: ActiveJobDocument, u: Omit<JobStatusUpdate, 'jobId' | 'executionVersion' | 'ts'>): Promise<void> =>
-          transport.publish(jobStatusTopic(TENANT, id, doc.jobId), jsonCodec.encode({ jobId: doc.jobId, executionVersion: doc.executionVersion, ts: clock.now(), ...u }), { qos: 1 });
+        // The latest status sent per job: a device that is sent a job it already finished says so again.
+        const last = new Map<string, Omit<JobStatusUpdate, 'jobId' | 'executionVersion' | 'ts'>>();
+        const send = (doc: ActiveJobDocument, u: Omit<JobStatusUpdate, 'jobId' | 'executionVersion' | 'ts'>): Promise<void> => {
+          last.set(doc.jobId, u);
+          return transport.publish(jobStatusTopic(TENANT, id, doc.jobId), jsonCodec.encode({ jobId: doc.jobId, executionVersion: doc.executionVersion, ts: clock.now(), ...u }), { qos: 1 });
+        };
         const device: SimDevice = {
           id,
           version: '1.0.0',
@@ -122,7 +126,11 @@ export async function rolloutRig(options: Partial<Omit<RolloutControllerOptions,
         const onDoc = async (doc: ActiveJobDocument): Promise<void> => {
           device.received.push(doc);
           // A device acts on a job once: repeats (a notification and an answer to jobs/next) are ignored.
-          if (seen.has(doc.jobId)) return;
+          if (seen.has(doc.jobId)) {
+            const u = last.get(doc.jobId);
+            if (u !== undefined && u.status !== 'in_progress') await send(doc, u);
+            return;
+          }
           seen.add(doc.jobId);
           const fw = doc.firmware;
           const signed = cryptoVerify(null, firmwareSigningInput(fw), keys.publicKey, Buffer.from(fw.signature, 'base64'));
