@@ -79,6 +79,9 @@ export type {
 } from './health-events.js';
 export { CommandService } from './commands.js';
 export type { AckRejectedEvent, CommandServiceEvents, CommandServiceOptions, CommandUpdatedEvent, SendCommandOptions } from './commands.js';
+export { RolloutController } from './rollout-controller.js';
+export type { CreateRolloutSpec, RollbackOptions, RolloutControllerOptions } from './rollout-controller.js';
+export type { DispatchRefusedEvent, JobDispatchedEvent, JobStatusRejectedEvent, JobUpdatedEvent, RolloutControllerEvents, RolloutProgressEvent, RolloutSummary } from './rollout-events.js';
 export { FirmwareCatalog, signFirmware } from './firmware-catalog.js';
 export type { FirmwareImage, FirmwareImageInput, FirmwareSigningKey, FirmwareTarget } from './firmware-catalog.js';
 export { COMMAND_ACK_STATUSES, commandAckWireSchema, commandRequestWireSchema } from '../protocol/command-wire.js';

@@ -19,6 +19,8 @@ import { z } from 'zod';
 import type { BootInput } from '../rollout/boot.js';
 import type { ResolvedDeadlines } from '../rollout/spec.js';
 import { DEVICE_STATUSES, type DeviceReportType, type DeviceStatus, type InProgressPhase } from '../rollout/status.js';
+import { describeValue } from '../describe-value.js';
+import { FleetError } from '../errors.js';
 import { messageIdSchema } from './topics.js';
 
 const epochMs = z.number().int().nonnegative();
@@ -77,13 +79,21 @@ export type FirmwareWire = z.infer<typeof firmwareWireSchema>;
  * checks the downloaded image's size and SHA-256 against the document.
  *
  * @param image - the image's version, size and SHA-256
+ * @throws FleetError `INVALID_ARGUMENT` when a field is missing or malformed.
  * @example
  * ```ts
  * crypto.verify(null, firmwareSigningInput(doc.firmware), publicKey, Buffer.from(doc.firmware.signature, 'base64'));
  * ```
  */
 export function firmwareSigningInput(image: Pick<FirmwareWire, 'version' | 'sizeBytes' | 'sha256'>): Uint8Array {
-  return new TextEncoder().encode(`fleetkit-firmware-v1\n${image.version}\n${image.sizeBytes}\n${image.sha256.toLowerCase()}`);
+  const i = image as Partial<Record<'version' | 'sizeBytes' | 'sha256', unknown>> | null;
+  const version = i?.version;
+  const sizeBytes = i?.sizeBytes;
+  const sha256 = i?.sha256;
+  if (typeof i !== 'object' || i === null || typeof version !== 'string' || version.length === 0 || typeof sizeBytes !== 'number' || !Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    throw new FleetError('INVALID_ARGUMENT', `firmwareSigningInput: expected { version: non-empty string, sizeBytes: positive integer, sha256: 64 hex digits }, got ${describeValue(image)}`, { status: 400 });
+  }
+  return new TextEncoder().encode(`fleetkit-firmware-v1\n${version}\n${sizeBytes}\n${sha256.toLowerCase()}`);
 }
 
 const jobBase = {
@@ -200,10 +210,16 @@ export const JOB_STATUS_REPORTS = {
  * `boot_confirmed`, and `failed`, `rejected`, `rolled_back` as they are.
  *
  * @param update - a status update parsed with {@link jobStatusUpdateSchema}
+ * @throws FleetError `INVALID_ARGUMENT` for a status a device cannot report, or a phase that does not fit it.
  */
 export function reportTypeOf(update: Pick<JobStatusUpdate, 'status' | 'phase'>): DeviceReportType {
-  if (update.status === 'in_progress') return JOB_STATUS_REPORTS.in_progress[update.phase ?? 'installing'];
-  return JOB_STATUS_REPORTS[update.status];
+  const status = (update as { status?: unknown } | null)?.status;
+  const phase = (update as { phase?: unknown } | null)?.phase;
+  if (status === 'in_progress' && (phase === 'installing' || phase === 'booting')) return JOB_STATUS_REPORTS.in_progress[phase];
+  if (status !== 'in_progress' && phase === undefined && typeof status === 'string' && (DEVICE_JOB_STATUSES as readonly string[]).includes(status)) {
+    return JOB_STATUS_REPORTS[status as Exclude<DeviceJobStatus, 'in_progress'>];
+  }
+  throw new FleetError('INVALID_ARGUMENT', `reportTypeOf: expected a status update parsed with jobStatusUpdateSchema ({ status: ${DEVICE_JOB_STATUSES.join(' | ')}, phase with in_progress only }), got ${describeValue(update)}`, { status: 400 });
 }
 
 // ── drift checks: these fail to compile when the wire and the core's types part ────────────────
