@@ -34,6 +34,43 @@ export { PostgresDeviceStore } from './device-store.js';
 export { PostgresJobStore } from './job-store.js';
 export { PostgresCommandStore } from './command-store.js';
 export { PostgresAuditLog } from './audit-log.js';
+export type {
+  AuditEntry,
+  AuditInput,
+  AuditListOptions,
+  AuditLog,
+  CommandInput,
+  CommandListOptions,
+  CommandState,
+  CommandStore,
+  CompareAndSetResult,
+  CreateCommandResult,
+  DeleteShadowOutcome,
+  DeviceFilter,
+  DeviceInput,
+  DeviceLocation,
+  DeviceQueryOptions,
+  DeviceStats,
+  DeviceStore,
+  FleetStores,
+  JobExecutionInput,
+  JobExecutionListOptions,
+  JobStore,
+  Page,
+  PageOptions,
+  RegisteredDevice,
+  RolloutInput,
+  RolloutListOptions,
+  ShadowListOptions,
+  ShadowRecord,
+  ShadowStore,
+  StoredCa,
+  StoredCommand,
+  StoredEnrollmentGroup,
+  StoredJobExecution,
+  StoredRollout,
+  TenantContext,
+} from '../store/index.js';
 
 /** Every store of a fleet backend on one PostgreSQL database (a `FleetStores`). */
 export interface PostgresStores {
