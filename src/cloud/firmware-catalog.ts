@@ -230,9 +230,17 @@ export class FirmwareCatalog {
    * Checks that an image runs on a device's hardware.
    *
    * @throws FleetError `FIRMWARE_INCOMPATIBLE` (409) when the device has no hardware recorded or
-   *   it is not in `image.hardware`.
+   *   it is not in `image.hardware`; `INVALID_ARGUMENT` for a malformed image or device.
    */
   checkCompatible(image: Pick<FirmwareImage, 'version' | 'hardware'>, device: FirmwareTarget): void {
+    const i = image as Partial<Record<'version' | 'hardware', unknown>> | null;
+    if (typeof i !== 'object' || i === null || typeof i.version !== 'string' || !Array.isArray(i.hardware) || !i.hardware.every((h) => typeof h === 'string')) {
+      throw new FleetError('INVALID_ARGUMENT', `FirmwareCatalog.checkCompatible: image must be a catalog image ({ version, hardware: string[] }), got ${describeValue(image)}`, { status: 400 });
+    }
+    const d = device as Partial<Record<'deviceId' | 'hardware', unknown>> | null;
+    if (typeof d !== 'object' || d === null || typeof d.deviceId !== 'string' || (d.hardware !== undefined && typeof d.hardware !== 'string')) {
+      throw new FleetError('INVALID_ARGUMENT', `FirmwareCatalog.checkCompatible: device must be { deviceId: string, hardware?: string }, got ${describeValue(device)}`, { status: 400 });
+    }
     const problem = incompatibility(image, device);
     if (problem !== undefined) throw new FleetError('FIRMWARE_INCOMPATIBLE', problem, { status: 409, details: { deviceId: device.deviceId, hardware: device.hardware, supported: image.hardware } });
   }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobDispatchedEvent, JobStatusRejectedEvent, RolloutProgressEvent, RolloutSummary } from '../../src/cloud/index.js';
 import { isFleetError } from '../../src/errors.js';
+import { MemoryTransport } from '../../src/memory.js';
 import { ctx, rolloutRig, settle, T0, type RolloutRig } from './rollout-rig.js';
 
 const MIN = 60_000;
@@ -204,6 +205,34 @@ describe('RolloutController: refusals and isolation', () => {
     await settle();
     expect(rejected.length).toBe(n + 1);
     expect(rejected.at(-1)?.error.code).toBe('INVALID_TRANSITION');
+  });
+
+  it('is tenant-scoped: another tenant neither sees nor steers a rollout, and its devices cannot report on it', async () => {
+    rig = await rolloutRig();
+    const r = rig;
+    r.addImage('2.1.0');
+    await r.addDevices(3, () => 'silent');
+    await r.controller.create(ctx, { rolloutId: 'r1', firmwareVersion: '2.1.0', stages: [{ percent: 100 }] });
+    const globex = { tenantId: 'globex' };
+    expect(await r.controller.get(globex, 'r1')).toBeUndefined();
+    expect((await r.controller.list(globex)).items).toEqual([]);
+    expect((await r.controller.executions(globex, 'r1')).items).toEqual([]);
+    for (const op of [() => r.controller.pause(globex, 'r1'), () => r.controller.cancel(globex, 'r1'), () => r.controller.rollback(globex, 'r1')]) expect((await errorOf(op())).code).toBe('ROLLOUT_NOT_FOUND');
+    // globex has no image 2.1.0 and no key: it cannot plan with acme's catalog entries.
+    expect((await errorOf(r.controller.create(globex, { rolloutId: 'r1', firmwareVersion: '2.1.0' }))).code).toBe('FIRMWARE_NOT_FOUND');
+    const rejected: JobStatusRejectedEvent[] = [];
+    r.controller.on('status:rejected', (e) => rejected.push(e));
+    const before = await r.controller.get(ctx, 'r1');
+    // A message on globex's topic naming acme's job and device is refused and changes nothing.
+    const intruder = r.devices[0]!;
+    await intruder.sendRaw('r1', 'x'); // its own topic, malformed: refused for it only
+    const other = new MemoryTransport({ broker: r.broker, clientId: 'globex-dev' });
+    await other.connect();
+    await other.publish('cmd/globex/dev-0000/job/r1/status', JSON.stringify({ jobId: 'r1', status: 'failed', executionVersion: 1, ts: 1 }), { qos: 1 });
+    await settle();
+    await other.close();
+    expect(rejected.map((e) => [e.tenantId, e.error.code])).toEqual([['acme', 'INVALID_PAYLOAD'], ['globex', 'ROLLOUT_NOT_FOUND']]);
+    expect(await r.controller.get(ctx, 'r1')).toEqual(before);
   });
 
   it('answers jobs/next with the pending document, or jobs/none; deadlines expire silent devices', async () => {
