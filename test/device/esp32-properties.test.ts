@@ -7,7 +7,11 @@ import {
   buildEsp32,
   decideEsp32Config,
   decodeEsp32Payload,
+  encodeEsp32,
   enumKey,
+  ESP32_RECOMMENDED_BUFFER_BYTES,
+  mqttPublishPacketBytes,
+  PUBSUBCLIENT_DEFAULT_BUFFER_BYTES,
   ESP32_COMMANDS,
   ESP32_KINDS,
   ESP32_MAX_COUNTER,
@@ -185,5 +189,41 @@ describe('ESP32 adapter laws', () => {
       ['telemetry', null],
     ];
     for (const [k, v] of bad) expect(() => buildEsp32(k, v as never), `${k} ${JSON.stringify(v)}`).toThrow(expect.objectContaining({ name: 'FleetError' }));
+  });
+});
+
+describe('ESP32 packet sizes', () => {
+  // The longest ids the topic tree allows: tenant 64, device 128, command 64 characters.
+  const tenant = 't'.repeat(64);
+  const device = 'd'.repeat(128);
+  const command = 'c'.repeat(64);
+  const fits = (kind: Esp32Kind, topic: string, value: unknown): void => {
+    const bytes = jsonCodec.encode(buildEsp32(kind, value as never));
+    expect(mqttPublishPacketBytes(topic, bytes.byteLength, 1)).toBeLessThanOrEqual(ESP32_RECOMMENDED_BUFFER_BYTES);
+  };
+
+  it('heartbeats, health reports, configurations and acks without result or error fit the 1024-byte buffer at the longest ids', () => {
+    fc.assert(
+      fc.property(values.heartbeat, values.health, values.config, values.ack, (hb, health, config, ack) => {
+        fits('heartbeat', `dt/${tenant}/${device}/heartbeat`, hb);
+        fits('health', `dt/${tenant}/${device}/telemetry`, health);
+        fits('config', `$aws/things/${device}/shadow/update/delta`, config);
+        const { result: _r, error: _e, ...bare } = ack as { result?: unknown; error?: unknown };
+        fits('ack', `cmd/${tenant}/${device}/res/${command}`, bare);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encodeEsp32 refuses a message over the device buffer, counting the whole MQTT packet', () => {
+    const msg = buildEsp32('telemetry', { ts: 1, values: { blob: 'x'.repeat(300) } });
+    const topic = 'dt/acme/esp32-0001/telemetry';
+    expect(() => encodeEsp32(msg, { topic, bufferBytes: PUBSUBCLIENT_DEFAULT_BUFFER_BYTES })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    const size = mqttPublishPacketBytes(topic, encodeEsp32(msg).byteLength, 1);
+    expect(encodeEsp32(msg, { topic, bufferBytes: size }).byteLength).toBe(size - topic.length - 2 - 2 - 1 - 2);
+    expect(() => encodeEsp32(msg, { topic, bufferBytes: size - 1 })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    // MQTT's remaining-length field grows at 128 and 16384 bytes.
+    expect(mqttPublishPacketBytes('t', 124, 0)).toBe(1 + 1 + 127);
+    expect(mqttPublishPacketBytes('t', 125, 0)).toBe(1 + 2 + 128);
   });
 });
