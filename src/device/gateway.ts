@@ -15,6 +15,8 @@ import { assertThingName } from '../shadow/names.js';
 import { BaseTransport, type OpenResult, type OutgoingMessage, type TransportOptions } from '../transport/base-transport.js';
 import type { InboundMessage, MessageHandler, PublishOptions, QoS, SubscribeOptions, Transport, TransportState, Unsubscribe } from '../transport/types.js';
 
+export type { Transport } from '../transport/types.js';
+
 /**
  * Which topics a child may use:
  * - `device`: exactly the topics of its own device id and tenant, the rules `mosquittoAcl` grants a
@@ -158,8 +160,11 @@ export class GatewayChild extends BaseTransport {
   }
 
   /**
-   * {@inheritDoc Transport.publish}
-   * In the `device` scope a topic of another device is refused with `FORBIDDEN` (403).
+   * Publishes `payload` to `topic` over the gateway's shared connection (see `Transport.publish`).
+   * In the `device` scope a topic that is not one the device may write is refused with
+   * `FORBIDDEN` (403) before it reaches the broker.
+   *
+   * @throws FleetError `FORBIDDEN`, and everything `Transport.publish` throws.
    */
   override publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void> {
     if (this.#scope !== undefined && typeof topic === 'string' && this.state !== 'closed' && !this.#scope.writable(topic)) {
@@ -169,9 +174,13 @@ export class GatewayChild extends BaseTransport {
   }
 
   /**
-   * {@inheritDoc Transport.subscribe}
-   * In the `device` scope a filter that cannot match any topic the device may read is refused
-   * with `FORBIDDEN` (403); a wider one is accepted and delivers only the device's own topics.
+   * Subscribes `handler` to `filter` through the gateway's shared connection (see
+   * `Transport.subscribe`). In the `device` scope a filter that cannot match any topic the device
+   * may read is refused with `FORBIDDEN` (403); a wider one is accepted and delivers only the
+   * device's own topics.
+   *
+   * @returns a function that removes this handler
+   * @throws FleetError `FORBIDDEN`, and everything `Transport.subscribe` throws.
    */
   override subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Unsubscribe> {
     if (this.#scope !== undefined && typeof filter === 'string' && this.state !== 'closed' && !this.#scope.readableFilter(filter)) {
