@@ -243,7 +243,8 @@ function notConnected(why: string): FleetError {
  * - A persistent child (`clean: false`) keeps its subscriptions while detached; QoS 1 messages
  *   for it wait (bounded) and are delivered when it connects again.
  * - When the shared connection goes offline, every attached child goes offline; each reconnects
- *   (by its own backoff) once the shared connection is back.
+ *   (by its own backoff) once the shared connection is back. When it is closed (by its owner, or
+ *   after refused credentials), the gateway closes: every child view is closed.
  * - In the default `device` topic scope a child may use only its own device's topics; the broker
  *   enforces the same per gateway with `mosquittoAcl({ gateways })`.
  *
@@ -346,6 +347,11 @@ export class GatewayConnection {
 
   readonly #onState = (state: TransportState): void => {
     if (state === 'online' || state === 'connecting') return;
+    if (state === 'closed') {
+      // Closed for good (closed by its owner, or refused credentials): no child can connect again.
+      void this.close();
+      return;
+    }
     const reason = notConnected(`the gateway's shared connection "${this.transport.clientId}" is ${state}`);
     for (const session of this.#sessions.values()) {
       const child = session.attached;

@@ -143,6 +143,17 @@ describe('GatewayConnection', () => {
     await gateway.close();
   });
 
+  it('closes every child when the shared connection is closed for good (no endless reconnects)', async () => {
+    const { gateway } = setup();
+    const a = gateway.child({ deviceId: 'a' });
+    await a.connect();
+    const pending = a.publish('dt/acme/a/telemetry', 'x', { qos: 1 });
+    await gateway.transport.close();
+    await waitUntil(() => a.state === 'closed', 2000, 'the child to close');
+    await pending.catch(() => undefined);
+    expect(() => gateway.child({ deviceId: 'b' })).toThrow(expect.objectContaining({ code: 'TRANSPORT_CLOSED' }));
+  });
+
   it('refuses bad options with FleetErrors that say what to pass', () => {
     const broker = new MemoryBroker();
     const transport = new MemoryTransport({ broker, clientId: 'gw-x' });
