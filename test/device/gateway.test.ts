@@ -154,6 +154,28 @@ describe('GatewayConnection', () => {
     expect(() => gateway.child({ deviceId: 'b' })).toThrow(expect.objectContaining({ code: 'TRANSPORT_CLOSED' }));
   });
 
+  it('a child whose handler throws gets an error event; its siblings and the gateway are unaffected', async () => {
+    const { gateway, cloud } = setup();
+    await cloud.connect();
+    const a = gateway.child({ deviceId: 'a' });
+    const b = gateway.child({ deviceId: 'b' });
+    const errors: string[] = [];
+    a.on('error', (e) => errors.push(e.code));
+    const got: string[] = [];
+    await a.subscribe('cmd/acme/a/req/+', () => {
+      throw new Error('hostile payload');
+    });
+    await a.subscribe('cmd/acme/a/req/+', (m) => got.push(`a:${text(m)}`));
+    await b.subscribe('cmd/acme/b/req/+', (m) => got.push(`b:${text(m)}`));
+    await Promise.all([a.connect(), b.connect()]);
+    await cloud.publish('cmd/acme/a/req/x', '{not json', { qos: 1 });
+    await cloud.publish('cmd/acme/b/req/y', 'fine', { qos: 1 });
+    await waitUntil(() => got.length === 2, 2000, 'both deliveries');
+    expect(got.sort()).toEqual(['a:{not json', 'b:fine']);
+    expect(errors).toEqual(['INTERNAL']);
+    expect([a.state, b.state, gateway.transport.state]).toEqual(['online', 'online', 'online']);
+  });
+
   it('refuses bad options with FleetErrors that say what to pass', () => {
     const broker = new MemoryBroker();
     const transport = new MemoryTransport({ broker, clientId: 'gw-x' });
