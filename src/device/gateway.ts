@@ -83,8 +83,8 @@ class Session {
   }
 }
 
-/** The topic rules of a device, as predicates. */
-interface Scope {
+/** @internal The topic rules of a device, as predicates. */
+export interface Scope {
   readonly tenantId: string;
   writable(topic: string): boolean;
   readableFilter(filter: string): boolean;
@@ -107,15 +107,66 @@ export function filtersIntersect(a: string, b: string): boolean {
   }
 }
 
-function deviceScope(tenantId: string, deviceId: string): Scope {
-  const rules = deviceAclRules(tenantId, deviceId);
-  const write = rules.filter(([a]) => a === 'write').map(([, t]) => t);
-  const read = rules.filter(([a]) => a === 'read').map(([, t]) => t);
+// The device rules as templates (the tenant and device levels as markers), built once: a scope
+// then holds only its two ids, not a dozen topic strings per child.
+const TENANT = 1;
+const DEVICE = 2;
+type TemplateLevel = string | typeof TENANT | typeof DEVICE;
+const T_MARK = 'fleetkit-tenant-marker';
+const D_MARK = 'fleetkit-device-marker';
+const TEMPLATES = deviceAclRules(T_MARK, D_MARK).map(([access, topic]) => ({
+  access,
+  levels: topic.split('/').map((l): TemplateLevel => (l === T_MARK ? TENANT : l === D_MARK ? DEVICE : l)),
+}));
+const WRITE = TEMPLATES.filter((t) => t.access === 'write').map((t) => t.levels);
+const READ = TEMPLATES.filter((t) => t.access === 'read').map((t) => t.levels);
+
+/** True when `topic` (no wildcards) matches the template for this tenant and device. */
+function topicFits(template: readonly TemplateLevel[], levels: readonly string[], tenantId: string, deviceId: string): boolean {
+  if (template.length !== levels.length) return false;
+  for (let i = 0; i < levels.length; i++) {
+    const t = template[i] as TemplateLevel;
+    const l = levels[i] as string;
+    if (t === '+') continue;
+    if (l !== (t === TENANT ? tenantId : t === DEVICE ? deviceId : t)) return false;
+  }
+  return true;
+}
+
+/** True when some topic matches both `filter` and the template for this tenant and device. */
+function filterFits(template: readonly TemplateLevel[], levels: readonly string[], tenantId: string, deviceId: string): boolean {
+  const first = levels[0];
+  // A leading wildcard never matches a `$` topic (every template starts with a literal level).
+  if ((first === '+' || first === '#') && typeof template[0] === 'string' && template[0].startsWith('$')) return false;
+  for (let i = 0; ; i++) {
+    const l = levels[i];
+    const t = template[i];
+    if (l === '#') return true;
+    if (l === undefined || t === undefined) return l === t;
+    if (l === '+' || t === '+') continue;
+    const want = t === TENANT ? tenantId : t === DEVICE ? deviceId : t;
+    if (l !== want) return false;
+  }
+}
+
+/** @internal The topic rules of a device (exported for tests). */
+export function deviceScope(tenantId: string, deviceId: string): Scope {
+  const t = assertTenantId(tenantId);
+  const d = assertThingName(deviceId);
   return {
-    tenantId,
-    writable: (topic) => write.some((p) => topicMatches(p, topic)),
-    readableFilter: (filter) => read.some((p) => filtersIntersect(p, filter)),
-    readable: (topic) => read.some((p) => topicMatches(p, topic)),
+    tenantId: t,
+    writable: (topic) => {
+      const levels = topic.split('/');
+      return WRITE.some((tpl) => topicFits(tpl, levels, t, d));
+    },
+    readableFilter: (filter) => {
+      const levels = filter.split('/');
+      return READ.some((tpl) => filterFits(tpl, levels, t, d));
+    },
+    readable: (topic) => {
+      const levels = topic.split('/');
+      return READ.some((tpl) => topicFits(tpl, levels, t, d));
+    },
   };
 }
 
@@ -325,7 +376,7 @@ export class GatewayConnection {
     if (this.#scope === 'device') {
       const tenantId = options.tenantId ?? this.#tenantId;
       if (tenantId === undefined) throw new FleetError('INVALID_ARGUMENT', 'GatewayConnection.child(options): in the "device" topic scope a child needs a tenant: pass tenantId here or to the GatewayConnection', { status: 400 });
-      scope = deviceScope(assertTenantId(tenantId), assertThingName(options.deviceId));
+      scope = deviceScope(tenantId, options.deviceId);
     }
     const view = new GatewayChild(this.#link, options, scope, clean);
     this.#views.add(view);

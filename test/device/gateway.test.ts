@@ -2,7 +2,8 @@
 // persistent children, closing, and argument errors.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { filtersIntersect, GatewayConnection, type GatewayChild } from '../../src/device/gateway.js';
+import { deviceAclRules } from '../../src/cloud/mosquitto-acl.js';
+import { deviceScope, filtersIntersect, GatewayConnection, type GatewayChild } from '../../src/device/gateway.js';
 import { isFleetError } from '../../src/errors.js';
 import { topicMatches } from '../../src/protocol/topic-filter.js';
 import { waitUntil } from '../../src/testing/transport-contract.js';
@@ -220,5 +221,37 @@ describe('filtersIntersect', () => {
 
   it('every filter intersects a topic it matches', () => {
     fc.assert(fc.property(filter, topic, (f, t) => !topicMatches(f, t) || filtersIntersect(f, t)));
+  });
+});
+
+describe('the device scope of a child', () => {
+  // Topics and filters built from the ids in play, the tree's fixed words and wildcards.
+  const ids = fc.constantFrom('acme', 'globex', 'd1', 'd2');
+  const word = fc.oneof(ids, fc.constantFrom('dt', 'cmd', '$aws', 'things', 'shadow', 'name', 'cfg', 'telemetry', 'heartbeat', 'req', 'res', 'job', 'status', 'prov', 'get', 'update', 'delete', 'accepted', 'delta', 'x'));
+  const topic = fc.array(word, { minLength: 1, maxLength: 7 }).map((l) => l.join('/'));
+  const filter = fc.tuple(fc.array(fc.oneof(word, fc.constant('+')), { minLength: 1, maxLength: 7 }), fc.boolean()).map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'));
+
+  it('allows exactly what the device ACL rules allow (publish, subscribe, delivery)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('acme', 'globex'), fc.constantFrom('d1', 'd2'), topic, filter, (tenant, device, t, f) => {
+        const rules = deviceAclRules(tenant, device);
+        const write = rules.filter(([a]) => a === 'write').map(([, p]) => p);
+        const read = rules.filter(([a]) => a === 'read').map(([, p]) => p);
+        const scope = deviceScope(tenant, device);
+        expect(scope.writable(t)).toBe(write.some((p) => topicMatches(p, t)));
+        expect(scope.readable(t)).toBe(read.some((p) => topicMatches(p, t)));
+        expect(scope.readableFilter(f)).toBe(read.some((p) => filtersIntersect(p, f)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('allows the device\'s own topics (a fixed corpus, so the property above is not vacuous)', () => {
+    const s = deviceScope('acme', 'd1');
+    expect(['dt/acme/d1/telemetry', 'cmd/acme/d1/res/c', '$aws/things/d1/shadow/update', '$aws/things/d1/shadow/name/cfg/get'].every(s.writable)).toBe(true);
+    expect(['cmd/acme/d1/req/c', 'cmd/acme/d1/job/j', '$aws/things/d1/shadow/update/delta'].every(s.readable)).toBe(true);
+    expect(['cmd/acme/+/req/+', '$aws/things/d1/shadow/#', '#', 'cmd/#'].every(s.readableFilter)).toBe(true);
+    expect(['dt/acme/d2/telemetry', 'cmd/acme/d1/req/c', 'dt/globex/d1/telemetry'].some(s.writable)).toBe(false);
+    expect(['cmd/acme/d2/req/+', '+/things/d1/shadow/+/+', 'dt/#'].some(s.readableFilter)).toBe(false);
   });
 });
