@@ -91,8 +91,16 @@ export interface Scope {
   readable(topic: string): boolean;
 }
 
-/** True when some topic matches both filters. */
+/**
+ * True when some topic matches both filters (MQTT rules: `+` one level, `#` the rest, a leading
+ * wildcard never matches a `$` topic).
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when either is not a string.
+ */
 export function filtersIntersect(a: string, b: string): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') {
+    throw new FleetError('INVALID_ARGUMENT', `filtersIntersect(a, b): pass two topic filters (strings), got ${describeValue(a)}, ${describeValue(b)}`, { status: 400 });
+  }
   const x = a.split('/');
   const y = b.split('/');
   // A leading wildcard never matches a `$` topic.
@@ -198,6 +206,9 @@ export class GatewayChild extends BaseTransport {
 
   /** @internal Use {@link GatewayConnection.child}. */
   constructor(link: GatewayLink, options: GatewayChildOptions, scope: Scope | undefined, clean: boolean) {
+    if (typeof link !== 'object' || link === null || typeof link.attach !== 'function' || typeof options !== 'object' || options === null) {
+      throw new FleetError('INVALID_ARGUMENT', 'new GatewayChild(…): create child views with gateway.child({ deviceId }) on a GatewayConnection', { status: 400 });
+    }
     super('GatewayChild', options.deviceId, options);
     this.#link = link;
     this.#scope = scope;

@@ -648,8 +648,13 @@ function firstDifference(a: unknown, b: unknown, path: string): string | undefin
   return undefined;
 }
 
-/** The lifecycle state, health level and SDK sample of a health report, for the core's `evaluateHealth`. */
+/**
+ * The core's `HealthSample` of a health report, for `evaluateHealth`.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `value` is not a valid health report value.
+ */
 export function esp32HealthSample(value: Esp32HealthValue): HealthSample {
+  buildEsp32('health', value); // validates
   return {
     at: value.at,
     ...(value.batteryPct === undefined ? {} : { batteryPct: value.batteryPct }),
