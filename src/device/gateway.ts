@@ -15,6 +15,8 @@ import { assertThingName } from '../shadow/names.js';
 import { BaseTransport, type OpenResult, type OutgoingMessage, type TransportOptions } from '../transport/base-transport.js';
 import type { InboundMessage, MessageHandler, PublishOptions, QoS, SubscribeOptions, Transport, TransportState, Unsubscribe } from '../transport/types.js';
 
+export type { Transport } from '../transport/types.js';
+
 /**
  * Which topics a child may use:
  * - `device`: exactly the topics of its own device id and tenant, the rules `mosquittoAcl` grants a
@@ -81,16 +83,24 @@ class Session {
   }
 }
 
-/** The topic rules of a device, as predicates. */
-interface Scope {
+/** @internal The topic rules of a device, as predicates. */
+export interface Scope {
   readonly tenantId: string;
   writable(topic: string): boolean;
   readableFilter(filter: string): boolean;
   readable(topic: string): boolean;
 }
 
-/** True when some topic matches both filters. */
+/**
+ * True when some topic matches both filters (MQTT rules: `+` one level, `#` the rest, a leading
+ * wildcard never matches a `$` topic).
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when either is not a string.
+ */
 export function filtersIntersect(a: string, b: string): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') {
+    throw new FleetError('INVALID_ARGUMENT', `filtersIntersect(a, b): pass two topic filters (strings), got ${describeValue(a)}, ${describeValue(b)}`, { status: 400 });
+  }
   const x = a.split('/');
   const y = b.split('/');
   // A leading wildcard never matches a `$` topic.
@@ -105,15 +115,66 @@ export function filtersIntersect(a: string, b: string): boolean {
   }
 }
 
-function deviceScope(tenantId: string, deviceId: string): Scope {
-  const rules = deviceAclRules(tenantId, deviceId);
-  const write = rules.filter(([a]) => a === 'write').map(([, t]) => t);
-  const read = rules.filter(([a]) => a === 'read').map(([, t]) => t);
+// The device rules as templates (the tenant and device levels as markers), built once: a scope
+// then holds only its two ids, not a dozen topic strings per child.
+const TENANT = 1;
+const DEVICE = 2;
+type TemplateLevel = string | typeof TENANT | typeof DEVICE;
+const T_MARK = 'fleetkit-tenant-marker';
+const D_MARK = 'fleetkit-device-marker';
+const TEMPLATES = deviceAclRules(T_MARK, D_MARK).map(([access, topic]) => ({
+  access,
+  levels: topic.split('/').map((l): TemplateLevel => (l === T_MARK ? TENANT : l === D_MARK ? DEVICE : l)),
+}));
+const WRITE = TEMPLATES.filter((t) => t.access === 'write').map((t) => t.levels);
+const READ = TEMPLATES.filter((t) => t.access === 'read').map((t) => t.levels);
+
+/** True when `topic` (no wildcards) matches the template for this tenant and device. */
+function topicFits(template: readonly TemplateLevel[], levels: readonly string[], tenantId: string, deviceId: string): boolean {
+  if (template.length !== levels.length) return false;
+  for (let i = 0; i < levels.length; i++) {
+    const t = template[i] as TemplateLevel;
+    const l = levels[i] as string;
+    if (t === '+') continue;
+    if (l !== (t === TENANT ? tenantId : t === DEVICE ? deviceId : t)) return false;
+  }
+  return true;
+}
+
+/** True when some topic matches both `filter` and the template for this tenant and device. */
+function filterFits(template: readonly TemplateLevel[], levels: readonly string[], tenantId: string, deviceId: string): boolean {
+  const first = levels[0];
+  // A leading wildcard never matches a `$` topic (every template starts with a literal level).
+  if ((first === '+' || first === '#') && typeof template[0] === 'string' && template[0].startsWith('$')) return false;
+  for (let i = 0; ; i++) {
+    const l = levels[i];
+    const t = template[i];
+    if (l === '#') return true;
+    if (l === undefined || t === undefined) return l === t;
+    if (l === '+' || t === '+') continue;
+    const want = t === TENANT ? tenantId : t === DEVICE ? deviceId : t;
+    if (l !== want) return false;
+  }
+}
+
+/** @internal The topic rules of a device (exported for tests). */
+export function deviceScope(tenantId: string, deviceId: string): Scope {
+  const t = assertTenantId(tenantId);
+  const d = assertThingName(deviceId);
   return {
-    tenantId,
-    writable: (topic) => write.some((p) => topicMatches(p, topic)),
-    readableFilter: (filter) => read.some((p) => filtersIntersect(p, filter)),
-    readable: (topic) => read.some((p) => topicMatches(p, topic)),
+    tenantId: t,
+    writable: (topic) => {
+      const levels = topic.split('/');
+      return WRITE.some((tpl) => topicFits(tpl, levels, t, d));
+    },
+    readableFilter: (filter) => {
+      const levels = filter.split('/');
+      return READ.some((tpl) => filterFits(tpl, levels, t, d));
+    },
+    readable: (topic) => {
+      const levels = topic.split('/');
+      return READ.some((tpl) => topicFits(tpl, levels, t, d));
+    },
   };
 }
 
@@ -145,6 +206,9 @@ export class GatewayChild extends BaseTransport {
 
   /** @internal Use {@link GatewayConnection.child}. */
   constructor(link: GatewayLink, options: GatewayChildOptions, scope: Scope | undefined, clean: boolean) {
+    if (typeof link !== 'object' || link === null || typeof link.attach !== 'function' || typeof options !== 'object' || options === null) {
+      throw new FleetError('INVALID_ARGUMENT', 'new GatewayChild(…): create child views with gateway.child({ deviceId }) on a GatewayConnection', { status: 400 });
+    }
     super('GatewayChild', options.deviceId, options);
     this.#link = link;
     this.#scope = scope;
@@ -158,8 +222,11 @@ export class GatewayChild extends BaseTransport {
   }
 
   /**
-   * {@inheritDoc Transport.publish}
-   * In the `device` scope a topic of another device is refused with `FORBIDDEN` (403).
+   * Publishes `payload` to `topic` over the gateway's shared connection (see `Transport.publish`).
+   * In the `device` scope a topic that is not one the device may write is refused with
+   * `FORBIDDEN` (403) before it reaches the broker.
+   *
+   * @throws FleetError `FORBIDDEN`, and everything `Transport.publish` throws.
    */
   override publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void> {
     if (this.#scope !== undefined && typeof topic === 'string' && this.state !== 'closed' && !this.#scope.writable(topic)) {
@@ -169,9 +236,13 @@ export class GatewayChild extends BaseTransport {
   }
 
   /**
-   * {@inheritDoc Transport.subscribe}
-   * In the `device` scope a filter that cannot match any topic the device may read is refused
-   * with `FORBIDDEN` (403); a wider one is accepted and delivers only the device's own topics.
+   * Subscribes `handler` to `filter` through the gateway's shared connection (see
+   * `Transport.subscribe`). In the `device` scope a filter that cannot match any topic the device
+   * may read is refused with `FORBIDDEN` (403); a wider one is accepted and delivers only the
+   * device's own topics.
+   *
+   * @returns a function that removes this handler
+   * @throws FleetError `FORBIDDEN`, and everything `Transport.subscribe` throws.
    */
   override subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Unsubscribe> {
     if (this.#scope !== undefined && typeof filter === 'string' && this.state !== 'closed' && !this.#scope.readableFilter(filter)) {
@@ -234,7 +305,8 @@ function notConnected(why: string): FleetError {
  * - A persistent child (`clean: false`) keeps its subscriptions while detached; QoS 1 messages
  *   for it wait (bounded) and are delivered when it connects again.
  * - When the shared connection goes offline, every attached child goes offline; each reconnects
- *   (by its own backoff) once the shared connection is back.
+ *   (by its own backoff) once the shared connection is back. When it is closed (by its owner, or
+ *   after refused credentials), the gateway closes: every child view is closed.
  * - In the default `device` topic scope a child may use only its own device's topics; the broker
  *   enforces the same per gateway with `mosquittoAcl({ gateways })`.
  *
@@ -315,7 +387,7 @@ export class GatewayConnection {
     if (this.#scope === 'device') {
       const tenantId = options.tenantId ?? this.#tenantId;
       if (tenantId === undefined) throw new FleetError('INVALID_ARGUMENT', 'GatewayConnection.child(options): in the "device" topic scope a child needs a tenant: pass tenantId here or to the GatewayConnection', { status: 400 });
-      scope = deviceScope(assertTenantId(tenantId), assertThingName(options.deviceId));
+      scope = deviceScope(tenantId, options.deviceId);
     }
     const view = new GatewayChild(this.#link, options, scope, clean);
     this.#views.add(view);
@@ -337,6 +409,11 @@ export class GatewayConnection {
 
   readonly #onState = (state: TransportState): void => {
     if (state === 'online' || state === 'connecting') return;
+    if (state === 'closed') {
+      // Closed for good (closed by its owner, or refused credentials): no child can connect again.
+      void this.close();
+      return;
+    }
     const reason = notConnected(`the gateway's shared connection "${this.transport.clientId}" is ${state}`);
     for (const session of this.#sessions.values()) {
       const child = session.attached;

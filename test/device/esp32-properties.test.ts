@@ -7,7 +7,11 @@ import {
   buildEsp32,
   decideEsp32Config,
   decodeEsp32Payload,
+  encodeEsp32,
   enumKey,
+  ESP32_RECOMMENDED_BUFFER_BYTES,
+  mqttPublishPacketBytes,
+  PUBSUBCLIENT_DEFAULT_BUFFER_BYTES,
   ESP32_COMMANDS,
   ESP32_KINDS,
   ESP32_MAX_COUNTER,
@@ -19,6 +23,11 @@ import type { JsonObject, JsonValue } from '../../src/json.js';
 import { LIFECYCLE_STATES } from '../../src/lifecycle/states.js';
 import { COMMAND_ACK_STATUSES } from '../../src/protocol/command-wire.js';
 import { jsonCodec } from '../../src/protocol/codec.js';
+import { commandAckWireSchema, commandRequestWireSchema } from '../../src/protocol/command-wire.js';
+import { heartbeatMessageSchema, shadowUpdateRequestSchema, telemetryMessageSchema } from '../../src/protocol/schemas.js';
+import { healthSampleSchema } from '../../src/lifecycle/health.js';
+import { esp32HealthSample } from '../../src/device/esp32/index.js';
+import type { z } from 'zod';
 
 const noNegZero = (x: number): number => (Object.is(x, -0) ? 0 : x);
 const json = (v: unknown): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue; // -0 → 0
@@ -42,6 +51,10 @@ const RESERVED = new Set([
 ]);
 const appKey = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !RESERVED.has(k));
 const appDoc = fc.dictionary(appKey, fc.jsonValue({ maxDepth: 2 }).map(json).filter(noForbiddenKey), { maxKeys: 4 });
+// A shadow section holds no null inside an array (the shadow service's rule).
+const holdsNull = (v: unknown): boolean => v === null || (typeof v === 'object' && Object.values(v as object).some(holdsNull));
+const noNullInArray = (v: unknown): boolean => (Array.isArray(v) ? !v.some(holdsNull) : typeof v === 'object' && v !== null ? Object.values(v).every(noNullInArray) : true);
+const shadowDoc = appDoc.filter(noNullInArray);
 const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
 const clean = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
@@ -55,7 +68,7 @@ const values: { readonly [K in Esp32Kind]: fc.Arbitrary<unknown> } = {
   telemetry: fc.record({ ts: ms, seq: opt(counter), app: appDoc, v: vitals }).map(({ ts, seq, app, v }) => clean({ ts, seq, values: { ...app, ...clean(v) } as JsonObject })),
   health: fc.record({ at: ms, status: health }).chain((h) => vitals.map((v) => clean({ ...h, ...v }))),
   shadow: fc
-    .record({ state: opt(fc.constantFrom('UNPROVISIONED', 'ACTIVE', 'DECOMMISSIONED')), health: opt(fc.constantFrom('HEALTH_GOOD', 'HEALTH_CRITICAL')), firmwareVersion: opt(fc.string({ minLength: 1, maxLength: 64 })), configVersion: opt(counter), telemetryIntervalMs: opt(interval), app: appDoc, v: vitals, clientToken: opt(fc.string({ minLength: 1, maxLength: 64 })), version: opt(counter) })
+    .record({ state: opt(fc.constantFrom('UNPROVISIONED', 'ACTIVE', 'DECOMMISSIONED')), health: opt(fc.constantFrom('HEALTH_GOOD', 'HEALTH_CRITICAL')), firmwareVersion: opt(fc.string({ minLength: 1, maxLength: 64 })), configVersion: opt(counter), telemetryIntervalMs: opt(interval), app: shadowDoc, v: vitals, clientToken: opt(fc.string({ minLength: 1, maxLength: 64 }).filter((t) => new TextEncoder().encode(t).length <= 64)), version: opt(counter) })
     .map(({ app, v, clientToken, version, ...known }) => clean({ state: { reported: { ...app, ...clean(v), ...clean(known) } as JsonObject }, clientToken, version })),
   config: fc.record({ configVersion: counter, telemetryIntervalMs: opt(interval), heartbeatIntervalMs: opt(interval), healthCheckIntervalMs: opt(interval), shadowSyncIntervalMs: opt(interval), configCheckIntervalMs: opt(interval) }).map(clean),
   command: fc
@@ -79,14 +92,31 @@ const values: { readonly [K in Esp32Kind]: fc.Arbitrary<unknown> } = {
     .map(clean),
 };
 
+// What the cloud tier consumes: every parsed message is valid input for it.
+const SDK_SCHEMAS: { readonly [K in Esp32Kind]: (value: unknown) => { success: boolean; error?: unknown } } = {
+  heartbeat: (v) => heartbeatMessageSchema.safeParse(v),
+  telemetry: (v) => telemetryMessageSchema.safeParse(v),
+  health: (v) => healthSampleSchema.safeParse(esp32HealthSample(v as never)),
+  shadow: (v) => shadowUpdateRequestSchema.safeParse(v),
+  config: () => ({ success: true }),
+  command: (v) => commandRequestWireSchema.safeParse(v),
+  ack: (v) => commandAckWireSchema.safeParse(v),
+};
+const conforms = (kind: Esp32Kind, value: unknown): void => {
+  const r = SDK_SCHEMAS[kind](value);
+  expect(r.success, `${kind} ${JSON.stringify(value)}: ${JSON.stringify((r.error as z.ZodError | undefined)?.issues)}`).toBe(true);
+};
+
 const anyKindValue = fc.oneof(...ESP32_KINDS.map((kind) => values[kind].map((value) => ({ kind, value }) as { kind: Esp32Kind; value: unknown })));
 
 describe('ESP32 adapter laws', () => {
-  it('parse(build(v)) = v for every SDK value of every kind', () => {
+  it('parse(build(v)) = v for every SDK value of every kind, and is what the cloud services accept', () => {
     fc.assert(
       fc.property(anyKindValue, ({ kind, value }) => {
         const wire = buildEsp32(kind, value as never);
-        expect(parseEsp32(kind, wire)).toEqual(value);
+        const parsed = parseEsp32(kind, wire);
+        expect(parsed).toEqual(value);
+        conforms(kind, parsed);
       }),
       { numRuns: 700 },
     );
@@ -115,6 +145,7 @@ describe('ESP32 adapter laws', () => {
       if (!isFleetError(e)) throw e;
       return;
     }
+    conforms(k, value);
     const again = parseEsp32(k, buildEsp32(k, value as never));
     expect(again).toEqual(value);
   };
@@ -185,5 +216,41 @@ describe('ESP32 adapter laws', () => {
       ['telemetry', null],
     ];
     for (const [k, v] of bad) expect(() => buildEsp32(k, v as never), `${k} ${JSON.stringify(v)}`).toThrow(expect.objectContaining({ name: 'FleetError' }));
+  });
+});
+
+describe('ESP32 packet sizes', () => {
+  // The longest ids the topic tree allows: tenant 64, device 128, command 64 characters.
+  const tenant = 't'.repeat(64);
+  const device = 'd'.repeat(128);
+  const command = 'c'.repeat(64);
+  const fits = (kind: Esp32Kind, topic: string, value: unknown): void => {
+    const bytes = jsonCodec.encode(buildEsp32(kind, value as never));
+    expect(mqttPublishPacketBytes(topic, bytes.byteLength, 1)).toBeLessThanOrEqual(ESP32_RECOMMENDED_BUFFER_BYTES);
+  };
+
+  it('heartbeats, health reports, configurations and acks without result or error fit the 1024-byte buffer at the longest ids', () => {
+    fc.assert(
+      fc.property(values.heartbeat, values.health, values.config, values.ack, (hb, health, config, ack) => {
+        fits('heartbeat', `dt/${tenant}/${device}/heartbeat`, hb);
+        fits('health', `dt/${tenant}/${device}/telemetry`, health);
+        fits('config', `$aws/things/${device}/shadow/update/delta`, config);
+        const { result: _r, error: _e, ...bare } = ack as { result?: unknown; error?: unknown };
+        fits('ack', `cmd/${tenant}/${device}/res/${command}`, bare);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encodeEsp32 refuses a message over the device buffer, counting the whole MQTT packet', () => {
+    const msg = buildEsp32('telemetry', { ts: 1, values: { blob: 'x'.repeat(300) } });
+    const topic = 'dt/acme/esp32-0001/telemetry';
+    expect(() => encodeEsp32(msg, { topic, bufferBytes: PUBSUBCLIENT_DEFAULT_BUFFER_BYTES })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    const size = mqttPublishPacketBytes(topic, encodeEsp32(msg).byteLength, 1);
+    expect(encodeEsp32(msg, { topic, bufferBytes: size }).byteLength).toBe(size - topic.length - 2 - 2 - 1 - 2);
+    expect(() => encodeEsp32(msg, { topic, bufferBytes: size - 1 })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    // MQTT's remaining-length field grows at 128 and 16384 bytes.
+    expect(mqttPublishPacketBytes('t', 124, 0)).toBe(1 + 1 + 127);
+    expect(mqttPublishPacketBytes('t', 125, 0)).toBe(1 + 2 + 128);
   });
 });

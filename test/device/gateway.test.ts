@@ -2,7 +2,8 @@
 // persistent children, closing, and argument errors.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { filtersIntersect, GatewayConnection, type GatewayChild } from '../../src/device/gateway.js';
+import { deviceAclRules } from '../../src/cloud/mosquitto-acl.js';
+import { deviceScope, filtersIntersect, GatewayConnection, type GatewayChild } from '../../src/device/gateway.js';
 import { isFleetError } from '../../src/errors.js';
 import { topicMatches } from '../../src/protocol/topic-filter.js';
 import { waitUntil } from '../../src/testing/transport-contract.js';
@@ -143,6 +144,39 @@ describe('GatewayConnection', () => {
     await gateway.close();
   });
 
+  it('closes every child when the shared connection is closed for good (no endless reconnects)', async () => {
+    const { gateway } = setup();
+    const a = gateway.child({ deviceId: 'a' });
+    await a.connect();
+    const pending = a.publish('dt/acme/a/telemetry', 'x', { qos: 1 });
+    await gateway.transport.close();
+    await waitUntil(() => a.state === 'closed', 2000, 'the child to close');
+    await pending.catch(() => undefined);
+    expect(() => gateway.child({ deviceId: 'b' })).toThrow(expect.objectContaining({ code: 'TRANSPORT_CLOSED' }));
+  });
+
+  it('a child whose handler throws gets an error event; its siblings and the gateway are unaffected', async () => {
+    const { gateway, cloud } = setup();
+    await cloud.connect();
+    const a = gateway.child({ deviceId: 'a' });
+    const b = gateway.child({ deviceId: 'b' });
+    const errors: string[] = [];
+    a.on('error', (e) => errors.push(e.code));
+    const got: string[] = [];
+    await a.subscribe('cmd/acme/a/req/+', () => {
+      throw new Error('hostile payload');
+    });
+    await a.subscribe('cmd/acme/a/req/+', (m) => got.push(`a:${text(m)}`));
+    await b.subscribe('cmd/acme/b/req/+', (m) => got.push(`b:${text(m)}`));
+    await Promise.all([a.connect(), b.connect()]);
+    await cloud.publish('cmd/acme/a/req/x', '{not json', { qos: 1 });
+    await cloud.publish('cmd/acme/b/req/y', 'fine', { qos: 1 });
+    await waitUntil(() => got.length === 2, 2000, 'both deliveries');
+    expect(got.sort()).toEqual(['a:{not json', 'b:fine']);
+    expect(errors).toEqual(['INTERNAL']);
+    expect([a.state, b.state, gateway.transport.state]).toEqual(['online', 'online', 'online']);
+  });
+
   it('refuses bad options with FleetErrors that say what to pass', () => {
     const broker = new MemoryBroker();
     const transport = new MemoryTransport({ broker, clientId: 'gw-x' });
@@ -187,5 +221,37 @@ describe('filtersIntersect', () => {
 
   it('every filter intersects a topic it matches', () => {
     fc.assert(fc.property(filter, topic, (f, t) => !topicMatches(f, t) || filtersIntersect(f, t)));
+  });
+});
+
+describe('the device scope of a child', () => {
+  // Topics and filters built from the ids in play, the tree's fixed words and wildcards.
+  const ids = fc.constantFrom('acme', 'globex', 'd1', 'd2');
+  const word = fc.oneof(ids, fc.constantFrom('dt', 'cmd', '$aws', 'things', 'shadow', 'name', 'cfg', 'telemetry', 'heartbeat', 'req', 'res', 'job', 'status', 'prov', 'get', 'update', 'delete', 'accepted', 'delta', 'x'));
+  const topic = fc.array(word, { minLength: 1, maxLength: 7 }).map((l) => l.join('/'));
+  const filter = fc.tuple(fc.array(fc.oneof(word, fc.constant('+')), { minLength: 1, maxLength: 7 }), fc.boolean()).map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'));
+
+  it('allows exactly what the device ACL rules allow (publish, subscribe, delivery)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('acme', 'globex'), fc.constantFrom('d1', 'd2'), topic, filter, (tenant, device, t, f) => {
+        const rules = deviceAclRules(tenant, device);
+        const write = rules.filter(([a]) => a === 'write').map(([, p]) => p);
+        const read = rules.filter(([a]) => a === 'read').map(([, p]) => p);
+        const scope = deviceScope(tenant, device);
+        expect(scope.writable(t)).toBe(write.some((p) => topicMatches(p, t)));
+        expect(scope.readable(t)).toBe(read.some((p) => topicMatches(p, t)));
+        expect(scope.readableFilter(f)).toBe(read.some((p) => filtersIntersect(p, f)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('allows the device\'s own topics (a fixed corpus, so the property above is not vacuous)', () => {
+    const s = deviceScope('acme', 'd1');
+    expect(['dt/acme/d1/telemetry', 'cmd/acme/d1/res/c', '$aws/things/d1/shadow/update', '$aws/things/d1/shadow/name/cfg/get'].every(s.writable)).toBe(true);
+    expect(['cmd/acme/d1/req/c', 'cmd/acme/d1/job/j', '$aws/things/d1/shadow/update/delta'].every(s.readable)).toBe(true);
+    expect(['cmd/acme/+/req/+', '$aws/things/d1/shadow/#', '#', 'cmd/#'].every(s.readableFilter)).toBe(true);
+    expect(['dt/acme/d2/telemetry', 'cmd/acme/d1/req/c', 'dt/globex/d1/telemetry'].some(s.writable)).toBe(false);
+    expect(['cmd/acme/d2/req/+', '+/things/d1/shadow/+/+', 'dt/#'].some(s.readableFilter)).toBe(false);
   });
 });

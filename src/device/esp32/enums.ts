@@ -2,6 +2,8 @@
  * The ESP32 firmware's enumerations as they appear on the wire (the lab's names), and their
  * mapping to the SDK's vocabulary. On the wire each may be a name or its integer index.
  */
+import { describeValue } from '../../describe-value.js';
+import { FleetError } from '../../errors.js';
 import { COMMAND_ACK_STATUSES, type CommandAckStatus } from '../../protocol/command-wire.js';
 import type { HealthStatus } from '../../lifecycle/health.js';
 import type { LifecycleState } from '../../lifecycle/states.js';
@@ -55,8 +57,13 @@ export function coreHealthToEsp32(health: HealthStatus): Esp32HealthStatus {
   return ESP32_HEALTH_STATUSES[CORE_HEALTH.indexOf(health)] as Esp32HealthStatus;
 }
 
-/** Normalises an enum spelling: upper case, `-` and spaces as `_`. */
+/**
+ * Normalises an enum spelling: upper case, `-` and spaces as `_`.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `text` is not a string.
+ */
 export function enumKey(text: string): string {
+  if (typeof text !== 'string') throw new FleetError('INVALID_ARGUMENT', `enumKey(text): text must be a string such as "HEALTH_GOOD", got ${describeValue(text)}`, { status: 400 });
   return text.trim().toUpperCase().replace(/[-\s]+/g, '_');
 }
 

@@ -7,7 +7,7 @@
  */
 import { describeValue } from '../../describe-value.js';
 import { FleetError, isFleetError, type Result } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../json.js';
+import { utf8ByteLength, type JsonObject, type JsonValue } from '../../json.js';
 import type { HealthSample, HealthStatus } from '../../lifecycle/health.js';
 import type { LifecycleState } from '../../lifecycle/states.js';
 import type { CommandAckMessage, CommandRequestMessage } from '../../protocol/command-wire.js';
@@ -333,7 +333,27 @@ function reportedSection(kind: Esp32Kind, raw: WireObject): JsonObject {
     if (ms !== undefined) out[`${i}IntervalMs`] = ms;
   }
   for (const key of Object.keys(r)) if (!REPORTED_RENAMES.has(key)) out[key] = r[key] as JsonValue;
+  // The shadow service's rules for a section (no null inside an array): refuse here what it would refuse.
+  const path = nullInArray(out, ['state', 'reported']);
+  if (path !== undefined) throw invalid(kind, path.join('.'), 'is not a valid shadow value: an array may not hold null at any depth (null deletes a key, so it cannot be an element); remove the null');
   return out;
+}
+
+/** The path of the first array holding a null at any depth, or undefined. */
+function nullInArray(value: JsonValue, path: string[]): string[] | undefined {
+  if (Array.isArray(value)) return value.some(holdsNull) ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const key of Object.keys(value)) {
+    const found = nullInArray(value[key] as JsonValue, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function holdsNull(value: JsonValue): boolean {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  return Array.isArray(value) ? value.some(holdsNull) : Object.values(value).some((v) => holdsNull(v as JsonValue));
 }
 
 /**
@@ -355,6 +375,7 @@ export function parseEsp32Shadow(value: unknown, options?: Esp32ParseOptions): E
   if (reported === undefined) throw invalid('shadow', 'state.reported', 'is missing: send { "state": { "reported": { … } } }');
   const section = reportedSection('shadow', objectOf('shadow', reported.value, 'state.reported'));
   const clientToken = stringField('shadow', o, ['clientToken', 'client_token'], 64);
+  if (clientToken !== undefined && utf8ByteLength(clientToken) > 64) throw invalid('shadow', 'clientToken', 'must be at most 64 bytes of UTF-8');
   const version = counterField('shadow', o, ['version'], ESP32_MAX_COUNTER, 'INVALID_VERSION');
   return { state: { reported: section }, ...(clientToken === undefined ? {} : { clientToken }), ...(version === undefined ? {} : { version }) };
 }
@@ -627,8 +648,13 @@ function firstDifference(a: unknown, b: unknown, path: string): string | undefin
   return undefined;
 }
 
-/** The lifecycle state, health level and SDK sample of a health report, for the core's `evaluateHealth`. */
+/**
+ * The core's `HealthSample` of a health report, for `evaluateHealth`.
+ *
+ * @throws FleetError `INVALID_ARGUMENT` when `value` is not a valid health report value.
+ */
 export function esp32HealthSample(value: Esp32HealthValue): HealthSample {
+  buildEsp32('health', value); // validates
   return {
     at: value.at,
     ...(value.batteryPct === undefined ? {} : { batteryPct: value.batteryPct }),

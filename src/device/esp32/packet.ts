@@ -13,6 +13,18 @@ export const ESP32_RECOMMENDED_BUFFER_BYTES = 1024;
 
 const utf8 = new TextEncoder();
 
+function optionsOf<T extends object>(fn: string, options: unknown): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new FleetError('INVALID_ARGUMENT', `${fn}: options must be an object (or omitted), got ${describeValue(options)}`, { status: 400 });
+  return options as Partial<T>;
+}
+
+function codecOption(fn: string, name: string, codec: unknown, fallback: Codec | undefined): Codec | undefined {
+  if (codec === undefined) return fallback;
+  if (typeof codec === 'object' && codec !== null && typeof (codec as Codec).encode === 'function' && typeof (codec as Codec).decode === 'function') return codec as Codec;
+  throw new FleetError('INVALID_ARGUMENT', `${fn}: options.${name} must be a Codec (jsonCodec, or cborCodec from fleetkit/cbor), got ${describeValue(codec)}`, { status: 400 });
+}
+
 /**
  * The size in bytes of the MQTT 3.1.1 PUBLISH packet carrying `payloadBytes` to `topic`: fixed
  * header (1 byte + 1–4 bytes of remaining length), topic (2 + its UTF-8 length), packet id (2, QoS 1 only), payload.
@@ -47,13 +59,16 @@ export interface Esp32EncodeOptions {
  *   whatever the codec throws.
  */
 export function encodeEsp32(message: unknown, options: Esp32EncodeOptions = {}): Uint8Array {
-  const codec = options.codec ?? jsonCodec;
-  const buffer = options.bufferBytes ?? ESP32_RECOMMENDED_BUFFER_BYTES;
+  const o = optionsOf<Esp32EncodeOptions>('encodeEsp32', options);
+  const codec = codecOption('encodeEsp32', 'codec', o.codec, jsonCodec) as Codec;
+  const buffer = o.bufferBytes ?? ESP32_RECOMMENDED_BUFFER_BYTES;
+  if (o.topic !== undefined && typeof o.topic !== 'string') throw new FleetError('INVALID_ARGUMENT', `encodeEsp32: options.topic must be a topic string, got ${describeValue(o.topic)}`, { status: 400 });
+  if (o.qos !== undefined && o.qos !== 0 && o.qos !== 1) throw new FleetError('INVALID_ARGUMENT', `encodeEsp32: options.qos must be 0 or 1, got ${describeValue(o.qos)}`, { status: 400 });
   if (!Number.isInteger(buffer) || buffer < 16) throw new FleetError('INVALID_ARGUMENT', `encodeEsp32: bufferBytes must be an integer ≥ 16, got ${describeValue(buffer)}`, { status: 400 });
   const bytes = codec.encode(message);
-  const size = options.topic === undefined ? bytes.byteLength : mqttPublishPacketBytes(options.topic, bytes.byteLength, options.qos ?? 1);
+  const size = o.topic === undefined ? bytes.byteLength : mqttPublishPacketBytes(o.topic, bytes.byteLength, o.qos ?? 1);
   if (size > buffer) {
-    throw new FleetError('PAYLOAD_TOO_LARGE', `encodeEsp32: the ${options.topic === undefined ? 'payload' : 'MQTT packet'} is ${size} bytes, over the device's ${buffer}-byte buffer; send less (fewer values, shorter params) or raise the firmware's buffer`, {
+    throw new FleetError('PAYLOAD_TOO_LARGE', `encodeEsp32: the ${o.topic === undefined ? 'payload' : 'MQTT packet'} is ${size} bytes, over the device's ${buffer}-byte buffer; send less (fewer values, shorter params) or raise the firmware's buffer`, {
       status: 413,
       details: { size, bufferBytes: buffer },
     });
@@ -78,12 +93,15 @@ export interface Esp32DecodeOptions {
  */
 export function decodeEsp32Payload(payload: Uint8Array, options: Esp32DecodeOptions = {}): unknown {
   if (!(payload instanceof Uint8Array)) throw new FleetError('INVALID_PAYLOAD', `decodeEsp32Payload: expected bytes (a Uint8Array), got ${describeValue(payload)}`, { status: 400 });
+  const o = optionsOf<Esp32DecodeOptions>('decodeEsp32Payload', options);
+  const json = codecOption('decodeEsp32Payload', 'json', o.json, jsonCodec) as Codec;
+  const cbor = codecOption('decodeEsp32Payload', 'cbor', o.cbor, undefined);
   let i = 0;
   while (i < payload.length && (payload[i] === 0x20 || payload[i] === 0x0a || payload[i] === 0x0d || payload[i] === 0x09)) i++;
   const first = payload[i];
-  if (first === 0x7b || first === undefined) return (options.json ?? jsonCodec).decode(payload);
-  if (options.cbor === undefined) {
+  if (first === 0x7b || first === undefined) return json.decode(payload);
+  if (cbor === undefined) {
     throw new FleetError('INVALID_PAYLOAD', 'decodeEsp32Payload: the payload is not JSON (it does not start with "{") and no CBOR codec was given; pass { cbor: cborCodec } from fleetkit/cbor', { status: 400 });
   }
-  return options.cbor.decode(payload);
+  return cbor.decode(payload);
 }
