@@ -107,6 +107,12 @@ export interface DeviceAgentOptions {
   readonly firmwareVersion?: string;
   /** Update jobs (OTA). @defaultValue none */
   readonly jobs?: DeviceJobOptions;
+  /**
+   * Command handlers shared by many agents (a simulator's fleet): consulted when the agent has no
+   * handler of its own for a name (see {@link DeviceAgent.handle}); a handler finds its agent in
+   * `context.agent`. @defaultValue none
+   */
+  readonly handlers?: ReadonlyMap<string, CommandHandler>;
   /** Random source for enrollment nonces (a seeded one makes simulations reproducible). @defaultValue node:crypto */
   readonly random?: RandomSource;
 }
@@ -196,7 +202,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   readonly #options: DeviceAgentOptions;
   readonly #owner: 'local' | 'remote' | undefined;
   readonly #resolve: ReconcileResolver | undefined;
-  readonly #handlers = new Map<string, CommandHandler>();
+  #handlers: Map<string, CommandHandler> | undefined;
   readonly #buffer: TelemetryBuffer;
   readonly #ota: OtaAgent | undefined;
   readonly #channel: JobChannel | undefined;
@@ -779,7 +785,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     if (typeof name !== 'string' || name.length === 0 || typeof handler !== 'function') {
       throw new FleetError('INVALID_ARGUMENT', `DeviceAgent.handle: pass a command name and a handler function, got ${describeValue(name)}`, { status: 400 });
     }
-    this.#handlers.set(name, handler);
+    (this.#handlers ??= new Map()).set(name, handler);
     return this;
   }
 
@@ -825,7 +831,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
       finish('rejected', { error: { code: 'EXPIRED', message: `the command expired at ${command.expiresAt}` } });
       return;
     }
-    const handler = this.#handlers.get(command.name);
+    const handler = this.#handlers?.get(command.name) ?? this.#options.handlers?.get(command.name);
     if (handler === undefined) {
       finish('rejected', { error: { code: 'UNKNOWN_COMMAND', message: `this device has no handler for ${describeValue(command.name)}` } });
       return;

@@ -16,7 +16,7 @@ export type { FirmwareRuntime, FirmwareSlots, JobReport, OtaAgentOptions, OtaJob
 export { signFirmwareImage, toSigningKeys, verifyFirmwareImage } from './firmware-image.js';
 export type { FirmwareManifest, ImageRefusal, ImageVerification, SigningKey, SigningKeySet, TrustedSigningKeys } from './firmware-image.js';
 export { DEFAULT_VIRTUAL_INTERVALS, LAB_STATES, VIRTUAL_DEVICE_COMMANDS, VirtualDevice } from './virtual-device.js';
-export type { BatteryModel, FirmwareBehaviour, LabState, VirtualDeviceIntervals, VirtualDeviceOptions } from './virtual-device.js';
+export type { BatteryModel, FirmwareBehaviour, LabCommand, LabState, VirtualDeviceIntervals, VirtualDeviceOptions } from './virtual-device.js';
 export { seededRandom } from './random.js';
 export type { RandomSource } from './random.js';
 export type { Clock, TimerHandle } from '../clock.js';

@@ -11,7 +11,7 @@ import type { LifecycleState } from '../lifecycle/states.js';
 import type { Codec } from '../protocol/codec.js';
 import type { BootCheck } from '../rollout/boot.js';
 import type { QoS, Transport } from '../transport/types.js';
-import { DeviceAgent, type DeviceConflictPolicy } from './agent.js';
+import { DeviceAgent, type CommandHandler, type DeviceConflictPolicy } from './agent.js';
 import type { JobChannel } from './job-channel.js';
 import type { TrustedSigningKeys } from './firmware-image.js';
 import type { OtaJob } from './ota.js';
@@ -44,6 +44,22 @@ export const VIRTUAL_DEVICE_COMMANDS = [
   'ota_update',
   'decommission',
 ] as const;
+
+/** One of {@link VIRTUAL_DEVICE_COMMANDS}. */
+export type LabCommand = (typeof VIRTUAL_DEVICE_COMMANDS)[number];
+
+// One set of handler functions for every virtual device (a fleet of 60,000 shares them): each finds its device by agent.
+const DEVICES = new WeakMap<DeviceAgent, VirtualDevice>();
+const LAB_HANDLERS: ReadonlyMap<string, CommandHandler> = new Map(
+  VIRTUAL_DEVICE_COMMANDS.map((name): [string, CommandHandler] => [
+    name,
+    (params, { agent }) => {
+      const device = DEVICES.get(agent);
+      if (device === undefined) throw new FleetError('INVALID_OPERATION', `${name}: this agent belongs to no virtual device`);
+      return device.runCommand(name, params);
+    },
+  ]),
+);
 
 /** The periods of the lab firmware's loops (ms). */
 export interface VirtualDeviceIntervals {
@@ -232,6 +248,7 @@ export class VirtualDevice {
       firmwareVersion: options.firmwareVersion ?? '1.0.0',
       telemetryBufferSize: options.telemetryBufferSize ?? 100,
       random: this.#random,
+      handlers: LAB_HANDLERS,
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       ...(options.conflictPolicy === undefined ? {} : { conflictPolicy: options.conflictPolicy }),
       ...(options.codec === undefined ? {} : { codec: options.codec }),
@@ -250,7 +267,7 @@ export class VirtualDevice {
           }),
     });
     this.agent.on('config', (e) => this.#onConfig(e.config));
-    this.#registerCommands();
+    DEVICES.set(this.agent, this);
   }
 
   // ── state ────────────────────────────────────────────────────────────────────────────────────
@@ -440,73 +457,74 @@ export class VirtualDevice {
 
   // ── commands ─────────────────────────────────────────────────────────────────────────────────
 
-  #registerCommands(): void {
+  /** @internal Runs one of the lab's commands (the handlers shared by every virtual device call it). */
+  runCommand(name: LabCommand, params: JsonObject): JsonValue | Promise<JsonValue> {
     const a = this.agent;
-    a.handle('diagnostics', () => ({
-      state: this.#state,
-      health: this.#health,
-      ...this.#vitals(),
-      uptimeS: Math.floor((this.#clock.now() - this.#bootedAt) / 1000),
-      firmwareVersion: a.firmwareVersion,
-      telemetryIntervalMs: a.telemetryIntervalMs,
-      heartbeatIntervalMs: a.heartbeatIntervalMs,
-      degraded: this.#degraded,
-    }));
-    a.handle('led_blink', (params) => {
-      const times = params['times'] ?? 3;
-      if (typeof times !== 'number' || !Number.isSafeInteger(times) || times < 1 || times > 100) {
-        throw new FleetError('INVALID_ARGUMENT', `led_blink: times must be an integer 1–100, got ${describeValue(times)}`, { status: 400 });
+    switch (name) {
+      case 'diagnostics':
+        return {
+          state: this.#state,
+          health: this.#health,
+          ...this.#vitals(),
+          uptimeS: Math.floor((this.#clock.now() - this.#bootedAt) / 1000),
+          firmwareVersion: a.firmwareVersion,
+          telemetryIntervalMs: a.telemetryIntervalMs,
+          heartbeatIntervalMs: a.heartbeatIntervalMs,
+          degraded: this.#degraded,
+        };
+      case 'led_blink': {
+        const times = params['times'] ?? 3;
+        if (typeof times !== 'number' || !Number.isSafeInteger(times) || times < 1 || times > 100) {
+          throw new FleetError('INVALID_ARGUMENT', `led_blink: times must be an integer 1–100, got ${describeValue(times)}`, { status: 400 });
+        }
+        this.#blinks += times;
+        return { blinked: times };
       }
-      this.#blinks += times;
-      return { blinked: times };
-    });
-    a.handle('sensor_read', () => {
-      const values = this.#sampleNow();
-      return values;
-    });
-    a.handle('enter_maintenance', () => {
-      this.#require(['ACTIVE', 'DEGRADED', 'MAINTENANCE'], 'enter_maintenance');
-      this.#state = 'MAINTENANCE';
-      a.report({ state: this.#state });
-      return { state: this.#state };
-    });
-    a.handle('exit_maintenance', () => {
-      this.#require(['MAINTENANCE'], 'exit_maintenance');
-      this.#state = this.#degraded ? 'DEGRADED' : 'ACTIVE';
-      a.report({ state: this.#state });
-      return { state: this.#state };
-    });
-    a.handle('set_telemetry_interval', (params) => {
-      const ms = intervalParam('telemetry', params);
-      a.setTelemetryInterval(ms);
-      a.updateConfig({ telemetryIntervalMs: ms });
-      return { telemetryIntervalMs: ms };
-    });
-    a.handle('set_heartbeat_interval', (params) => {
-      const ms = intervalParam('heartbeat', params);
-      a.setHeartbeatInterval(ms);
-      a.updateConfig({ heartbeatIntervalMs: ms });
-      return { heartbeatIntervalMs: ms };
-    });
-    a.handle('reboot', () => {
-      // Acknowledged first, then the device restarts its loops as after a power cycle.
-      this.#clock.setTimeout(() => this.#reboot(), 0);
-      return { rebooting: true };
-    });
-    a.handle('ota_update', async (params) => {
-      this.#require(['ACTIVE', 'DEGRADED', 'MAINTENANCE'], 'ota_update');
-      const report = await a.runJob(this.#otaJob(params));
-      if (report.type !== 'boot_confirmed') {
-        throw new FleetError('INVALID_OPERATION', `ota_update ${report.type}: ${report.error?.message ?? ''}`.trim(), { details: { report: { ...report } } });
+      case 'sensor_read':
+        return this.#sampleNow();
+      case 'enter_maintenance':
+        this.#require(['ACTIVE', 'DEGRADED', 'MAINTENANCE'], name);
+        this.#state = 'MAINTENANCE';
+        a.report({ state: this.#state });
+        return { state: this.#state };
+      case 'exit_maintenance':
+        this.#require(['MAINTENANCE'], name);
+        this.#state = this.#degraded ? 'DEGRADED' : 'ACTIVE';
+        a.report({ state: this.#state });
+        return { state: this.#state };
+      case 'set_telemetry_interval': {
+        const ms = intervalParam('telemetry', params);
+        a.setTelemetryInterval(ms);
+        a.updateConfig({ telemetryIntervalMs: ms });
+        return { telemetryIntervalMs: ms };
       }
-      return { ...report } as unknown as JsonValue;
-    });
-    a.handle('decommission', () => {
-      this.#state = 'DECOMMISSIONED';
-      a.report({ state: this.#state });
-      this.#clock.setTimeout(() => void this.shutdown(), 0);
-      return { state: this.#state };
-    });
+      case 'set_heartbeat_interval': {
+        const ms = intervalParam('heartbeat', params);
+        a.setHeartbeatInterval(ms);
+        a.updateConfig({ heartbeatIntervalMs: ms });
+        return { heartbeatIntervalMs: ms };
+      }
+      case 'reboot':
+        // Acknowledged first, then the device restarts its loops as after a power cycle.
+        this.#clock.setTimeout(() => this.#reboot(), 0);
+        return { rebooting: true };
+      case 'ota_update':
+        return this.#ota(params);
+      case 'decommission':
+        this.#state = 'DECOMMISSIONED';
+        a.report({ state: this.#state });
+        this.#clock.setTimeout(() => void this.shutdown(), 0);
+        return { state: this.#state };
+    }
+  }
+
+  async #ota(params: JsonObject): Promise<JsonValue> {
+    this.#require(['ACTIVE', 'DEGRADED', 'MAINTENANCE'], 'ota_update');
+    const report = await this.agent.runJob(this.#otaJob(params));
+    if (report.type !== 'boot_confirmed') {
+      throw new FleetError('INVALID_OPERATION', `ota_update ${report.type}: ${report.error?.message ?? ''}`.trim(), { details: { report: { ...report } } });
+    }
+    return { ...report } as unknown as JsonValue;
   }
 
   #sampleNow(): JsonObject {

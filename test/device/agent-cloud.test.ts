@@ -3,7 +3,7 @@
 // buffer and stale deltas.
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeviceKey } from '../../src/lifecycle/index.js';
-import { DeviceAgent, isFleetError, type ConfigChangedEvent, type StaleShadowEvent } from '../../src/device/index.js';
+import { DeviceAgent, isFleetError, VirtualDevice, type ConfigChangedEvent, type StaleShadowEvent } from '../../src/device/index.js';
 import { opensslAvailable } from '../support/certs.js';
 import { deviceIdentity, Pki } from '../cloud/pki.js';
 import { cloudRig, ctx, GROUP_KEY, HEARTBEAT_MS, type CloudRig } from './cloud-rig.js';
@@ -255,5 +255,30 @@ describe('X.509 provisioning', () => {
     } finally {
       pki.cleanup();
     }
+  });
+});
+
+describe('VirtualDevice against the cloud tier', () => {
+  it('provisions on first boot (UNPROVISIONED → ACTIVE) and is heard by the health monitor; a refused one stays UNPROVISIONED', async () => {
+    const r = await setup();
+    const transport = r.transport('esp-1');
+    const device = new VirtualDevice({ transport, clock: r.clock, tenantId: 'acme', deviceId: 'esp-1', seed: 1, credentials: { method: 'symmetric-key', groupId: 'field', deviceKey: deriveDeviceKey(GROUP_KEY, 'esp-1') } });
+    expect(device.state).toBe('UNPROVISIONED');
+    const booted = device.boot();
+    await r.settle();
+    await booted;
+    expect([device.state, device.lifecycleState]).toEqual(['ACTIVE', 'active']);
+    await r.run(20_000);
+    expect(await r.health.status(ctx, 'esp-1')).toMatchObject({ online: true, health: 'good' });
+    await device.shutdown();
+
+    const bad = new VirtualDevice({ transport: r.transport('esp-2'), clock: r.clock, tenantId: 'acme', deviceId: 'esp-2', seed: 2, credentials: { method: 'symmetric-key', groupId: 'field', deviceKey: deriveDeviceKey(GROUP_KEY, 'someone-else') } });
+    const refused = bad.boot().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await r.settle();
+    expect(isFleetError(await refused)).toBe(true);
+    expect(bad.state).toBe('UNPROVISIONED');
   });
 });

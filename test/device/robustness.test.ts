@@ -2,12 +2,14 @@
 // topic and any payload (random bytes, random JSON values) that is not a valid message of that
 // topic: the agent emits an error event (on the topics it acts on), never throws or rejects, and
 // its configuration and shadow version stay exactly as they were.
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
 import { DeviceAgent, type FleetError } from '../../src/device/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
 import { commandRequestWireSchema } from '../../src/protocol/command-wire.js';
+import { jobDocumentWireSchema, jobNoneMessageSchema } from '../../src/protocol/job-wire.js';
 import { shadowAcceptedMessageSchema, shadowDeltaMessageSchema, shadowErrorResponseSchema } from '../../src/protocol/schemas.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -28,6 +30,8 @@ const TARGETS: readonly Target[] = [
   { topic: '$aws/things/dev-1/shadow/update/documents', schema: undefined },
   { topic: '$aws/things/dev-1/shadow/delete/accepted', schema: undefined },
   { topic: 'cmd/acme/dev-1/req/c-1', schema: commandRequestWireSchema },
+  { topic: 'cmd/acme/dev-1/job/j-1', schema: jobDocumentWireSchema },
+  { topic: 'cmd/acme/dev-1/jobs/none', schema: jobNoneMessageSchema },
 ];
 
 const jsonish = fc.oneof(
@@ -58,7 +62,16 @@ describe('hostile inbound messages', () => {
   const broker = new MemoryBroker();
   const hostile = new MemoryTransport({ broker, clientId: 'compromised-broker', queue: { maxMessages: 100_000 } });
   const transport = new MemoryTransport({ broker, clientId: 'dev-1', clock, queue: { maxMessages: 100_000 } });
-  const agent = new DeviceAgent({ transport, clock, tenantId: 'acme', deviceId: 'dev-1', initialConfig: { rate: 1, mode: 'eco' }, heartbeatIntervalMs: 0, telemetryIntervalMs: 0 });
+  const agent = new DeviceAgent({
+    transport,
+    clock,
+    tenantId: 'acme',
+    deviceId: 'dev-1',
+    initialConfig: { rate: 1, mode: 'eco' },
+    heartbeatIntervalMs: 0,
+    telemetryIntervalMs: 0,
+    jobs: { trustedSigningKeys: [generateKeyPairSync('ed25519').publicKey], fetchImage: () => Promise.resolve(new Uint8Array(16)) },
+  });
   const errors: FleetError[] = [];
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown): void => void unhandled.push(e);
@@ -91,11 +104,13 @@ describe('hostile inbound messages', () => {
         fc.pre(!validFor(target, p));
         const config = agent.config;
         const version = agent.shadowVersion;
+        const slots = agent.slots;
         const before = errors.length;
         await hostile.publish(target.topic, p.bytes, { qos: 1 });
         for (let i = 0; i < 3; i++) await turn();
         expect(agent.config).toEqual(config);
         expect(agent.shadowVersion).toBe(version);
+        expect(agent.slots).toEqual(slots);
         expect(unhandled).toEqual([]);
         if (target.schema !== undefined) {
           expect(errors.length).toBe(before + 1);
@@ -119,8 +134,44 @@ describe('hostile inbound messages', () => {
   });
 
   it('covers every subscribed topic kind of the corpus', () => {
-    // The fixed corpus above names every response topic under the shadow filter the agent holds, and its command filter.
+    // The fixed corpus above names every response topic under the shadow filter the agent holds, its command filter and its job topics.
     const kinds = new Set(TARGETS.map((t) => t.topic.split('/').slice(-2).join('/')));
-    expect(kinds).toEqual(new Set(['update/delta', 'get/accepted', 'get/rejected', 'update/rejected', 'delete/rejected', 'update/accepted', 'update/documents', 'delete/accepted', 'req/c-1']));
+    expect(kinds).toEqual(new Set(['update/delta', 'get/accepted', 'get/rejected', 'update/rejected', 'delete/rejected', 'update/accepted', 'update/documents', 'delete/accepted', 'req/c-1', 'job/j-1', 'jobs/none']));
+  });
+});
+
+describe('hostile provisioning answers', () => {
+  it('anything but the answer to its own request is an error event; the device keeps waiting, provisions nothing, and times out on the clock (property)', async () => {
+    const clock = new SimulatedClock(1_700_000_000_000);
+    const broker = new MemoryBroker();
+    const hostile = new MemoryTransport({ broker, clientId: 'compromised-broker' });
+    const transport = new MemoryTransport({ broker, clientId: 'dev-9', clock });
+    await hostile.connect();
+    await transport.connect();
+    const agent = new DeviceAgent({ transport, clock, tenantId: 'acme', deviceId: 'dev-9', provisioningTimeoutMs: 60_000, credentials: { method: 'symmetric-key', groupId: 'field', deviceKey: 'a2V5' } });
+    const errors: FleetError[] = [];
+    agent.on('error', (e) => errors.push(e));
+    const outcome = agent.provision().then(
+      () => 'provisioned',
+      (e: { code?: string }) => e.code,
+    );
+    for (let i = 0; i < 3; i++) await turn();
+    // A well-formed "accepted" that answers no request of this device is refused like garbage.
+    const forged = fc.record({ type: fc.constant('accepted'), requestId: fc.constantFrom('p999-1', 'other'), deviceId: fc.constant('dev-9'), tenantId: fc.constant('acme'), topics: fc.constant({}), desired: fc.constant({ evil: true }) });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(payload, forged.map((v) => ({ bytes: new TextEncoder().encode(JSON.stringify(v)), decoded: v as unknown, json: true }))), async (p) => {
+        const before = errors.length;
+        await hostile.publish('cmd/acme/dev-9/prov/res', p.bytes, { qos: 1 });
+        for (let i = 0; i < 3; i++) await turn();
+        expect(errors.length).toBe(before + 1);
+        expect(agent.provisioning).toBeUndefined();
+        expect(agent.config).toEqual({});
+      }),
+      { numRuns: 100 },
+    );
+    clock.advance(60_000);
+    expect(await outcome).toBe('TIMEOUT');
+    await hostile.close();
+    await transport.close();
   });
 });
