@@ -256,6 +256,41 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
     });
   });
 
+  describe(`${label}: registry import`, () => {
+    it('createMany registers thousands of devices in one transaction, or none when one id is taken', async () => {
+      const db = await open();
+      await db.reset();
+      const s = createPostgresStores(db.app);
+      const devices = Array.from({ length: 2500 }, (_, i) => ({
+        ...createDeviceSnapshot({ deviceId: `imp-${String(i).padStart(5, '0')}`, tenantId: 'acme', now: 1 }),
+        tags: i % 2 === 0 ? ['even', `t${i % 7}`] : [],
+        firmwareVersion: i % 3 === 0 ? '1.0' : '2.0',
+        ...(i % 5 === 0 ? { lastSeen: i } : {}),
+      }));
+      expect(await s.devices.createMany(ACME, devices)).toBe(2500);
+      expect(await s.devices.count(ACME)).toBe(2500);
+      expect(await s.devices.count(ACME, { tag: 'even' })).toBe(1250);
+      expect(await s.devices.count(ACME, { firmwareVersion: '1.0' })).toBe(834);
+      expect(await s.devices.get(ACME, 'imp-00010')).toEqual({ ...devices[10], attributes: {}, revision: 1 });
+      expect(await s.devices.get(ACME, 'imp-00011')).toEqual({ ...devices[11], attributes: {}, revision: 1 });
+      // One id already registered: nothing of the batch is stored.
+      const more = [createDeviceSnapshot({ deviceId: 'new-1', tenantId: 'acme', now: 1 }), createDeviceSnapshot({ deviceId: 'imp-02000', tenantId: 'acme', now: 1 })];
+      const e = await s.devices.createMany(ACME, more).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isFleetError(e, 'ALREADY_EXISTS')).toBe(true);
+      expect(await s.devices.locate('new-1')).toBeUndefined();
+      const foreign = await s.devices.createMany(GLOBEX, [createDeviceSnapshot({ deviceId: 'g-new', tenantId: 'globex', now: 1 }), createDeviceSnapshot({ deviceId: 'imp-00001', tenantId: 'globex', now: 1 })]).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isFleetError(foreign, 'TENANT_MISMATCH')).toBe(true);
+      expect(await s.devices.count(GLOBEX)).toBe(0);
+      expect(await s.devices.count(ACME)).toBe(2500);
+    });
+  });
+
   describe(`${label}: failures leave nothing half-written`, () => {
     it('a connection lost inside a transaction is STORE_UNAVAILABLE (retryable) and rolls back every statement before it', async () => {
       const db = await open();
