@@ -29,6 +29,8 @@ export type {
 } from './driver.js';
 export { loadMigrations, migrate, migrationsDir } from './migrate.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';
+export { OutboxRelay } from './outbox.js';
+export type { OutboxMessage, OutboxOptions, OutboxRelayOptions, RelayedMessage } from './outbox.js';
 export { PostgresShadowStore } from './shadow-store.js';
 export { PostgresDeviceStore } from './device-store.js';
 export { PostgresJobStore } from './job-store.js';
