@@ -360,8 +360,8 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
       const db = await open();
       await db.reset();
       const s = createPostgresStores(db.app);
-      // create = set tenant, claim the id in the directory, insert the record: fail at the third.
-      const broken = createPostgresStores(failing(db.app, 3));
+      // create = (role and tenant, set by the driver) claim the id in the directory, insert the record: fail at the insert.
+      const broken = createPostgresStores(failing(db.app, 2));
       const e = await broken.devices.create(ACME, createDeviceSnapshot({ deviceId: 'pump-9', tenantId: 'acme', now: 1 })).then(
         () => undefined,
         (x: unknown) => x,
@@ -373,7 +373,7 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
       expect(await s.devices.get(ACME, 'pump-9')).toBeUndefined();
       expect((await s.devices.create(ACME, createDeviceSnapshot({ deviceId: 'pump-9', tenantId: 'acme', now: 1 }))).revision).toBe(1);
       // A first shadow write: claim the thing, insert the shadow; fail at the insert.
-      const e2 = await createPostgresStores(failing(db.app, 3))
+      const e2 = await createPostgresStores(failing(db.app, 2))
         .shadows.compareAndSet(ACME, 'pump-9', undefined, 0, doc(1))
         .then(
           () => undefined,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../src/errors.js';
 import { createPostgresStores, loadMigrations, migrate, openPGlite, pgliteDriver } from '../../src/postgres/index.js';
 import { RESET_SQL, storeContracts } from './harness.js';
@@ -28,6 +28,11 @@ function sharedDb(): Promise<PGlite> {
   })();
   return shared;
 }
+
+// Started in a hook with a long timeout: on a loaded machine the first start takes tens of seconds.
+beforeAll(async () => {
+  await sharedDb();
+}, 180_000);
 
 storeContracts(
   'PGlite',
@@ -76,7 +81,7 @@ describe('PGlite: migrations and persistence', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('a closed database is STORE_UNAVAILABLE, not a raw error', async () => {
     const copy = await (await sharedDb()).clone();
