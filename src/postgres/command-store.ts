@@ -8,6 +8,7 @@ import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.j
 import { checkRecordTenant, tenantOf, type TenantContext } from '../store/tenant.js';
 import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
+import { checkOutbox, enqueue, type OutboxOptions } from './outbox.js';
 import { Where, asArray, fromJson, inTenant, int, sqlPage, toJson } from './sql-common.js';
 
 /**
@@ -29,11 +30,17 @@ export class PostgresCommandStore implements CommandStore {
     this.#db = driver;
   }
 
-  /** {@inheritDoc CommandStore.createCommand} */
-  async createCommand(ctx: TenantContext, command: CommandInput): Promise<CreateCommandResult> {
+  /**
+   * {@inheritDoc CommandStore.createCommand}
+   *
+   * @param options - `outbox`: messages committed with the command, only when it is created
+   *   (not on an idempotent retry)
+   */
+  async createCommand(ctx: TenantContext, command: CommandInput, options?: OutboxOptions): Promise<CreateCommandResult> {
     const api = 'CommandStore.createCommand';
     const tenantId = tenantOf(ctx, api);
     const parsed = parseCommand(api, tenantId, command);
+    const outbox = checkOutbox(api, options);
     const json = toJson(parsed);
     return inTenant(this.#db, tenantId, async (tx) => {
       const r = await tx.query(
@@ -41,7 +48,10 @@ export class PostgresCommandStore implements CommandStore {
          ON CONFLICT (tenant_id, command_id) DO NOTHING`,
         [tenantId, parsed.commandId, parsed.deviceId, parsed.status, parsed.expiresAt ?? null, json],
       );
-      if (r.rowCount === 1) return { command: { ...(JSON.parse(json) as CommandInput), version: 1 }, created: true };
+      if (r.rowCount === 1) {
+        await enqueue(tx, tenantId, outbox);
+        return { command: { ...(JSON.parse(json) as CommandInput), version: 1 }, created: true };
+      }
       const existing = await read(tx, tenantId, parsed.commandId);
       if (existing !== undefined && sameContent(existing, parsed)) return { command: existing, created: false };
       throw new FleetError('ALREADY_EXISTS', `${api}: command "${parsed.commandId}" exists with another device, name or params; use a new command id`, { status: 409 });

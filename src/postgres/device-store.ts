@@ -62,6 +62,51 @@ export class PostgresDeviceStore implements DeviceStore {
     });
   }
 
+  /**
+   * Registers many new devices of one tenant in one transaction (a registry import): all are
+   * stored at revision 1, or none is. Rows go in batches of 1,000 per statement.
+   *
+   * @returns how many were registered (`devices.length`)
+   * @throws FleetError `ALREADY_EXISTS` when an id is already registered in this tenant (or given
+   *   twice), `TENANT_MISMATCH` when another tenant has one, `INVALID_ARGUMENT` for an invalid record.
+   */
+  async createMany(ctx: TenantContext, devices: readonly DeviceInput[]): Promise<number> {
+    const api = 'DeviceStore.createMany';
+    const tenantId = tenantOf(ctx, api);
+    if (!Array.isArray(devices)) throw new FleetError('INVALID_ARGUMENT', `${api}: devices must be an array of device records`, { status: 400 });
+    const records = devices.map((d) => deviceRecord(parseDevice(api, tenantId, d)));
+    const ids = new Set<string>();
+    for (const r of records) {
+      if (ids.has(r.deviceId)) throw new FleetError('ALREADY_EXISTS', `${api}: device "${r.deviceId}" is given twice`, { status: 409, details: { deviceId: r.deviceId } });
+      ids.add(r.deviceId);
+    }
+    await inTenant(this.#db, tenantId, async (tx) => {
+      for (let at = 0; at < records.length; at += 1000) {
+        const batch = records.slice(at, at + 1000);
+        const batchIds = batch.map((r) => r.deviceId);
+        const claimed = await tx.query<{ device_id: string }>(
+          'INSERT INTO fleetkit_device_directory (device_id, tenant_id) SELECT id, $2 FROM unnest($1::text[]) AS id ON CONFLICT (device_id) DO NOTHING RETURNING device_id',
+          [batchIds, tenantId],
+        );
+        if (claimed.rows.length !== batch.length) {
+          const got = new Set(claimed.rows.map((r) => r.device_id));
+          const taken = batchIds.find((id) => !got.has(id)) as string;
+          const owner = await this.#owner(tx, taken);
+          if (owner !== tenantId) throw tenantMismatch(api, `device "${taken}"`, tenantId);
+          throw new FleetError('ALREADY_EXISTS', `${api}: device "${taken}" is already registered; use update() with its revision`, { status: 409, details: { deviceId: taken } });
+        }
+        const cols = batch.map(columns);
+        await tx.query(
+          `INSERT INTO fleetkit_devices (tenant_id, device_id, state, health, firmware_version, tags, last_seen, revision, record)
+           SELECT $1, d, s, h, f, ARRAY(SELECT json_array_elements_text(t::json)), l, 1, r::json
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[]) AS u(d, s, h, f, t, l, r)`,
+          [tenantId, batchIds, cols.map((c) => c[0]), cols.map((c) => c[1]), cols.map((c) => c[2]), cols.map((c) => JSON.stringify(c[3])), cols.map((c) => c[4]), batch.map((r) => toJson(r))],
+        );
+      }
+    });
+    return records.length;
+  }
+
   /** {@inheritDoc DeviceStore.get} */
   async get(ctx: TenantContext, deviceId: string): Promise<RegisteredDevice | undefined> {
     const api = 'DeviceStore.get';

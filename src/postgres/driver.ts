@@ -31,6 +31,11 @@ export interface SqlTransaction extends SqlExecutor {
 export interface TransactionOptions {
   /** Do not switch to the driver's application role (for migrations, which the owner runs). @defaultValue false */
   readonly asOwner?: boolean;
+  /**
+   * The row-level-security tenant of the transaction: `fleetkit.tenant_id` is set (local to the
+   * transaction, as a parameter) in the same statement that switches the role.
+   */
+  readonly tenantId?: string;
 }
 
 /**
@@ -42,7 +47,8 @@ export interface SqlDriver extends SqlExecutor {
   readonly kind: 'pglite' | 'pg';
   /**
    * Runs `fn` in one transaction (committed when it resolves, rolled back when it throws). When
-   * the driver has an application role, the transaction runs `SET LOCAL ROLE` to it first.
+   * the driver has an application role, the transaction switches to it first (`SET LOCAL ROLE`),
+   * and sets the tenant given in `options` in the same statement.
    */
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Runs a script of several statements without parameters (migrations). */
@@ -65,12 +71,23 @@ export interface DriverOptions {
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-function roleStatement(role: string | undefined): string | undefined {
+function checkRole(role: string | undefined): string | undefined {
   if (role === undefined) return undefined;
   if (!ROLE_NAME.test(role)) {
     throw new FleetError('INVALID_ARGUMENT', `role must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters), got ${JSON.stringify(role.slice(0, 80))}`, { status: 400 });
   }
-  return `SET LOCAL ROLE ${role}`;
+  return role;
+}
+
+// The first statement of a transaction: the role (SET LOCAL ROLE, as set_config) and the tenant,
+// both local to the transaction and both parameters; undefined when there is nothing to set.
+function setup(role: string | undefined, options: TransactionOptions): { text: string; params: unknown[] } | undefined {
+  const useRole = role !== undefined && options.asOwner !== true;
+  const tenant = options.tenantId;
+  if (useRole && tenant !== undefined) return { text: "SELECT set_config('role', $1, true), set_config('fleetkit.tenant_id', $2, true)", params: [role, tenant] };
+  if (useRole) return { text: "SELECT set_config('role', $1, true)", params: [role] };
+  if (tenant !== undefined) return { text: "SELECT set_config('fleetkit.tenant_id', $1, true)", params: [tenant] };
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,7 +116,7 @@ export interface PGliteLike {
  * ```
  */
 export function pgliteDriver(db: PGliteLike, options: DriverOptions = {}): SqlDriver {
-  const setRole = roleStatement(options.role);
+  const role = checkRole(options.role);
   const owns = options.owns ?? false;
   const wrap = (q: PGliteLike['query']): SqlExecutor['query'] =>
     async <R>(text: string, params: readonly unknown[] = []) => {
@@ -117,8 +134,9 @@ export function pgliteDriver(db: PGliteLike, options: DriverOptions = {}): SqlDr
     },
     async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
       try {
+        const first = setup(role, txOptions);
         return await db.transaction(async (tx) => {
-          if (setRole !== undefined && txOptions.asOwner !== true) await tx.query(setRole);
+          if (first !== undefined) await tx.query(first.text, first.params);
           return fn({
             query: wrap(tx.query.bind(tx)),
             exec: async (sql: string) => {
@@ -193,7 +211,7 @@ export interface PgPoolLike {
  * a client whose transaction failed on a connection error is destroyed, not reused.
  */
 export function pgPoolDriver(pool: PgPoolLike, options: DriverOptions = {}): SqlDriver {
-  const setRole = roleStatement(options.role);
+  const role = checkRole(options.role);
   const owns = options.owns ?? false;
   const run = async <R>(exec: PgPoolLike | PgClientLike, text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> => {
     const r = await exec.query(text, params.length === 0 ? undefined : [...params]);
@@ -218,7 +236,8 @@ export function pgPoolDriver(pool: PgPoolLike, options: DriverOptions = {}): Sql
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        if (setRole !== undefined && txOptions.asOwner !== true) await client.query(setRole);
+        const first = setup(role, txOptions);
+        if (first !== undefined) await client.query(first.text, first.params);
         const value = await fn({
           query: (text, params) => run(client, text, params),
           exec: async (sql: string) => {

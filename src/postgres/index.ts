@@ -13,6 +13,7 @@ import { PostgresDeviceStore } from './device-store.js';
 import { PostgresJobStore } from './job-store.js';
 import { PostgresShadowStore } from './shadow-store.js';
 
+export type { AuditLog, CommandStore, DeviceStore, FleetStores, JobStore, ShadowStore } from '../store/index.js';
 export { openPGlite, openPgPool, pgliteDriver, pgPoolDriver } from './driver.js';
 export type {
   DriverOptions,
@@ -29,6 +30,8 @@ export type {
 } from './driver.js';
 export { loadMigrations, migrate, migrationsDir } from './migrate.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';
+export { OutboxRelay } from './outbox.js';
+export type { OutboxMessage, OutboxOptions, OutboxRelayOptions, RelayedMessage } from './outbox.js';
 export { PostgresShadowStore } from './shadow-store.js';
 export { PostgresDeviceStore } from './device-store.js';
 export { PostgresJobStore } from './job-store.js';

@@ -12,6 +12,7 @@ import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.j
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
 import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
 import type { SqlDriver } from './driver.js';
+import { checkOutbox, enqueue, type OutboxOptions } from './outbox.js';
 import { Where, asArray, copyJson, fromJson, inTenant, int, sqlPage, splitKey, toJson } from './sql-common.js';
 
 type RolloutFields = z.infer<typeof rolloutFieldsSchema>;
@@ -128,11 +129,16 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
-  /** {@inheritDoc JobStore.putExecution} */
-  async putExecution(ctx: TenantContext, execution: JobExecutionInput, expectedVersion: number): Promise<StoredJobExecution> {
+  /**
+   * {@inheritDoc JobStore.putExecution}
+   *
+   * @param options - `outbox`: messages committed with the write (a job notification), only when it happens
+   */
+  async putExecution(ctx: TenantContext, execution: JobExecutionInput, expectedVersion: number, options?: OutboxOptions): Promise<StoredJobExecution> {
     const api = 'JobStore.putExecution';
     const tenantId = tenantOf(ctx, api);
     const expected = checkRevision(api, 'expectedVersion', expectedVersion);
+    const outbox = checkOutbox(api, options);
     checkRecordTenant(api, tenantId, execution, 'the execution');
     const parsed = parseRecord(api, 'execution', executionSchema, execution);
     const { version: _ignored, ...fields } = parsed;
@@ -154,7 +160,10 @@ export class PostgresJobStore implements JobStore {
               json,
               expected,
             ]);
-      if (r.rowCount === 1) return { ...(JSON.parse(json) as JobExecutionInput), version: expected + 1 };
+      if (r.rowCount === 1) {
+        await enqueue(tx, tenantId, outbox);
+        return { ...(JSON.parse(json) as JobExecutionInput), version: expected + 1 };
+      }
       const row = (await tx.query<{ version: unknown }>('SELECT version FROM fleetkit_job_executions WHERE tenant_id = $1 AND job_id = $2 AND device_id = $3', [tenantId, parsed.jobId, parsed.deviceId])).rows[0];
       throw revisionConflict(api, what, expected, row === undefined ? 0 : int(row.version));
     });

@@ -11,6 +11,7 @@ import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.j
 import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../store/shadow-store.js';
 import { tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
+import { checkOutbox, enqueue, type OutboxOptions } from './outbox.js';
 import { Where, fromJson, inTenant, sqlPage, splitKey, toJson } from './sql-common.js';
 
 const LIST = 'shadows';
@@ -53,8 +54,13 @@ export class PostgresShadowStore implements ShadowStore {
     return inTenant(this.#db, tenantId, (tx) => this.#current(tx, api, tenantId, thingName, shadowName));
   }
 
-  /** {@inheritDoc ShadowStore.compareAndSet} */
-  async compareAndSet(ctx: TenantContext, thingName: string, shadowName: string | undefined, expectedVersion: number, next: StoredShadow): Promise<CompareAndSetResult> {
+  /**
+   * {@inheritDoc ShadowStore.compareAndSet}
+   *
+   * @param options - `outbox`: messages committed in the same transaction, only when the write
+   *   happens (see {@link OutboxRelay})
+   */
+  async compareAndSet(ctx: TenantContext, thingName: string, shadowName: string | undefined, expectedVersion: number, next: StoredShadow, options?: OutboxOptions): Promise<CompareAndSetResult> {
     const api = 'ShadowStore.compareAndSet';
     const tenantId = tenantOf(ctx, api);
     checkNames(thingName, shadowName);
@@ -62,6 +68,7 @@ export class PostgresShadowStore implements ShadowStore {
       throw new FleetError('INVALID_ARGUMENT', `${api}: expectedVersion must be an integer ≥ 0 (0 for a shadow that does not exist yet), got ${String(expectedVersion)}`, { status: 400 });
     }
     checkDocument(api, next, expectedVersion);
+    const outbox = checkOutbox(api, options);
     const json = toJson(next);
     const deleted = isTombstone(next);
     const name = shadowName ?? '';
@@ -71,7 +78,10 @@ export class PostgresShadowStore implements ShadowStore {
           'UPDATE fleetkit_shadows SET version = $3, deleted = $4, document = $5::text::json WHERE thing_name = $1 AND shadow_name = $2 AND version = $6',
           [thingName, name, next.version, deleted, json, expectedVersion],
         );
-        if (r.rowCount === 1) return { ok: true };
+        if (r.rowCount === 1) {
+          await enqueue(tx, tenantId, outbox);
+          return { ok: true };
+        }
         return { ok: false, current: await this.#current(tx, api, tenantId, thingName, shadowName) };
       }
       await this.#claim(tx, api, tenantId, thingName);
@@ -79,19 +89,27 @@ export class PostgresShadowStore implements ShadowStore {
         'INSERT INTO fleetkit_shadows (tenant_id, thing_name, shadow_name, version, deleted, document) VALUES ($1, $2, $3, $4, $5, $6::text::json) ON CONFLICT (thing_name, shadow_name) DO NOTHING',
         [tenantId, thingName, name, next.version, deleted, json],
       );
-      if (r.rowCount === 1) return { ok: true };
+      if (r.rowCount === 1) {
+        await enqueue(tx, tenantId, outbox);
+        return { ok: true };
+      }
       return { ok: false, current: await this.#current(tx, api, tenantId, thingName, shadowName) };
     });
   }
 
-  /** {@inheritDoc ShadowStore.delete} */
-  async delete(ctx: TenantContext, thingName: string, shadowName?: string, expectedVersion?: number): Promise<DeleteShadowOutcome> {
+  /**
+   * {@inheritDoc ShadowStore.delete}
+   *
+   * @param options - `outbox`: messages committed with the deletion, only when it happens
+   */
+  async delete(ctx: TenantContext, thingName: string, shadowName?: string, expectedVersion?: number, options?: OutboxOptions): Promise<DeleteShadowOutcome> {
     const api = 'ShadowStore.delete';
     const tenantId = tenantOf(ctx, api);
     checkNames(thingName, shadowName);
     if (expectedVersion !== undefined && (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0)) {
       throw new FleetError('INVALID_ARGUMENT', `${api}: expectedVersion must be an integer ≥ 0 or omitted, got ${String(expectedVersion)}`, { status: 400 });
     }
+    const outbox = checkOutbox(api, options);
     return inTenant(this.#db, tenantId, async (tx) => {
       const r = await tx.query<{ version: unknown }>(
         `UPDATE fleetkit_shadows SET deleted = true, document = json_build_object('deleted', true, 'version', version)
@@ -99,7 +117,10 @@ export class PostgresShadowStore implements ShadowStore {
         [thingName, shadowName ?? '', expectedVersion ?? null],
       );
       const row = r.rows[0];
-      if (row !== undefined) return { ok: true, tombstone: { deleted: true, version: Number(row.version) } };
+      if (row !== undefined) {
+        await enqueue(tx, tenantId, outbox);
+        return { ok: true, tombstone: { deleted: true, version: Number(row.version) } };
+      }
       return { ok: false, current: await this.#current(tx, api, tenantId, thingName, shadowName) };
     });
   }

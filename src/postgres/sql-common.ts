@@ -9,10 +9,7 @@ import { encodeCursor, type Page } from '../store/page.js';
  * (`set_config('fleetkit.tenant_id', $1, true)`: local to the transaction, a parameter, never SQL text).
  */
 export async function inTenant<T>(driver: SqlDriver, tenantId: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  return driver.transaction(async (tx) => {
-    await tx.query("SELECT set_config('fleetkit.tenant_id', $1, true)", [tenantId]);
-    return fn(tx);
-  });
+  return driver.transaction(fn, { tenantId });
 }
 
 /** @internal A bigint column as a number (node-postgres returns int8 as a string). */

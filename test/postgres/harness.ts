@@ -22,6 +22,7 @@ export const STORE_TABLES = [
   'fleetkit_commands',
   'fleetkit_audit_sequences',
   'fleetkit_audit_log',
+  'fleetkit_outbox',
 ];
 
 /** A fresh database for one suite: the application driver and an owner-side reset. */

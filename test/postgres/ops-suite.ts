@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFleetError } from '../../src/errors.js';
 import { createDeviceSnapshot } from '../../src/lifecycle/index.js';
-import { createPostgresStores, type PostgresStores, type SqlDriver, type SqlExecutor, type SqlTransaction } from '../../src/postgres/index.js';
+import { OutboxRelay, createPostgresStores, type PostgresStores, type RelayedMessage, type SqlDriver, type SqlExecutor, type SqlTransaction } from '../../src/postgres/index.js';
 import { planRollout } from '../../src/rollout/index.js';
 import type { ShadowDocument } from '../../src/shadow/types.js';
 import { STORE_TABLES } from './harness.js';
@@ -14,6 +14,8 @@ import { STORE_TABLES } from './harness.js';
 /** A database for one test: the application driver, an owner-side reset. */
 export interface OpsDatabase {
   readonly app: SqlDriver;
+  /** A new driver as a member of fleetkit_relay (a relay process starting). */
+  relay(): Promise<SqlDriver>;
   reset(): Promise<void>;
 }
 
@@ -27,7 +29,7 @@ function doc(version: number, marker = 'm'): ShadowDocument {
 /** Writes one record of every kind for `tenantId`. */
 export async function populate(s: PostgresStores, tenantId: string, suffix: string): Promise<void> {
   const ctx = { tenantId };
-  await s.shadows.compareAndSet(ctx, `thing-${suffix}`, undefined, 0, doc(1));
+  await s.shadows.compareAndSet(ctx, `thing-${suffix}`, undefined, 0, doc(1), { outbox: [{ topic: `$aws/things/thing-${suffix}/shadow/update/accepted`, payload: '{}' }] });
   await s.devices.create(ctx, createDeviceSnapshot({ deviceId: `dev-${suffix}`, tenantId, now: 1 }));
   await s.devices.putCa(ctx, { tenantId, caId: 'ca-1', pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', status: 'active' });
   await s.devices.putEnrollmentGroup(ctx, { tenantId, groupId: 'g-1', key: Buffer.alloc(32, 7).toString('base64') } as never);
@@ -256,13 +258,110 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
     });
   });
 
+  describe(`${label}: registry import`, () => {
+    it('createMany registers thousands of devices in one transaction, or none when one id is taken', async () => {
+      const db = await open();
+      await db.reset();
+      const s = createPostgresStores(db.app);
+      const devices = Array.from({ length: 2500 }, (_, i) => ({
+        ...createDeviceSnapshot({ deviceId: `imp-${String(i).padStart(5, '0')}`, tenantId: 'acme', now: 1 }),
+        tags: i % 2 === 0 ? ['even', `t${i % 7}`] : [],
+        firmwareVersion: i % 3 === 0 ? '1.0' : '2.0',
+        ...(i % 5 === 0 ? { lastSeen: i } : {}),
+      }));
+      expect(await s.devices.createMany(ACME, devices)).toBe(2500);
+      expect(await s.devices.count(ACME)).toBe(2500);
+      expect(await s.devices.count(ACME, { tag: 'even' })).toBe(1250);
+      expect(await s.devices.count(ACME, { firmwareVersion: '1.0' })).toBe(834);
+      expect(await s.devices.get(ACME, 'imp-00010')).toEqual({ ...devices[10], attributes: {}, revision: 1 });
+      expect(await s.devices.get(ACME, 'imp-00011')).toEqual({ ...devices[11], attributes: {}, revision: 1 });
+      // One id already registered: nothing of the batch is stored.
+      const more = [createDeviceSnapshot({ deviceId: 'new-1', tenantId: 'acme', now: 1 }), createDeviceSnapshot({ deviceId: 'imp-02000', tenantId: 'acme', now: 1 })];
+      const e = await s.devices.createMany(ACME, more).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isFleetError(e, 'ALREADY_EXISTS')).toBe(true);
+      expect(await s.devices.locate('new-1')).toBeUndefined();
+      const foreign = await s.devices.createMany(GLOBEX, [createDeviceSnapshot({ deviceId: 'g-new', tenantId: 'globex', now: 1 }), createDeviceSnapshot({ deviceId: 'imp-00001', tenantId: 'globex', now: 1 })]).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isFleetError(foreign, 'TENANT_MISMATCH')).toBe(true);
+      expect(await s.devices.count(GLOBEX)).toBe(0);
+      expect(await s.devices.count(ACME)).toBe(2500);
+    });
+  });
+
+  describe(`${label}: transactional outbox`, () => {
+    const msg = (topic: string, payload = '{}') => ({ topic, payload });
+    const collect = (into: RelayedMessage[]) => async (m: RelayedMessage) => {
+      into.push(m);
+    };
+
+    it('messages commit with their write and only with it; the relay publishes them in order once and marks them sent', async () => {
+      const db = await open();
+      await db.reset();
+      const s = createPostgresStores(db.app);
+      expect(await s.shadows.compareAndSet(ACME, 'pump-1', undefined, 0, doc(1), { outbox: [msg('t/accepted', 'a1'), msg('t/documents', 'd1')] })).toEqual({ ok: true });
+      expect((await s.shadows.compareAndSet(ACME, 'pump-1', undefined, 0, doc(1), { outbox: [msg('t/lost')] })).ok).toBe(false);
+      expect((await s.shadows.compareAndSet(GLOBEX, 'g-1', undefined, 0, doc(1), { outbox: [msg('g/accepted', 'g1')] })).ok).toBe(true);
+      const command = { tenantId: 'acme', commandId: 'c-1', deviceId: 'pump-1', name: 'reboot', params: {}, createdAt: 1, status: 'queued' as const, updatedAt: 1 };
+      await s.commands.createCommand(ACME, command, { outbox: [msg('cmd/c-1', 'c1')] });
+      await s.commands.createCommand(ACME, command, { outbox: [msg('cmd/c-1', 'retry')] }); // idempotent retry: nothing new
+      await s.jobs.putExecution(ACME, { tenantId: 'acme', jobId: 'j-1', deviceId: 'pump-1', status: 'pending', queuedAt: 1, updatedAt: 1 }, 0, { outbox: [msg('jobs/notify', 'j1', )] });
+      await s.jobs.putExecution(ACME, { tenantId: 'acme', jobId: 'j-1', deviceId: 'pump-1', status: 'pending', queuedAt: 1, updatedAt: 1 }, 0, { outbox: [msg('jobs/lost')] }).catch(() => undefined);
+      expect((await s.shadows.delete(ACME, 'pump-1', undefined, undefined, { outbox: [msg('t/delete/accepted', 'x1')] })).ok).toBe(true);
+      const e = await s.shadows.compareAndSet(ACME, 'pump-2', undefined, 0, doc(1), { outbox: [{ topic: '', payload: 'x' }] }).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
+      expect(await s.shadows.get(ACME, 'pump-2')).toBeUndefined();
+      const got: RelayedMessage[] = [];
+      const relay = new OutboxRelay(await db.relay(), { publish: collect(got), batchSize: 2 });
+      expect(await relay.drain()).toBe(6);
+      expect(got.map((m) => [m.tenantId, m.topic, m.payload])).toEqual([
+        ['acme', 't/accepted', 'a1'],
+        ['acme', 't/documents', 'd1'],
+        ['globex', 'g/accepted', 'g1'],
+        ['acme', 'cmd/c-1', 'c1'],
+        ['acme', 'jobs/notify', 'j1'],
+        ['acme', 't/delete/accepted', 'x1'],
+      ]);
+      expect(got.map((m) => m.id)).toEqual([...got.map((m) => m.id)].sort((a, b) => a - b));
+      expect(await relay.drain()).toBe(0);
+      // The application role may enqueue but not mark sent; the relay role may not enqueue.
+      expect((await rejection(db.app, 'acme', 'UPDATE fleetkit_outbox SET sent_at = NULL')) as unknown).toBeDefined();
+      expect(await rejection(await db.relay(), undefined, "INSERT INTO fleetkit_outbox (tenant_id, topic, payload) VALUES ('acme', 'x', 'y')")).toBeDefined();
+    });
+
+    it('messages whose publishing failed, or whose relay died, are published by the next relay (after a restart)', async () => {
+      const db = await open();
+      await db.reset();
+      const s = createPostgresStores(db.app);
+      for (let v = 1; v <= 3; v++) await s.shadows.compareAndSet(ACME, 'pump-1', undefined, v - 1, doc(v), { outbox: [msg('t/accepted', `v${v}`)] });
+      const failingRelay = new OutboxRelay(await db.relay(), {
+        publish: async (m) => {
+          if (m.payload === 'v2') throw new Error('broker connection lost');
+        },
+      });
+      await expect(failingRelay.relayOnce()).rejects.toThrow();
+      const got: RelayedMessage[] = [];
+      const restarted = new OutboxRelay(await db.relay(), { publish: collect(got) });
+      expect(await restarted.drain()).toBe(3);
+      expect(got.map((m) => m.payload)).toEqual(['v1', 'v2', 'v3']);
+      expect(await restarted.drain()).toBe(0);
+    });
+  });
+
   describe(`${label}: failures leave nothing half-written`, () => {
     it('a connection lost inside a transaction is STORE_UNAVAILABLE (retryable) and rolls back every statement before it', async () => {
       const db = await open();
       await db.reset();
       const s = createPostgresStores(db.app);
-      // create = set tenant, claim the id in the directory, insert the record: fail at the third.
-      const broken = createPostgresStores(failing(db.app, 3));
+      // create = (role and tenant, set by the driver) claim the id in the directory, insert the record: fail at the insert.
+      const broken = createPostgresStores(failing(db.app, 2));
       const e = await broken.devices.create(ACME, createDeviceSnapshot({ deviceId: 'pump-9', tenantId: 'acme', now: 1 })).then(
         () => undefined,
         (x: unknown) => x,
@@ -274,7 +373,7 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
       expect(await s.devices.get(ACME, 'pump-9')).toBeUndefined();
       expect((await s.devices.create(ACME, createDeviceSnapshot({ deviceId: 'pump-9', tenantId: 'acme', now: 1 }))).revision).toBe(1);
       // A first shadow write: claim the thing, insert the shadow; fail at the insert.
-      const e2 = await createPostgresStores(failing(db.app, 3))
+      const e2 = await createPostgresStores(failing(db.app, 2))
         .shadows.compareAndSet(ACME, 'pump-9', undefined, 0, doc(1))
         .then(
           () => undefined,

@@ -40,6 +40,13 @@ describe.skipIf(!enabled)('PostgreSQL server', () => {
     await server?.dispose();
   });
 
+  async function relayDriver(name: string): Promise<SqlDriver> {
+    if (server === undefined) throw new Error('the server did not start');
+    const d = await openPgPool({ url: `postgres://fleetkit_test_relay@127.0.0.1:${server.port}/${name}`, max: 2 });
+    drivers.push(d);
+    return d;
+  }
+
   async function freshDatabase(): Promise<{ name: string; owner: SqlDriver; app: SqlDriver }> {
     if (server === undefined) throw new Error('the server did not start');
     const name = `ops_${++n}`;
@@ -47,6 +54,7 @@ describe.skipIf(!enabled)('PostgreSQL server', () => {
     const owner = await openPgPool({ url: server.url(name), max: 2 });
     await migrate(owner);
     await createAppRole(owner);
+    await createAppRole(owner, 'fleetkit_test_relay', 'fleetkit_relay');
     const app = await openPgPool({ url: `postgres://fleetkit_test_app@127.0.0.1:${server.port}/${name}`, max: 6, connectionTimeoutMillis: 2000 });
     drivers.push(owner, app);
     return { name, owner, app };
@@ -54,7 +62,7 @@ describe.skipIf(!enabled)('PostgreSQL server', () => {
 
   let shared: Promise<OpsDatabase> | undefined;
   opsSuite('pg server', () => {
-    shared ??= freshDatabase().then(({ owner, app }) => ({ app, reset: () => owner.exec(RESET_SQL) }));
+    shared ??= freshDatabase().then(({ name, owner, app }) => ({ app, relay: () => relayDriver(name), reset: () => owner.exec(RESET_SQL) }));
     return shared;
   });
 
