@@ -1,5 +1,5 @@
 /**
- * Anomaly detectors for one sensor stream, with bounded state (about 200 bytes per sensor, no
+ * Anomaly detectors for one sensor stream, with bounded state (23 numbers per sensor, no
  * arrays that grow) and a per-sample cost of a few dozen nanoseconds:
  *
  * - **range**: a value outside the plausible range (or not a number); once per excursion;
@@ -25,6 +25,7 @@
  */
 import { z } from 'zod';
 import { describeValue } from '../describe-value.js';
+import { FleetError } from '../errors.js';
 import { invalidArgument, MAX_TIME_MS, parseWith } from '../tenancy/parse.js';
 
 /** The detectors a sensor can run. */
@@ -83,10 +84,11 @@ export interface SensorConfig {
  * @throws FleetError `INVALID_INPUT` (400) naming the malformed field
  */
 export function defineSensor(input: SensorConfigInput): SensorConfig {
+  if (RESOLVED.has(input as object)) return input as SensorConfig;
   const c = parseWith('defineSensor', 'config', sensorConfigSchema, input, 'INVALID_INPUT');
   const span = c.range.max - c.range.min;
   const detectors = [...new Set(c.detectors)].filter((d) => !(d === 'stuck' && c.flatIsNormal));
-  return Object.freeze({
+  const config: SensorConfig = Object.freeze({
     id: c.id,
     range: Object.freeze({ min: c.range.min, max: c.range.max }),
     intervalMs: c.intervalMs,
@@ -97,7 +99,12 @@ export function defineSensor(input: SensorConfigInput): SensorConfig {
     drift: Object.freeze({ threshold: c.drift.threshold ?? span * 0.02, alpha: c.drift.alpha }),
     gap: Object.freeze({ jitter: c.gap.jitter }),
   });
+  RESOLVED.add(config);
+  return config;
 }
+
+// Configurations defineSensor made (frozen, so still valid): states of sensors of one type share one.
+const RESOLVED = new WeakSet<object>();
 
 /** A value outside the plausible range. */
 export interface OutOfRangeFinding {
@@ -182,80 +189,82 @@ function median5(a: number, b: number, c: number, d: number, e: number): number 
 /** @internal Median of five values with six comparisons (exported for tests). */
 export const medianOfFive = median5;
 
+// The state of one sensor is STRIDE numbers in a Float64Array, at an offset: a SensorState owns
+// one such slice; a SensorBank keeps many sensors in one array (no per-sensor object at all), which
+// is what keeps a building's worth of sensors at ~200 bytes each.
+const N = 0; // samples seen (in range)
+const LAST_AT = 1; // latest sample time, −1 before the first
+const FLAGS = 2; // detector switches and excursion flags
+const W = 3; // 3..7: the last five accepted samples (a ring)
+const WI = 8; // next ring slot
+const MAD = 9; // EWMA of |x − median|
+const CAND = 10; // pending spike candidate: value,
+const CAND_AT = 11; // time,
+const CAND_MED = 12; // median
+const CAND_SCALE = 13; // and scale when seen
+const LEVEL = 14; // EWMA level of the accepted samples
+const BASE = 15; // drift baseline
+const ANCHOR_N = 16; // sample count at the last baseline anchor
+const SETTLE = 17; // samples left before the level is re-measured after a level shift
+const CARRIED = 18; // drift carried over a level shift
+const RUN_MIN = 19; // current flat run: smallest value,
+const RUN_MAX = 20; // largest value,
+const RUN_COUNT = 21; // samples
+const RUN_START = 22; // and start time
+/** Numbers of state per sensor (8 bytes each). */
+export const SENSOR_STATE_NUMBERS = 23;
+const STRIDE = SENSOR_STATE_NUMBERS;
+
+function initSlot(v: Float64Array, o: number, c: SensorConfig): void {
+  v.fill(0, o, o + STRIDE);
+  v[o + LAST_AT] = -1;
+  let f = 0;
+  for (const d of c.detectors) f |= d === 'range' ? F_RANGE : d === 'stuck' ? F_STUCK : d === 'spike' ? F_SPIKE : d === 'drift' ? F_DRIFT : F_GAP;
+  v[o + FLAGS] = f;
+}
+
+const numbersSchema = z.array(finite).length(STRIDE);
+
+function restoreSlot(fn: string, v: Float64Array, o: number, c: SensorConfig, numbers: unknown): void {
+  const ns = parseWith(fn, 'numbers', numbersSchema, numbers, 'INVALID_INPUT');
+  initSlot(v, o, c);
+  const detectorBits = (v[o + FLAGS] as number) & 31;
+  v.set(ns, o);
+  v[o + FLAGS] = ((ns[FLAGS] as number) & ~31) | detectorBits;
+}
+
+function configJson(c: SensorConfig): SensorConfigInput {
+  return { ...c, range: { ...c.range }, detectors: [...c.detectors], stuck: { ...c.stuck }, spike: { ...c.spike }, drift: { ...c.drift }, gap: { ...c.gap } };
+}
+
 /**
- * The detector state of one sensor: a fixed set of numbers (no arrays), created by
+ * The detector state of one sensor: {@link SENSOR_STATE_NUMBERS} numbers, created by
  * {@link createSensorState} and advanced in place by {@link observeSensor} and {@link tickSensor}.
  * {@link SensorState.toJSON} gives a plain JSON copy; {@link restoreSensorState} reads it back.
+ * For many sensors, a {@link SensorBank} holds the same state without an object per sensor.
  */
 export class SensorState {
   /** The sensor's resolved configuration. */
   readonly config: SensorConfig;
-  /** Samples seen. */
-  n = 0;
-  /** Latest sample time (epoch ms), −1 before the first. */
-  lastAt = -1;
-  /** Detector switches and excursion flags. */
-  flags = 0;
-  /** The last five accepted samples (a ring). */
-  w0 = 0;
-  /** Ring slot 1. */
-  w1 = 0;
-  /** Ring slot 2. */
-  w2 = 0;
-  /** Ring slot 3. */
-  w3 = 0;
-  /** Ring slot 4. */
-  w4 = 0;
-  /** Next ring slot. */
-  wi = 0;
-  /** EWMA of |x − median|. */
-  mad = 0;
-  /** Pending spike candidate: value, time, median and scale when seen. */
-  cand = 0;
-  /** Candidate time. */
-  candAt = 0;
-  /** Median when the candidate was seen. */
-  candMed = 0;
-  /** Scale when the candidate was seen. */
-  candScale = 0;
-  /** EWMA level of the accepted samples. */
-  level = 0;
-  /** Drift baseline. */
-  base = 0;
-  /** Sample count at the last baseline anchor. */
-  anchorN = 0;
-  /** Samples left before the level is re-measured after a level shift (0: none pending). */
-  settle = 0;
-  /** Drift (level − baseline) carried over a level shift. */
-  carried = 0;
-  /** Current flat run: smallest value. */
-  runMin = 0;
-  /** Current flat run: largest value. */
-  runMax = 0;
-  /** Current flat run: samples. */
-  runCount = 0;
-  /** Current flat run: start time. */
-  runStart = 0;
+  /** @internal The state's numbers. */
+  readonly values: Float64Array;
 
   /**
    * A fresh state for a sensor.
    *
-   * @param config - the sensor's configuration (validated and defaulted by {@link defineSensor})
+   * @param config - the sensor's configuration (validated and defaulted by {@link defineSensor}; a
+   * configuration from `defineSensor` is shared, not copied, so sensors of one type can share one)
    * @throws FleetError `INVALID_INPUT` (400) for a malformed configuration
    */
   constructor(config: SensorConfigInput | SensorConfig) {
     this.config = defineSensor(config as SensorConfigInput);
-    let f = 0;
-    for (const d of this.config.detectors) f |= d === 'range' ? F_RANGE : d === 'stuck' ? F_STUCK : d === 'spike' ? F_SPIKE : d === 'drift' ? F_DRIFT : F_GAP;
-    this.flags = f;
+    this.values = new Float64Array(STRIDE);
+    initSlot(this.values, 0, this.config);
   }
 
   /** A plain JSON copy of the state (configuration included). */
   toJSON(): SensorStateJson {
-    const config = this.config;
-    const numbers: Record<string, number> = {};
-    for (const k of STATE_FIELDS) numbers[k] = this[k];
-    return { config: { ...config, range: { ...config.range }, detectors: [...config.detectors], stuck: { ...config.stuck }, spike: { ...config.spike }, drift: { ...config.drift }, gap: { ...config.gap } }, numbers };
+    return { config: configJson(this.config), numbers: Array.from(this.values) };
   }
 }
 
@@ -263,12 +272,9 @@ export class SensorState {
 export interface SensorStateJson {
   /** The resolved configuration. */
   readonly config: SensorConfigInput;
-  /** The state's numbers. */
-  readonly numbers: Readonly<Record<string, number>>;
+  /** The state's {@link SENSOR_STATE_NUMBERS} numbers. */
+  readonly numbers: readonly number[];
 }
-
-const STATE_FIELDS = ['n', 'lastAt', 'flags', 'w0', 'w1', 'w2', 'w3', 'w4', 'wi', 'mad', 'cand', 'candAt', 'candMed', 'candScale', 'level', 'base', 'anchorN', 'settle', 'carried', 'runMin', 'runMax', 'runCount', 'runStart'] as const;
-const stateJsonSchema = z.strictObject({ config: z.unknown(), numbers: z.strictObject(Object.fromEntries(STATE_FIELDS.map((k) => [k, finite])) as Record<(typeof STATE_FIELDS)[number], typeof finite>) });
 
 /**
  * A fresh detector state for a sensor.
@@ -287,12 +293,139 @@ export function createSensorState(config: SensorConfigInput | SensorConfig): Sen
  * @throws FleetError `INVALID_INPUT` (400) when it is malformed
  */
 export function restoreSensorState(json: SensorStateJson): SensorState {
-  const j = parseWith('restoreSensorState', 'json', stateJsonSchema, json, 'INVALID_INPUT');
+  const j = parseWith('restoreSensorState', 'json', z.strictObject({ config: z.unknown(), numbers: z.unknown() }), json, 'INVALID_INPUT');
   const s = new SensorState(j.config as SensorConfigInput);
-  const detectorBits = s.flags & 31;
-  Object.assign(s, j.numbers);
-  s.flags = (s.flags & ~31) | detectorBits;
+  restoreSlot('restoreSensorState', s.values, 0, s.config, j.numbers);
   return s;
+}
+
+/** The JSON form of a {@link SensorBank}. */
+export interface SensorBankJson {
+  /** The distinct resolved configurations. */
+  readonly configs: readonly SensorConfigInput[];
+  /** Per sensor: the index of its configuration in `configs`. */
+  readonly configIndex: readonly number[];
+  /** All sensors' numbers, {@link SENSOR_STATE_NUMBERS} per sensor. */
+  readonly numbers: readonly number[];
+}
+
+/** The most sensors one bank holds. */
+export const MAX_BANK_SENSORS = 10_000_000;
+
+/**
+ * The detector states of many sensors (a gateway's building) in one array: sensor `i` is slot `i`.
+ * Same detectors and findings as {@link SensorState}, at {@link SENSOR_STATE_NUMBERS} × 8 bytes
+ * plus one configuration reference per sensor.
+ *
+ * @example
+ * ```ts
+ * const temp = defineSensor({ id: 'temp', range: { min: -40, max: 85 }, intervalMs: 60_000 });
+ * const bank = new SensorBank(Array.from({ length: 500 }, () => temp));
+ * bank.observe(17, 21.4, Date.now());
+ * ```
+ */
+export class SensorBank {
+  readonly #configs: SensorConfig[];
+  readonly #v: Float64Array;
+
+  /**
+   * A bank of fresh sensor states, one per configuration.
+   *
+   * @param configs - one configuration per sensor (share one `defineSensor` result per sensor type)
+   * @throws FleetError `INVALID_INPUT` (400) for a malformed configuration; `INVALID_ARGUMENT` (400) when `configs` is not an array
+   */
+  constructor(configs: readonly (SensorConfigInput | SensorConfig)[]) {
+    if (!Array.isArray(configs) || configs.length > MAX_BANK_SENSORS) throw invalidArgument('SensorBank', `configs must be an array of at most ${MAX_BANK_SENSORS} sensor configurations, got ${describeValue(configs)}`);
+    this.#configs = (configs as readonly unknown[]).map((c) => defineSensor(c as SensorConfigInput));
+    this.#v = new Float64Array(this.#configs.length * STRIDE);
+    this.#configs.forEach((c, i) => initSlot(this.#v, i * STRIDE, c));
+  }
+
+  /** Sensors in the bank. */
+  get size(): number {
+    return this.#configs.length;
+  }
+
+  /**
+   * The configuration of sensor `index`.
+   *
+   * @param index - the sensor's slot
+   * @throws FleetError `INVALID_ARGUMENT` (400) for an index out of range
+   */
+  configOf(index: number): SensorConfig {
+    return this.#configs[this.#slot('configOf', index)] as SensorConfig;
+  }
+
+  #slot(fn: string, index: unknown): number {
+    if (typeof index === 'number' && index >= 0 && index < this.#configs.length && (index | 0) === index) return index;
+    throw invalidArgument(`SensorBank.${fn}`, `index must be an integer from 0 to ${this.#configs.length - 1}, got ${describeValue(index)}`);
+  }
+
+  /**
+   * Feeds one sample of sensor `index` through its detectors (see {@link observeSensor}).
+   *
+   * @param index - the sensor's slot
+   * @param value - the sample
+   * @param at - its time, epoch ms
+   * @returns the findings (an empty frozen array when none)
+   * @throws FleetError `INVALID_ARGUMENT` (400) for a bad index, value or time
+   */
+  observe(index: number, value: number, at: number): readonly Finding[] {
+    const i = this.#slot('observe', index);
+    if (typeof value !== 'number') throw invalidArgument('SensorBank.observe', `value must be a number, got ${describeValue(value)}`);
+    checkTime('SensorBank.observe', 'at', at);
+    return stepSample(this.#v, i * STRIDE, this.#configs[i] as SensorConfig, value, at) ?? NO_FINDINGS;
+  }
+
+  /**
+   * A clock tick for every sensor (see {@link tickSensor}): the gaps noticed now.
+   *
+   * @param now - the tick time, epoch ms
+   * @returns the findings (an empty frozen array when none)
+   * @throws FleetError `INVALID_ARGUMENT` (400) for a bad time
+   */
+  tick(now: number): readonly Finding[] {
+    checkTime('SensorBank.tick', 'now', now);
+    let out: Finding[] | undefined;
+    for (let i = 0; i < this.#configs.length; i++) {
+      const f = stepTick(this.#v, i * STRIDE, this.#configs[i] as SensorConfig, now);
+      if (f !== undefined) out = push(out, f);
+    }
+    return out ?? NO_FINDINGS;
+  }
+
+  /** A plain JSON copy of the bank. */
+  toJSON(): SensorBankJson {
+    const distinct = [...new Set(this.#configs)];
+    const index = new Map(distinct.map((c, i) => [c, i]));
+    return { configs: distinct.map(configJson), configIndex: this.#configs.map((c) => index.get(c) as number), numbers: Array.from(this.#v) };
+  }
+
+  /**
+   * Reads a bank back from {@link SensorBank.toJSON}.
+   *
+   * @param json - the JSON form
+   * @throws FleetError `INVALID_INPUT` (400) when it is malformed
+   */
+  static fromJSON(json: SensorBankJson): SensorBank {
+    const j = parseWith(
+      'SensorBank.fromJSON',
+      'json',
+      z.strictObject({ configs: z.array(z.unknown()).max(MAX_BANK_SENSORS), configIndex: z.array(z.number().int().min(0)).max(MAX_BANK_SENSORS), numbers: z.array(finite) }),
+      json,
+      'INVALID_INPUT',
+    );
+    const configs = j.configs.map((c) => defineSensor(c as SensorConfigInput));
+    const per = j.configIndex.map((k) => {
+      const c = configs[k];
+      if (c === undefined) throw new FleetError('INVALID_INPUT', `SensorBank.fromJSON: configIndex ${k} is not an index of configs`, { status: 400 });
+      return c;
+    });
+    if (j.numbers.length !== per.length * STRIDE) throw new FleetError('INVALID_INPUT', `SensorBank.fromJSON: numbers must hold ${STRIDE} per sensor (${per.length * STRIDE}), got ${j.numbers.length}`, { status: 400 });
+    const bank = new SensorBank(per);
+    per.forEach((c, i) => restoreSlot('SensorBank.fromJSON', bank.#v, i * STRIDE, c, j.numbers.slice(i * STRIDE, (i + 1) * STRIDE)));
+    return bank;
+  }
 }
 
 function checkState(fn: string, state: unknown): asserts state is SensorState {
@@ -308,9 +441,18 @@ function push(out: Finding[] | undefined, f: Finding): Finding[] {
   return out;
 }
 
-function gapFinding(s: SensorState, at: number): GapFinding {
-  const i = s.config.intervalMs;
-  return { kind: 'gap', sensorId: s.config.id, at, evidence: { lastAt: s.lastAt, expectedAt: s.lastAt + i, intervalMs: i, missed: Math.max(1, Math.floor((at - s.lastAt) / i - s.config.gap.jitter)) } };
+function gapFinding(v: Float64Array, o: number, c: SensorConfig, at: number): GapFinding {
+  const i = c.intervalMs;
+  const lastAt = v[o + LAST_AT] as number;
+  return { kind: 'gap', sensorId: c.id, at, evidence: { lastAt, expectedAt: lastAt + i, intervalMs: i, missed: Math.max(1, Math.floor((at - lastAt) / i - c.gap.jitter)) } };
+}
+
+function stepTick(v: Float64Array, o: number, c: SensorConfig, now: number): GapFinding | undefined {
+  const flags = v[o + FLAGS] as number;
+  if ((flags & F_GAP) === 0 || (flags & S_GAP) !== 0 || v[o + LAST_AT] === -1) return undefined;
+  if (now - (v[o + LAST_AT] as number) <= c.intervalMs * (1 + c.gap.jitter)) return undefined;
+  v[o + FLAGS] = flags | S_GAP;
+  return gapFinding(v, o, c, now);
 }
 
 /**
@@ -323,13 +465,10 @@ function gapFinding(s: SensorState, at: number): GapFinding {
  * @throws FleetError `INVALID_ARGUMENT` (400) for a malformed state or time
  */
 export function tickSensor(state: SensorState, now: number): readonly Finding[] {
-  checkState('tick', state);
-  checkTime('tick', 'now', now);
-  const s = state;
-  if ((s.flags & F_GAP) === 0 || (s.flags & S_GAP) !== 0 || s.n === 0) return NO_FINDINGS;
-  if (now - s.lastAt <= s.config.intervalMs * (1 + s.config.gap.jitter)) return NO_FINDINGS;
-  s.flags |= S_GAP;
-  return [gapFinding(s, now)];
+  checkState('tickSensor', state);
+  checkTime('tickSensor', 'now', now);
+  const f = stepTick(state.values, 0, state.config, now);
+  return f === undefined ? NO_FINDINGS : [f];
 }
 
 /**
@@ -343,132 +482,149 @@ export function tickSensor(state: SensorState, now: number): readonly Finding[] 
  * @throws FleetError `INVALID_ARGUMENT` (400) for a malformed state, value or time
  */
 export function observeSensor(state: SensorState, value: number, at: number): readonly Finding[] {
-  checkState('observe', state);
-  if (typeof value !== 'number') throw invalidArgument('observe', `value must be a number, got ${describeValue(value)}`);
-  checkTime('observe', 'at', at);
-  const s = state;
-  const c = s.config;
+  checkState('observeSensor', state);
+  if (typeof value !== 'number') throw invalidArgument('observeSensor', `value must be a number, got ${describeValue(value)}`);
+  checkTime('observeSensor', 'at', at);
+  return stepSample(state.values, 0, state.config, value, at) ?? NO_FINDINGS;
+}
+
+function stepSample(v: Float64Array, o: number, c: SensorConfig, value: number, at: number): Finding[] | undefined {
   let out: Finding[] | undefined;
-  let flags = s.flags;
+  let flags = v[o + FLAGS] as number;
+  const lastAt = v[o + LAST_AT] as number;
 
   // gap: a late sample reports the gap no tick reported
-  if (s.n > 0 && at > s.lastAt) {
-    if ((flags & (F_GAP | S_GAP)) === F_GAP && at - s.lastAt > c.intervalMs * (1 + c.gap.jitter)) out = push(out, gapFinding(s, at));
+  if (lastAt === -1) v[o + LAST_AT] = at;
+  else if (at > lastAt) {
+    if ((flags & (F_GAP | S_GAP)) === F_GAP && at - lastAt > c.intervalMs * (1 + c.gap.jitter)) out = push(out, gapFinding(v, o, c, at));
     flags &= ~S_GAP;
-    s.lastAt = at;
-  } else if (s.n === 0) s.lastAt = at;
+    v[o + LAST_AT] = at;
+  }
 
   // range
   if (!(value >= c.range.min && value <= c.range.max)) {
     if ((flags & (F_RANGE | S_OUT)) === F_RANGE) out = push(out, { kind: 'out_of_range', sensorId: c.id, at, evidence: { value, min: c.range.min, max: c.range.max } });
-    s.flags = flags | S_OUT;
-    return out ?? NO_FINDINGS;
+    v[o + FLAGS] = flags | S_OUT;
+    return out;
   }
   flags &= ~S_OUT;
 
   // stuck
   if ((flags & F_STUCK) !== 0) {
-    const lo = value < s.runMin ? value : s.runMin;
-    const hi = value > s.runMax ? value : s.runMax;
-    if (s.runCount > 0 && hi - lo <= c.stuck.tolerance) {
-      s.runMin = lo;
-      s.runMax = hi;
-      s.runCount++;
-      if (s.runCount >= c.stuck.samples && (flags & S_STUCK) === 0) {
+    const runMin = v[o + RUN_MIN] as number;
+    const runMax = v[o + RUN_MAX] as number;
+    const lo = value < runMin ? value : runMin;
+    const hi = value > runMax ? value : runMax;
+    const count = v[o + RUN_COUNT] as number;
+    if (count > 0 && hi - lo <= c.stuck.tolerance) {
+      v[o + RUN_MIN] = lo;
+      v[o + RUN_MAX] = hi;
+      v[o + RUN_COUNT] = count + 1;
+      if (count + 1 >= c.stuck.samples && (flags & S_STUCK) === 0) {
         flags |= S_STUCK;
-        out = push(out, { kind: 'stuck', sensorId: c.id, at, evidence: { min: lo, max: hi, samples: s.runCount, tolerance: c.stuck.tolerance, since: s.runStart } });
+        out = push(out, { kind: 'stuck', sensorId: c.id, at, evidence: { min: lo, max: hi, samples: count + 1, tolerance: c.stuck.tolerance, since: v[o + RUN_START] as number } });
       }
     } else {
-      s.runMin = value;
-      s.runMax = value;
-      s.runCount = 1;
-      s.runStart = at;
+      v[o + RUN_MIN] = value;
+      v[o + RUN_MAX] = value;
+      v[o + RUN_COUNT] = 1;
+      v[o + RUN_START] = at;
       flags &= ~S_STUCK;
     }
   }
 
-  s.n++;
-  if ((flags & (F_SPIKE | F_DRIFT)) !== 0) out = robust(s, value, at, flags, out);
-  else s.flags = flags;
-  return out ?? NO_FINDINGS;
+  v[o + N] = (v[o + N] as number) + 1;
+  if ((flags & (F_SPIKE | F_DRIFT)) !== 0) return robust(v, o, c, value, at, flags, out);
+  v[o + FLAGS] = flags;
+  return out;
 }
 
-/** Spike and drift: the median/MAD core shared by both. Writes `s.flags`. */
-function robust(s: SensorState, x: number, at: number, flags: number, out: Finding[] | undefined): Finding[] | undefined {
-  const c = s.config;
-  if (s.n <= DETECTOR_WARMUP_SAMPLES) {
-    if (s.n === 1) s.w0 = s.w1 = s.w2 = s.w3 = s.w4 = x;
-    const med = median5(s.w0, s.w1, s.w2, s.w3, s.w4);
-    s.mad += (Math.abs(x - med) - s.mad) / s.n;
-    insert(s, x);
-    if (s.n === DETECTOR_WARMUP_SAMPLES) {
-      s.level = median5(s.w0, s.w1, s.w2, s.w3, s.w4);
-      s.base = s.level;
-      s.anchorN = s.n;
+function median(v: Float64Array, o: number): number {
+  return median5(v[o + W] as number, v[o + W + 1] as number, v[o + W + 2] as number, v[o + W + 3] as number, v[o + W + 4] as number);
+}
+
+function insert(v: Float64Array, o: number, x: number): void {
+  const wi = v[o + WI] as number;
+  v[o + W + wi] = x;
+  v[o + WI] = wi === 4 ? 0 : wi + 1;
+}
+
+/** Spike and drift: the median/MAD core shared by both. Writes the flags. */
+function robust(v: Float64Array, o: number, c: SensorConfig, x: number, at: number, flags: number, out: Finding[] | undefined): Finding[] | undefined {
+  const n = v[o + N] as number;
+  if (n <= DETECTOR_WARMUP_SAMPLES) {
+    if (n === 1) v.fill(x, o + W, o + W + 5);
+    v[o + MAD] = (v[o + MAD] as number) + (Math.abs(x - median(v, o)) - (v[o + MAD] as number)) / n;
+    insert(v, o, x);
+    if (n === DETECTOR_WARMUP_SAMPLES) {
+      const level = median(v, o);
+      v[o + LEVEL] = level;
+      v[o + BASE] = level;
+      v[o + ANCHOR_N] = n;
     }
-    s.flags = flags;
+    v[o + FLAGS] = flags;
     return out;
   }
-  const med = median5(s.w0, s.w1, s.w2, s.w3, s.w4);
-  const madScale = 1.25 * s.mad;
+  const med = median(v, o);
+  const mad = v[o + MAD] as number;
+  const madScale = 1.25 * mad;
   const scale = madScale > c.spike.minDeviation ? madScale : c.spike.minDeviation;
   const dev = x - med;
   const adev = dev < 0 ? -dev : dev;
   const zt = c.spike.z;
   if ((flags & S_CAND) !== 0) {
     flags &= ~S_CAND;
-    const back = x - s.candMed;
-    if ((back < 0 ? -back : back) <= zt * s.candScale) {
+    const candMed = v[o + CAND_MED] as number;
+    const candScale = v[o + CAND_SCALE] as number;
+    const back = x - candMed;
+    if ((back < 0 ? -back : back) <= zt * candScale) {
       // The excursion lasted one sample: a spike. The candidate never enters the window.
-      if ((flags & F_SPIKE) !== 0) out = push(out, { kind: 'spike', sensorId: c.id, at: s.candAt, evidence: { value: s.cand, median: s.candMed, scale: s.candScale, z: Math.abs(s.cand - s.candMed) / s.candScale, next: x } });
+      if ((flags & F_SPIKE) !== 0) {
+        const cand = v[o + CAND] as number;
+        out = push(out, { kind: 'spike', sensorId: c.id, at: v[o + CAND_AT] as number, evidence: { value: cand, median: candMed, scale: candScale, z: Math.abs(cand - candMed) / candScale, next: x } });
+      }
     } else {
       // Still away: a level shift. Both samples are accepted; the level is re-measured after it.
-      insert(s, s.cand);
-      insert(s, x);
-      if (s.settle === 0) s.carried = s.level - s.base;
-      s.settle = 3;
-      s.flags = flags;
+      insert(v, o, v[o + CAND] as number);
+      insert(v, o, x);
+      if (v[o + SETTLE] === 0) v[o + CARRIED] = (v[o + LEVEL] as number) - (v[o + BASE] as number);
+      v[o + SETTLE] = 3;
+      v[o + FLAGS] = flags;
       return out;
     }
   } else if (adev > zt * scale) {
-    s.cand = x;
-    s.candAt = at;
-    s.candMed = med;
-    s.candScale = scale;
-    s.flags = flags | S_CAND;
+    v[o + CAND] = x;
+    v[o + CAND_AT] = at;
+    v[o + CAND_MED] = med;
+    v[o + CAND_SCALE] = scale;
+    v[o + FLAGS] = flags | S_CAND;
     return out;
   }
   // An accepted sample.
-  s.mad += ((adev < zt * scale ? adev : zt * scale) - s.mad) * (s.n < 32 ? 1 / s.n : 1 / 32);
-  insert(s, x);
+  v[o + MAD] = mad + ((adev < zt * scale ? adev : zt * scale) - mad) * (n < 32 ? 1 / n : 1 / 32);
+  insert(v, o, x);
   if ((flags & F_DRIFT) !== 0) {
-    if (s.settle > 0) {
-      if (--s.settle === 0) {
-        s.level = median5(s.w0, s.w1, s.w2, s.w3, s.w4);
-        s.base = s.level - s.carried;
+    const settle = v[o + SETTLE] as number;
+    if (settle > 0) {
+      v[o + SETTLE] = settle - 1;
+      if (settle === 1) {
+        const level = median(v, o);
+        v[o + LEVEL] = level;
+        v[o + BASE] = level - (v[o + CARRIED] as number);
       }
     } else {
-      s.level += c.drift.alpha * (x - s.level);
-      const change = s.level - s.base;
+      const level = (v[o + LEVEL] as number) + c.drift.alpha * (x - (v[o + LEVEL] as number));
+      v[o + LEVEL] = level;
+      const base = v[o + BASE] as number;
+      const change = level - base;
       if ((change < 0 ? -change : change) > c.drift.threshold) {
-        const samples = s.n - s.anchorN;
-        out = push(out, { kind: 'drift', sensorId: c.id, at, evidence: { level: s.level, baseline: s.base, change, threshold: c.drift.threshold, samples, slopePerSample: change / samples } });
-        s.base = s.level;
-        s.anchorN = s.n;
+        const samples = n - (v[o + ANCHOR_N] as number);
+        out = push(out, { kind: 'drift', sensorId: c.id, at, evidence: { level, baseline: base, change, threshold: c.drift.threshold, samples, slopePerSample: change / samples } });
+        v[o + BASE] = level;
+        v[o + ANCHOR_N] = n;
       }
     }
   }
-  s.flags = flags;
+  v[o + FLAGS] = flags;
   return out;
-}
-
-function insert(s: SensorState, x: number): void {
-  switch (s.wi) {
-    case 0: s.w0 = x; break;
-    case 1: s.w1 = x; break;
-    case 2: s.w2 = x; break;
-    case 3: s.w3 = x; break;
-    default: s.w4 = x;
-  }
-  s.wi = s.wi === 4 ? 0 : s.wi + 1;
 }

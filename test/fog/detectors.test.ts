@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectFleetError } from '../support/hostile.js';
-import { createSensorState, observeSensor, restoreSensorState, tickSensor, type Finding, type SensorConfigInput } from '../../src/fog/index.js';
+import { createSensorState, defineSensor, observeSensor, restoreSensorState, SensorBank, tickSensor, type Finding, type SensorConfigInput } from '../../src/fog/index.js';
 import { medianOfFive } from '../../src/fog/detectors.js';
 import { gaussian, rng, series, type Point } from './series.js';
 
@@ -183,6 +183,33 @@ describe('sensor state', () => {
     }), { numRuns: 30 });
   });
 
+  it('a SensorBank gives the same findings as one SensorState per sensor, and survives a JSON round trip', () => {
+    const configs = [TEMP, { ...TEMP, id: 'temp-2' }, { ...TEMP, id: 'valve', flatIsNormal: true }];
+    const shared = defineSensor(TEMP);
+    const bank = new SensorBank([...configs, shared, shared]);
+    const states = [...configs, shared, shared].map((c) => createSensorState(c));
+    const streams = [0, 1, 2, 3, 4].map((k) => series(SEEDS[k]!, 800, { level: 21, sigma: SIGMA, intervalMs: MIN, shape: (i, v) => v + (i > 300 ? (i - 300) * 0.004 : 0) + (i % 97 === 0 ? 1 : 0) }).filter((_, i) => i % 211 !== 5));
+    let b = bank;
+    const a: Finding[] = [];
+    const c: Finding[] = [];
+    for (let i = 0; i < 780; i++) {
+      if (i === 400) b = SensorBank.fromJSON(JSON.parse(JSON.stringify(b)) as never);
+      streams.forEach((st, k) => {
+        const p = st[i];
+        if (p === undefined) return;
+        a.push(...tickSensor(states[k]!, p.at - MIN / 3), ...observeSensor(states[k]!, p.value, p.at));
+      });
+      c.push(...b.tick(streams[0]![i]!.at - MIN / 3));
+      streams.forEach((st, k) => {
+        const p = st[i];
+        if (p !== undefined) c.push(...b.observe(k, p.value, p.at));
+      });
+    }
+    expect(a.length).toBeGreaterThan(10);
+    expect([...c].sort((x, y) => x.at - y.at || x.sensorId.localeCompare(y.sensorId) || x.kind.localeCompare(y.kind))).toEqual([...a].sort((x, y) => x.at - y.at || x.sensorId.localeCompare(y.sensorId) || x.kind.localeCompare(y.kind)));
+    expect(b.toJSON().configs.length).toBe(4);
+  });
+
   it('refuses malformed input with a FleetError', () => {
     const s = createSensorState(TEMP);
     expectFleetError(() => observeSensor({} as never, 1, 0), 'INVALID_ARGUMENT', 'SensorState');
@@ -191,6 +218,7 @@ describe('sensor state', () => {
     expectFleetError(() => tickSensor(s, Number.NaN), 'INVALID_ARGUMENT', 'now');
     expectFleetError(() => createSensorState({ ...TEMP, range: { min: 5, max: 1 } }), 'INVALID_INPUT', 'min must be below max');
     expectFleetError(() => createSensorState({ ...TEMP, detectors: ['psychic' as never] }), 'INVALID_INPUT', 'detectors');
-    expectFleetError(() => restoreSensorState({ config: TEMP, numbers: {} }), 'INVALID_INPUT', 'numbers');
+    expectFleetError(() => restoreSensorState({ config: TEMP, numbers: [] }), 'INVALID_INPUT', 'numbers');
+    expectFleetError(() => new SensorBank([TEMP]).observe(1, 21, 0), 'INVALID_ARGUMENT', 'index');
   });
 });

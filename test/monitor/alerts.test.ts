@@ -65,6 +65,28 @@ describe('alert rules', () => {
     }));
   });
 
+  it('`for`: a continuous breach fires at the first step at least forMs after it began, not before', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 120_000 }), fc.array(fc.integer({ min: 1, max: 30_000 }), { minLength: 1, maxLength: 30 }), (forMs, gaps) => {
+      const rule = { ...cpu, forMs };
+      let state = EMPTY_ALERT_STATE;
+      let now = 1_000;
+      const start = now;
+      const s = [{ metric: 'latency_p99_ms', labels: { tenant: 'acme', building: 'b1' }, value: 150 }];
+      let firedAt: number | undefined;
+      for (const dt of [0, ...gaps]) {
+        now += dt;
+        const r = evaluateAlerts([rule], state, s, now);
+        state = r.next;
+        for (const e of r.events) if (e.type === 'firing') firedAt = e.at;
+        if (firedAt === undefined) expect(now - start).toBeLessThan(forMs);
+        else {
+          expect(firedAt - start).toBeGreaterThanOrEqual(forMs);
+          break;
+        }
+      }
+    }));
+  });
+
   it('hysteresis: a firing alert stays firing for any value between the resolve and fire levels, and resolves past the resolve level', () => {
     fc.assert(fc.property(fc.array(fc.double({ min: 80.0001, max: 99.999, noNaN: true }), { maxLength: 30 }), fc.double({ min: 0, max: 80, noNaN: true }), (band, healthy) => {
       let now = 0;

@@ -74,6 +74,27 @@ describe('GCRA limiter', () => {
     );
   });
 
+  it('does not under-allow: a stream at the rate is always allowed, and after a quiet burst × interval the whole burst is', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 125, 200, 250, 500, 1000), fc.integer({ min: 1, max: 30 }), stepsArb, (rate, burst, steps) => {
+        let { state, now } = run(createLimiter({ ratePerSecond: rate, burst }), 0, steps);
+        const periodMs = 1000 / rate;
+        now += burst * periodMs;
+        for (let i = 0; i < burst; i++) {
+          const d = decide(state, 1, now);
+          expect(d.allowed).toBe(true);
+          state = d.next;
+        }
+        for (let i = 0; i < 50; i++) {
+          now += periodMs;
+          const d = decide(state, 1, now);
+          expect(d.allowed).toBe(true);
+          state = d.next;
+        }
+      }),
+    );
+  });
+
   it('a full bucket allows the burst at once, then one unit per interval', () => {
     let s = createLimiter({ ratePerSecond: 10, burst: 5 });
     expect(effectiveRatePerSecond(s)).toBe(10);
