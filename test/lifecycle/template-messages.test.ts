@@ -13,7 +13,7 @@ const defaults = { deviceId: '{{CommonName}}', tenantId: '{{Organization}}' };
 const plain = defineProvisioningTemplate({ name: 't' });
 const UNSAFE = 'only letters, digits, ".", "_", ":" and "-", starting with a letter or digit';
 
-function error(r: Result<FilledTemplate>): { code: string; status: number; message: string; details?: unknown } {
+function error(r: Result<FilledTemplate>): { code: string; status: number | undefined; message: string; details?: unknown } {
   if (r.ok) throw new Error('expected a refusal');
   return { code: r.error.code, status: r.error.status, message: r.error.message, details: r.error.details };
 }
