@@ -75,3 +75,24 @@ describe('evaluateRollout stage statistics', () => {
     expect('thresholdReachedAt' in before).toBe(false);
   });
 });
+
+describe('rate limit window', () => {
+  it('a dispatch counts against the limit for exactly 60 s; the budget is what the window leaves', () => {
+    const r = rig(fleet(300), { stages: [{ percent: 100 }], rateLimit: { devicesPerMinute: 100 } });
+    expect(r.step(T0).effects.dispatch).toHaveLength(100);
+    expect(r.step(T0 + 30_000).effects.dispatch).toHaveLength(0);
+    const held = r.step(T0 + 59_999).decision;
+    expect(held.effects.dispatch).toHaveLength(0);
+    expect(held.nextCheckAt).toBe(T0 + 60_000);
+    expect(r.step(T0 + 60_000).effects.dispatch).toHaveLength(100);
+    // 100 at T0 + 60 s: at T0 + 90 s nothing; at T0 + 120 s the rest.
+    expect(r.step(T0 + 90_000).effects.dispatch).toHaveLength(0);
+    expect(r.step(T0 + 120_000).effects.dispatch).toHaveLength(100);
+  });
+
+  it('a partly used window leaves the difference', () => {
+    const r = rig(fleet(30), { stages: [{ percent: 100 }], rateLimit: { devicesPerMinute: 20 } });
+    expect(r.step(T0).effects.dispatch).toHaveLength(20);
+    expect(r.step(T0 + 60_000).effects.dispatch).toHaveLength(10);
+  });
+});
