@@ -94,3 +94,37 @@ describe('apply(decision): the checks of an edited decision', () => {
     expect(tryExpire(at(ids[0]!, 'unreachable')).ok).toBe(true);
   });
 });
+
+describe('apply(decision): more edits', () => {
+  it('the first problem of a list is reported, not a later one', () => {
+    const { r, d } = setup();
+    const out = r.progress.apply({ ...d, effects: { ...d.effects, dispatch: [{ deviceId: 'ghost-1' }, { deviceId: 'ghost-2' }] } } as typeof d);
+    expect(!out.ok && out.error.message).toBe(`apply(decision): effects.dispatch.0: device "ghost-1" is not in the plan${TAIL}`);
+  });
+
+  it('a device dispatched by an earlier decision cannot be dispatched again', () => {
+    const { r, d, first } = setup();
+    expect(r.progress.apply(d).ok).toBe(true);
+    const again = evaluateRollout(r.plan, r.progress, { now: T0 + 1 });
+    const out = r.progress.apply({ ...again, effects: { ...again.effects, dispatch: [first] } });
+    expect(!out.ok && out.error.message).toBe(`apply(decision): effects.dispatch.0: device ${first.deviceId} was already dispatched${TAIL}`);
+  });
+
+  it('only an advance opens the next stage: a wait naming that stage does not', () => {
+    const { r, d, later } = setup();
+    const out = r.progress.apply({ ...d, stage: 1, effects: { ...d.effects, dispatch: [{ deviceId: later.id, tenantId: later.tenantId, stage: 1 }] } });
+    expect(!out.ok && out.error.message).toBe(`apply(decision): effects.dispatch.0: device ${later.id} belongs to stage 1, which has not started${TAIL}`);
+  });
+
+  it('an expiry of an unknown kind is refused whatever the device is doing', () => {
+    const r = rig(fleet(10), { stages: [{ percent: 100 }] });
+    const ids = r.step(T0).effects.dispatch.map((x) => x.deviceId);
+    r.send([ids[1]!], ['picked_up'], T0 + 1);
+    r.send([ids[2]!], ['picked_up', 'installed'], T0 + 1);
+    const base = evaluateRollout(r.plan, r.progress, { now: T0 + 2 });
+    for (const id of ids.slice(0, 3)) {
+      const out = r.progress.apply({ ...base, effects: { ...base.effects, expire: [{ deviceId: id, tenantId: 'acme', stage: 0, status: 'lost' as never }] } });
+      expect(!out.ok && out.error.message).toBe(`apply(decision): effects.expire.0: device ${id} is not waiting on a "lost" deadline${TAIL}`);
+    }
+  });
+});
