@@ -98,7 +98,7 @@ describe('apply(decision): the checks of an edited decision', () => {
 describe('apply(decision): more edits', () => {
   it('the first problem of a list is reported, not a later one', () => {
     const { r, d } = setup();
-    const out = r.progress.apply({ ...d, effects: { ...d.effects, dispatch: [{ deviceId: 'ghost-1' }, { deviceId: 'ghost-2' }] } } as typeof d);
+    const out = r.progress.apply({ ...d, effects: { ...d.effects, dispatch: [{ deviceId: 'ghost-1' }, { deviceId: 'ghost-2' }] } } as unknown as typeof d);
     expect(!out.ok && out.error.message).toBe(`apply(decision): effects.dispatch.0: device "ghost-1" is not in the plan${TAIL}`);
   });
 
