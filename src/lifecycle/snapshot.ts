@@ -79,13 +79,14 @@ export function createDeviceSnapshot(init: { readonly deviceId: string; readonly
   const deviceId: unknown = init?.deviceId;
   const tenantId: unknown = init?.tenantId;
   const now: unknown = init?.now;
-  if (typeof deviceId !== 'string' || typeof tenantId !== 'string' || typeof now !== 'number' || !idSchema.safeParse(deviceId).success || !idSchema.safeParse(tenantId).success || !Number.isFinite(now)) {
+  // The schema refuses non-strings and Number.isFinite non-numbers: no separate type checks.
+  if (!idSchema.safeParse(deviceId).success || !idSchema.safeParse(tenantId).success || !Number.isFinite(now)) {
     throw new FleetError('INVALID_ARGUMENT', 'createDeviceSnapshot: deviceId and tenantId must be 1–128 characters and now a finite epoch-ms number', {
       status: 400,
       details: { deviceId: describeValue(deviceId), tenantId: describeValue(tenantId), now: describeValue(now) },
     });
   }
-  return { deviceId, tenantId, state: 'unprovisioned', since: now, updatedAt: now };
+  return { deviceId: deviceId as string, tenantId: tenantId as string, state: 'unprovisioned', since: now as number, updatedAt: now as number };
 }
 
 /**

@@ -49,7 +49,8 @@ export function checkAbortRules(
   criteria: ResolvedAbortCriteria,
   at: number,
 ): AbortVerdict | undefined {
-  if (failures === 0 || total === 0) return undefined;
+  // A stage's failures are among its devices (failures ≤ total), so no failure also covers an empty stage.
+  if (failures === 0) return undefined;
   const r = criteria.failureRate;
   const base = { stage, failures, total, decided, at };
   if (failures / total > r) {

@@ -80,8 +80,9 @@ export interface BootDecision {
 export function evaluateBoot(input: BootInput): BootDecision {
   const parsed = bootInputSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new FleetError('INVALID_ARGUMENT', `evaluateBoot: ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`, { status: 400 });
+    // A failed parse always carries at least one issue.
+    const issue = parsed.error.issues[0]!;
+    throw new FleetError('INVALID_ARGUMENT', `evaluateBoot: ${issue.path.join('.') || 'input'}: ${issue.message}`, { status: 400 });
   }
   const { bootedAt, now, checks, rebooted } = parsed.data;
   if (now < bootedAt) throw new FleetError('INVALID_ARGUMENT', `evaluateBoot: now (${now}) is before bootedAt (${bootedAt})`, { status: 400 });

@@ -39,7 +39,7 @@ function deviceOf(ctx: DecisionContext, ref: unknown, where: string): number | s
 }
 
 function headerProblem(ctx: DecisionContext, d: Record<string, unknown>): string | undefined {
-  if (typeof d['now'] !== 'number' || !Number.isFinite(d['now'])) return 'now: expected a finite epoch-ms number';
+  if (!Number.isFinite(d['now'])) return 'now: expected a finite epoch-ms number';
   if (!KINDS.has(d['decision'])) return 'decision: expected wait, advance, complete, pause or abort';
   if (!isStage(d['stage'], ctx.stageCount)) return `stage: expected a stage index below ${Math.max(1, ctx.stageCount)}`;
   if (d['decision'] === 'advance' && d['stage'] !== ctx.currentStage + 1) return `stage: an advance goes to stage ${ctx.currentStage + 1}, not ${describeValue(d['stage'])}`;

@@ -139,8 +139,9 @@ export function checkPlan(plan: unknown, fn: string): asserts plan is RolloutPla
   if (typeof plan !== 'object' || plan === null) throw invalidPlan(fn, `the plan must be an object, got ${plan === null ? 'null' : typeof plan}`);
   const header = planHeaderSchema.safeParse(plan);
   if (!header.success) {
-    const issue = header.error.issues[0];
-    throw invalidPlan(fn, `plan.${(issue?.path ?? []).map(String).join('.')}: ${issue?.message ?? 'invalid'}`);
+    // A failed parse always carries at least one issue.
+    const issue = header.error.issues[0]!;
+    throw invalidPlan(fn, `plan.${issue.path.map(String).join('.')}: ${issue.message}`);
   }
   const devices = (plan as { devices?: unknown }).devices;
   if (!Array.isArray(devices)) throw invalidPlan(fn, 'plan.devices must be an array');

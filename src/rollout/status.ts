@@ -45,7 +45,7 @@ export type InProgressPhase = 'installing' | 'booting';
 
 /** @internal The public status of an internal code. */
 export function statusName(code: number): DeviceStatus {
-  return code === BOOTING ? 'in_progress' : (DEVICE_STATUSES[code] ?? 'pending');
+  return code === BOOTING ? 'in_progress' : DEVICE_STATUSES[code]!;
 }
 
 const TERMINAL: ReadonlySet<string> = new Set<DeviceStatus>(['succeeded', 'failed', 'rejected', 'timed_out', 'rolled_back', 'unreachable', 'cancelled']);
@@ -58,11 +58,6 @@ const TERMINAL: ReadonlySet<string> = new Set<DeviceStatus>(['succeeded', 'faile
  */
 export function isTerminalStatus(status: DeviceStatus): boolean {
   return TERMINAL.has(status);
-}
-
-/** @internal True for a terminal internal code. */
-export function isTerminalCode(code: number): boolean {
-  return code >= SUCCEEDED && code <= CANCELLED;
 }
 
 /** What a device can report about its update job. */
@@ -121,5 +116,6 @@ const TABLE: readonly (readonly number[])[] = [
  * recorded), LATE (the device is terminal; the report changes no counter) or INVALID.
  */
 export function nextCode(code: number, report: number): number {
-  return TABLE[code]?.[report] ?? INVALID;
+  // The tracker only holds codes below CODE_COUNT: every code has its row.
+  return TABLE[code]![report] ?? INVALID;
 }

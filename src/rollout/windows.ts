@@ -31,20 +31,17 @@ function lengthMs(window: MaintenanceWindow): number {
   return (end - start) * MINUTE;
 }
 
-/**
- * The opening time of the window occurrence that contains `now`, or `undefined` when `now` is
- * outside every occurrence of `window`.
- */
-function occurrenceContaining(window: MaintenanceWindow, now: number): number | undefined {
+/** True when `now` falls in an occurrence of `window`. */
+function inOccurrence(window: MaintenanceWindow, now: number): boolean {
   const offset = (window.utcOffsetMinutes ?? 0) * MINUTE;
   const local = now + offset;
   const today = Math.floor(local / DAY);
   // An occurrence lasts under 24 h, so it started today or yesterday (local time).
   for (const day of [today, today - 1]) {
     const opens = day * DAY + minutesOf(window.start) * MINUTE;
-    if (startsOn(window, day) && local >= opens && local < opens + lengthMs(window)) return opens - offset;
+    if (startsOn(window, day) && local >= opens && local < opens + lengthMs(window)) return true;
   }
-  return undefined;
+  return false;
 }
 
 const windowsSchema = z.array(maintenanceWindowSchema);
@@ -58,9 +55,10 @@ function checkArgs(fn: string, windows: unknown, now: unknown): void {
   }
   const parsed = windowsSchema.safeParse(windows);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = ['windows', ...(issue?.path ?? []).map(String)].join('.');
-    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): ${where}: ${issue?.message ?? 'invalid'}; a window is { start: 'HH:MM', end: 'HH:MM', days?: [0–6], utcOffsetMinutes? }`, {
+    // A failed parse always carries at least one issue.
+    const issue = parsed.error.issues[0]!;
+    const where = ['windows', ...issue.path.map(String)].join('.');
+    throw new FleetError('INVALID_ARGUMENT', `${fn}(windows, now): ${where}: ${issue.message}; a window is { start: 'HH:MM', end: 'HH:MM', days?: [0–6], utcOffsetMinutes? }`, {
       status: 400,
     });
   }
@@ -68,7 +66,7 @@ function checkArgs(fn: string, windows: unknown, now: unknown): void {
 
 /** @internal {@link inMaintenanceWindow} without argument checks. */
 export function isInWindow(windows: readonly MaintenanceWindow[], now: number): boolean {
-  return windows.length === 0 || windows.some((w) => occurrenceContaining(w, now) !== undefined);
+  return windows.length === 0 || windows.some((w) => inOccurrence(w, now));
 }
 
 /** @internal {@link nextMaintenanceWindow} without argument checks. */

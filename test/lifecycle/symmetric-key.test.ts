@@ -156,3 +156,44 @@ describe('symmetric-key enrollment', () => {
     expect(() => provisionWithSymmetricKey(request('s', nonceA), options({ now: Number.NaN }))).toThrow(/finite/);
   });
 });
+
+describe('createEnrollmentGroups: refusals and defaults, exactly', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const caught = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    throw new Error('expected a throw');
+  };
+
+  it('an entry that fails its schema is named by its index, never echoing the key', () => {
+    const e = caught(() => createEnrollmentGroups([{ groupId: 'a', key, tenantId: 't' }, { groupId: 'b', key, tenantId: '' }]));
+    expect(e).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, details: { index: 1 } });
+    expect((e as Error).message).toMatch(/^createEnrollmentGroups: entry 1 must be \{ groupId, key \(base64, ≥ 16 bytes\), status\?, tenantId \}: tenantId: /);
+  });
+
+  it('a duplicate id names the id and the index of the repeat', () => {
+    const e = caught(() => createEnrollmentGroups([{ groupId: 'a', key, tenantId: 't' }, { groupId: 'b', key, tenantId: 't' }, { groupId: 'a', key, tenantId: 'u' }]));
+    expect(e).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'createEnrollmentGroups: duplicate group id "a"; give each group a unique id', details: { index: 2, groupId: 'a' } });
+  });
+
+  it('not an array', () => {
+    expect(caught(() => createEnrollmentGroups('g' as never))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      status: 400,
+      message: 'createEnrollmentGroups: pass an array of { groupId, key, status?, tenantId }, got "g"',
+    });
+  });
+
+  it('a group is active unless its status says otherwise; the key is decoded', () => {
+    const groups = createEnrollmentGroups([
+      { groupId: 'a', key, tenantId: 't' },
+      { groupId: 'b', key, tenantId: 't', status: 'inactive' },
+    ]);
+    expect(groups.get('a')).toMatchObject({ groupId: 'a', status: 'active', tenantId: 't' });
+    expect(groups.get('b')?.status).toBe('inactive');
+    expect(Buffer.from(groups.get('a')!.key).equals(Buffer.alloc(32, 7))).toBe(true);
+  });
+});

@@ -98,3 +98,43 @@ describe('murmur3x86_32', () => {
     }
   });
 });
+
+describe('murmur3Utf8: UTF-8 at every encoding boundary (a fixed corpus)', () => {
+  // The last and first code unit of each UTF-8 length, both ends of the surrogate ranges, pairs
+  // at the ends of the string and lone surrogates next to other text.
+  const UNITS = [0x00, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfffd, 0xffff];
+  const corpus: string[] = [
+    ...UNITS.map((c) => String.fromCharCode(c)),
+    ...UNITS.map((c) => `a${String.fromCharCode(c)}b`),
+    '\ud800\udc00',
+    '\udbff\udfff',
+    'x\ud800\udc00',
+    '\ud800\udc00x',
+    '\ud800',
+    'x\ud800',
+    '\udbffx',
+    '\udc00\ud800',
+  ];
+
+  it.each(corpus.map((s) => [JSON.stringify(s), s]))('%s hashes as its TextEncoder bytes', (_, s) => {
+    expect(murmur3Utf8(s, 7)).toBe(murmur3x86_32(utf8(s), 7));
+  });
+
+  it('strings longer than the scratch buffer (ASCII, 2-, 3- and 4-byte text), in either order of size', () => {
+    const long = ['a'.repeat(300), 'é'.repeat(500), '€'.repeat(1_000), '\ud83d\ude00'.repeat(700), `${'€'.repeat(2_000)}x`];
+    for (const s of [...long, 'short', ...long.reverse()]) expect(murmur3Utf8(s, 1)).toBe(murmur3x86_32(utf8(s), 1));
+  });
+});
+
+describe('cohortOf hashes seed + ":" + id without joining them', () => {
+  it('equals the hash of the joined string when a part outgrows the scratch buffer mid-way', async () => {
+    const { cohortOf } = await import('../../src/rollout/index.js');
+    for (const [seed, id] of [
+      ['fw', '€'.repeat(900)],
+      ['€'.repeat(900), 'dev-1'],
+      ['é'.repeat(100), 'x'.repeat(3_000)],
+    ] as const) {
+      expect(cohortOf(seed, id)).toBe(murmur3Utf8(`${seed}:${id}`, 0) % 10_000);
+    }
+  });
+});

@@ -80,3 +80,36 @@ describe('maintenance windows', () => {
     }
   });
 });
+
+describe('maintenance windows: boundaries', () => {
+  it('a window whose end equals its start lasts 24 hours from its start', () => {
+    const w: MaintenanceWindow[] = [{ start: '10:00', end: '10:00', days: [1] }]; // Monday 10:00 to Tuesday 10:00
+    expect(inMaintenanceWindow(w, at(5, 9, 59))).toBe(false);
+    expect(inMaintenanceWindow(w, at(5, 10))).toBe(true);
+    expect(inMaintenanceWindow(w, at(6, 9, 59))).toBe(true);
+    expect(inMaintenanceWindow(w, at(6, 10))).toBe(false);
+  });
+
+  it('a window that starts only on today’s weekday and has already closed opens again in seven days', () => {
+    const w: MaintenanceWindow[] = [{ start: '02:00', end: '03:00', days: [1] }];
+    expect(nextMaintenanceWindow(w, at(5, 12))).toBe(at(12, 2));
+    // With an offset the local day is the one that counts: 23:30 UTC Sunday is Monday 01:30 at UTC+2.
+    expect(nextMaintenanceWindow([{ ...w[0]!, utcOffsetMinutes: 120 }], at(4, 23, 30))).toBe(at(5, 0));
+  });
+
+  it('the earliest of several windows wins, whatever their order', () => {
+    const a: MaintenanceWindow = { start: '04:00', end: '05:00' };
+    const b: MaintenanceWindow = { start: '03:00', end: '05:00' };
+    expect(nextMaintenanceWindow([a, b], at(5, 12))).toBe(at(6, 3));
+    expect(nextMaintenanceWindow([b, a], at(5, 12))).toBe(at(6, 3));
+  });
+
+  it('a malformed window is named by its path, with the schema message and the expected shape', () => {
+    const e = expectFleetError(() => inMaintenanceWindow([{ start: '02:00', end: '03:00' }, { start: '25:00', end: '03:00' }] as never, 0), 'INVALID_ARGUMENT');
+    expect(e.message).toBe(
+      "inMaintenanceWindow(windows, now): windows.1.start: expected HH:MM (24-hour); a window is { start: 'HH:MM', end: 'HH:MM', days?: [0–6], utcOffsetMinutes? }",
+    );
+    expect(e.status).toBe(400);
+    expect(() => nextMaintenanceWindow('x' as never, 0)).toThrow(/^nextMaintenanceWindow\(windows, now\): windows: /);
+  });
+});
