@@ -4,6 +4,7 @@
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
 import { argumentError, describeValue } from './arguments.js';
 import type { MetadataNode, MetadataObject } from './types.js';
+import { ownValue } from './wide.js';
 
 /**
  * The desired leaves that are missing from `reported` or differ from it, keeping their paths.
@@ -80,9 +81,9 @@ export function deltaOf(
   let metadata: MetadataObject | undefined;
   for (const key in desired) {
     const d = desired[key] as JsonValue;
-    const raw = reported !== undefined && hasOwn(reported, key) ? reported[key] : undefined;
+    const raw = reported !== undefined ? ownValue(reported, key) : undefined;
     const r = raw !== undefined && unwrap !== undefined ? unwrap(raw) : raw;
-    const dm = desiredMeta !== undefined && hasOwn(desiredMeta, key) ? desiredMeta[key] : undefined;
+    const dm = desiredMeta !== undefined ? ownValue(desiredMeta, key) : undefined;
     let part: JsonValue | undefined;
     let partMeta: MetadataNode | undefined;
     if (isJsonObject(d) && (r === undefined || isJsonObject(r))) {
@@ -155,10 +156,10 @@ function patchKey(
   const oldMeta = old !== undefined && hasOwn(old.metadata, key) ? old.metadata[key] : undefined;
   let state: JsonValue | undefined;
   let meta: MetadataNode | undefined;
-  const d = hasOwn(desired, key) ? desired[key] : undefined;
+  const d = ownValue(desired, key);
   if (d !== undefined) {
-    const dm = hasOwn(desiredMeta, key) ? desiredMeta[key] : undefined;
-    const raw = reported !== undefined && hasOwn(reported, key) ? reported[key] : undefined;
+    const dm = ownValue(desiredMeta, key);
+    const raw = reported !== undefined ? ownValue(reported, key) : undefined;
     const r = raw !== undefined && unwrap !== undefined ? unwrap(raw) : raw;
     if (isJsonObject(d) && (r === undefined || isJsonObject(r))) {
       // Below this key only some keys were written (and, with acknowledgements, no envelope may

@@ -3,6 +3,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { MetadataLeaf, MetadataNode, MetadataObject } from './types.js';
+import { countKeys, isWide, isWideSize, ownValue, wideSize, writeWide, type WideWrite } from './wide.js';
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
@@ -49,6 +50,47 @@ export function mergeObject(current: JsonObject | undefined, currentMeta: Metada
     if (fast !== REBUILD) return fast;
   }
   return mergeByRebuild(current, currentMeta, patch, leaf);
+}
+
+/**
+ * {@link mergeObject} for the top-level object of a section (`desired`, `reported`): one of
+ * `WIDE_KEYS` (64) keys or more is not copied but written as a persistent map (see `wide.ts`),
+ * at a cost of O(what the patch writes) however wide the section is.
+ */
+export function mergeSection(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
+  if (current !== undefined) {
+    const size = wideSize(current) ?? countKeys(current);
+    if (isWideSize(size) || isWide(current)) return mergeWide(current, size, currentMeta ?? {}, patch, leaf);
+  }
+  return mergeObject(current, currentMeta, patch, leaf);
+}
+
+function mergeWide(current: JsonObject, size: number, currentMeta: MetadataObject, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
+  const writes: Array<WideWrite<JsonValue>> = [];
+  const metaWrites: Array<WideWrite<MetadataNode>> = [];
+  for (const key in patch) {
+    const next = patch[key] as JsonValue;
+    const before = ownValue(current, key);
+    let value: JsonValue | undefined;
+    let meta: MetadataNode | undefined;
+    if (isJsonObject(next)) {
+      // An object merges into an existing object; over anything else it replaces it (type change).
+      const sameKind = isJsonObject(before);
+      const sub = mergeObject(sameKind ? before : undefined, sameKind ? (ownValue(currentMeta, key) as MetadataObject | undefined) : undefined, next, leaf);
+      value = sub?.value;
+      meta = sub?.meta;
+    } else if (next !== null) {
+      value = copy(next);
+      meta = metadataFor(next, leaf);
+    }
+    if (value === undefined && before === undefined) continue; // nothing to delete, nothing created
+    writes.push([key, value]);
+    metaWrites.push([key, meta]);
+  }
+  if (writes.length === 0) return { value: current, meta: currentMeta }; // an empty patch changes nothing
+  const value = writeWide(current, size, writes);
+  if (value === undefined) return undefined;
+  return { value, meta: writeWide(currentMeta, wideSize(currentMeta) ?? countKeys(currentMeta), metaWrites) ?? {} };
 }
 
 const REBUILD: unique symbol = Symbol('rebuild');
