@@ -4,7 +4,7 @@
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
 import { argumentError, describeValue } from './arguments.js';
 import type { MetadataNode, MetadataObject } from './types.js';
-import { ownValue } from './wide.js';
+import { ownValue, plainOf, plainValue } from './wide.js';
 
 /**
  * The desired leaves that are missing from `reported` or differ from it, keeping their paths.
@@ -76,7 +76,7 @@ export function deltaOf(
   unwrap: ReportedUnwrapper | undefined,
   share = false,
 ): DeltaWithMetadata | undefined {
-  if (share && reported === undefined && desiredMeta !== undefined) return { state: desired, metadata: desiredMeta };
+  if (share && reported === undefined && desiredMeta !== undefined) return { state: plainOf(desired), metadata: plainOf(desiredMeta) };
   let state: JsonObject | undefined;
   let metadata: MetadataObject | undefined;
   for (const key in desired) {
@@ -94,8 +94,8 @@ export function deltaOf(
       partMeta = sub.metadata;
     } else if (r === undefined || !jsonEqual(d, r)) {
       // Scalars, arrays and type mismatches compare as whole values.
-      part = d;
-      partMeta = dm;
+      part = plainValue(d);
+      partMeta = plainValue(dm);
     } else continue;
     (state ??= {})[key] = part;
     if (desiredMeta !== undefined && partMeta !== undefined) (metadata ??= {})[key] = partMeta;
@@ -173,8 +173,8 @@ function patchKey(
         meta = sub.metadata;
       }
     } else if (r === undefined || !jsonEqual(d, r)) {
-      state = d;
-      meta = dm;
+      state = plainValue(d);
+      meta = plainValue(dm);
     }
   }
   if (state === oldState && meta === oldMeta) return;

@@ -7,7 +7,7 @@ import { isPropertyAck } from './acknowledgement.js';
 import type { ReportedUnwrapper } from './delta.js';
 import type { Merged } from './merge.js';
 import type { MetadataNode, MetadataObject } from './types.js';
-import { ownValue } from './wide.js';
+import { ownValue, plainValue } from './wide.js';
 
 /**
  * A desired leaf whose reported counterpart the update wrote, while the update left the desired
@@ -146,8 +146,8 @@ function visit(walk: Walk, d: JsonObject, dm: MetadataObject, r: JsonObject, td:
     const equal = jsonEqual(dv, rv);
     const conflict: ShadowConflict = {
       path: [...path, key],
-      desired: dv,
-      reported: rv,
+      desired: plainValue(dv),
+      reported: plainValue(rv),
       equal,
       desiredTimestamp: timestampOf(ownValue(dm, key)),
       reportedTimestamp: walk.observedAt,
@@ -155,7 +155,7 @@ function visit(walk: Walk, d: JsonObject, dm: MetadataObject, r: JsonObject, td:
     };
     const resolution = walk.resolver(conflict);
     if (resolution === 'take-reported' && !equal) {
-      patch[key] = rv;
+      patch[key] = plainValue(rv);
       walk.changed = true;
     } else if (resolution === 'clear') {
       patch[key] = null;

@@ -7,7 +7,7 @@ import { unwrapAck } from './acknowledgement.js';
 import { deltaOf, patchDelta, type DeltaWithMetadata, type ReportedUnwrapper } from './delta.js';
 import { argumentError, checkLimits, checkOptional, checkOptions, checkStored, describeValue } from './arguments.js';
 import type { ResolvedShadowLimits, ShadowLimits } from './limits.js';
-import { mergeSection as mergeTop, metadataFor, type Merged } from './merge.js';
+import { mergeObject as mergeTop, metadataFor, type Merged } from './merge.js';
 import { jsonBytes, objectDiff, stateBytes } from './size.js';
 import { conflictPatch, type ConflictPolicy } from './policies.js';
 import { AWS_MESSAGES, rejectedPayload, shadowError } from './rejections.js';
@@ -25,7 +25,7 @@ import type {
   UpdateAcceptedPayload,
 } from './types.js';
 import { readClientToken, validateUpdate, type ValidatedUpdate } from './validate.js';
-import { exposeSections, internalsOf, isWide, ownValue, plainOf } from './wide.js';
+import { exposeSections, internalsOf, ownValue } from './wide.js';
 
 /** Options of {@link applyShadowUpdate}. */
 export interface ShadowUpdateOptions {
@@ -229,8 +229,6 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
       typeof before === 'object' && before.acknowledgements === acknowledgements && patchDesired !== null && patchReported !== null
         ? patchDelta(before.state === undefined ? undefined : (before as DeltaWithMetadata), desired.value, desired.meta, inState.reported, touchedDesired, touchedReported, unwrap)
         : deltaOf(desired.value, desired.meta, inState.reported, unwrap, measurable);
-    // A desired section wholly in the delta is shared by it: the payload gets its plain object.
-    if (delta !== undefined && isWide(delta.state)) delta = { state: plainOf(delta.state), metadata: plainOf(delta.metadata) };
   }
   if (measurable) derived.set(state, bytes < REMEMBER_DELTA_BYTES ? bytes : { bytes, acknowledgements, state: delta?.state, metadata: delta?.metadata });
   return respond(live, document, req, timestamp, true, delta);
@@ -326,8 +324,7 @@ export function deltaOfDocument(document: ShadowDocument, unwrap: ReportedUnwrap
   if (typeof known === 'object' && known.acknowledgements === (unwrap !== undefined)) return known.state === undefined ? undefined : (known as DeltaWithMetadata);
   const { state, metadata } = internalOf(document);
   if (state.desired === undefined) return undefined;
-  const delta = deltaOf(state.desired, metadata.desired ?? {}, state.reported, unwrap);
-  return delta === undefined ? undefined : { state: plainOf(delta.state), metadata: plainOf(delta.metadata) };
+  return deltaOf(state.desired, metadata.desired ?? {}, state.reported, unwrap);
 }
 
 /** @internal The state and metadata the engine works on for `document` (its own when it has no wide section). */

@@ -1,6 +1,6 @@
 /**
- * Wide sections: the top-level object of `desired`/`reported` (and of their metadata) once it has
- * {@link WIDE_KEYS} keys or more. Copying such an object costs V8 far more per key than anything
+ * Wide objects: an object of `desired`/`reported` (and its metadata) once it has {@link WIDE_KEYS}
+ * keys or more, and every object above such an object. Copying such an object costs V8 far more per key than anything
  * else an update does (objects of a few hundred keys are copied key by key, and beyond ~1,000 keys
  * they are hash tables), so an update that writes k of its keys does not copy it: the engine keeps
  * a persistent map — an immutable plain `base` and a log of the writes since, shared append-only
@@ -8,8 +8,10 @@
  * read (once per version, cached). Writing k keys costs O(k); the log is folded into a new base
  * once it is as long as the section is wide, so that cost is amortised O(k) too.
  *
- * Inside the engine a wide section is a read-only Proxy over its {@link WideNode}, so that every
- * algorithm reads it like the plain object it stands for; the Proxy never leaves the engine.
+ * Inside the engine a wide object is a read-only Proxy over its {@link WideNode}, so that every
+ * algorithm reads it like the plain object it stands for; the Proxy never leaves the engine: a
+ * plain object never holds a wide one (the objects above a wide one are wide), documents show
+ * their wide sections through getters, and payloads and conflicts get plain objects.
  */
 import type { JsonObject } from '../json.js';
 
@@ -95,7 +97,7 @@ function build<V>(node: WideNode<V>): Record<string, V> {
     for (let i = 0; i < node.length; i++) {
       const e = node.log.entries[i] as Entry<V>;
       if (e.value === DELETED) delete out[e.key];
-      else out[e.key] = e.value;
+      else out[e.key] = plainValue(e.value);
     }
   }
   node.plain = out;
@@ -136,10 +138,15 @@ export function isWide(value: unknown): boolean {
   return typeof value === 'object' && value !== null && nodeOf(value) !== undefined;
 }
 
-/** @internal The plain object a section stands for (the value itself when it is plain). */
+/** @internal The plain object a wide object stands for (the value itself when it is plain). */
 export function plainOf<T extends object>(value: T): T {
   const node = nodeOf(value);
   return node === undefined ? value : (build(node) as T);
+}
+
+/** @internal {@link plainOf} for any value (scalars as they are). */
+export function plainValue<T>(value: T): T {
+  return typeof value === 'object' && value !== null ? plainOf(value) : value;
 }
 
 /** @internal `o[key]` when `key` is an own key of `o` (a plain object or a wide section), else `undefined`. */

@@ -48,7 +48,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constantFrom({ kind: 'reload' as const }, { kind: 'freeze' as const }, { kind: 'read' as const }) },
 );
-const policies: Array<ConflictPolicy | undefined> = [undefined, 'device-wins', 'newest-wins', 'clear-when-met', (c) => (c.equal ? 'clear' : 'take-reported')];
+const policies: Array<ConflictPolicy | undefined> = [undefined, 'device-wins', 'newest-wins', 'clear-when-met', (c) => (assertPlain(c) as typeof c).equal ? 'clear' : 'take-reported'];
+
+/** Throws when the engine's internal view of a wide object shows anywhere in `v`. */
+function assertPlain(v: unknown, seen = new Set<unknown>()): unknown {
+  if (typeof v !== 'object' || v === null || seen.has(v)) return v;
+  seen.add(v);
+  if (isWide(v)) throw new Error('an internal wide object leaked');
+  for (const k of Object.keys(v)) assertPlain((v as Record<string, unknown>)[k], seen);
+  return v;
+}
 const setup = fc.record({
   policy: fc.nat(policies.length - 1),
   acknowledgements: fc.boolean(),
@@ -84,13 +93,16 @@ function trace(steps: readonly Step[], options: Omit<ShadowUpdateOptions, 'now'>
       out.push(`rejected ${r.error.code} ${JSON.stringify(r.error.details)} ${JSON.stringify(r.rejected)}`);
       return;
     }
+    assertPlain([r.document, r.accepted, r.delta, r.documents]);
     out.push(`accepted ${String(r.changed)} ${JSON.stringify([r.document, r.accepted, r.delta, r.documents])}`);
     const get = getShadow(r.document, { now: T, acknowledgements });
+    assertPlain(get);
     out.push(`get ${JSON.stringify(get)}`);
     doc = r.document;
     versions.push(r.document);
   });
   // every version reads as it did when it was produced, whatever came after it
+  assertPlain(versions);
   out.push(`versions ${JSON.stringify(versions)}`);
   return out;
 }
