@@ -94,11 +94,15 @@ function build<V>(node: WideNode<V>): Record<string, V> {
   else {
     out = {};
     for (const key in node.base) out[key] = node.base[key] as V;
+    const written = new Set<string>();
     for (let i = 0; i < node.length; i++) {
       const e = node.log.entries[i] as Entry<V>;
       if (e.value === DELETED) delete out[e.key];
-      else out[e.key] = plainValue(e.value);
+      else out[e.key] = e.value;
+      written.add(e.key);
     }
+    // only the values that stand: a key written many times is built once
+    for (const key of written) if (hasOwn(out, key)) out[key] = plainValue(out[key] as V);
   }
   node.plain = out;
   return out;
