@@ -181,7 +181,9 @@ export type WideWrite<V> = readonly [key: string, value: V | undefined];
  * of keys that are absent and stay absent must not be passed.
  */
 export function writeWide<V>(current: Record<string, V>, size: number, writes: ReadonlyArray<WideWrite<V>>): Record<string, V> | undefined {
-  const node = (nodeOf(current) as WideNode<V> | undefined) ?? new WideNode<V>(current, { entries: [], last: new Map() }, 0, size);
+  let node = (nodeOf(current) as WideNode<V> | undefined) ?? new WideNode<V>(current, { entries: [], last: new Map() }, 0, size);
+  // A version already built as a plain object (someone read it) is a base for free: its log can go.
+  if (node.plain !== undefined && node.length > 0) node = new WideNode<V>(node.plain, { entries: [], last: new Map() }, 0, node.size);
   let count = node.size;
   for (const [key, value] of writes) {
     const had = lookup(node, key) !== undefined;
