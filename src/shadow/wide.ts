@@ -1,12 +1,13 @@
 /**
- * Wide objects: an object of `desired`/`reported` (and its metadata) once it has {@link WIDE_KEYS}
- * keys or more, and every object above such an object. Copying such an object costs V8 far more per key than anything
- * else an update does (objects of a few hundred keys are copied key by key, and beyond ~1,000 keys
- * they are hash tables), so an update that writes k of its keys does not copy it: the engine keeps
- * a persistent map — an immutable plain `base` and a log of the writes since, shared append-only
- * by successive versions — and the document exposes the section as a plain object built on first
- * read (once per version, cached). Writing k keys costs O(k); the log is folded into a new base
- * once it is as long as the section is wide, so that cost is amortised O(k) too.
+ * Wide objects: an object of `desired`/`reported` (and its metadata) of {@link WIDE_KEYS} keys or
+ * more, and every object above such an object. V8 copies an object of a few dozen keys in well
+ * under a microsecond but a wider one key by key (and beyond ~1,000 keys it is a hash table), so
+ * an update that writes k of its keys does not copy it: the engine keeps a persistent map, an
+ * immutable plain `base` plus a log of the writes since, shared append-only by the versions that
+ * extend one another, and a document shows its wide sections as plain objects built on first read
+ * (once per version, cached). Writing k keys costs O(k); the log is folded into a new base once it
+ * is twice as long as the object is wide (or for free, from a version that was read), so that cost
+ * stays amortised O(k).
  *
  * Inside the engine a wide object is a read-only Proxy over its {@link WideNode}, so that every
  * algorithm reads it like the plain object it stands for; the Proxy never leaves the engine: a
@@ -15,15 +16,15 @@
  */
 import type { JsonObject } from '../json.js';
 
-/** @internal Sections with at least this many keys are kept as a persistent map. */
+/** @internal Objects with at least this many keys are kept as a persistent map. */
 export const WIDE_KEYS = 64;
 
 /** The thresholds in force: {@link WIDE_KEYS}, and the shortest log that is folded into a new base. */
 const tuning = { keys: WIDE_KEYS, fold: WIDE_KEYS };
 
 /**
- * @internal For tests only: the section width from which sections are kept as persistent maps
- * (`Infinity`: never, the plain-object merge for every section) and the shortest log that is
+ * @internal For tests only: the width from which objects are kept as persistent maps
+ * (`Infinity`: never, the plain-object merge for every object) and the shortest log that is
  * folded into a new base. Returns the previous setting.
  */
 export function tuneWide(next: { readonly keys: number; readonly fold: number }): { readonly keys: number; readonly fold: number } {
@@ -33,7 +34,7 @@ export function tuneWide(next: { readonly keys: number; readonly fold: number })
   return previous;
 }
 
-/** @internal True when a section of `size` keys is kept as a persistent map. */
+/** @internal True when an object of `size` keys is kept as a persistent map. */
 export function isWideSize(size: number): boolean {
   return size >= tuning.keys;
 }
