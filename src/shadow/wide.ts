@@ -25,13 +25,11 @@ const tuning = { keys: WIDE_KEYS, fold: WIDE_KEYS };
 /**
  * @internal For tests only: the width from which objects are kept as persistent maps
  * (`Infinity`: never, the plain-object merge for every object) and the shortest log that is
- * folded into a new base. Returns the previous setting.
+ * folded into a new base.
  */
-export function tuneWide(next: { readonly keys: number; readonly fold: number }): { readonly keys: number; readonly fold: number } {
-  const previous = { ...tuning };
+export function tuneWide(next: { readonly keys: number; readonly fold: number }): void {
   tuning.keys = next.keys;
   tuning.fold = next.fold;
-  return previous;
 }
 
 /** @internal True when an object of `size` keys is kept as a persistent map. */
@@ -285,7 +283,6 @@ export function internalsOf<S extends object, M extends object>(state: S, metada
  * @internal True for the `state` and `metadata` of a document the engine built with a wide
  * section: their sections are known to be objects, and checking them would build the wide one.
  */
-export function isEngineSections(state: unknown, metadata: unknown): boolean {
-  if (typeof state !== 'object' || state === null || typeof metadata !== 'object' || metadata === null) return false;
+export function isEngineSections(state: object, metadata: object): boolean {
   return internalsOf(state, metadata).state !== state;
 }

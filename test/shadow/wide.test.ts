@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JsonObject, type JsonValue } from '../../src/json.js';
 import { ackProperty, applyShadowUpdate, getShadow, type ConflictPolicy, type ShadowDocument, type ShadowUpdateOptions, type StoredShadow } from '../../src/shadow/index.js';
-import { isWide, tuneWide, WIDE_KEYS } from '../../src/shadow/wide.js';
+import { isWide, plainOf, tuneWide, WIDE_KEYS, writeWide } from '../../src/shadow/wide.js';
 import { runs } from './runs.js';
 
 const T = 1_700_000_000_000;
@@ -171,7 +171,7 @@ describe('wide sections', () => {
     for (let i = 0; i < 40; i++) desired[`cfg_${i}`] = i;
     for (let i = 0; i < leaves - 40; i++) reported[`tel_${i}`] = i;
     const steps: Step[] = [{ kind: 'update', from: 0, request: { state: { desired, reported } } }];
-    for (let k = 0; k < 500; k++) {
+    for (let k = 0; k < runs(500); k++) {
       const r: JsonObject = {};
       for (let j = 0; j < 3; j++) r[`tel_${(k * 7 + j * 13) % 330}`] = k % 5 === 0 && j === 0 ? null : k + j / 10;
       if (k % 50 === 0) r[`cfg_${k % 40}`] = k; // a reported config leaf: the delta changes
@@ -229,6 +229,82 @@ describe('wide sections', () => {
     }
     expect(doc).toEqual({ state: { desired: { on: true } }, metadata: { desired: { on: { timestamp: T / 1000 } } }, version: 3 });
     expect(Object.keys((doc as ShadowDocument).state)).toEqual(['desired']);
+  });
+
+  it('an object is kept wide from exactly WIDE_KEYS keys: 63 keys stay a plain data property, 64 become a getter', () => {
+    for (const [n, wide] of [[WIDE_KEYS - 1, false], [WIDE_KEYS, true]] as const) {
+      const reported: JsonObject = {};
+      for (let i = 0; i < n; i++) reported[`k${i}`] = i;
+      const first = applyShadowUpdate(undefined, { state: { reported, desired: { on: true } } }, { now: T });
+      if (!first.ok) throw first.error;
+      const r = applyShadowUpdate(first.document, { state: { reported: { k0: 'x' } } }, { now: T + 1000 });
+      if (!r.ok) throw r.error;
+      expect(isWideDocument(r.document)).toBe(wide);
+      // the plain section beside it stays a data property, in state and metadata alike
+      expect(Object.getOwnPropertyDescriptor(r.document.state, 'desired')).toEqual({ value: { on: true }, writable: true, enumerable: true, configurable: true });
+      expect(typeof Object.getOwnPropertyDescriptor(r.document.metadata, 'reported')?.get).toBe(wide ? 'function' : 'undefined');
+      expect('value' in (Object.getOwnPropertyDescriptor(r.document.metadata, 'desired') ?? {})).toBe(true);
+    }
+  });
+
+  it('the section getters answer undefined for a receiver the engine did not build', () => {
+    const reported: JsonObject = {};
+    for (let i = 0; i < WIDE_KEYS; i++) reported[`k${i}`] = i;
+    const first = applyShadowUpdate(undefined, { state: { reported } }, { now: T });
+    if (!first.ok) throw first.error;
+    const r = applyShadowUpdate(first.document, { state: { reported: { k0: 1 } } }, { now: T });
+    if (!r.ok) throw r.error;
+    for (const target of [r.document.state, r.document.metadata]) {
+      const get = Object.getOwnPropertyDescriptor(target, 'reported')?.get as (this: unknown) => unknown;
+      expect(get.call(undefined)).toBeUndefined();
+      expect(get.call(null)).toBeUndefined();
+      expect(get.call({})).toBeUndefined();
+      expect(get.call(target)).toBe((target as { reported?: unknown }).reported);
+    }
+  });
+
+  it('a wide state paired with other metadata is read as the pair shows it, not as the engine built it', () => {
+    const reported: JsonObject = {};
+    for (let i = 0; i < WIDE_KEYS; i++) reported[`k${i}`] = i;
+    const v1 = applyShadowUpdate(undefined, { state: { reported } }, { now: T });
+    if (!v1.ok) throw v1.error;
+    const v2 = applyShadowUpdate(v1.document, { state: { reported: { k0: 'a' } } }, { now: T + 5000 });
+    if (!v2.ok) throw v2.error;
+    const oldMeta = JSON.parse(JSON.stringify(v1.document.metadata)) as ShadowDocument['metadata'];
+    const v3 = applyShadowUpdate({ state: v2.document.state, metadata: oldMeta, version: 2 }, { state: { reported: { k1: 'b' } } }, { now: T + 9000 });
+    if (!v3.ok) throw v3.error;
+    const meta = v3.document.metadata.reported as Record<string, { timestamp: number }>;
+    expect(meta['k0']).toEqual({ timestamp: T / 1000 }); // from the metadata passed, not v2's
+    expect(meta['k1']).toEqual({ timestamp: (T + 9000) / 1000 });
+    expect((v3.document.state.reported as JsonObject)['k0']).toBe('a');
+  });
+
+  it('the internal view of a wide object reads like the plain object and refuses every write', () => {
+    const base: Record<string, number> = { a: 1, b: 2 };
+    const view = writeWide(base, 2, [['c', 3], ['a', undefined]]) as Record<string, number>;
+    expect(isWide(view)).toBe(true);
+    expect(isWide(base)).toBe(false);
+    expect('c' in view).toBe(true);
+    expect('a' in view).toBe(false);
+    expect('toString' in view).toBe(true); // inherited, as on a plain object
+    expect(Symbol.iterator in view).toBe(false);
+    expect(view['c']).toBe(3);
+    expect(view['a']).toBeUndefined();
+    expect(view['toString']).toBe(Object.prototype.toString);
+    expect((view as Record<symbol, unknown>)[Symbol.toStringTag]).toBeUndefined();
+    expect(Object.getPrototypeOf(view)).toBe(Object.prototype);
+    expect(Object.keys(view)).toEqual(['b', 'c']);
+    expect(Object.getOwnPropertyDescriptor(view, 'c')).toEqual({ value: 3, writable: true, enumerable: true, configurable: true });
+    expect(Object.getOwnPropertyDescriptor(view, 'a')).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(view, Symbol.iterator)).toBeUndefined();
+    expect(Reflect.set(view, 'c', 4)).toBe(false);
+    expect(Reflect.defineProperty(view, 'd', { value: 1 })).toBe(false);
+    expect(Reflect.deleteProperty(view, 'c')).toBe(false);
+    expect(Reflect.setPrototypeOf(view, null)).toBe(false);
+    expect(Reflect.preventExtensions(view)).toBe(false);
+    expect(plainOf(view)).toEqual({ b: 2, c: 3 });
+    expect(base).toEqual({ a: 1, b: 2 });
+    expect(writeWide(view, 2, [['b', undefined], ['c', undefined]])).toBeUndefined();
   });
 });
 
