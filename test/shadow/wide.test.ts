@@ -306,6 +306,53 @@ describe('wide sections', () => {
     expect(base).toEqual({ a: 1, b: 2 });
     expect(writeWide(view, 2, [['b', undefined], ['c', undefined]])).toBeUndefined();
   });
+
+  it('a document without a wide object carries nothing of the engine: its state and metadata are the plain objects, no symbol', () => {
+    const r = applyShadowUpdate(undefined, { state: { desired: { on: true }, reported: { on: false } } }, { now: T });
+    if (!r.ok) throw r.error;
+    const next = applyShadowUpdate(r.document, { state: { reported: { on: true } } }, { now: T });
+    if (!next.ok) throw next.error;
+    for (const o of [next.document.state, next.document.metadata]) {
+      expect(Object.getOwnPropertySymbols(o)).toEqual([]);
+      expect(Object.values(Object.getOwnPropertyDescriptors(o)).every((d) => 'value' in d)).toBe(true);
+    }
+  });
+
+  it('a wide section alone: the other section is absent from state and metadata, not an undefined key', () => {
+    const reported: JsonObject = {};
+    for (let i = 0; i < WIDE_KEYS; i++) reported[`k${i}`] = i;
+    const v1 = applyShadowUpdate(undefined, { state: { reported } }, { now: T });
+    if (!v1.ok) throw v1.error;
+    const v2 = applyShadowUpdate(v1.document, { state: { reported: { k0: 'a' } } }, { now: T });
+    if (!v2.ok) throw v2.error;
+    expect(Reflect.ownKeys(v2.document.state).filter((k) => typeof k === 'string')).toEqual(['reported']);
+    expect(Reflect.ownKeys(v2.document.metadata).filter((k) => typeof k === 'string')).toEqual(['reported']);
+  });
+
+  it('two updates from the same wide version (a stale read) do not see each other', () => {
+    const reported: JsonObject = {};
+    for (let i = 0; i < WIDE_KEYS; i++) reported[`k${i}`] = i;
+    const v1 = applyShadowUpdate(undefined, { state: { reported } }, { now: T });
+    if (!v1.ok) throw v1.error;
+    const v2 = applyShadowUpdate(v1.document, { state: { reported: { k0: 'a' } } }, { now: T });
+    if (!v2.ok) throw v2.error;
+    const v3 = applyShadowUpdate(v2.document, { state: { reported: { k1: 'b' } } }, { now: T });
+    if (!v3.ok) throw v3.error;
+    // from v2 again (not the newest), twice, then from the newest of that branch; nothing read in between
+    const b1 = applyShadowUpdate(v2.document, { state: { reported: { k2: 'c' } } }, { now: T });
+    if (!b1.ok) throw b1.error;
+    const b2 = applyShadowUpdate(v2.document, { state: { reported: { k3: 'd' } } }, { now: T });
+    if (!b2.ok) throw b2.error;
+    const b3 = applyShadowUpdate(b1.document, { state: { reported: { k4: 'e' } } }, { now: T });
+    if (!b3.ok) throw b3.error;
+    const pick = (d: ShadowDocument): JsonValue[] => ['k0', 'k1', 'k2', 'k3', 'k4'].map((k) => (d.state.reported as JsonObject)[k] as JsonValue);
+    expect(pick(b3.document)).toEqual(['a', 1, 'c', 3, 'e']);
+    expect(pick(b2.document)).toEqual(['a', 1, 2, 'd', 4]);
+    expect(pick(b1.document)).toEqual(['a', 1, 'c', 3, 4]);
+    expect(pick(v3.document)).toEqual(['a', 'b', 2, 3, 4]);
+    expect(pick(v2.document)).toEqual(['a', 1, 2, 3, 4]);
+    expect(pick(v1.document)).toEqual([0, 1, 2, 3, 4]);
+  });
 });
 
 /** True when the document's reported or desired section is a getter (a wide section). */
