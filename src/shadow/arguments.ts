@@ -9,6 +9,7 @@ import { FleetError } from '../errors.js';
 import { isJsonObject } from '../json.js';
 import { DEFAULT_SHADOW_LIMITS, type ResolvedShadowLimits, type ShadowLimits } from './limits.js';
 import type { ShadowDocument, StoredShadow } from './types.js';
+import { isEngineSections } from './wide.js';
 
 export { describeValue };
 
@@ -37,6 +38,7 @@ function documentProblem(document: unknown): string | undefined {
   if (!isObject(state)) return `state is ${describeValue(state)}`;
   if (!isObject(metadata)) return `metadata is ${describeValue(metadata)}`;
   if (!isVersion(version)) return `version is ${describeValue(version)}, not a whole number ≥ 0`;
+  if (isEngineSections(state, metadata)) return undefined;
   for (const key of ['desired', 'reported'] as const) {
     if (state[key] !== undefined && !isObject(state[key])) return `state.${key} is ${describeValue(state[key])}`;
     if (metadata[key] !== undefined && !isObject(metadata[key])) return `metadata.${key} is ${describeValue(metadata[key])}`;

@@ -4,6 +4,7 @@
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../json.js';
 import { argumentError, describeValue } from './arguments.js';
 import type { MetadataNode, MetadataObject } from './types.js';
+import { ownValue, plainOf, plainValue } from './wide.js';
 
 /**
  * The desired leaves that are missing from `reported` or differ from it, keeping their paths.
@@ -75,14 +76,14 @@ export function deltaOf(
   unwrap: ReportedUnwrapper | undefined,
   share = false,
 ): DeltaWithMetadata | undefined {
-  if (share && reported === undefined && desiredMeta !== undefined) return { state: desired, metadata: desiredMeta };
+  if (share && reported === undefined && desiredMeta !== undefined) return { state: plainOf(desired), metadata: plainOf(desiredMeta) };
   let state: JsonObject | undefined;
   let metadata: MetadataObject | undefined;
   for (const key in desired) {
     const d = desired[key] as JsonValue;
-    const raw = reported !== undefined && hasOwn(reported, key) ? reported[key] : undefined;
+    const raw = reported !== undefined ? ownValue(reported, key) : undefined;
     const r = raw !== undefined && unwrap !== undefined ? unwrap(raw) : raw;
-    const dm = desiredMeta !== undefined && hasOwn(desiredMeta, key) ? desiredMeta[key] : undefined;
+    const dm = desiredMeta !== undefined ? ownValue(desiredMeta, key) : undefined;
     let part: JsonValue | undefined;
     let partMeta: MetadataNode | undefined;
     if (isJsonObject(d) && (r === undefined || isJsonObject(r))) {
@@ -93,8 +94,8 @@ export function deltaOf(
       partMeta = sub.metadata;
     } else if (r === undefined || !jsonEqual(d, r)) {
       // Scalars, arrays and type mismatches compare as whole values.
-      part = d;
-      partMeta = dm;
+      part = plainValue(d);
+      partMeta = plainValue(dm);
     } else continue;
     (state ??= {})[key] = part;
     if (desiredMeta !== undefined && partMeta !== undefined) (metadata ??= {})[key] = partMeta;
@@ -155,10 +156,10 @@ function patchKey(
   const oldMeta = old !== undefined && hasOwn(old.metadata, key) ? old.metadata[key] : undefined;
   let state: JsonValue | undefined;
   let meta: MetadataNode | undefined;
-  const d = hasOwn(desired, key) ? desired[key] : undefined;
+  const d = ownValue(desired, key);
   if (d !== undefined) {
-    const dm = hasOwn(desiredMeta, key) ? desiredMeta[key] : undefined;
-    const raw = reported !== undefined && hasOwn(reported, key) ? reported[key] : undefined;
+    const dm = ownValue(desiredMeta, key);
+    const raw = reported !== undefined ? ownValue(reported, key) : undefined;
     const r = raw !== undefined && unwrap !== undefined ? unwrap(raw) : raw;
     if (isJsonObject(d) && (r === undefined || isJsonObject(r))) {
       // Below this key only some keys were written (and, with acknowledgements, no envelope may
@@ -172,8 +173,8 @@ function patchKey(
         meta = sub.metadata;
       }
     } else if (r === undefined || !jsonEqual(d, r)) {
-      state = d;
-      meta = dm;
+      state = plainValue(d);
+      meta = plainValue(dm);
     }
   }
   if (state === oldState && meta === oldMeta) return;

@@ -3,6 +3,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { MetadataLeaf, MetadataNode, MetadataObject } from './types.js';
+import { countKeys, isWide, isWideSize, ownValue, wideSize, writeWide } from './wide.js';
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
@@ -41,93 +42,90 @@ function copy(value: JsonValue): JsonValue {
  * nothing) is not created, and an object left empty by deletions is removed. Every written leaf
  * gets `leaf` as its metadata; untouched leaves keep theirs. Inputs are never mutated.
  *
+ * An object of `WIDE_KEYS` (64) keys or more, and any object above one, is not copied but written
+ * as a persistent map (see `wide.ts`): the cost is O(what the patch writes + depth) however wide
+ * the objects written into are. Smaller objects are copied (V8 clones them cheaply).
+ *
  * @returns the merged object and its metadata, or `undefined` when nothing is left
  */
 export function mergeObject(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
-  if (current !== undefined && currentMeta !== undefined) {
-    const fast = mergeBySpread(current, currentMeta, patch, leaf);
-    if (fast !== REBUILD) return fast;
-  }
-  return mergeByRebuild(current, currentMeta, patch, leaf);
-}
-
-const REBUILD: unique symbol = Symbol('rebuild');
-
-// The common case — no key is deleted — copies with a spread (V8 clones such objects cheaply)
-// and assigns the patch over it. A deletion falls back to rebuilding: `delete` would turn the
-// object into a slow dictionary-mode object for the rest of its life. Nothing here enumerates
-// `current` (on a wide object that costs more than the whole update): emptiness is known from
-// what was written.
-function mergeBySpread(current: JsonObject, currentMeta: MetadataObject, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined | typeof REBUILD {
-  let value: JsonObject | undefined;
-  let meta: MetadataObject | undefined;
+  const writes: Write[] = [];
+  let deletes = false;
+  let wideChild = false;
   for (const key in patch) {
     const next = patch[key] as JsonValue;
-    if (next === null) return REBUILD;
-    value ??= { ...current };
-    meta ??= { ...currentMeta };
+    const before = current === undefined ? undefined : ownValue(current, key);
+    let value: JsonValue | undefined;
+    let meta: MetadataNode | undefined;
     if (isJsonObject(next)) {
-      const before = hasOwn(current, key) ? current[key] : undefined;
+      // An object merges into an existing object; over anything else it replaces it (type change).
       const sameKind = isJsonObject(before);
-      const beforeMeta = sameKind && hasOwn(currentMeta, key) ? (currentMeta[key] as MetadataObject) : undefined;
-      const sub = mergeObject(sameKind ? before : undefined, beforeMeta, next, leaf);
-      if (sub === undefined) return REBUILD; // left empty: the key goes, which only a rebuild does cleanly
-      value[key] = sub.value;
-      meta[key] = sub.meta;
-    } else {
-      value[key] = copy(next);
-      meta[key] = metadataFor(next, leaf);
+      const sub = mergeObject(sameKind ? before : undefined, sameKind && currentMeta !== undefined ? (ownValue(currentMeta, key) as MetadataObject | undefined) : undefined, next, leaf);
+      value = sub?.value;
+      meta = sub?.meta;
+      if (isWide(value)) wideChild = true;
+    } else if (next !== null) {
+      value = copy(next);
+      meta = metadataFor(next, leaf);
     }
+    if (value === undefined) {
+      if (before === undefined) continue; // nothing to delete, nothing created
+      deletes = true;
+    }
+    writes.push([key, value, meta]);
   }
-  if (value === undefined || meta === undefined) return isEmptyObject(current) ? undefined : { value: current, meta: currentMeta }; // an empty patch changes nothing
+  if (current === undefined) return writes.length === 0 ? undefined : assign({}, {}, writes);
+  if (writes.length === 0) return isEmptyObject(current) ? undefined : { value: current, meta: currentMeta ?? {} }; // an empty patch changes nothing
+  const size = wideSize(current) ?? countKeys(current);
+  if (wideChild || isWide(current) || isWideSize(size)) {
+    const value = writeWide(current, size, writes.map(([key, v]) => [key, v] as const));
+    if (value === undefined) return undefined;
+    const m = currentMeta ?? {};
+    return { value, meta: writeWide(m, wideSize(m) ?? countKeys(m), writes.map(([key, , mv]) => [key, mv] as const)) ?? {} };
+  }
+  // A plain object: copied with a spread (V8 clones small objects cheaply) when no key goes, else
+  // rebuilt (`delete` would leave a slow dictionary-mode object).
+  return deletes ? rebuild(current, currentMeta, writes) : assign({ ...current }, { ...currentMeta }, writes);
+}
+
+/** A key the patch writes: its new value and metadata, or `undefined` for both when it goes. */
+type Write = readonly [key: string, value: JsonValue | undefined, meta: MetadataNode | undefined];
+
+function assign(value: JsonObject, meta: MetadataObject, writes: readonly Write[]): Merged {
+  for (const [key, v, m] of writes) {
+    value[key] = v as JsonValue;
+    meta[key] = m as MetadataNode;
+  }
   return { value, meta };
 }
 
-function mergeByRebuild(current: JsonObject | undefined, currentMeta: MetadataObject | undefined, patch: JsonObject, leaf: MetadataLeaf): Merged | undefined {
+function rebuild(current: JsonObject, currentMeta: MetadataObject | undefined, writes: readonly Write[]): Merged | undefined {
+  const written = new Map<string, Write>();
+  for (const w of writes) written.set(w[0], w);
   const value: JsonObject = {};
   const meta: MetadataObject = {};
   let kept = 0;
-  if (current !== undefined) {
-    for (const key in current) {
-      if (hasOwn(patch, key)) {
-        if (writeKey(value, meta, key, current[key], currentMeta !== undefined && hasOwn(currentMeta, key) ? currentMeta[key] : undefined, patch[key] as JsonValue, leaf)) kept++;
-      } else {
-        value[key] = current[key] as JsonValue;
-        const m = currentMeta !== undefined && hasOwn(currentMeta, key) ? currentMeta[key] : undefined;
-        if (m !== undefined) meta[key] = m;
-        kept++;
-      }
+  for (const key in current) {
+    const w = written.get(key);
+    if (w !== undefined) {
+      written.delete(key);
+      if (w[1] === undefined) continue; // deleted: neither value nor metadata is carried over
+      value[key] = w[1];
+      meta[key] = w[2] as MetadataNode;
+    } else {
+      value[key] = current[key] as JsonValue;
+      const m = currentMeta !== undefined && hasOwn(currentMeta, key) ? currentMeta[key] : undefined;
+      if (m !== undefined) meta[key] = m;
     }
+    kept++;
   }
-  for (const key in patch) {
-    if ((current === undefined || !hasOwn(current, key)) && writeKey(value, meta, key, undefined, undefined, patch[key] as JsonValue, leaf)) kept++;
+  for (const [key, v, m] of written.values()) {
+    if (v === undefined) continue;
+    value[key] = v;
+    meta[key] = m as MetadataNode;
+    kept++;
   }
   return kept === 0 ? undefined : { value, meta };
-}
-
-/** Writes `next` over `before` at `key`; false when the key is not kept (deleted, or left empty). */
-function writeKey(
-  value: JsonObject,
-  meta: MetadataObject,
-  key: string,
-  before: JsonValue | undefined,
-  beforeMeta: MetadataNode | undefined,
-  next: JsonValue,
-  leaf: MetadataLeaf,
-): boolean {
-  if (next === null) return false; // deleted: neither value nor metadata is carried over
-  if (isJsonObject(next)) {
-    // An object merges into an existing object; over anything else it replaces it (type change).
-    const sameKind = isJsonObject(before);
-    const sub = mergeObject(sameKind ? before : undefined, sameKind ? (beforeMeta as MetadataObject | undefined) : undefined, next, leaf);
-    if (sub === undefined) return false; // empty after merge: the key is not kept
-    value[key] = sub.value;
-    meta[key] = sub.meta;
-    return true;
-  }
-  value[key] = copy(next);
-  meta[key] = metadataFor(next, leaf);
-  return true;
 }
 
 function isEmptyObject(o: JsonObject): boolean {

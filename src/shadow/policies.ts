@@ -7,6 +7,7 @@ import { isPropertyAck } from './acknowledgement.js';
 import type { ReportedUnwrapper } from './delta.js';
 import type { Merged } from './merge.js';
 import type { MetadataNode, MetadataObject } from './types.js';
+import { ownValue, plainValue } from './wide.js';
 
 /**
  * A desired leaf whose reported counterpart the update wrote, while the update left the desired
@@ -126,15 +127,15 @@ function sub(t: Touch, key: string): Touch {
 function visit(walk: Walk, d: JsonObject, dm: MetadataObject, r: JsonObject, td: Touch, tr: JsonObject, path: string[], patch: JsonObject): void {
   for (const key in tr) {
     const ktd = sub(td, key);
-    if (ktd === true || !hasOwn(d, key) || !hasOwn(r, key)) continue; // desired written here, or a side has no leaf
-    const dv = d[key] as JsonValue;
-    const raw = r[key] as JsonValue;
+    const dv = ktd === true ? undefined : ownValue(d, key);
+    const raw = dv === undefined ? undefined : ownValue(r, key);
+    if (dv === undefined || raw === undefined) continue; // desired written here, or a side has no leaf
     const trv = tr[key] as JsonValue;
     const envelope = walk.unwrap !== undefined && isPropertyAck(raw);
     const rv = envelope ? raw.value : raw;
     if (isJsonObject(dv) && isJsonObject(rv) && !envelope && isJsonObject(trv)) {
       const child: JsonObject = {};
-      visit(walk, dv, (hasOwn(dm, key) ? dm[key] : {}) as MetadataObject, rv, ktd, trv, [...path, key], child);
+      visit(walk, dv, (ownValue(dm, key) ?? {}) as MetadataObject, rv, ktd, trv, [...path, key], child);
       for (const _ in child) {
         patch[key] = child;
         break;
@@ -145,16 +146,16 @@ function visit(walk: Walk, d: JsonObject, dm: MetadataObject, r: JsonObject, td:
     const equal = jsonEqual(dv, rv);
     const conflict: ShadowConflict = {
       path: [...path, key],
-      desired: dv,
-      reported: rv,
+      desired: plainValue(dv),
+      reported: plainValue(rv),
       equal,
-      desiredTimestamp: timestampOf(hasOwn(dm, key) ? dm[key] : undefined),
+      desiredTimestamp: timestampOf(ownValue(dm, key)),
       reportedTimestamp: walk.observedAt,
       touched: 'reported',
     };
     const resolution = walk.resolver(conflict);
     if (resolution === 'take-reported' && !equal) {
-      patch[key] = rv;
+      patch[key] = plainValue(rv);
       walk.changed = true;
     } else if (resolution === 'clear') {
       patch[key] = null;

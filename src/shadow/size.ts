@@ -5,6 +5,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { ShadowState } from './types.js';
+import { ownValue } from './wide.js';
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
@@ -140,8 +141,8 @@ export function objectDiff(old: JsonObject, next: JsonObject, touched: Touched, 
 }
 
 function entryDiff(old: JsonObject, next: JsonObject, key: string, t: JsonValue | undefined, t2: JsonValue | undefined): number {
-  const o = hasOwn(old, key) ? old[key] : undefined;
-  const n = hasOwn(next, key) ? next[key] : undefined;
+  const o = ownValue(old, key);
+  const n = ownValue(next, key);
   if (o === n) return 0;
   if (o === undefined) return stringBytes(key) + 2 + jsonBytes(n as JsonValue);
   if (n === undefined) return -(stringBytes(key) + 2 + jsonBytes(o));

@@ -7,7 +7,7 @@ import { unwrapAck } from './acknowledgement.js';
 import { deltaOf, patchDelta, type DeltaWithMetadata, type ReportedUnwrapper } from './delta.js';
 import { argumentError, checkLimits, checkOptional, checkOptions, checkStored, describeValue } from './arguments.js';
 import type { ResolvedShadowLimits, ShadowLimits } from './limits.js';
-import { mergeObject, metadataFor, type Merged } from './merge.js';
+import { mergeObject as mergeTop, metadataFor, type Merged } from './merge.js';
 import { jsonBytes, objectDiff, stateBytes } from './size.js';
 import { conflictPatch, type ConflictPolicy } from './policies.js';
 import { AWS_MESSAGES, rejectedPayload, shadowError } from './rejections.js';
@@ -25,6 +25,7 @@ import type {
   UpdateAcceptedPayload,
 } from './types.js';
 import { readClientToken, validateUpdate, type ValidatedUpdate } from './validate.js';
+import { exposeSections, internalsOf, ownValue } from './wide.js';
 
 /** Options of {@link applyShadowUpdate}. */
 export interface ShadowUpdateOptions {
@@ -167,8 +168,9 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
   const timestamp = Math.floor(options.now / 1000);
   // One frozen leaf object serves every leaf this update writes: less garbage, less memory.
   const leaf: MetadataLeaf = Object.freeze({ timestamp });
-  const prev = live?.state ?? {};
-  const prevMeta = live?.metadata ?? {};
+  const inner = live === undefined ? undefined : internalOf(live);
+  const prev = inner?.state ?? {};
+  const prevMeta = inner?.metadata ?? {};
   const patchDesired = req.state === null ? null : req.state.desired;
   const patchReported = req.state === null ? null : req.state.reported;
 
@@ -181,28 +183,31 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
   if (options.policy !== undefined && desired !== undefined && reported !== undefined && touchedReported !== undefined) {
     const patch = conflictPatch(options.policy, desired, reported, touchedDesired, touchedReported, req.observedAt ?? timestamp, unwrap);
     if (patch !== undefined) {
-      desired = mergeObject(desired.value, desired.meta, patch, leaf);
+      desired = mergeTop(desired.value, desired.meta, patch, leaf);
       touchedDesired = touchedDesired === undefined ? patch : unionTouched(touchedDesired, patch);
     }
   }
 
-  const state: ShadowState = {};
-  const metadata: ShadowMetadata = {};
+  // What the engine works on (`inState`, `inMetadata`: wide sections as persistent maps) and what
+  // the document shows (the same objects, with wide sections built as plain objects on first read).
+  const inState: ShadowState = {};
+  const inMetadata: ShadowMetadata = {};
   if (desired !== undefined) {
-    state.desired = desired.value;
-    metadata.desired = desired.meta;
+    inState.desired = desired.value;
+    inMetadata.desired = desired.meta;
   }
   if (reported !== undefined) {
-    state.reported = reported.value;
-    metadata.reported = reported.meta;
+    inState.reported = reported.value;
+    inMetadata.reported = reported.meta;
   }
+  const { state, metadata } = exposeSections(inState, inMetadata);
   // Exact size: from the previous state's size and what changed along the written keys, or, for a
   // state the engine has not seen (read from a store), measured once.
   const before = live === undefined ? undefined : derived.get(live.state);
   const known = live === undefined ? 2 : typeof before === 'number' ? before : before?.bytes;
-  let bytes = known === undefined ? stateBytes(state) : sizeAfter(known, live?.state, state, touchedDesired, touchedReported);
+  let bytes = known === undefined ? stateBytes(inState) : sizeAfter(known, inner?.state, inState, touchedDesired, touchedReported);
   const measurable = bytes !== undefined;
-  if (bytes === undefined) bytes = utf8ByteLength(JSON.stringify(state)); // not canonical JSON: only JSON.stringify can say
+  if (bytes === undefined) bytes = utf8ByteLength(JSON.stringify(inState)); // not canonical JSON: only JSON.stringify can say
   if (bytes > limits.maxDocumentBytes) {
     throw shadowError('PAYLOAD_TOO_LARGE', 413, AWS_MESSAGES.tooLarge, `desired + reported would be ${bytes} bytes after the update, over the ${limits.maxDocumentBytes}-byte limit; remove properties or keep large data elsewhere`, {
       bytes,
@@ -210,7 +215,7 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
     });
   }
 
-  if (options.skipIfEqual === true && live !== undefined && unchanged(live.state, state, patchDesired, patchReported, touchedDesired)) {
+  if (options.skipIfEqual === true && live !== undefined && unchanged(prev, inState, patchDesired, patchReported, touchedDesired)) {
     return respond(live, live, req, timestamp, false, deltaOfDocument(live, unwrap));
   }
   const document: ShadowDocument = { state, metadata, version: currentVersion + 1 };
@@ -222,8 +227,8 @@ function update(current: StoredShadow | undefined, req: ValidatedUpdate, options
   if (desired !== undefined) {
     delta =
       typeof before === 'object' && before.acknowledgements === acknowledgements && patchDesired !== null && patchReported !== null
-        ? patchDelta(before.state === undefined ? undefined : (before as DeltaWithMetadata), desired.value, desired.meta, state.reported, touchedDesired, touchedReported, unwrap)
-        : deltaOf(desired.value, desired.meta, state.reported, unwrap, measurable);
+        ? patchDelta(before.state === undefined ? undefined : (before as DeltaWithMetadata), desired.value, desired.meta, inState.reported, touchedDesired, touchedReported, unwrap)
+        : deltaOf(desired.value, desired.meta, inState.reported, unwrap, measurable);
   }
   if (measurable) derived.set(state, bytes < REMEMBER_DELTA_BYTES ? bytes : { bytes, acknowledgements, state: delta?.state, metadata: delta?.metadata });
   return respond(live, document, req, timestamp, true, delta);
@@ -236,7 +241,7 @@ function objectOrUndefined(v: JsonObject | null | undefined): JsonObject | undef
 function mergeSection(prev: JsonObject | undefined, prevMeta: MetadataObject | undefined, patch: JsonObject | null | undefined, leaf: MetadataLeaf): Merged | undefined {
   if (patch === null) return undefined; // the section (or all state) is deleted
   if (patch === undefined) return prev === undefined ? undefined : { value: prev, meta: prevMeta ?? {} };
-  return mergeObject(prev, prevMeta, patch, leaf);
+  return mergeTop(prev, prevMeta, patch, leaf);
 }
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
@@ -306,8 +311,8 @@ function sameAlong(old: JsonValue | undefined, next: JsonValue | undefined, touc
   if (!isJsonObject(old) || !isJsonObject(next)) return jsonEqual(old, next);
   for (const key in touched) {
     const t = touched[key] as JsonValue;
-    const o = hasOwn(old, key) ? old[key] : undefined;
-    const n = hasOwn(next, key) ? next[key] : undefined;
+    const o = ownValue(old, key);
+    const n = ownValue(next, key);
     if (!(isJsonObject(t) ? sameAlong(o, n, t) : jsonEqual(o, n))) return false;
   }
   return true;
@@ -315,11 +320,16 @@ function sameAlong(old: JsonValue | undefined, next: JsonValue | undefined, touc
 
 /** @internal The delta of a stored document: remembered from the update that produced it, else computed. */
 export function deltaOfDocument(document: ShadowDocument, unwrap: ReportedUnwrapper | undefined): DeltaWithMetadata | undefined {
-  const desired = document.state.desired;
-  if (desired === undefined) return undefined;
   const known = derived.get(document.state);
   if (typeof known === 'object' && known.acknowledgements === (unwrap !== undefined)) return known.state === undefined ? undefined : (known as DeltaWithMetadata);
-  return deltaOf(desired, document.metadata.desired ?? {}, document.state.reported, unwrap);
+  const { state, metadata } = internalOf(document);
+  if (state.desired === undefined) return undefined;
+  return deltaOf(state.desired, metadata.desired ?? {}, state.reported, unwrap);
+}
+
+/** @internal The state and metadata the engine works on for `document` (its own when it has no wide section). */
+export function internalOf(document: ShadowDocument): { readonly state: ShadowState; readonly metadata: ShadowMetadata } {
+  return internalsOf(document.state, document.metadata);
 }
 
 function respond(previous: ShadowDocument | undefined, document: ShadowDocument, req: ValidatedUpdate, timestamp: number, changed: boolean, delta: DeltaWithMetadata | undefined): ShadowUpdateAccepted {
