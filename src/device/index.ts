@@ -17,6 +17,9 @@ export { signFirmwareImage, toSigningKeys, verifyFirmwareImage } from './firmwar
 export type { FirmwareManifest, ImageRefusal, ImageVerification, SigningKey, SigningKeySet, TrustedSigningKeys } from './firmware-image.js';
 export { DEFAULT_VIRTUAL_INTERVALS, LAB_STATES, VIRTUAL_DEVICE_COMMANDS, VirtualDevice } from './virtual-device.js';
 export type { BatteryModel, FirmwareBehaviour, LabCommand, LabState, VirtualDeviceIntervals, VirtualDeviceOptions } from './virtual-device.js';
+export * as esp32 from './esp32/index.js';
+export { GatewayConnection, GatewayChild, filtersIntersect } from './gateway.js';
+export type { GatewayConnectionOptions, GatewayChildOptions, GatewayTopicScope } from './gateway.js';
 export { seededRandom } from './random.js';
 export type { RandomSource } from './random.js';
 export type { Clock, TimerHandle } from '../clock.js';

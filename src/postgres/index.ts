@@ -13,7 +13,6 @@ import { PostgresDeviceStore } from './device-store.js';
 import { PostgresJobStore } from './job-store.js';
 import { PostgresShadowStore } from './shadow-store.js';
 
-export type { AuditLog, CommandStore, DeviceStore, FleetStores, JobStore, ShadowStore } from '../store/index.js';
 export { openPGlite, openPgPool, pgliteDriver, pgPoolDriver } from './driver.js';
 export type {
   DriverOptions,
