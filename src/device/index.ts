@@ -22,6 +22,7 @@ export { GatewayConnection, GatewayChild, filtersIntersect } from './gateway.js'
 export type { GatewayConnectionOptions, GatewayChildOptions, GatewayTopicScope } from './gateway.js';
 export { seededRandom } from './random.js';
 export type { RandomSource } from './random.js';
+export type { InboundMessage, MessageHandler, PublishOptions, QoS, SubscribeOptions, Transport, TransportState, Unsubscribe } from '../transport/types.js';
 export type { Clock, TimerHandle } from '../clock.js';
 export { FleetError, isFleetError } from '../errors.js';
 export type { FleetErrorCode, FleetErrorOptions } from '../errors.js';
