@@ -9,6 +9,8 @@ import { CommandService, type CommandServiceOptions } from './commands.js';
 import { EffectRunner, type PolicyPort } from './effect-runner.js';
 import { HealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
 import { FleetRegistry, type FleetRegistryOptions } from './registry.js';
+import { FirmwareCatalog } from './firmware-catalog.js';
+import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { ShadowService, type ShadowServiceOptions } from './shadow-service.js';
 
 /** Options of {@link createFleet}: what every service shares, then each service's own settings. */
@@ -34,11 +36,24 @@ export interface CreateFleetOptions {
   readonly health?: Omit<HealthMonitorOptions, 'transport' | 'devices' | 'registry' | 'clock'>;
   /** Settings of the {@link CommandService}. */
   readonly commands?: Omit<CommandServiceOptions, 'transport' | 'commands' | 'devices' | 'clock' | 'presence' | 'effects'>;
+  /** The firmware catalog rollouts send from (default: a new, empty {@link FirmwareCatalog}). */
+  readonly firmware?: FirmwareCatalog;
+  /** Settings of the {@link RolloutController} (its presence signal is the health monitor). */
+  readonly rollouts?: Omit<RolloutControllerOptions, 'transport' | 'jobs' | 'devices' | 'catalog' | 'clock' | 'presence'>;
+  /**
+   * Tenants whose unfinished rollouts this instance takes over from the job store when it starts
+   * (see {@link RolloutController.recover}): after a restart, pass the tenants the previous
+   * instance drove. @defaultValue none
+   */
+  readonly recoverRollouts?: readonly string[];
   /**
    * Run as one of several instances on one broker: the shadow service, the registry and the
    * command service subscribe through MQTT shared subscriptions of this group, so the instances
    * split the inbound load; use shared (durable) stores. The health monitor keeps per-instance
-   * presence and always subscribes to every heartbeat.
+   * presence and always subscribes to every heartbeat. The rollout controller hears every job
+   * status and acts on those of the rollouts it drives (the instance that created or recovered
+   * them); the job store's compare-and-set keeps a second instance from dispatching any device
+   * twice.
    */
   readonly shareGroup?: string;
   /** Closes the transport in {@link Fleet.close} too (default `false`: the caller owns it). */
@@ -55,6 +70,10 @@ export interface Fleet {
   readonly health: HealthMonitor;
   /** Commands with expiry, queued for offline devices, acknowledgements tracked. */
   readonly commands: CommandService;
+  /** Staged OTA rollouts: job documents out, status updates in, automatic abort and rollback. */
+  readonly rollouts: RolloutController;
+  /** The firmware images and signing keys rollouts send from. */
+  readonly firmware: FirmwareCatalog;
   /** Executes the core's lifecycle effects for every service (one place). */
   readonly effects: EffectRunner;
   /** The stores the services run on. */
@@ -83,13 +102,18 @@ function check(options: CreateFleetOptions): void {
     }
   }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') bad('clock must be a Clock (systemClock or a SimulatedClock)');
+  if (options.firmware !== undefined && !(options.firmware instanceof FirmwareCatalog)) bad('firmware must be a FirmwareCatalog');
+  const recover: unknown = options.recoverRollouts;
+  if (recover !== undefined && (!Array.isArray(recover) || !recover.every((t) => typeof t === 'string' && t.length > 0))) bad('recoverRollouts must be an array of tenant ids');
 }
 
 /**
  * Starts the cloud tier on one transport: a {@link ShadowService}, a {@link FleetRegistry} (with
  * an {@link EffectRunner} whose `set-desired` effects go through the shadow service, so devices
- * see the delta), a {@link HealthMonitor} and a {@link CommandService} that delivers queued
- * commands when the health monitor sees a device come online.
+ * see the delta), a {@link HealthMonitor}, a {@link CommandService} that delivers queued
+ * commands when the health monitor sees a device come online, and a {@link RolloutController}
+ * that sends firmware from a {@link FirmwareCatalog} in stages (job documents go to online
+ * devices at dispatch and to the others when they come online or ask).
  *
  * Every service subscribes before `createFleet` resolves, so a device may publish as soon as it
  * has. Services are independent of the transport kind and of the store implementation: the same
@@ -125,6 +149,8 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   const registry = new FleetRegistry({ ...share, ...options.registry, transport, devices: stores.devices, audit: stores.audit, effects, clock, template: options.template });
   const health = new HealthMonitor({ ...options.health, transport, devices: stores.devices, registry, clock });
   const commands = new CommandService({ ...share, ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
+  const firmware = options.firmware ?? new FirmwareCatalog();
+  const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health });
 
   const started: { close(): Promise<void> }[] = [];
   let closing: Promise<void> | undefined;
@@ -152,9 +178,12 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     started.push(health);
     await commands.start();
     started.push(commands);
+    await rollouts.start();
+    started.push(rollouts);
+    for (const tenantId of options.recoverRollouts ?? []) await rollouts.recover({ tenantId });
   } catch (e) {
     await close().catch(() => undefined);
     throw e;
   }
-  return { shadows, registry, health, commands, effects, stores, clock, close };
+  return { shadows, registry, health, commands, rollouts, firmware, effects, stores, clock, close };
 }

@@ -1,9 +1,10 @@
 // createFleet: the services wired together on one transport — the set-desired path goes through
 // the shadow service (devices see the delta), queued commands go out when the health monitor sees
 // the device, decommissioning reaches every service, and close() stops all of them.
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
-import { createFleet, type Fleet } from '../../src/cloud/index.js';
+import { createFleet, signFirmware, type Fleet } from '../../src/cloud/index.js';
 import { MemoryBroker, MemoryTransport, createMemoryStores } from '../../src/memory.js';
 import { settle, T0, TEMPLATE, waitFor } from './fleet-rig.js';
 
@@ -132,5 +133,67 @@ describe('createFleet', () => {
       await expect(createFleet(options as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: expect.stringMatching(message) as unknown });
     }
     expect(transport.state).not.toBe('online');
+  });
+});
+
+describe('createFleet rollouts', () => {
+  async function withImage(fleet: Fleet): Promise<void> {
+    const keys = generateKeyPairSync('ed25519');
+    fleet.firmware.addSigningKey(ctx, 'release', keys.publicKey);
+    const bytes = 'firmware 2.0.0';
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const sizeBytes = Buffer.byteLength(bytes);
+    fleet.firmware.add(ctx, { version: '2.0.0', url: 'https://fw.example.com/2.0.0.bin', sizeBytes, sha256, hardware: ['board-a'], keyId: 'release', ...signFirmware({ version: '2.0.0', sizeBytes, sha256 }, keys.privateKey) });
+  }
+
+  it('runs a rollout on the shared stores: documents go to devices the health monitor sees online, the others get theirs when heard from', async () => {
+    const { fleet, broker, clock } = await fleetOn();
+    await withImage(fleet);
+    const ids = ['pump-1', 'pump-2', 'pump-3'];
+    const inbox = new Map<string, Inbox>();
+    for (const id of ids) {
+      await fleet.registry.register(ctx, { deviceId: id, hardware: 'board-a', firmwareVersion: '1.0.0' });
+      inbox.set(id, await device(broker, id, [`cmd/acme/${id}/job/+`]));
+    }
+    // pump-1 and pump-2 heartbeat; pump-3 is silent.
+    for (const id of ids.slice(0, 2)) await inbox.get(id)!.publish(`dt/acme/${id}/heartbeat`, { ts: clock.now(), seq: 1 });
+    await waitFor(() => fleet.health.isOnline('acme', 'pump-2'), 'presence');
+    const summary = await fleet.rollouts.create(ctx, { rolloutId: 'fw-2', firmwareVersion: '2.0.0', stages: [{ percent: 100 }] });
+    expect(summary.devices).toBe(3);
+    await waitFor(() => inbox.get('pump-2')!.got.length > 0, 'the job document');
+    expect(inbox.get('pump-1')!.got[0]).toMatchObject({ topic: 'cmd/acme/pump-1/job/fw-2', payload: { jobId: 'fw-2', firmware: { version: '2.0.0' } } });
+    expect(inbox.get('pump-3')!.got).toEqual([]);
+    // Stored in the fleet's job store, one execution per device.
+    expect((await fleet.stores.jobs.listExecutions(ctx, { jobId: 'fw-2' })).items).toHaveLength(3);
+    await inbox.get('pump-3')!.publish('dt/acme/pump-3/heartbeat', { ts: clock.now(), seq: 1 });
+    await waitFor(() => inbox.get('pump-3')!.got.length > 0, 'the document on coming online');
+    expect(inbox.get('pump-3')!.got[0]?.topic).toBe('cmd/acme/pump-3/job/fw-2');
+  });
+
+  it('a new fleet on the same stores takes over the tenants in recoverRollouts', async () => {
+    const clock = new SimulatedClock(T0);
+    const broker = new MemoryBroker();
+    const stores = createMemoryStores();
+    const backend = new MemoryTransport({ broker, clientId: 'backend' });
+    open.push(backend);
+    const first = await createFleet({ transport: backend, clock, stores, template: TEMPLATE, health: { certificates: false } });
+    await withImage(first);
+    await first.registry.register(ctx, { deviceId: 'pump-1', hardware: 'board-a' });
+    await first.rollouts.create(ctx, { rolloutId: 'fw-2', firmwareVersion: '2.0.0', stages: [{ percent: 100 }] });
+    await first.close();
+    const second = await createFleet({ transport: backend, clock, stores, firmware: first.firmware, template: TEMPLATE, health: { certificates: false }, recoverRollouts: ['acme'] });
+    open.push(second);
+    expect(second.firmware).toBe(first.firmware);
+    expect((await second.rollouts.get(ctx, 'fw-2'))?.state).toBe('running');
+    await expect(second.rollouts.pause(ctx, 'fw-2')).resolves.toMatchObject({ state: 'paused' });
+  });
+
+  it('refuses a firmware option that is not a catalog and recoverRollouts that are not tenant ids, starting nothing', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryTransport({ broker, clientId: 'backend' });
+    open.push(backend);
+    await expect(createFleet({ transport: backend, template: TEMPLATE, firmware: {} as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('FirmwareCatalog') });
+    await expect(createFleet({ transport: backend, template: TEMPLATE, recoverRollouts: 'acme' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('recoverRollouts') });
+    expect(backend.state).not.toBe('online');
   });
 });
