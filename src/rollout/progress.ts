@@ -36,7 +36,7 @@ import {
   statusName,
 } from './status.js';
 import type { DeviceStatus, InProgressPhase } from './status.js';
-import { describe } from './describe.js';
+import { describeValue as describe } from '../describe-value.js';
 
 /** The state of a rollout as a whole. */
 export type RolloutState = 'running' | 'paused' | 'aborted' | 'cancelled' | 'rolled_back' | 'completed';
