@@ -7,6 +7,7 @@ import { FleetError } from '../errors.js';
 import { assertShadowName, assertThingName } from '../shadow/names.js';
 import type { ShadowTombstone, StoredShadow } from '../shadow/types.js';
 import { checkData } from '../store/isolation.js';
+import { checkShadowShape } from '../store/validate.js';
 import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.js';
 import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../store/shadow-store.js';
 import { tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
@@ -217,23 +218,8 @@ function checkNames(thingName: string, shadowName: string | undefined): void {
 
 // The same checks as the memory store: shape, a version that never goes down, JSON data only.
 function checkDocument(api: string, next: StoredShadow, expectedVersion: number): void {
-  if (typeof next !== 'object' || next === null) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next must be a shadow document { state, metadata, version } or a tombstone { deleted: true, version }`, { status: 400 });
-  }
-  const version = (next as { version?: unknown }).version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < expectedVersion) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next.version must be an integer ≥ expectedVersion (${expectedVersion}); versions never go down, got ${String(version)}`, {
-      status: 400,
-    });
-  }
-  if (isTombstone(next)) {
-    if (Object.keys(next).length !== 2) throw new FleetError('INVALID_ARGUMENT', `${api}: a tombstone is exactly { deleted: true, version }`, { status: 400 });
-    return;
-  }
-  const { state, metadata } = next as { state?: unknown; metadata?: unknown };
-  if (typeof state !== 'object' || state === null || Array.isArray(state) || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next.state and next.metadata must be objects`, { status: 400 });
-  }
+  checkShadowShape(api, next, expectedVersion);
+  if ((next as { deleted?: unknown }).deleted === true) return;
   checkData(api, next, undefined, 'next');
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import type { StoredShadow } from '../shadow/types.js';
 import { checkData } from './isolation.js';
 
 /** @internal Finite epoch-ms time. */
@@ -70,5 +71,30 @@ export class Interner {
     if (known !== undefined) return known;
     if (this.#strings.size < 100_000) this.#strings.set(s, s);
     return s;
+  }
+}
+
+/**
+ * @internal The shape and version of a shadow store's `next` document (every `ShadowStore`
+ * implementation checks it the same way before its contents): a document `{ state, metadata,
+ * version }` or a tombstone `{ deleted: true, version }`, with a version that never goes down.
+ */
+export function checkShadowShape(api: string, next: StoredShadow, expectedVersion: number): void {
+  if (typeof next !== 'object' || next === null) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: next must be a shadow document { state, metadata, version } or a tombstone { deleted: true, version }`, { status: 400 });
+  }
+  const version = (next as { version?: unknown }).version;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < expectedVersion) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: next.version must be an integer ≥ expectedVersion (${expectedVersion}); versions never go down, got ${String(version)}`, {
+      status: 400,
+    });
+  }
+  if ((next as { deleted?: unknown }).deleted === true) {
+    if (Object.keys(next).length !== 2) throw new FleetError('INVALID_ARGUMENT', `${api}: a tombstone is exactly { deleted: true, version }`, { status: 400 });
+    return;
+  }
+  const { state, metadata } = next as { state?: unknown; metadata?: unknown };
+  if (typeof state !== 'object' || state === null || Array.isArray(state) || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: next.state and next.metadata must be objects`, { status: 400 });
   }
 }

@@ -5,6 +5,7 @@ import { FleetError } from '../../errors.js';
 import { assertShadowName, assertThingName } from '../../shadow/names.js';
 import type { ShadowTombstone, StoredShadow } from '../../shadow/types.js';
 import { checkAndFreeze } from '../isolation.js';
+import { checkShadowShape } from '../validate.js';
 import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page } from '../page.js';
 import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../shadow-store.js';
 import { tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
@@ -65,7 +66,7 @@ export class MemoryShadowStore implements ShadowStore {
       throw new FleetError('INVALID_ARGUMENT', `${api}: expectedVersion must be an integer ≥ 0 (0 for a shadow that does not exist yet), got ${String(expectedVersion)}`, { status: 400 });
     }
     const current = slot === undefined ? undefined : shadowName === undefined ? slot.classic : slot.named?.get(shadowName);
-    checkShape(api, next, expectedVersion);
+    checkShadowShape(api, next, expectedVersion);
     if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current };
     checkAndFreezeDocument(api, next, current);
     this.#write(slot ?? this.#claim(tenantId, thingName), thingName, shadowName, next);
@@ -178,26 +179,6 @@ export class MemoryShadowStore implements ShadowStore {
   }
 }
 
-// The shape and version of `next`; its contents are checked (and frozen) once the version matched.
-function checkShape(api: string, next: StoredShadow, expectedVersion: number): void {
-  if (typeof next !== 'object' || next === null) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next must be a shadow document { state, metadata, version } or a tombstone { deleted: true, version }`, { status: 400 });
-  }
-  const version = (next as { version?: unknown }).version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < expectedVersion) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next.version must be an integer ≥ expectedVersion (${expectedVersion}); versions never go down, got ${String(version)}`, {
-      status: 400,
-    });
-  }
-  if (isTombstone(next)) {
-    if (Object.keys(next).length !== 2) throw new FleetError('INVALID_ARGUMENT', `${api}: a tombstone is exactly { deleted: true, version }`, { status: 400 });
-    return;
-  }
-  const { state, metadata } = next as { state?: unknown; metadata?: unknown };
-  if (typeof state !== 'object' || state === null || Array.isArray(state) || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next.state and next.metadata must be objects`, { status: 400 });
-  }
-}
 
 // JSON data only, frozen in place; subtrees shared with the stored version were checked when stored.
 function checkAndFreezeDocument(api: string, next: StoredShadow, current: StoredShadow | undefined): void {
