@@ -3,7 +3,7 @@
 // It is never run: it must only compile, with skipLibCheck off, as both ESM and CommonJS.
 import { applyShadowUpdate, FleetError, isFleetError, jsonCodec, SimulatedClock, type JsonObject, type JsonValue, type Result } from 'fleetkit';
 import { ackProperty, computeDelta, getShadow, propertyAcks, type PropertyAck, type ShadowUpdateResult } from 'fleetkit/shadow';
-import { createDeviceSnapshot, transition, type DeviceSnapshot, type TransitionResult } from 'fleetkit/lifecycle';
+import { createDeviceSnapshot, defineProvisioningTemplate, transition, type DeviceSnapshot, type TransitionResult } from 'fleetkit/lifecycle';
 import { cohortOf, planRollout, type RolloutPlan } from 'fleetkit/rollout';
 import { failuresAtScale, type FailuresAtScaleResult } from 'fleetkit/calc';
 import { createLimiter, decide, type LimiterDecision } from 'fleetkit/tenancy';
@@ -13,7 +13,8 @@ import { parseMessage, telemetryMessageSchema, telemetryTopic, type FleetTopic }
 import { MemoryBroker, MemoryTransport, type MemoryBrokerStats } from 'fleetkit/memory';
 import { MqttTransport, type MqttTransportOptions } from 'fleetkit/mqtt';
 import { cborCodec } from 'fleetkit/cbor';
-import { DeviceAgent, VirtualDevice, seededRandom, type DeviceAgentOptions, type JobReport } from 'fleetkit/device';
+import { DeviceAgent, GatewayConnection, VirtualDevice, esp32, seededRandom, type DeviceAgentOptions, type JobReport } from 'fleetkit/device';
+import { FirmwareCatalog, createFleet, type CreateFleetOptions, type Fleet, type RolloutSummary } from 'fleetkit/cloud';
 import { shadowUpdateRequest, transportContract, type TransportFactory } from 'fleetkit/testing';
 import { createPostgresStores, migrate, openPGlite, type MigrateResult, type PostgresStores, type SqlDriver } from 'fleetkit/postgres';
 
@@ -97,3 +98,14 @@ const sqlStores: (driver: SqlDriver) => PostgresStores = createPostgresStores;
 void openDb;
 void migrated;
 void sqlStores;
+
+const gateway = new GatewayConnection({ transport, tenantId: 'acme' });
+void gateway.child({ deviceId: 'sensor-1' });
+void esp32;
+const fleetOptions: CreateFleetOptions = { transport, clock, template: defineProvisioningTemplate({ name: 'v1' }), firmware: new FirmwareCatalog() };
+const started: Promise<Fleet> = createFleet(fleetOptions);
+void started.then(async (fleet) => {
+  const summary: RolloutSummary | undefined = await fleet.rollouts.get({ tenantId: 'acme' }, 'fw-2');
+  void summary?.state;
+  await fleet.close();
+});
