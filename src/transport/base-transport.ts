@@ -134,11 +134,12 @@ export abstract class BaseTransport implements Transport {
   readonly #queue: PublishQueue;
   readonly #maxInFlight: number;
   readonly #autoReconnect: boolean;
-  readonly #inFlight = new Set<QueuedPublish>();
+  // The three sets below are made on first use: a simulated fleet has tens of thousands of transports.
+  #inFlight: Set<QueuedPublish> | undefined;
   readonly #handlers = new TopicTrie<Subscription>();
   readonly #filters = new Map<string, FilterEntry>();
-  readonly #pendingUnsubscribe = new Set<string>();
-  readonly #validTopics = new Set<string>();
+  #pendingUnsubscribe: Set<string> | undefined;
+  #validTopics: Set<string> | undefined;
   // Retained messages are re-sent on every SUBSCRIBE, to every handler of the client: each goes
   // only to handlers registered after the last delivery on its topic (the others already have it).
   // Made on the first delivery: a simulated fleet has tens of thousands of transports.
@@ -225,7 +226,7 @@ export abstract class BaseTransport implements Transport {
 
   /** QoS 1 publishes sent and not yet acknowledged. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight?.size ?? 0;
   }
 
   /** {@inheritDoc Transport.connect} */
@@ -252,10 +253,11 @@ export abstract class BaseTransport implements Transport {
     const retain = options?.retain === true;
     try {
       // Devices publish to a handful of topics over and over: validate each one once.
-      if (!this.#validTopics.has(topic)) {
+      const valid = (this.#validTopics ??= new Set());
+      if (!valid.has(topic)) {
         assertTopicName(topic);
-        if (this.#validTopics.size >= 1024) this.#validTopics.clear();
-        this.#validTopics.add(topic);
+        if (valid.size >= 1024) valid.clear();
+        valid.add(topic);
       }
       if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
       if (typeof payload === 'string') bytes = encoder.encode(payload);
@@ -266,7 +268,7 @@ export abstract class BaseTransport implements Transport {
     }
     if (this.#state === 'online' && this.#queue.length === 0) {
       if (qos === 0 && this._qos0InOrder) return this.#sendQos0({ topic, payload: bytes, qos, retain });
-      if (qos === 0 || this.#inFlight.size < this.#maxInFlight) {
+      if (qos === 0 || (this.#inFlight?.size ?? 0) < this.#maxInFlight) {
         return new Promise<void>((resolve, reject) => this.#transmit({ topic, payload: bytes, qos, retain, resolve, reject }));
       }
     }
@@ -330,7 +332,7 @@ export abstract class BaseTransport implements Transport {
     // Subscribe on the broker even when it holds the filter already: only a SUBSCRIBE makes it
     // send the retained messages (MQTT-3.8.4-3), which the new handler must get.
     entry.remote = false;
-    this.#pendingUnsubscribe.delete(filter);
+    this.#pendingUnsubscribe?.delete(filter);
     if (this.#state === 'online') {
       try {
         await this._subscribeRemote([{ filter, qos: entry.qos }]);
@@ -350,14 +352,14 @@ export abstract class BaseTransport implements Transport {
     if (!this.#removeSubscription(sub)) return;
     if (this.#filters.has(sub.filter)) return;
     if (this.#state !== 'online') {
-      this.#pendingUnsubscribe.add(sub.filter);
+      (this.#pendingUnsubscribe ??= new Set()).add(sub.filter);
       return;
     }
     try {
       await this._unsubscribeRemote([sub.filter]);
     } catch {
       // Lost link: a resumed session still holds it, so send it after reconnecting.
-      if (!this.#isClosed() && !this.#filters.has(sub.filter)) this.#pendingUnsubscribe.add(sub.filter);
+      if (!this.#isClosed() && !this.#filters.has(sub.filter)) (this.#pendingUnsubscribe ??= new Set()).add(sub.filter);
     }
   }
 
@@ -471,12 +473,12 @@ export abstract class BaseTransport implements Transport {
   async #restoreSubscriptions(sessionPresent: boolean): Promise<void> {
     if (!sessionPresent) {
       for (const entry of this.#filters.values()) entry.remote = false;
-      this.#pendingUnsubscribe.clear();
+      this.#pendingUnsubscribe = undefined;
       // Every filter is subscribed afresh: every handler takes the retained messages again.
       this.#lastDelivery?.clear();
-    } else if (this.#pendingUnsubscribe.size > 0) {
+    } else if (this.#pendingUnsubscribe !== undefined && this.#pendingUnsubscribe.size > 0) {
       const gone = [...this.#pendingUnsubscribe];
-      this.#pendingUnsubscribe.clear();
+      this.#pendingUnsubscribe = undefined;
       await this._unsubscribeRemote(gone);
     }
     // Loop because subscribe() calls made while this runs add filters that are not yet remote.
@@ -514,7 +516,7 @@ export abstract class BaseTransport implements Transport {
   }
 
   #transmit(item: QueuedPublish): void {
-    if (item.qos === 1) this.#inFlight.add(item);
+    if (item.qos === 1) (this.#inFlight ??= new Set()).add(item);
     try {
       this._send(item, (error) => this.#settle(item, error));
     } catch (cause) {
@@ -523,7 +525,7 @@ export abstract class BaseTransport implements Transport {
   }
 
   #settle(item: QueuedPublish, error: FleetError | undefined): void {
-    if (item.qos === 1 && !this.#inFlight.delete(item)) return;
+    if (item.qos === 1 && this.#inFlight?.delete(item) !== true) return;
     if (error === undefined) item.resolve();
     else item.reject(error);
     if (item.qos === 1) this.#pump();
@@ -536,7 +538,7 @@ export abstract class BaseTransport implements Transport {
       while (this.#state === 'online') {
         const head = this.#queue.peek();
         if (head === undefined) break;
-        if (head.qos === 1 && this.#inFlight.size >= this.#maxInFlight) break;
+        if (head.qos === 1 && (this.#inFlight?.size ?? 0) >= this.#maxInFlight) break;
         this.#queue.shift();
         this.#transmit(head);
       }
@@ -560,7 +562,7 @@ export abstract class BaseTransport implements Transport {
     } catch (cause) {
       if (graceful) this.#emit('error', new FleetError('INTERNAL', `Closing transport "${this.clientId}" failed: ${messageOf(cause)}`, { cause }));
     }
-    for (const item of [...this.#inFlight]) this.#settle(item, reason);
+    if (this.#inFlight !== undefined) for (const item of [...this.#inFlight]) this.#settle(item, reason);
     this.#failQos0(reason);
   }
 }

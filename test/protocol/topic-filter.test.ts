@@ -47,6 +47,44 @@ describe('topic names and filters', () => {
     );
   });
 
+  it('under any interleaving of adds and removes (several values per filter), the trie matches the model and prunes to nothing when emptied (property)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), filter: filterArb, value: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('remove' as const), filter: filterArb, value: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('match' as const), topic: topicArb }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.array(topicArb, { minLength: 1, maxLength: 4 }), (ops, topics) => {
+        const trie = new TopicTrie<string>();
+        const model = new Set<string>(); // `${filter}\u0000${value}`
+        const check = (topic: string): void => {
+          const want = [...model].map((k) => k.split('\u0000')).filter(([f]) => reference(f!, topic)).map(([f, v]) => `${f}=${v}`).sort();
+          // Values are the pair, so a value under two filters is told apart.
+          expect([...trie.match(topic)].sort()).toEqual(want);
+        };
+        for (const o of ops) {
+          if (o.kind === 'match') check(o.topic);
+          else {
+            const k = `${o.filter}\u0000${o.value}`;
+            const v = `${o.filter}=${o.value}`;
+            if (o.kind === 'add') expect(trie.add(o.filter, v)).toBe(!model.has(k)), model.add(k);
+            else expect(trie.remove(o.filter, v)).toBe(model.delete(k));
+            expect(trie.size).toBe(model.size);
+          }
+        }
+        for (const t of topics) check(t);
+        for (const k of [...model]) {
+          const [f, v] = k.split('\u0000') as [string, string];
+          expect(trie.remove(f, `${f}=${v}`)).toBe(true);
+        }
+        expect(trie.size).toBe(0);
+        expect(trie.bare).toBe(true);
+        for (const t of topics) expect(trie.match(t)).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('knows the edge cases of the spec', () => {
     expect(topicMatches('sport/#', 'sport')).toBe(true);
     expect(topicMatches('sport/+', 'sport')).toBe(false);
