@@ -282,7 +282,16 @@ export class FleetRegistry extends EventEmitter<FleetRegistryEvents> {
       return rejectedReply(outcome, requestId);
     }
     this.#count(route.tenantId).accepted++;
-    const device = outcome.device;
+    let device = outcome.device;
+    const info = request.device;
+    if (info !== undefined && ((info.hardware !== undefined && info.hardware !== device.hardware) || (info.firmwareVersion !== undefined && info.firmwareVersion !== device.firmwareVersion))) {
+      // What the device says it is goes on its record; the device is provisioned either way.
+      try {
+        device = await this.patch({ tenantId: device.tenantId }, device.deviceId, { ...(info.hardware === undefined ? {} : { hardware: info.hardware }), ...(info.firmwareVersion === undefined ? {} : { firmwareVersion: info.firmwareVersion }) });
+      } catch (e) {
+        this.#failed(internal(e));
+      }
+    }
     if (this.listenerCount('device:provisioned') > 0) this.emit('device:provisioned', { tenantId: device.tenantId, deviceId: device.deviceId, method: request.type, device });
     return acceptedReply(device, requestId);
   }

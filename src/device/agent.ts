@@ -105,6 +105,12 @@ export interface DeviceAgentOptions {
   readonly telemetryBufferSize?: number;
   /** The factory firmware version (slot A). @defaultValue '0.0.0' */
   readonly firmwareVersion?: string;
+  /**
+   * The hardware model or revision (1–64 characters), sent with the provisioning request with the
+   * running firmware version, so the registry records what the device is (firmware compatibility
+   * checks and rollouts read it). @defaultValue none
+   */
+  readonly hardware?: string;
   /** Update jobs (OTA). @defaultValue none */
   readonly jobs?: DeviceJobOptions;
   /**
@@ -257,6 +263,10 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     else if (policy === 'device-wins') this.#owner = 'local';
     else if (typeof policy === 'function') this.#resolve = policy;
     else throw new FleetError('INVALID_ARGUMENT', `DeviceAgent: conflictPolicy must be 'cloud-wins', 'device-wins' or a resolver function, got ${describeValue(policy)}`, { status: 400 });
+    const hw: unknown = options.hardware;
+    if (hw !== undefined && (typeof hw !== 'string' || hw.length === 0 || hw.length > 64)) {
+      throw new FleetError('INVALID_ARGUMENT', `DeviceAgent: hardware must be a model name of 1–64 characters, got ${describeValue(hw)}`, { status: 400 });
+    }
     const initial = options.initialConfig ?? {};
     if (!isJsonObject(initial)) throw new FleetError('INVALID_ARGUMENT', `DeviceAgent: initialConfig must be a JSON object, got ${describeValue(initial)}`, { status: 400 });
     this.#config = cloneJson(initial);
@@ -377,6 +387,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
         deviceId: this.#deviceId,
         random: this.#options.random,
         timeoutMs: this.#options.provisioningTimeoutMs ?? 30_000,
+        device: { firmwareVersion: this.firmwareVersion, ...(this.#options.hardware === undefined ? {} : { hardware: this.#options.hardware }) },
         onError: (e) => this.#error(e),
       },
       credentials,

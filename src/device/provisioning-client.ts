@@ -9,7 +9,7 @@ import { signProvisioningChallenge } from '../cloud/provisioning-proof.js';
 import { FleetError, type FleetErrorCode } from '../errors.js';
 import { computeEnrollmentProof } from '../lifecycle/symmetric-key.js';
 import type { Codec } from '../protocol/codec.js';
-import { provisioningWireResponseSchema, type ProvisioningAcceptedResponse, type ProvisioningWireRequest, type ProvisioningWireResponse } from '../protocol/provisioning-wire.js';
+import { provisioningWireResponseSchema, type ProvisioningAcceptedResponse, type ProvisioningDeviceInfo, type ProvisioningWireRequest, type ProvisioningWireResponse } from '../protocol/provisioning-wire.js';
 import { provisioningRequestTopic, provisioningResponseTopic } from '../protocol/topics.js';
 import type { InboundMessage, QoS, Transport } from '../transport/types.js';
 import type { RandomSource } from './random.js';
@@ -47,6 +47,8 @@ export interface ProvisioningContext {
   readonly deviceId: string;
   readonly random: RandomSource | undefined;
   readonly timeoutMs: number;
+  /** What the device says it is (hardware, firmware), recorded by the registry. */
+  readonly device?: ProvisioningDeviceInfo;
   /** Inbound messages that were not usable answers. */
   readonly onError: (error: FleetError) => void;
 }
@@ -117,18 +119,19 @@ export async function provision(ctx: ProvisioningContext, credentials: DeviceCre
       });
     });
   const id = (): string => `${prefix}-${++step}`;
+  const info = ctx.device === undefined ? {} : { device: ctx.device };
   try {
     let answer: ProvisioningWireResponse;
     if (credentials.method === 'x509') {
       const challenge = await ask({ type: 'challenge', requestId: id() });
       if (challenge.type !== 'challenge') return settle(challenge);
       const signature = signProvisioningChallenge(credentials.privateKey, tenantId, deviceId, challenge.nonce);
-      answer = await ask({ type: 'x509', requestId: id(), certificateChain: [...credentials.certificateChain], nonce: challenge.nonce, signature });
+      answer = await ask({ type: 'x509', requestId: id(), certificateChain: [...credentials.certificateChain], nonce: challenge.nonce, signature, ...info });
     } else {
       const n = nonce(ctx.random);
       const timestamp = ctx.clock.now();
       const enrollment = { groupId: credentials.groupId, registrationId: deviceId, nonce: n, timestamp, proof: computeEnrollmentProof(credentials.deviceKey, n, timestamp) };
-      answer = await ask({ type: 'symmetric-key', requestId: id(), enrollment });
+      answer = await ask({ type: 'symmetric-key', requestId: id(), enrollment, ...info });
     }
     return settle(answer);
   } finally {

@@ -122,6 +122,8 @@ export interface VirtualDeviceOptions {
   readonly degradedSlowdown?: number;
   /** The factory firmware version. @defaultValue '1.0.0' */
   readonly firmwareVersion?: string;
+  /** The hardware model it reports when it provisions (firmware images list the models they run on). @defaultValue 'esp32' */
+  readonly hardware?: string;
   /** What each firmware version does after an OTA (a function of the version, or one for all). @defaultValue 'good' */
   readonly firmware?: FirmwareBehaviour | ((version: string) => FirmwareBehaviour);
   /** Signing keys OTA images must verify against; without them `ota_update` is refused. */
@@ -246,6 +248,7 @@ export class VirtualDevice {
       sampleTelemetry: this.#sample,
       vitals: this.#vitals,
       firmwareVersion: options.firmwareVersion ?? '1.0.0',
+      hardware: options.hardware ?? 'esp32',
       telemetryBufferSize: options.telemetryBufferSize ?? 100,
       random: this.#random,
       handlers: LAB_HANDLERS,

@@ -38,6 +38,21 @@ export const provisioningChallengeRequestSchema = z.object({
 });
 
 /**
+ * What a device says about itself when it provisions: its hardware model or revision and the
+ * firmware it runs. Not part of its identity (the proof is); the registry records them on the
+ * device's record, where firmware compatibility checks and rollouts read them.
+ */
+export const provisioningDeviceInfoSchema = z.object({
+  /** The hardware model or revision, e.g. `"esp32-s3-devkitc-1"` (1–64 characters). */
+  hardware: z.string().min(1).max(64).optional(),
+  /** The running firmware version (1–64 characters). */
+  firmwareVersion: z.string().min(1).max(64).optional(),
+});
+
+/** What a device says about itself when it provisions. */
+export type ProvisioningDeviceInfo = z.infer<typeof provisioningDeviceInfoSchema>;
+
+/**
  * `{ type: 'x509' }`: the device's certificate chain (leaf first) and its signature over
  * {@link provisioningProofInput} with the leaf's private key, for a nonce the service issued to
  * this device. A certificate without a valid signature never provisions.
@@ -51,6 +66,8 @@ export const x509ProvisioningRequestSchema = z.object({
   nonce: provisioningNonceSchema,
   /** base64 signature (ECDSA/RSA with SHA-256, or Ed25519) over {@link provisioningProofInput}. */
   signature: z.base64().min(1).max(2048),
+  /** The device's hardware and firmware, recorded on its registry record (optional). */
+  device: provisioningDeviceInfoSchema.optional(),
 });
 
 /**
@@ -61,6 +78,8 @@ export const symmetricKeyProvisioningRequestSchema = z.object({
   type: z.literal('symmetric-key'),
   requestId,
   enrollment: symmetricKeyRequestSchema,
+  /** The device's hardware and firmware, recorded on its registry record (optional). */
+  device: provisioningDeviceInfoSchema.optional(),
 });
 
 /** Every message on `cmd/{tenantId}/{deviceId}/prov/req`, by `type`. */

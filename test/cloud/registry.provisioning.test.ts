@@ -214,6 +214,26 @@ describe('FleetRegistry: symmetric-key enrollment', () => {
     expect(r.registry.provisioningStats(ctx)).toEqual({ challenges: 0, accepted: 1, refused: 5, refusedByCode: { REPLAY_DETECTED: 2, ENROLLMENT_INVALID: 1, FORBIDDEN: 1, INVALID_PAYLOAD: 1 } });
   });
 
+  it('what the device says it is (hardware, firmware) goes on its record; a malformed claim refuses the request and stores nothing', async () => {
+    const r = await setupSk();
+    const d = await claimant(r, 'acme', 'sensor-1');
+    const now = r.clock.now();
+    expect(await ask(d, 'acme', 'sensor-1', { ...enrollment('sensor-1', now), device: { hardware: 'esp32-s3', firmwareVersion: '1.4.2' } })).toMatchObject({ type: 'accepted', deviceId: 'sensor-1' });
+    expect(await r.registry.get(ctx, 'sensor-1')).toMatchObject({ hardware: 'esp32-s3', firmwareVersion: '1.4.2', state: 'active' });
+    // Without a claim the record carries neither.
+    const e = await claimant(r, 'acme', 'sensor-2');
+    expect(await ask(e, 'acme', 'sensor-2', enrollment('sensor-2', now))).toMatchObject({ type: 'accepted' });
+    const plain = await r.registry.get(ctx, 'sensor-2');
+    expect([plain?.hardware, plain?.firmwareVersion]).toEqual([undefined, undefined]);
+    // A model name that is empty or longer than 64 characters, or not a string, is refused as a whole.
+    for (const [i, device] of [{ hardware: '' }, { hardware: 'x'.repeat(65) }, { firmwareVersion: 7 }].entries()) {
+      const id = `sensor-bad-${i}`;
+      const b = await claimant(r, 'acme', id);
+      expect(await ask(b, 'acme', id, { ...enrollment(id, now), device })).toMatchObject({ error: { code: 'INVALID_PAYLOAD' } });
+      expect(await r.registry.get(ctx, id)).toBeUndefined();
+    }
+  });
+
   it('a pre-registered device provisions over its record and keeps its tags; an id of another tenant is refused without naming it', async () => {
     const r = await setupSk();
     await r.registry.register(ctx, { deviceId: 'sensor-7', tags: ['line-3'], hardware: 'esp32-s3' });

@@ -268,6 +268,8 @@ describe('VirtualDevice against the cloud tier', () => {
     await r.settle();
     await booted;
     expect([device.state, device.lifecycleState]).toEqual(['ACTIVE', 'active']);
+    // It said what it is when it provisioned: the registry has its model and firmware.
+    expect(await r.stores.devices.get(ctx, 'esp-1')).toMatchObject({ hardware: 'esp32', firmwareVersion: '1.0.0' });
     await r.run(20_000);
     expect(await r.health.status(ctx, 'esp-1')).toMatchObject({ online: true, health: 'good' });
     await device.shutdown();
