@@ -246,6 +246,11 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     await this.stop();
   }
 
+  /** Number of rollouts with work queued or running (a status being applied, an evaluation, dispatches). */
+  get busyRollouts(): number {
+    return this.#lanes.active;
+  }
+
   // ── API ────────────────────────────────────────────────────────────────────────────────────
 
   /**

@@ -2,17 +2,20 @@
  * The fleet scenario of the end-to-end tests, on any transport: N scripted devices (plain
  * transports, the wire shapes only) against createFleet on a SimulatedClock — provisioning with
  * some bad credentials, shadow sync of the template's configuration, heartbeats, silence,
- * degradation and recovery, and commands queued for silent devices delivered when they come back.
+ * degradation and recovery, commands queued for silent devices delivered when they come back, and
+ * a staged rollout whose firmware fails its post-boot check at the canary (abort and rollback),
+ * then a good one that completes.
  * Every step waits for a condition (messages counted by a tap on the backend, answers counted at the
  * devices), never for a fixed time, so the same script runs in-process and over real sockets.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
-import { createFleet, type Fleet } from '../../src/cloud/index.js';
+import { createFleet, signFirmware, type Fleet, type RolloutSummary } from '../../src/cloud/index.js';
 import { computeEnrollmentProof, deriveDeviceKey } from '../../src/lifecycle/index.js';
 import type { Transport } from '../../src/memory.js';
 import { settle, T0, TEMPLATE } from './fleet-rig.js';
+import { attachJobResponder } from './job-responder.js';
 
 export interface ScenarioOptions {
   readonly devices: number;
@@ -109,7 +112,7 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioRepo
       const key = i < o.bad ? deriveDeviceKey(randomBytes(32), d.id) : deriveDeviceKey(groupKey, d.id);
       const nonce = randomBytes(16).toString('hex');
       const now = clock.now();
-      return d.publish(`cmd/acme/${d.id}/prov/req`, { type: 'symmetric-key', enrollment: { groupId: 'field', registrationId: d.id, nonce, timestamp: now, proof: computeEnrollmentProof(key, nonce, now) } });
+      return d.publish(`cmd/acme/${d.id}/prov/req`, { type: 'symmetric-key', enrollment: { groupId: 'field', registrationId: d.id, nonce, timestamp: now, proof: computeEnrollmentProof(key, nonce, now) }, device: { hardware: 'board-a', firmwareVersion: '1.0.0' } });
     }),
   );
   await wait(() => count(devices, 'prov') === n, 'every provisioning answer');
@@ -137,7 +140,7 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioRepo
 
   // 3. Heartbeats every minute for 5 minutes: everybody online and healthy.
   let seq = 0;
-  const beat = async (list: readonly Device[], vitals: (d: Device) => Record<string, number> = () => ({ batteryPct: 80, rssiDbm: -60 })): Promise<void> => {
+  const beat = async (list: readonly Device[], vitals: (d: Device) => Record<string, number | string> = () => ({ batteryPct: 80, rssiDbm: -60 })): Promise<void> => {
     const target = heartbeats + list.length;
     await Promise.all(list.map((d) => d.publish(`dt/acme/${d.id}/heartbeat`, { ts: clock.now(), seq: ++seq, ...vitals(d) })));
     await wait(() => heartbeats >= target, 'the heartbeats');
@@ -190,6 +193,102 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioRepo
   expect(health.byState['active']).toBe(live.length);
   expect(alerts.get('device-recovered')?.size ?? 0).toBe(o.silent + o.sick);
   expect(alerts.get('device-silence-ended')?.size ?? 0).toBe(o.silent);
+
+  // 6. A staged rollout 5 % → 50 % → 100 %. Firmware 2.0.0 fails its post-boot check on every
+  //    second device that installs it: the canary aborts and rolls back, and nothing goes beyond
+  //    it. Then 2.1.0 completes on every device. Devices heartbeat every minute throughout, so the
+  //    health monitor sees them online and documents are published at dispatch.
+  fleet.rollouts.on('error', (e) => errors.push(e));
+  fleet.rollouts.on('dispatch:refused', (e) => errors.push(e));
+  const keys = generateKeyPairSync('ed25519');
+  fleet.firmware.addSigningKey(ctx, 'release', keys.publicKey);
+  // 1.0.0 too: a rollback job sends the image a device ran before, from the catalog.
+  for (const version of ['1.0.0', '2.0.0', '2.1.0']) {
+    const sha256 = createHash('sha256').update(`image ${version}`).digest('hex');
+    const sizeBytes = `image ${version}`.length;
+    fleet.firmware.add(ctx, { version, url: `https://fw.example.com/${version}.bin`, sizeBytes, sha256, hardware: ['board-a'], keyId: 'release', ...signFirmware({ version, sizeBytes, sha256 }, keys.privateKey) });
+  }
+  let installs200 = 0;
+  const committed200 = new Set<string>();
+  const jobbers = await Promise.all(
+    live.map((d) =>
+      attachJobResponder({
+        transport: d.transport,
+        tenantId: 'acme',
+        deviceId: d.id,
+        clock,
+        publicKey: keys.publicKey,
+        behaviour: (version) => {
+          if (version !== '2.0.0') return 'ok';
+          if (installs200++ % 2 === 0) return 'boot-fail';
+          committed200.add(d.id);
+          return 'ok';
+        },
+      }),
+    ),
+  );
+  let docsSeen = 0;
+  let statusesSeen = 0;
+  await o.backend.subscribe('cmd/acme/+/job/+', () => void docsSeen++, { qos: 1 });
+  await o.backend.subscribe('cmd/acme/+/job/+/status', () => void statusesSeen++, { qos: 1 });
+  const docsGot = (): number => jobbers.reduce((n, j) => n + j.received.length + j.cancellations, 0);
+  const statusesSent = (): number => jobbers.reduce((n, j) => n + j.statuses, 0);
+  // Job traffic settles when every document published reached its device, every status the devices
+  // sent reached the backend, and the controller has nothing left to do; repeated, since a status
+  // may make the controller publish more (rollback jobs).
+  const jobsQuiet = async (): Promise<void> => {
+    for (;;) {
+      await wait(() => docsGot() === docsSeen && statusesSent() === statusesSeen, 'the job traffic');
+      await settle(() => fleet.rollouts.busyRollouts > 0 || fleet.health.busyDevices > 0);
+      if (docsGot() === docsSeen && statusesSent() === statusesSeen) return;
+    }
+  };
+  const rolloutMinute = async (): Promise<void> => {
+    await beat(live);
+    await jobsQuiet();
+    await minute();
+    await jobsQuiet();
+  };
+  const stages = [{ percent: 5, minSoakMs: 10 * 60_000 }, { percent: 50, minSoakMs: 10 * 60_000 }, { percent: 100 }];
+  const bad = await fleet.rollouts.create(ctx, { rolloutId: 'fw-2-0-0', firmwareVersion: '2.0.0', stages, abort: { onAbort: 'rollback' } });
+  expect(bad.devices).toBe(live.length);
+  const canary = Object.values(bad.byStage[0]!).reduce((a, b) => a + b, 0);
+  let summary: RolloutSummary | undefined;
+  for (let m = 0; m < 30; m++) {
+    await rolloutMinute();
+    summary = await fleet.rollouts.get(ctx, 'fw-2-0-0');
+    if (summary?.state !== 'aborted') continue;
+    // Aborted: done once every device that committed 2.0.0 has finished its rollback job.
+    const back = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, status: 'succeeded', limit: 1000 })).items;
+    if ([...committed200].every((id) => back.some((x) => x.deviceId === id))) break;
+  }
+  expect(summary?.state).toBe('aborted');
+  expect(summary?.abort?.stage).toBe(0);
+  const badJobs = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { limit: 1000 })).items;
+  expect(badJobs).toHaveLength(canary); // only the canary was dispatched
+  const canaryIds = new Set(badJobs.map((x) => x.deviceId));
+  const rollbacks = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, limit: 1000 })).items;
+  expect(committed200.size).toBeGreaterThan(0);
+  for (const id of committed200) expect(rollbacks.map((x) => x.deviceId)).toContain(id);
+  expect(rollbacks.every((x) => x.status === 'succeeded')).toBe(true);
+  for (const j of jobbers) {
+    expect(j.version).toBe('1.0.0'); // the canary fell back or was rolled back; the rest never moved
+    if (!canaryIds.has(j.id)) expect(j.installs).toEqual([]);
+  }
+
+  const good = await fleet.rollouts.create(ctx, { rolloutId: 'fw-2-1-0', firmwareVersion: '2.1.0', stages });
+  expect(good.devices).toBe(live.length);
+  for (let m = 0; m < 40 && summary?.state !== 'completed'; m++) {
+    await rolloutMinute();
+    summary = await fleet.rollouts.get(ctx, 'fw-2-1-0');
+  }
+  expect(summary?.state).toBe('completed');
+  expect(summary?.counts.succeeded).toBe(live.length);
+  for (const j of jobbers) expect(j.installs.filter((x) => x === 'update:2.1.0')).toHaveLength(1);
+  // The registry learns each device's firmware from its heartbeats.
+  const versionOf = new Map(jobbers.map((j) => [j.id, j]));
+  await beat(live, (d) => ({ batteryPct: 80, rssiDbm: -60, firmwareVersion: versionOf.get(d.id)!.version }));
+  expect((await fleet.health.stats(ctx)).byFirmware).toEqual({ '2.1.0': live.length }); // refused devices were never registered
   expect(errors).toEqual([]);
 
   const received: Record<string, number> = {};

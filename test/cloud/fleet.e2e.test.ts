@@ -1,4 +1,5 @@
-// End to end: the fleet scenario (test/cloud/fleet-scenario.ts) with 1,000 scripted devices on the
+// End to end: the fleet scenario (test/cloud/fleet-scenario.ts: provisioning, shadows, health, commands
+// and a staged rollout that aborts and rolls back, then one that completes) with 1,000 scripted devices on the
 // memory broker, and with 200 devices over MqttTransport against aedes and against mosquitto.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBroker, MemoryTransport, type Transport } from '../../src/memory.js';
