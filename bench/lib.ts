@@ -2,6 +2,7 @@
  * Tiny benchmark helpers shared by every `bench/*.ts` suite: `npm run bench [filter]`.
  * Each suite measures ours and a named baseline in the same run and prints a table with ratios.
  */
+import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** One measured figure. */
@@ -63,7 +64,55 @@ export function printTable(title: string, rows: readonly Row[]): void {
   console.log(`\n### ${title}\n`);
   console.log(line(cols));
   console.log(`| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  for (const r of rows) console.log(line(cols.map((c) => r[c] ?? '')));
+  for (const r of rows) console.log(line(cols.map((c) => r[c] ?? '')));  recordTargets(title, cols, rows);
+}
+
+/** A benchmark with a target, as the summary of `npm run bench` lists it. */
+export interface TargetResult {
+  readonly suite: string;
+  readonly benchmark: string;
+  readonly ours: string;
+  readonly baseline: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean;
+}
+
+const VERDICT = /^(PASS|MISS) \(target (.*)\)$/;
+const RATIO_COLUMN = /ratio|vs baseline|vs 200/i;
+const BASELINE_COLUMN = /baseline|raw|bare|floor/i;
+
+/**
+ * Every row of a table that carries a verdict is written (as a JSON line) to the file named by
+ * FLEETKIT_BENCH_RESULTS, for the summary table and bench/results.json: the benchmark is the
+ * table title and the row's first cell; ours, the baseline and the ratio are the row's cells under
+ * the columns that name them (the first other figure is ours).
+ */
+function recordTargets(title: string, cols: readonly string[], rows: readonly Row[]): void {
+  const file = process.env['FLEETKIT_BENCH_RESULTS'];
+  if (file === undefined || file === '') return;
+  const suite = process.env['FLEETKIT_BENCH_SUITE'] ?? '';
+  for (const r of rows) {
+    for (const c of cols) for (const part of (r[c] ?? '').split('; ')) {
+      const m = VERDICT.exec(part);
+      if (m === null) continue;
+      const others = cols.slice(1).filter((k) => k !== c && r[k] !== undefined && r[k] !== '' && r[k] !== '—' && !/^target$/i.test(k));
+      const ratioCol = others.find((k) => RATIO_COLUMN.test(k) || /×$/.test(r[k] ?? ''));
+      const baselineCol = others.find((k) => k !== ratioCol && BASELINE_COLUMN.test(k));
+      const oursCol = others.find((k) => k !== ratioCol && k !== baselineCol && /\d/.test(r[k] ?? ''));
+      const first = cols[0] === undefined ? '' : (r[cols[0]] ?? '');
+      const result: TargetResult = {
+        suite,
+        benchmark: `${title}: ${first}`,
+        ours: oursCol === undefined ? '' : `${r[oursCol]} ${oursCol}`.trim(),
+        baseline: baselineCol === undefined ? '' : (r[baselineCol] ?? ''),
+        ratio: ratioCol === undefined ? '' : (r[ratioCol] ?? ''),
+        target: m[2] ?? '',
+        met: m[1] === 'PASS',
+      };
+      appendFileSync(file, `${JSON.stringify(result)}\n`);
+    }
+  }
 }
 
 /** Heap bytes in use after a forced GC (run node with --expose-gc for exact numbers). */
