@@ -55,7 +55,7 @@ export interface FleetStoryReport {
   readonly commands: Record<string, number>;
   readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryFlushed: number; readonly staleDropped: number; readonly queuedCommands: number };
   readonly telemetry: { readonly received: number; readonly duplicates: number };
-  readonly badRollout: { readonly canary: number; readonly bootFailures: number; readonly committed: number; readonly failuresAtAbort: number; readonly rollbackJobs: number; readonly state: string; readonly reason: string | undefined };
+  readonly badRollout: { readonly canary: number; readonly bootFailures: number; readonly committed: number; readonly failuresAtAbort: number; readonly rolledBack: number; readonly cancelled: number; readonly rollbackJobs: number; readonly state: string; readonly reason: string | undefined };
   readonly goodRollout: { readonly devices: number; readonly succeeded: number; readonly state: string; readonly stages: number };
   readonly simulatedMinutes: number;
 }
@@ -136,7 +136,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   }
 
   const wait = (cond: () => boolean | Promise<boolean>, what: string): Promise<void> => until(cond, what, o.stepTimeoutMs);
-  const idle = (): Promise<void> => wait(() => fleet.health.busyDevices === 0 && fleet.commands.busyDevices === 0 && fleet.registry.busyDevices === 0, 'the services to be idle');
+  const idle = (): Promise<void> => wait(() => fleet.health.busyDevices === 0 && fleet.commands.busyDevices === 0 && fleet.registry.busyDevices === 0 && fleet.rollouts.busyRollouts === 0, 'the services to be idle');
 
   // ── the devices ────────────────────────────────────────────────────────────────────────────
   const n = o.devices;
@@ -190,9 +190,12 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     }
   };
   /** Steps until `cond` holds (at most `maxMinutes`). */
-  const stepUntil = async (cond: () => boolean | Promise<boolean>, what: string, maxMinutes: number): Promise<void> => {
+  const stepUntil = async (cond: () => boolean | Promise<boolean>, what: string, maxMinutes: number, explain?: () => Promise<unknown>): Promise<void> => {
     for (let k = 0; !(await cond()); k++) {
-      if (k >= maxMinutes) throw new Error(`${what} did not happen within ${maxMinutes} simulated minutes`);
+      if (k >= maxMinutes) {
+        const state = { errors, deviceErrors: deviceErrors.slice(0, 10), statusRejected: statusRejected.slice(0, 10), ...((await explain?.()) ?? {}) };
+        throw new Error(`${what} did not happen within ${maxMinutes} simulated minutes: ${JSON.stringify(state).slice(0, 4000)}`);
+      }
       await step();
     }
   };
@@ -370,15 +373,16 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   expect(summary.abort).toMatchObject({ stage: 0, rule: 'failure-rate' });
   expect(summary.abort?.failures).toBeGreaterThanOrEqual(1);
   // At the abort the canary jobs not yet reported on were withdrawn (cancelled); the devices had run
-  // them already, and their late reports change no counter (outcomes are final), so the stage counts
-  // what the cloud knew when it decided.
+  // them already, and their late reports change no counter (outcomes are final). Jobs already in
+  // progress carry on and count when they end.
   const stage0 = summary.byStage[0] as Record<string, number>;
   expect(stage0['rolled_back']! + stage0['succeeded']! + stage0['cancelled']!).toBe(canary);
-  expect(stage0['rolled_back']).toBe(summary.abort?.failures);
-  // Every canary device that may run the bad image got a rollback job (all but those known to have
-  // fallen back by themselves), and only canary devices did; every one of them ran it.
-  expect(rollbackJobs).toHaveLength(canary - stage0['rolled_back']!);
+  expect(stage0['rolled_back']).toBeGreaterThanOrEqual(summary.abort?.failures ?? Infinity);
+  expect(stage0['rolled_back']).toBeLessThanOrEqual(failing.length);
+  // Every canary device that committed the bad image got a rollback job, only canary devices did,
+  // and every one of them ran it.
   expect(rollbackJobs.map((x) => x.deviceId)).toEqual(expect.arrayContaining(committed));
+  expect(rollbackJobs.length).toBeLessThanOrEqual(canary - (summary.abort?.failures ?? 0));
   expect(rollbackJobs.every((x) => canaryIds.includes(x.deviceId) && x.status === 'succeeded')).toBe(true);
   for (const id of committed) expect(jobs.get(id)?.filter((r) => r.type === 'boot_confirmed').map((r) => `${r.jobId}@${r.firmwareVersion}`)).toEqual(['fw-2-0-0@2.0.0', 'fw-2-0-0:rollback@1.0.0']);
   // A device that fell back by itself confirms its rollback job at once: it already runs 1.0.0.
@@ -393,7 +397,10 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   // ── 6. a good release completes on every eligible device ───────────────────────────────────
   const good = await fleet.rollouts.create(ctx, { rolloutId: 'fw-2-1-0', firmwareVersion: '2.1.0', stages, deadlines: { pickupMs: 30 * MIN } });
   expect(good.devices).toBe(live.length);
-  await stepUntil(async () => (await fleet.rollouts.get(ctx, 'fw-2-1-0'))?.state === 'completed', 'the completion of fw-2-1-0', 60);
+  await stepUntil(async () => (await fleet.rollouts.get(ctx, 'fw-2-1-0'))?.state === 'completed', 'the completion of fw-2-1-0', 60, async () => ({
+    summary: await fleet.rollouts.get(ctx, 'fw-2-1-0'),
+    open: (await fleet.rollouts.executions(ctx, 'fw-2-1-0', { status: ['dispatched', 'in_progress', 'failed', 'rejected', 'rolled_back', 'timed_out', 'unreachable'], limit: 20 })).items.map((x) => [x.deviceId, x.status, x.statusDetails]),
+  }));
   const done = (await fleet.rollouts.get(ctx, 'fw-2-1-0')) as RolloutSummary;
   expect([done.counts.succeeded, done.stage]).toEqual([live.length, stages.length - 1]);
   expect(live.every((d) => d.agent.firmwareVersion === '2.1.0' && d.agent.slots?.committed === true)).toBe(true);
@@ -412,7 +419,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     commands: byName,
     offline: { devices: away.length, telemetryDropped: droppedAway, telemetryFlushed: away.reduce((a, d) => a + (telemetry.get(d.agent.deviceId)?.length ?? 0), 0), staleDropped: away.length, queuedCommands: queued.length },
     telemetry: { received, duplicates },
-    badRollout: { canary, bootFailures: failing.length, committed: committed.length, failuresAtAbort: summary.abort?.failures ?? 0, rollbackJobs: rollbackJobs.length, state: summary.state, reason: summary.abort?.reason },
+    badRollout: { canary, bootFailures: failing.length, committed: committed.length, failuresAtAbort: summary.abort?.failures ?? 0, rolledBack: stage0['rolled_back'] ?? 0, cancelled: stage0['cancelled'] ?? 0, rollbackJobs: rollbackJobs.length, state: summary.state, reason: summary.abort?.reason },
     goodRollout: { devices: done.devices, succeeded: done.counts.succeeded, state: done.state, stages: done.stages },
     simulatedMinutes: minutes,
   };
