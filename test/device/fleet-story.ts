@@ -53,10 +53,10 @@ export interface FleetStoryReport {
   readonly provisioned: number;
   readonly refused: number;
   readonly commands: Record<string, number>;
-  readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryFlushed: number; readonly staleDropped: number; readonly queuedCommands: number };
-  readonly telemetry: { readonly received: number; readonly duplicates: number };
+  readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryReceived: number; readonly staleDropped: number; readonly queuedCommands: number };
+  readonly telemetry: { readonly receivedAtCatchUp: number; readonly receivedInAll: number; readonly duplicates: number };
   readonly badRollout: { readonly canary: number; readonly bootFailures: number; readonly committed: number; readonly failuresAtAbort: number; readonly rolledBack: number; readonly cancelled: number; readonly rollbackJobs: number; readonly state: string; readonly reason: string | undefined };
-  readonly goodRollout: { readonly devices: number; readonly succeeded: number; readonly state: string; readonly stages: number };
+  readonly goodRollout: { readonly devices: number; readonly succeeded: number; readonly state: string; readonly stages: number; readonly fetchedOnReturn: number };
   readonly simulatedMinutes: number;
 }
 
@@ -199,6 +199,19 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
       await step();
     }
   };
+  /** Per device at the sink: in order, none twice, every message the agent sent, the gaps exactly what it dropped. */
+  const checkTelemetry = (): number => {
+    expect(duplicates).toBe(0);
+    let total = 0;
+    for (const d of live) {
+      const s = d.agent.stats;
+      const seqs = telemetry.get(d.agent.deviceId) ?? [];
+      total += seqs.length;
+      expect(seqs.every((q, k) => k === 0 || q > (seqs[k - 1] as number)), `${d.agent.deviceId} telemetry in order`).toBe(true);
+      expect([seqs.length, seqs.at(-1), s.telemetryBuffered]).toEqual([s.telemetrySent, s.telemetrySent + s.telemetryDropped, 0]);
+    }
+    return total;
+  };
   const shadowOf = (id: string): Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }> =>
     fleet.shadows.get(ctx, id) as Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }>;
   const everyShadow = async (pred: (s: Awaited<ReturnType<typeof shadowOf>>) => boolean, list: readonly string[] = liveIds): Promise<boolean> => {
@@ -324,18 +337,10 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   expect(away.every((d) => d.agent.config['alarmThresholdC'] === 32 && d.agent.config['mode'] === 'normal')).toBe(true);
   // Telemetry at the sink: per device in order, none duplicated, the gaps exactly what the agent dropped.
   await step(2);
-  expect(duplicates).toBe(0);
-  let received = 0;
-  for (const d of live) {
-    const s = d.agent.stats;
-    const seqs = telemetry.get(d.agent.deviceId) ?? [];
-    received += seqs.length;
-    expect(seqs.every((q, k) => k === 0 || q > (seqs[k - 1] as number)), `${d.agent.deviceId} telemetry in order`).toBe(true);
-    expect([seqs.length, seqs.at(-1)]).toEqual([s.telemetrySent, s.telemetrySent + s.telemetryDropped]);
-    expect(s.telemetryBuffered).toBe(0);
-    if (!away.includes(d)) expect(s.telemetryDropped).toBe(0);
-  }
+  const received = checkTelemetry();
+  for (const d of live) if (!away.includes(d)) expect(d.agent.stats.telemetryDropped).toBe(0);
   const droppedAway = away.reduce((a, d) => a + d.agent.stats.telemetryDropped, 0);
+  const receivedAway = away.reduce((a, d) => a + (telemetry.get(d.agent.deviceId)?.length ?? 0), 0);
   // Back to active: the monitor degraded them while they were silent, their heartbeats recover them.
   await stepUntil(async () => (await fleet.registry.all(ctx)).every((r) => r.state === 'active'), 'recovery of every device', 5);
   health = await fleet.health.stats(ctx);
@@ -395,8 +400,25 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   }, 'the registry to show 1.0.0 everywhere', 3);
 
   // ── 6. a good release completes on every eligible device ───────────────────────────────────
+  // The same devices are away again when it starts: the ones it reaches then are not notified and
+  // fetch their job when they are back (jobs/next on reconnect; the controller also pushes it when
+  // the monitor hears them).
+  const dispatched: { deviceId: string; notified: boolean }[] = [];
+  fleet.rollouts.on('job:dispatched', (e) => {
+    if (e.jobId === 'fw-2-1-0') dispatched.push({ deviceId: e.deviceId, notified: e.notified });
+  });
+  await o.goOffline(awayIds);
+  await wait(() => away.every((d) => !d.agent.online), 'the devices to go offline again');
+  await step(2);
   const good = await fleet.rollouts.create(ctx, { rolloutId: 'fw-2-1-0', firmwareVersion: '2.1.0', stages, deadlines: { pickupMs: 30 * MIN } });
   expect(good.devices).toBe(live.length);
+  const sleepers = dispatched.filter((x) => awayIds.includes(x.deviceId));
+  expect(sleepers.length).toBeGreaterThan(0);
+  expect(dispatched.every((x) => x.notified === !awayIds.includes(x.deviceId))).toBe(true);
+  await step(5);
+  expect(sleepers.every((x) => jobs.get(x.deviceId)?.some((r) => r.jobId === 'fw-2-1-0') !== true)).toBe(true);
+  await o.comeBack(awayIds);
+  await wait(() => away.every((d) => d.agent.online), 'the devices to come back again');
   await stepUntil(async () => (await fleet.rollouts.get(ctx, 'fw-2-1-0'))?.state === 'completed', 'the completion of fw-2-1-0', 60, async () => ({
     summary: await fleet.rollouts.get(ctx, 'fw-2-1-0'),
     open: (await fleet.rollouts.executions(ctx, 'fw-2-1-0', { status: ['dispatched', 'in_progress', 'failed', 'rejected', 'rolled_back', 'timed_out', 'unreachable'], limit: 20 })).items.map((x) => [x.deviceId, x.status, x.statusDetails]),
@@ -407,6 +429,9 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   await stepUntil(async () => (await fleet.registry.all(ctx)).every((r) => r.firmwareVersion === '2.1.0'), 'the registry to show 2.1.0 everywhere', 3);
   expect(devices.slice(0, o.bad).every((d) => d.state === 'UNPROVISIONED' && d.agent.firmwareVersion === '1.0.0' && jobs.get(d.agent.deviceId) === undefined)).toBe(true);
   for (const d of live) expect(jobs.get(d.agent.deviceId)?.filter((r) => r.jobId === 'fw-2-1-0' && r.type === 'boot_confirmed')).toHaveLength(1);
+  // Each device was dispatched the release once.
+  expect(dispatched.map((x) => x.deviceId).sort()).toEqual(liveIds);
+  checkTelemetry();
 
   expect(statusRejected).toEqual([]);
   expect(errors).toEqual([]);
@@ -417,10 +442,10 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     provisioned: provisioning.accepted,
     refused: provisioning.refused,
     commands: byName,
-    offline: { devices: away.length, telemetryDropped: droppedAway, telemetryFlushed: away.reduce((a, d) => a + (telemetry.get(d.agent.deviceId)?.length ?? 0), 0), staleDropped: away.length, queuedCommands: queued.length },
-    telemetry: { received, duplicates },
+    offline: { devices: away.length, telemetryDropped: droppedAway, telemetryReceived: receivedAway, staleDropped: away.length, queuedCommands: queued.length },
+    telemetry: { receivedAtCatchUp: received, receivedInAll: checkTelemetry(), duplicates },
     badRollout: { canary, bootFailures: failing.length, committed: committed.length, failuresAtAbort: summary.abort?.failures ?? 0, rolledBack: stage0['rolled_back'] ?? 0, cancelled: stage0['cancelled'] ?? 0, rollbackJobs: rollbackJobs.length, state: summary.state, reason: summary.abort?.reason },
-    goodRollout: { devices: done.devices, succeeded: done.counts.succeeded, state: done.state, stages: done.stages },
+    goodRollout: { devices: done.devices, succeeded: done.counts.succeeded, state: done.state, stages: done.stages, fetchedOnReturn: sleepers.length },
     simulatedMinutes: minutes,
   };
   return {
