@@ -212,6 +212,8 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     }
     return total;
   };
+  /** A device's job reports, each step once in the order first seen: `jobId:type@runningVersion`. */
+  const history = (id: string): string[] => [...new Set((jobs.get(id) ?? []).map((r) => `${r.jobId}:${r.type}@${r.firmwareVersion}`))];
   const shadowOf = (id: string): Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }> =>
     fleet.shadows.get(ctx, id) as Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }>;
   const everyShadow = async (pred: (s: Awaited<ReturnType<typeof shadowOf>>) => boolean, list: readonly string[] = liveIds): Promise<boolean> => {
@@ -389,9 +391,14 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   expect(rollbackJobs.map((x) => x.deviceId)).toEqual(expect.arrayContaining(committed));
   expect(rollbackJobs.length).toBeLessThanOrEqual(canary - (summary.abort?.failures ?? 0));
   expect(rollbackJobs.every((x) => canaryIds.includes(x.deviceId) && x.status === 'succeeded')).toBe(true);
-  for (const id of committed) expect(jobs.get(id)?.filter((r) => r.type === 'boot_confirmed').map((r) => `${r.jobId}@${r.firmwareVersion}`)).toEqual(['fw-2-0-0@2.0.0', 'fw-2-0-0:rollback@1.0.0']);
+  for (const id of committed) {
+    expect(history(id)).toEqual(['fw-2-0-0:picked_up@1.0.0', 'fw-2-0-0:installed@1.0.0', 'fw-2-0-0:boot_confirmed@2.0.0', 'fw-2-0-0:rollback:picked_up@2.0.0', 'fw-2-0-0:rollback:installed@2.0.0', 'fw-2-0-0:rollback:boot_confirmed@1.0.0']);
+  }
   // A device that fell back by itself confirms its rollback job at once: it already runs 1.0.0.
-  for (const id of failing.filter((x) => rollbackJobs.some((j) => j.deviceId === x))) expect(jobs.get(id)?.map((r) => `${r.jobId}:${r.type}`).slice(-2)).toEqual(['fw-2-0-0:rolled_back', 'fw-2-0-0:rollback:boot_confirmed']);
+  for (const id of failing) {
+    const rolledBack = ['fw-2-0-0:picked_up@1.0.0', 'fw-2-0-0:installed@1.0.0', 'fw-2-0-0:rolled_back@1.0.0'];
+    expect(history(id)).toEqual(rollbackJobs.some((j) => j.deviceId === id) ? [...rolledBack, 'fw-2-0-0:rollback:boot_confirmed@1.0.0'] : rolledBack);
+  }
   // Nothing beyond the canary was sent the bad image.
   expect(liveIds.filter((id) => !canaryIds.includes(id)).every((id) => jobs.get(id) === undefined)).toBe(true);
   await stepUntil(async () => {
@@ -428,7 +435,12 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   expect(live.every((d) => d.agent.firmwareVersion === '2.1.0' && d.agent.slots?.committed === true)).toBe(true);
   await stepUntil(async () => (await fleet.registry.all(ctx)).every((r) => r.firmwareVersion === '2.1.0'), 'the registry to show 2.1.0 everywhere', 3);
   expect(devices.slice(0, o.bad).every((d) => d.state === 'UNPROVISIONED' && d.agent.firmwareVersion === '1.0.0' && jobs.get(d.agent.deviceId) === undefined)).toBe(true);
-  for (const d of live) expect(jobs.get(d.agent.deviceId)?.filter((r) => r.jobId === 'fw-2-1-0' && r.type === 'boot_confirmed')).toHaveLength(1);
+  // Installed once each (a job document that arrives twice, pushed and asked for, is run once; a repeat after the end gets the final report again).
+  for (const d of live) {
+    const id = d.agent.deviceId;
+    expect(history(id).filter((x) => x.startsWith('fw-2-1-0:'))).toEqual(['fw-2-1-0:picked_up@1.0.0', 'fw-2-1-0:installed@1.0.0', 'fw-2-1-0:boot_confirmed@2.1.0']);
+    expect(jobs.get(id)?.filter((r) => r.jobId === 'fw-2-1-0' && r.type === 'picked_up')).toHaveLength(1);
+  }
   // Each device was dispatched the release once.
   expect(dispatched.map((x) => x.deviceId).sort()).toEqual(liveIds);
   checkTelemetry();
