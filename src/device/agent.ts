@@ -863,7 +863,9 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
 
   #jobReport(report: JobReport): void {
     this.emit('job', report);
-    if (report.type === 'boot_confirmed' || report.type === 'rolled_back') this.report({ firmwareVersion: report.firmwareVersion });
+    // The running slot, not the report's version: a repeated final report (a job sent again after
+    // a later job changed the firmware) carries the version of its own time.
+    if (report.type === 'boot_confirmed' || report.type === 'rolled_back') this.report({ firmwareVersion: this.firmwareVersion });
     const channel = this.#channel;
     if (channel !== undefined) channel.report(report).catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: a job report could not be sent')));
   }
