@@ -246,7 +246,11 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     await this.stop();
   }
 
-  /** Number of rollouts with work queued or running (a status being applied, an evaluation, dispatches). */
+  /**
+   * Number of rollouts with work queued or running: an evaluation (with its dispatches), an
+   * operator action or device status updates. 0 when every step decided so far has been executed
+   * (a simulation waits for it before it advances its clock).
+   */
   get busyRollouts(): number {
     return this.#lanes.active;
   }

@@ -238,6 +238,8 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   #telemetrySeq = 0;
   #startedAt = 0;
   #stats = { heartbeats: 0, telemetrySent: 0, staleDropped: 0, commands: 0, errors: 0 };
+  // A channel job arrived while another ran: ask for pending jobs when it ends.
+  #askWhenFree = false;
 
   /**
    * @param options - transport, identity, clock and behaviour ({@link DeviceAgentOptions})
@@ -422,7 +424,7 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
       const context = { transport: t, codec: this.#codec, qos: this.#qos, clock: this.#clock, tenantId: this.#tenantId, deviceId: this.#deviceId, firmwareVersion: () => this.firmwareVersion };
       await channel.start(
         context,
-        (job) => void this.runJob(job),
+        (job) => this.#onChannelJob(job),
         (e) => this.#error(e),
       );
     }
@@ -863,18 +865,43 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   /**
    * Runs an update job: download, verify (size, SHA-256, signature by a trusted key), install into
    * the inactive slot, boot it and validate the boot with `evaluateBoot` (commit or roll back).
-   * Resolves with the final report; never rejects.
+   * Resolves with the final report; never rejects. Another job while one runs is `rejected` with
+   * `BUSY` (a job from the channel meanwhile is not refused: the agent asks for its pending jobs
+   * again when the running one ends).
    *
    * @throws FleetError `INVALID_OPERATION` when the agent has no `jobs` options.
    */
   async runJob(job: OtaJob): Promise<JobReport> {
     if (this.#ota === undefined) throw new FleetError('INVALID_OPERATION', 'DeviceAgent.runJob: pass jobs: { trustedSigningKeys, fetchImage } in the options', { status: 400 });
-    return this.#ota.run(job);
+    const report = await this.#ota.run(job);
+    this.#askAgain();
+    return report;
+  }
+
+  // A job from the channel while another one runs is not refused (`rejected` would end it for good
+  // in the cloud, e.g. the rollback job of the image still being validated): the agent asks for its
+  // pending jobs again once the running one has ended.
+  #onChannelJob(job: OtaJob): void {
+    const busy = this.#ota?.busyWith;
+    if (busy !== undefined && busy !== job.jobId) {
+      this.#askWhenFree = true;
+      return;
+    }
+    void this.runJob(job);
+  }
+
+  #askAgain(): void {
+    if (!this.#askWhenFree || this.#ota?.busyWith !== undefined) return;
+    this.#askWhenFree = false;
+    // Offline, the next (re)connect asks anyway.
+    if (this.#online) this.#channel?.requestPending().catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: asking for pending jobs failed')));
   }
 
   #jobReport(report: JobReport): void {
     this.emit('job', report);
-    if (report.type === 'boot_confirmed' || report.type === 'rolled_back') this.report({ firmwareVersion: report.firmwareVersion });
+    // The running slot, not the report's version: a repeated final report (a job sent again after
+    // a later job changed the firmware) carries the version of its own time.
+    if (report.type === 'boot_confirmed' || report.type === 'rolled_back') this.report({ firmwareVersion: this.firmwareVersion });
     const channel = this.#channel;
     if (channel !== undefined) channel.report(report).catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: a job report could not be sent')));
   }

@@ -12,41 +12,24 @@ import type { Codec } from '../protocol/codec.js';
 import type { BootCheck } from '../rollout/boot.js';
 import type { QoS, Transport } from '../transport/types.js';
 import { DeviceAgent, type CommandHandler, type DeviceConflictPolicy } from './agent.js';
+import { ESP32_COMMANDS, ESP32_LIFECYCLE_STATES, esp32StateToCore, type Esp32Command, type Esp32LifecycleState } from './esp32/enums.js';
 import type { JobChannel } from './job-channel.js';
 import type { TrustedSigningKeys } from './firmware-image.js';
 import type { OtaJob } from './ota.js';
 import type { DeviceCredentials } from './provisioning-client.js';
 import { seededRandom, type RandomSource } from './random.js';
 
-/** The lifecycle states as the lab firmware names them. */
-export type LabState = 'UNPROVISIONED' | 'PROVISIONING' | 'ACTIVE' | 'DEGRADED' | 'MAINTENANCE' | 'DECOMMISSIONED';
+/** The lifecycle states as the lab firmware names them (the ESP32 protocol's {@link ESP32_LIFECYCLE_STATES}). */
+export type LabState = Esp32LifecycleState;
 
-/** Each lab state's name in the lifecycle core. */
-export const LAB_STATES: Readonly<Record<LabState, LifecycleState>> = Object.freeze({
-  UNPROVISIONED: 'unprovisioned',
-  PROVISIONING: 'provisioning',
-  ACTIVE: 'active',
-  DEGRADED: 'degraded',
-  MAINTENANCE: 'maintenance',
-  DECOMMISSIONED: 'decommissioned',
-});
+/** Each lab state's name in the lifecycle core: the ESP32 protocol's table, one source for both. */
+export const LAB_STATES: Readonly<Record<LabState, LifecycleState>> = Object.freeze(Object.fromEntries(ESP32_LIFECYCLE_STATES.map((s) => [s, esp32StateToCore(s)])) as Record<LabState, LifecycleState>);
 
-/** The ten commands the lab firmware answers, each acknowledged. */
-export const VIRTUAL_DEVICE_COMMANDS = [
-  'diagnostics',
-  'led_blink',
-  'sensor_read',
-  'enter_maintenance',
-  'exit_maintenance',
-  'set_telemetry_interval',
-  'set_heartbeat_interval',
-  'reboot',
-  'ota_update',
-  'decommission',
-] as const;
+/** The ten commands the lab firmware answers, each acknowledged: the ESP32 protocol's {@link ESP32_COMMANDS}, in its index order. */
+export const VIRTUAL_DEVICE_COMMANDS: typeof ESP32_COMMANDS = ESP32_COMMANDS;
 
 /** One of {@link VIRTUAL_DEVICE_COMMANDS}. */
-export type LabCommand = (typeof VIRTUAL_DEVICE_COMMANDS)[number];
+export type LabCommand = Esp32Command;
 
 // One set of handler functions for every virtual device (a fleet of 60,000 shares them): each finds its device by agent.
 const DEVICES = new WeakMap<DeviceAgent, VirtualDevice>();

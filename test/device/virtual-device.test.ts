@@ -6,6 +6,7 @@ import { SimulatedClock } from '../../src/clock.js';
 import { evaluateHealth, LIFECYCLE_STATES } from '../../src/lifecycle/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
 import { LAB_STATES, VIRTUAL_DEVICE_COMMANDS, VirtualDevice, type VirtualDeviceOptions } from '../../src/device/index.js';
+import { ESP32_COMMANDS, ESP32_LIFECYCLE_STATES, esp32StateToCore } from '../../src/device/esp32/index.js';
 
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
@@ -239,6 +240,10 @@ describe('health and lifecycle', () => {
   it('lab state names map one to one onto the core’s lifecycle states', () => {
     expect(Object.values(LAB_STATES).sort()).toEqual([...LIFECYCLE_STATES].sort());
     for (const [lab, core] of Object.entries(LAB_STATES)) expect(core).toBe(lab.toLowerCase());
+    // One source: the ESP32 protocol's tables, in their wire index order.
+    expect(Object.keys(LAB_STATES)).toEqual([...ESP32_LIFECYCLE_STATES]);
+    for (const s of ESP32_LIFECYCLE_STATES) expect(LAB_STATES[s]).toBe(esp32StateToCore(s));
+    expect(VIRTUAL_DEVICE_COMMANDS).toBe(ESP32_COMMANDS);
   });
 
   it('the same seed gives the same telemetry values; another seed other values', async () => {
