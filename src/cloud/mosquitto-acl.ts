@@ -1,6 +1,7 @@
 /**
  * mosquitto ACLs generated from the registry: each device may use exactly its own topics.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { assertTenantId } from '../ids.js';
 import type { LifecycleState } from '../lifecycle/states.js';
@@ -133,7 +134,7 @@ export function mosquittoAcl(devices: Iterable<AclDevice>, options: MosquittoAcl
   if (backends !== undefined && !Array.isArray(backends)) throw new FleetError('INVALID_ARGUMENT', 'mosquittoAcl: backends must be an array of { username, tenantId? }', { status: 400 });
   for (const b of backends ?? []) {
     if (typeof b?.username !== 'string' || !/^[A-Za-z0-9:_.-]{1,128}$/.test(b.username)) {
-      throw new FleetError('INVALID_ARGUMENT', `mosquittoAcl: a backend's username must be 1–128 of [A-Za-z0-9:_.-], got ${JSON.stringify(b?.username)}`, { status: 400 });
+      throw new FleetError('INVALID_ARGUMENT', `mosquittoAcl: a backend's username must be 1–128 of [A-Za-z0-9:_.-], got ${describeValue(b?.username)}`, { status: 400 });
     }
     lines.push(`# backend ${b.username}${b.tenantId === undefined ? ' (every tenant)' : ` (tenant ${b.tenantId})`}`, `user ${b.username}`);
     if (b.tenantId === undefined) {
@@ -161,7 +162,7 @@ function gatewayLines(gateways: readonly AclGateway[] | undefined, live: readonl
   for (const g of gateways as readonly unknown[]) {
     const gw = g as Partial<AclGateway> | null;
     if (typeof gw?.username !== 'string' || !USERNAME.test(gw.username)) {
-      throw new FleetError('INVALID_ARGUMENT', `mosquittoAcl: a gateway's username must be 1–128 of [A-Za-z0-9:_.-], got ${JSON.stringify(gw?.username)}`, { status: 400 });
+      throw new FleetError('INVALID_ARGUMENT', `mosquittoAcl: a gateway's username must be 1–128 of [A-Za-z0-9:_.-], got ${describeValue(gw?.username)}`, { status: 400 });
     }
     if (deviceIds.has(gw.username) || users.has(gw.username)) {
       throw new FleetError('INVALID_ARGUMENT', `mosquittoAcl: gateway user name "${gw.username}" is also a device id or another gateway's; give each account its own user name`, { status: 400 });

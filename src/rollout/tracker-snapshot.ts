@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { describeValue as describe } from '../describe-value.js';
 import type { AbortVerdict } from './abort-rules.js';
 import { murmur3Utf8 } from './murmur3.js';
 import type { RolloutPlan } from './plan.js';
@@ -230,7 +231,7 @@ export function restoreRolloutProgress(plan: RolloutPlan, snapshot: unknown): Ro
   const version = (snapshot as { version?: unknown } | null)?.version;
   const format = (snapshot as { format?: unknown } | null)?.format;
   if (format === ROLLOUT_PROGRESS_SNAPSHOT_FORMAT && version !== ROLLOUT_PROGRESS_SNAPSHOT_VERSION) {
-    throw corrupt(`the snapshot has format version ${JSON.stringify(version) ?? 'undefined'}; this fleetkit reads version ${ROLLOUT_PROGRESS_SNAPSHOT_VERSION}`, { version });
+    throw corrupt(`the snapshot has format version ${describe(version)}; this fleetkit reads version ${ROLLOUT_PROGRESS_SNAPSHOT_VERSION}`, { version: typeof version === 'number' || typeof version === 'string' ? version : describe(version) });
   }
   const parsed = rolloutProgressSnapshotSchema.safeParse(snapshot);
   if (!parsed.success) {

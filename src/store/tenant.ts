@@ -1,6 +1,7 @@
 /**
  * The tenant context every store call takes, and the one error for reaching across tenants.
  */
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { assertTenantId } from '../ids.js';
 
@@ -45,7 +46,7 @@ export function checkRecordTenant(api: string, callerTenant: string, record: unk
   }
   const recordTenant = (record as { tenantId?: unknown }).tenantId;
   if (recordTenant !== callerTenant) {
-    throw new FleetError('TENANT_MISMATCH', `${api}: ${what} has tenantId ${JSON.stringify(recordTenant)} but the context is tenant "${callerTenant}"; a tenant can only write its own records`, {
+    throw new FleetError('TENANT_MISMATCH', `${api}: ${what} has tenantId ${describeValue(recordTenant)} but the context is tenant "${callerTenant}"; a tenant can only write its own records`, {
       status: 403,
       details: { tenantId: callerTenant },
     });
