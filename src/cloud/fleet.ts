@@ -12,6 +12,7 @@ import { FleetRegistry, type FleetRegistryOptions } from './registry.js';
 import { FirmwareCatalog } from './firmware-catalog.js';
 import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { ShadowService, type ShadowServiceOptions } from './shadow-service.js';
+import { QuotaEnforcer, type QuotaEnforcerOptions } from '../tenancy/enforcer.js';
 
 /** Options of {@link createFleet}: what every service shares, then each service's own settings. */
 export interface CreateFleetOptions {
@@ -29,11 +30,11 @@ export interface CreateFleetOptions {
   /** Attaches and detaches credential policies in the broker or cloud IAM, when given. */
   readonly policies?: PolicyPort;
   /** Settings of the {@link ShadowService} (the shared parts come from above). */
-  readonly shadows?: Omit<ShadowServiceOptions, 'transport' | 'shadows' | 'devices' | 'clock'>;
+  readonly shadows?: Omit<ShadowServiceOptions, 'transport' | 'shadows' | 'devices' | 'clock' | 'quotas'>;
   /** Settings of the {@link FleetRegistry}. */
   readonly registry?: Omit<FleetRegistryOptions, 'transport' | 'devices' | 'audit' | 'effects' | 'clock' | 'template'>;
   /** Settings of the {@link HealthMonitor}. */
-  readonly health?: Omit<HealthMonitorOptions, 'transport' | 'devices' | 'registry' | 'clock'>;
+  readonly health?: Omit<HealthMonitorOptions, 'transport' | 'devices' | 'registry' | 'clock' | 'quotas'>;
   /** Settings of the {@link CommandService}. */
   readonly commands?: Omit<CommandServiceOptions, 'transport' | 'commands' | 'devices' | 'clock' | 'presence' | 'effects'>;
   /** The firmware catalog rollouts send from (default: a new, empty {@link FirmwareCatalog}). */
@@ -58,6 +59,13 @@ export interface CreateFleetOptions {
   readonly shareGroup?: string;
   /** Closes the transport in {@link Fleet.close} too (default `false`: the caller owns it). */
   readonly closeTransport?: boolean;
+  /**
+   * Per-tenant and per-device quotas, enforced and metered by the shadow service (shadow updates,
+   * API calls, stored shadow bytes) and the health monitor (heartbeat and telemetry messages):
+   * a {@link QuotaEnforcer}, or its options to make one. See docs/operations.md.
+   * @defaultValue none: nothing is throttled or metered
+   */
+  readonly quotas?: QuotaEnforcer | QuotaEnforcerOptions;
 }
 
 /** A running cloud tier: the services, the stores and clock they share, and `close()`. */
@@ -80,6 +88,8 @@ export interface Fleet {
   readonly stores: FleetStores;
   /** The clock the services run on. */
   readonly clock: Clock;
+  /** The quotas and usage meter the services enforce and count on (`undefined` without `quotas`). */
+  readonly quotas: QuotaEnforcer | undefined;
   /**
    * Stops every service (in the reverse order of starting), waiting for work in progress, and
    * detaches them from each other. Idempotent.
@@ -102,6 +112,7 @@ function check(options: CreateFleetOptions): void {
     }
   }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') bad('clock must be a Clock (systemClock or a SimulatedClock)');
+  if (options.quotas !== undefined && (typeof options.quotas !== 'object' || options.quotas === null)) bad('quotas must be a QuotaEnforcer or its options');
   if (options.firmware !== undefined && !(options.firmware instanceof FirmwareCatalog)) bad('firmware must be a FirmwareCatalog');
   const recover: unknown = options.recoverRollouts;
   if (recover !== undefined && (!Array.isArray(recover) || !recover.every((t) => typeof t === 'string' && t.length > 0))) bad('recoverRollouts must be an array of tenant ids');
@@ -138,7 +149,9 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   await transport.connect(); // resolves at once when already online
 
   const share = options.shareGroup === undefined ? {} : { shareGroup: options.shareGroup };
-  const shadows = new ShadowService({ ...share, ...options.shadows, transport, shadows: stores.shadows, devices: stores.devices, clock });
+  const quotas = options.quotas === undefined || options.quotas instanceof QuotaEnforcer ? options.quotas : new QuotaEnforcer(options.quotas);
+  const enforce = quotas === undefined ? {} : { quotas };
+  const shadows = new ShadowService({ ...share, ...options.shadows, ...enforce, transport, shadows: stores.shadows, devices: stores.devices, clock });
   const effects = new EffectRunner({
     devices: stores.devices,
     audit: stores.audit,
@@ -147,7 +160,7 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
   const registry = new FleetRegistry({ ...share, ...options.registry, transport, devices: stores.devices, audit: stores.audit, effects, clock, template: options.template });
-  const health = new HealthMonitor({ ...options.health, transport, devices: stores.devices, registry, clock });
+  const health = new HealthMonitor({ ...options.health, ...enforce, transport, devices: stores.devices, registry, clock });
   const commands = new CommandService({ ...share, ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
   const firmware = options.firmware ?? new FirmwareCatalog();
   const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health });
@@ -185,5 +198,5 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     await close().catch(() => undefined);
     throw e;
   }
-  return { shadows, registry, health, commands, rollouts, firmware, effects, stores, clock, close };
+  return { shadows, registry, health, commands, rollouts, firmware, effects, stores, clock, quotas, close };
 }

@@ -71,12 +71,17 @@ export type {
   DeviceRecoveredAlert,
   DeviceSilenceEndedAlert,
   DeviceSilentAlert,
+  DeviceVitals,
   FleetHealthStats,
   HealthAlert,
   HealthChangedAlert,
   HealthMonitorEvents,
+  MessageThrottledEvent,
   MonitorRejectedEvent,
+  NetworkStats,
 } from './health-events.js';
+export { QuotaEnforcer } from '../tenancy/enforcer.js';
+export type { Admission, DeviceRateLimits, QuotaEnforcerOptions, QuotaResource, QuotaScope } from '../tenancy/enforcer.js';
 export { CommandService } from './commands.js';
 export type { AckRejectedEvent, CommandServiceEvents, CommandServiceOptions, CommandUpdatedEvent, SendCommandOptions } from './commands.js';
 export { RolloutController } from './rollout-controller.js';
