@@ -13,6 +13,8 @@ import { FirmwareCatalog } from './firmware-catalog.js';
 import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { ShadowService, type ShadowServiceOptions } from './shadow-service.js';
 import { QuotaEnforcer, type QuotaEnforcerOptions } from '../tenancy/enforcer.js';
+import { FleetAlerts, type FleetAlertsOptions } from './fleet-alerts.js';
+import { FleetMetrics, type FleetMetricsOptions, type MetricsHandler } from './fleet-metrics.js';
 
 /** Options of {@link createFleet}: what every service shares, then each service's own settings. */
 export interface CreateFleetOptions {
@@ -66,6 +68,12 @@ export interface CreateFleetOptions {
    * @defaultValue none: nothing is throttled or metered
    */
   readonly quotas?: QuotaEnforcer | QuotaEnforcerOptions;
+  /**
+   * Evaluate the alert rules on the clock (`true` for the defaults, or the rules and period):
+   * {@link Fleet.alerts} then emits `alert` events by itself. Without it the rules run only when
+   * `fleet.alerts.evaluate()` is called. @defaultValue off
+   */
+  readonly alerts?: boolean | Omit<FleetAlertsOptions, 'health' | 'clock'>;
 }
 
 /** A running cloud tier: the services, the stores and clock they share, and `close()`. */
@@ -90,6 +98,21 @@ export interface Fleet {
   readonly clock: Clock;
   /** The quotas and usage meter the services enforce and count on (`undefined` without `quotas`). */
   readonly quotas: QuotaEnforcer | undefined;
+  /** The alert rules over the health monitor's measurements: an `alert` event stream (see `DEFAULT_FLEET_ALERT_RULES`). */
+  readonly alerts: FleetAlerts;
+  /**
+   * A request handler for any node:http server answering with the Prometheus text exposition of
+   * the three monitoring tiers, the SLAs and the usage meter (needs the optional peer dependency
+   * `prom-client`; without it the handler answers 500 saying so). Handlers share one registry.
+   *
+   * @example
+   * ```ts
+   * http.createServer(fleet.metricsHandler()).listen(9464);
+   * ```
+   */
+  metricsHandler(options?: FleetMetricsOptions): MetricsHandler;
+  /** The Prometheus text exposition, read now (needs `prom-client`). */
+  metrics(): Promise<string>;
   /**
    * Stops every service (in the reverse order of starting), waiting for work in progress, and
    * detaches them from each other. Idempotent.
@@ -113,6 +136,7 @@ function check(options: CreateFleetOptions): void {
   }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') bad('clock must be a Clock (systemClock or a SimulatedClock)');
   if (options.quotas !== undefined && (typeof options.quotas !== 'object' || options.quotas === null)) bad('quotas must be a QuotaEnforcer or its options');
+  if (options.alerts !== undefined && typeof options.alerts !== 'boolean' && (typeof options.alerts !== 'object' || options.alerts === null)) bad('alerts must be true, false or { rules?, evaluateEveryMs?, … }');
   if (options.firmware !== undefined && !(options.firmware instanceof FirmwareCatalog)) bad('firmware must be a FirmwareCatalog');
   const recover: unknown = options.recoverRollouts;
   if (recover !== undefined && (!Array.isArray(recover) || !recover.every((t) => typeof t === 'string' && t.length > 0))) bad('recoverRollouts must be an array of tenant ids');
@@ -165,6 +189,14 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   const firmware = options.firmware ?? new FirmwareCatalog();
   const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health });
 
+  const alertOptions = typeof options.alerts === 'object' ? options.alerts : {};
+  const alerts = new FleetAlerts({ ...alertOptions, health, clock });
+  let exposition: FleetMetrics | undefined;
+  const metricsOf = (o?: FleetMetricsOptions): FleetMetrics => {
+    exposition ??= new FleetMetrics({ health, alerts, quotas, clock }, o);
+    return exposition;
+  };
+
   const started: { close(): Promise<void> }[] = [];
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -194,9 +226,28 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     await rollouts.start();
     started.push(rollouts);
     for (const tenantId of options.recoverRollouts ?? []) await rollouts.recover({ tenantId });
+    if (options.alerts !== undefined && options.alerts !== false) {
+      alerts.start();
+      started.push({ close: async () => alerts.stop() });
+    }
   } catch (e) {
     await close().catch(() => undefined);
     throw e;
   }
-  return { shadows, registry, health, commands, rollouts, firmware, effects, stores, clock, quotas, close };
+  return {
+    shadows,
+    registry,
+    health,
+    commands,
+    rollouts,
+    firmware,
+    effects,
+    stores,
+    clock,
+    quotas,
+    alerts,
+    metricsHandler: (o) => metricsOf(o).handler(),
+    metrics: () => metricsOf().text(),
+    close,
+  };
 }
