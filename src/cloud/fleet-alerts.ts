@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import { acknowledgeAlert, alertResponseSla, defineAlertRules, EMPTY_ALERT_STATE, evaluateAlerts, type AlertEvent, type AlertInstance, type AlertRule, type AlertRuleInput, type AlertState, type MetricSample, type ResponseSlaReport, type ResponseTargets } from '../monitor/alerts.js';
 import type { HealthMonitor } from './health-monitor.js';
@@ -91,9 +92,9 @@ export class FleetAlerts extends EventEmitter<FleetAlertsEvents> {
     if (typeof options !== 'object' || options === null) bad('pass { health, clock?, rules?, evaluateEveryMs? }');
     if (typeof options.health?.network !== 'function') bad('health must be a HealthMonitor');
     const every = options.evaluateEveryMs ?? 60_000;
-    if (typeof every !== 'number' || !(every >= 1) || !Number.isFinite(every)) bad(`evaluateEveryMs must be a number of ms ≥ 1, got ${String(every)}`);
+    if (typeof every !== 'number' || !(every >= 1) || !Number.isFinite(every)) bad(`evaluateEveryMs must be a number of ms ≥ 1, got ${describeValue(every)}`);
     const history = options.history ?? 1000;
-    if (!Number.isInteger(history) || history < 0) bad(`history must be an integer ≥ 0, got ${String(history)}`);
+    if (!Number.isInteger(history) || history < 0) bad(`history must be an integer ≥ 0, got ${describeValue(history)}`);
     this.#health = options.health;
     this.#clock = options.clock ?? systemClock;
     this.#rules = defineAlertRules(options.rules ?? DEFAULT_FLEET_ALERT_RULES);

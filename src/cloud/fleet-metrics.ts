@@ -4,6 +4,7 @@
  * SLAs — plus usage metering, read from the services at scrape time.
  */
 import { systemClock, type Clock } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError } from '../errors.js';
 import type { QuotaEnforcer } from '../tenancy/enforcer.js';
 import type { FleetAlerts } from './fleet-alerts.js';
@@ -108,7 +109,7 @@ export class FleetMetrics {
   constructor(source: FleetMetricsSource, options: FleetMetricsOptions = {}) {
     if (typeof source?.health?.network !== 'function') throw new FleetError('INVALID_ARGUMENT', 'new FleetMetrics: source.health must be a HealthMonitor', { status: 400 });
     const prefix = options.prefix ?? 'fleetkit_';
-    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new FleetError('INVALID_ARGUMENT', `new FleetMetrics: prefix must be a Prometheus name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${JSON.stringify(prefix)}`, { status: 400 });
+    if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new FleetError('INVALID_ARGUMENT', `new FleetMetrics: prefix must be a Prometheus name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${describeValue(prefix)}`, { status: 400 });
     this.#source = source;
     this.#perDevice = options.perDevice === true;
     this.#prefix = prefix;

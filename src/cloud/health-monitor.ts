@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError, isFleetError } from '../errors.js';
 import { evaluateHealth, healthThresholdsSchema, type HealthEvaluation, type HealthSample, type HealthStatus, type HealthThresholds } from '../lifecycle/health.js';
 import { nextHealthEvent } from '../lifecycle/health-event.js';
@@ -242,7 +243,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     if (options.quotas !== undefined && !(options.quotas instanceof QuotaEnforcer)) bad('quotas must be a QuotaEnforcer (fleetkit/tenancy)');
     this.#quotas = options.quotas;
     const latencyWindowMs = options.latencyWindowMs ?? 300_000;
-    if (!(typeof latencyWindowMs === 'number' && latencyWindowMs > 0 && Number.isFinite(latencyWindowMs))) bad(`latencyWindowMs must be a positive number of ms, got ${String(latencyWindowMs)}`);
+    if (!(typeof latencyWindowMs === 'number' && latencyWindowMs > 0 && Number.isFinite(latencyWindowMs))) bad(`latencyWindowMs must be a positive number of ms, got ${describeValue(latencyWindowMs)}`);
     this.#latencyWindowMs = latencyWindowMs;
     this.#lanes = new ThingLanes(1_000, (e) => this.#failed(e));
     this.#offRegistry = listen(this.#registry, (e) => {

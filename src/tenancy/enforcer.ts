@@ -298,6 +298,15 @@ export class QuotaEnforcer {
    * @param admission - a refused admission from {@link admit}
    */
   static throttled(api: string, tenantId: string, admission: Admission): FleetError {
+    const fn = 'QuotaEnforcer.throttled';
+    if (typeof api !== 'string') throw invalidArgument(fn, `api must be a string naming the refused call, got ${describeValue(api)}`);
+    if (typeof tenantId !== 'string') throw invalidArgument(fn, `tenantId must be a string, got ${describeValue(tenantId)}`);
+    const a: unknown = admission;
+    if (typeof a !== 'object' || a === null) throw invalidArgument(fn, `admission must be a refused admission from QuotaEnforcer.admit, got ${describeValue(a)}`);
+    const { allowed, retryAfterMs, resource, scope } = a as Record<string, unknown>;
+    if (allowed !== false || typeof retryAfterMs !== 'number' || !(retryAfterMs >= 0) || !RESOURCES.includes(resource as QuotaResource) || (scope !== undefined && scope !== 'tenant' && scope !== 'device')) {
+      throw invalidArgument(fn, 'admission must be a refused admission from QuotaEnforcer.admit: { allowed: false, retryAfterMs, resource, scope }');
+    }
     const what = admission.scope === 'device' ? `the device's ${admission.resource} limit` : `tenant "${tenantId}"'s ${admission.resource} quota`;
     return new FleetError('TOO_MANY_REQUESTS', `${api}: throttled by ${what}; retry after ${admission.retryAfterMs} ms (or raise the quota)`, {
       status: 429,

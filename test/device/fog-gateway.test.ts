@@ -10,7 +10,8 @@ import { FogGateway, GatewayConnection, type FogSensor } from '../../src/device/
 import { FleetError } from '../../src/errors.js';
 import { measureReduction, type TimedSample } from '../../src/fog/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
-import { expectFleetError } from '../support/hostile.js';
+import { expectFleetError, hostileValues, thrownBy } from '../support/hostile.js';
+import { isFleetError } from '../../src/errors.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % DAY); // midnight UTC
@@ -309,6 +310,22 @@ describe('FogGateway', () => {
     fogs.push(fog);
     expectFleetError(() => fog.observe('nope', 1), 'INVALID_ARGUMENT', 'unknown sensor');
     expectFleetError(() => fog.observe('s1', Number.NaN), 'INVALID_ARGUMENT', 'value');
+    expect(fog.report().rawSamples).toBe(0);
+    // Hostile values anywhere: a FleetError, never a TypeError or a conversion hook run.
+    for (const { label, value } of hostileValues()) {
+      const calls: (() => unknown)[] = [
+        () => new FogGateway(value as never),
+        () => new FogGateway({ gateway: u.gateway, tenantId: value as string, sensors }),
+        () => new FogGateway({ gateway: u.gateway, tenantId: 'acme', sensors: [{ config: value as never }] }),
+        () => new FogGateway({ gateway: u.gateway, tenantId: 'acme', sensors: [{ ...(sensors[0] as FogSensor), deadband: value as number }] }),
+        () => new FogGateway({ gateway: u.gateway, tenantId: 'acme', sensors, maxBuffered: value as number }),
+        () => fog.observe(value as string, 1),
+        () => fog.observe('s1', value as number),
+        () => fog.observe('s1', 1, value as number),
+        () => fog.closeWindows(value as number),
+      ];
+      for (const call of calls) expect(isFleetError(thrownBy(call)), label).toBe(true);
+    }
     expect(fog.report().rawSamples).toBe(0);
   });
 });

@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
 import { createFleet, DEFAULT_FLEET_ALERT_RULES, FleetMetrics, type AlertEvent, type Fleet } from '../../src/cloud/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
-import { expectFleetError } from '../support/hostile.js';
+import { expectFleetError, hostileValues, thrownBy } from '../support/hostile.js';
+import { FleetAlerts } from '../../src/cloud/index.js';
+import { isFleetError } from '../../src/errors.js';
 import { settle, T0, TEMPLATE } from '../cloud/fleet-rig.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -187,5 +189,20 @@ describe('fleet metrics (Prometheus text format through prom-client)', () => {
     for (const rule of r.fleet.alerts.rules) expect(rule.forMs).toBeGreaterThan(0);
     expectFleetError(() => new FleetMetrics({ health: r.fleet.health }, { prefix: 'bad-prefix' }), 'INVALID_ARGUMENT', 'prefix');
     expectFleetError(() => new FleetMetrics({} as never), 'INVALID_ARGUMENT', 'HealthMonitor');
+    for (const { label, value } of hostileValues()) {
+      const calls: (() => unknown)[] = [
+        () => new FleetMetrics(value as never),
+        () => new FleetMetrics({ health: r.fleet.health }, { prefix: value as string }),
+        () => new FleetAlerts(value as never),
+        () => new FleetAlerts({ health: r.fleet.health, evaluateEveryMs: value as number }),
+        () => new FleetAlerts({ health: r.fleet.health, history: value as number }),
+        () => new FleetAlerts({ health: r.fleet.health, rules: value as never }),
+        () => r.fleet.alerts.acknowledge(value as string, 'x'),
+        () => r.fleet.alerts.acknowledge('x', value as string),
+        () => r.fleet.health.network(value as never),
+        () => r.fleet.health.devices(value as never),
+      ];
+      for (const call of calls) expect(isFleetError(thrownBy(call)), label).toBe(true);
+    }
   });
 });
