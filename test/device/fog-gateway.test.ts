@@ -210,13 +210,13 @@ describe('FogGateway', () => {
     const SPIKE = 300;
     const tweak = (i: number, step: number, v: number): number | undefined => {
       if (i === 0 && step === SPIKE) return v + 5; // temp-0: a 5 °C one-sample spike
-      if (i === 1 && step >= 640) return 21.25; // temp-1: stuck from 640 on (to the end of the feed)
+      if (i === 1 && step >= 400 && step < 450) return 21.25; // temp-1: stuck for 50 samples, then live again
       if (i === 2 && step >= 500 && step < 510) return undefined; // temp-2: silent for 10 s
       return v;
     };
     await feed(u, fog, b, 0, 700, tweak);
     // The gap is reported by the clock tick one interval after the missing sample (+500 → +501).
-    expect(seen).toEqual(['spike temp-0 +300', 'gap temp-2 +501', 'stuck temp-1 +669']);
+    expect(seen).toEqual(['spike temp-0 +300', 'stuck temp-1 +429', 'gap temp-2 +501']);
     expect(fog.report().anomalies).toEqual({ out_of_range: 0, stuck: 1, spike: 1, drift: 0, gap: 1 });
     const of = (sensor: string) => u.got.filter((m) => m.sensor === sensor);
     // The spike: the finding and the raw samples around it (3 before, the spike, 3 after).
