@@ -103,7 +103,8 @@ const healthCode = (s: HealthStatus | undefined): number => HEALTH_CODES.indexOf
 
 /**
  * What the monitor keeps per device: a handful of fields (strings are shared with the registry
- * records), about 100 bytes. Everything else is derived on demand.
+ * records), about 150 bytes with the latest battery, RSSI and sequence numbers. Everything else is
+ * derived on demand.
  */
 class Tracked {
   constructor(
