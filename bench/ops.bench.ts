@@ -362,6 +362,10 @@ async function isolationRows(): Promise<Record<string, string>[]> {
 
 /** Runs the suite. */
 export async function run(): Promise<void> {
+  if (process.env['FLEETKIT_BENCH_ONLY'] === 'detectors') {
+    printTable('ops: anomaly detection throughput (one core)', detectorRows());
+    return;
+  }
   if (process.env['FLEETKIT_BENCH_ONLY'] === 'isolation') {
     printTable('ops: tenant isolation under a 10× flood (wall clock, memory broker)', await isolationRows());
     return;

@@ -170,6 +170,29 @@ describe('quotas on the memory broker', () => {
     expect(s.quotas.meter().tenants[0]).toMatchObject({ apiCalls: 6, shadowUpdates: 1, throttled: 2 });
   });
 
+  it('per-device limits: one chatty device is throttled (scope "device") while its tenant’s other device is not', async () => {
+    const clock = new SimulatedClock(T0);
+    const broker = new MemoryBroker();
+    const backend = new MemoryTransport({ broker, clientId: 'backend', queue: { maxMessages: 100_000 } });
+    open.push(backend);
+    const quotas = new QuotaEnforcer({ defaults: { messagesPerSecond: 100 }, perDevice: { messagesPerSecond: 1, messageBurst: 2 } });
+    const fleet = await createFleet({ transport: backend, clock, template: TEMPLATE, health: { certificates: false }, quotas });
+    open.push(fleet);
+    await fleet.registry.register({ tenantId: 'acme' }, { deviceId: 'chatty' });
+    await fleet.registry.register({ tenantId: 'acme' }, { deviceId: 'calm' });
+    const events: string[] = [];
+    fleet.health.on('message:throttled', (e) => events.push(`${e.deviceId} ${e.scope} ${e.retryAfterMs}`));
+    const t = new MemoryTransport({ broker, clientId: 'devices' });
+    open.push(t);
+    await t.connect();
+    for (let i = 0; i < 5; i++) await t.publish('dt/acme/chatty/telemetry', JSON.stringify({ ts: T0, values: { i } }), { qos: 1 });
+    for (let i = 0; i < 2; i++) await t.publish('dt/acme/calm/telemetry', JSON.stringify({ ts: T0, values: { i } }), { qos: 1 });
+    await settle(() => fleet.health.busyDevices > 0);
+    expect(events).toEqual(['chatty device 1000', 'chatty device 1000', 'chatty device 1000']);
+    expect(fleet.health.network({ tenantId: 'acme' })).toMatchObject({ telemetry: 4, throttled: 3 });
+    expect(quotas.meter().tenants[0]).toMatchObject({ messages: 4, throttled: 3 });
+  });
+
   it('createFleet builds the enforcer from options and refuses a malformed one', async () => {
     const clock = new SimulatedClock(T0);
     const broker = new MemoryBroker();
