@@ -11,6 +11,8 @@ import { FleetError } from '../../src/errors.js';
 import { measureReduction, type TimedSample } from '../../src/fog/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
 import { expectFleetError, hostileValues, thrownBy } from '../support/hostile.js';
+import { createFleet } from '../../src/cloud/index.js';
+import { TEMPLATE } from '../cloud/fleet-rig.js';
 import { isFleetError } from '../../src/errors.js';
 
 const DAY = 86_400_000;
@@ -296,6 +298,32 @@ describe('FogGateway', () => {
     expect(missing).toBe(fog.report().dropped);
     expect(fog.report().sent).toBe(u.got.length);
     expect(fog.report().sent + fog.report().dropped + fog.buffered).toBe(fog.report().summaries + fog.report().rawForwarded);
+  });
+
+  it('into the cloud tier: the fleet processes and meters exactly what the gateway sent, each sensor a device', async () => {
+    const clock = new SimulatedClock(T0 + 6 * 3_600_000);
+    const broker = new MemoryBroker();
+    const backend = new MemoryTransport({ broker, clientId: 'backend', queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+    open.push(backend);
+    const fleet = await createFleet({ transport: backend, clock, template: TEMPLATE, health: { certificates: false }, quotas: { defaults: { messagesPerSecond: 1000 } } });
+    open.push(fleet);
+    const b = building();
+    for (const s of b.sensors) await fleet.registry.register({ tenantId: 'acme' }, { deviceId: s.config.id });
+    const gateway = new GatewayConnection({ transport: new MemoryTransport({ broker, clientId: 'gw-1', clock, queue: { maxMessages: 100_000 } }), tenantId: 'acme' });
+    open.push(gateway);
+    const fog = new FogGateway({ gateway, tenantId: 'acme', clock, sensors: b.sensors });
+    fogs.push(fog);
+    await fog.start();
+    const u = { clock, settle: async () => { for (let i = 0; i < 12; i++) await new Promise((r) => setImmediate(r)); } } as unknown as Uplink;
+    await feed(u, fog, b, 0, 600);
+    fog.closeWindows(Infinity);
+    await u.settle();
+    const r = fog.report();
+    const net = fleet.health.network({ tenantId: 'acme' });
+    expect(net.telemetry).toBe(r.sent);
+    expect(net.lost).toBe(0);
+    expect(fleet.quotas?.meter().tenants[0]).toMatchObject({ messages: r.sent, bytes: r.sentBytes, throttled: 0 });
+    expect(fleet.health.devices({ tenantId: 'acme' }).map((d) => d.deviceId).sort()).toEqual(b.sensors.map((s) => s.config.id).sort());
   });
 
   it('refuses bad options and unknown sensors with typed errors', async () => {
