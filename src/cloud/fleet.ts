@@ -103,7 +103,8 @@ export interface Fleet {
   /**
    * A request handler for any node:http server answering with the Prometheus text exposition of
    * the three monitoring tiers, the SLAs and the usage meter (needs the optional peer dependency
-   * `prom-client`; without it the handler answers 500 saying so). Handlers share one registry.
+   * `prom-client`; without it the handler answers 500 saying so). Handlers share one registry,
+   * made with the first call's options.
    *
    * @example
    * ```ts
@@ -163,17 +164,18 @@ function check(options: CreateFleetOptions): void {
  * await fleet.shadows.update({ tenantId: 'acme' }, 'pump-7', { state: { desired: { rpm: 900 } } });
  * await fleet.close();
  * ```
- * @throws FleetError `INVALID_ARGUMENT` for missing or malformed options (nothing is started).
+ * @throws FleetError `INVALID_ARGUMENT` for missing or malformed options, `INVALID_INPUT` for a
+ *   malformed quota or alert rule (nothing is started).
  */
 export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   check(options);
   const { transport } = options;
   const stores = options.stores ?? createMemoryStores();
   const clock = options.clock ?? systemClock;
+  const quotas = options.quotas === undefined || options.quotas instanceof QuotaEnforcer ? options.quotas : new QuotaEnforcer(options.quotas);
   await transport.connect(); // resolves at once when already online
 
   const share = options.shareGroup === undefined ? {} : { shareGroup: options.shareGroup };
-  const quotas = options.quotas === undefined || options.quotas instanceof QuotaEnforcer ? options.quotas : new QuotaEnforcer(options.quotas);
   const enforce = quotas === undefined ? {} : { quotas };
   const shadows = new ShadowService({ ...share, ...options.shadows, ...enforce, transport, shadows: stores.shadows, devices: stores.devices, clock });
   const effects = new EffectRunner({
