@@ -310,20 +310,19 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   }
 
   // Quotas: an application call is an API call; an update (from either side) a shadow update.
-  // Both limits are checked before either is charged or metered.
+  // An application update admitted as an API call stays charged and metered as one when its
+  // shadow-update limit then refuses it (the call was made; the refusal counts as throttled).
   #throttle(quotas: QuotaEnforcer, call: ShadowCall, tenantId: string): Served | undefined {
     const now = this.#clock.now();
-    const api = call.source === 'application';
-    const update = call.operation === 'update';
-    if (api) {
+    if (call.source === 'application') {
       const a = quotas.admit('apiCalls', tenantId, undefined, 1, now);
       if (!a.allowed) return this.#throttled(call, tenantId, a, now);
+      quotas.record(tenantId, 'apiCalls', 1, now);
     }
-    if (update) {
+    if (call.operation === 'update') {
       const u = quotas.admit('shadowUpdates', tenantId, call.thingName, 1, now);
       if (!u.allowed) return this.#throttled(call, tenantId, u, now);
     }
-    if (api) quotas.record(tenantId, 'apiCalls', 1, now);
     return undefined;
   }
 

@@ -170,6 +170,19 @@ describe('quotas on the memory broker', () => {
     expect(s.quotas.meter().tenants[0]).toMatchObject({ apiCalls: 6, shadowUpdates: 1, throttled: 2 });
   });
 
+  it('an application update within the API quota but over the shadow-update quota: 429 naming shadowUpdates, the call still metered', async () => {
+    const s = await setup();
+    await s.fleet.registry.register({ tenantId: 'quiet' }, { deviceId: 'q1' });
+    const ctx = { tenantId: 'quiet' };
+    await s.fleet.shadows.update(ctx, 'q1', { state: { desired: { n: 1 } } });
+    await s.fleet.shadows.update(ctx, 'q1', { state: { desired: { n: 2 } } });
+    const refused = await s.fleet.shadows.update(ctx, 'q1', { state: { desired: { n: 3 } } }).catch((e: unknown) => e);
+    expect(isFleetError(refused, 'TOO_MANY_REQUESTS')).toBe(true);
+    expect((refused as { details: Record<string, unknown> }).details).toMatchObject({ retryAfterMs: 500, resource: 'shadowUpdates' });
+    expect(await s.fleet.stores.shadows.get(ctx, 'q1', undefined)).toMatchObject({ version: 2, state: { desired: { n: 2 } } });
+    expect(s.quotas.meter().tenants[0]).toMatchObject({ apiCalls: 3, shadowUpdates: 2, throttled: 1 });
+  });
+
   it('per-device limits: one chatty device is throttled (scope "device") while its tenant’s other device is not', async () => {
     const clock = new SimulatedClock(T0);
     const broker = new MemoryBroker();
