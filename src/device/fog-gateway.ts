@@ -191,7 +191,7 @@ export class FogGateway extends EventEmitter<FogGatewayEvents> {
   // The buffer: a deque over an array (head index), compacted as it drains.
   #buffer: Outgoing[] = [];
   #head = 0;
-  #pumping = false;
+  #pumping: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #started = false;
   #stopped = false;
@@ -386,7 +386,22 @@ export class FogGateway extends EventEmitter<FogGatewayEvents> {
     this.#timer = undefined;
     this.closeWindows(Infinity);
     if (this.#started) {
-      await this.#drain();
+      // Send what the uplink takes now; stop waiting as soon as the link is lost (the publishes
+      // in flight then fail as the children close, and stay counted as buffered).
+      this.#pump();
+      const pumping = this.#pumping;
+      if (pumping !== undefined) {
+        let offLink = (): void => undefined;
+        const lost = new Promise<void>((resolve) => {
+          const onState = (state: TransportState): void => {
+            if (state !== 'online') resolve();
+          };
+          this.#gateway.transport.on('state', onState);
+          offLink = () => this.#gateway.transport.off('state', onState);
+        });
+        await Promise.race([pumping, lost]);
+        offLink();
+      }
       for (const off of this.#offs.splice(0)) off();
       await Promise.allSettled(this.#children.map((c) => c.close()));
     }
@@ -453,15 +468,20 @@ export class FogGateway extends EventEmitter<FogGatewayEvents> {
   // fails (the link went down under it) is put back at the head, in order: delivery is at least
   // once, never reordered across batches.
   #pump(): void {
-    if (this.#pumping || this.buffered === 0 || !this.#online()) return;
-    this.#pumping = true;
-    void this.#drain().finally(() => {
-      this.#pumping = false;
-      if (this.buffered > 0 && this.#online()) this.#pump();
+    if (this.#pumping !== undefined || this.buffered === 0 || !this.#online()) return;
+    let failed = false;
+    this.#pumping = (async () => {
+      // One drain at a time; it runs until the buffer is empty, the uplink is down or a batch fails.
+      failed = !(await this.#drain());
+    })().finally(() => {
+      this.#pumping = undefined;
+      // Messages enqueued while the drain was finishing; after a failure, the next 'online' or message retries.
+      if (!failed && !this.#stopped) this.#pump();
     });
   }
 
-  async #drain(): Promise<void> {
+  // True when it stopped because the buffer is empty or the uplink is down; false when a batch failed.
+  async #drain(): Promise<boolean> {
     while (this.buffered > 0 && this.#online()) {
       const n = Math.min(this.#maxInFlight, this.buffered);
       const batch = this.#buffer.slice(this.#head, this.#head + n);
@@ -488,9 +508,10 @@ export class FogGateway extends EventEmitter<FogGatewayEvents> {
         if (this.listenerCount('error') > 0) {
           this.emit('error', reason instanceof FleetError ? reason : new FleetError('NOT_CONNECTED', `FogGateway: an uplink publish failed and is kept for a retry: ${String(reason)}`, { status: 503, cause: reason }));
         }
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   #compact(): void {

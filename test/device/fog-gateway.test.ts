@@ -300,6 +300,32 @@ describe('FogGateway', () => {
     expect(fog.report().sent + fog.report().dropped + fog.buffered).toBe(fog.report().summaries + fog.report().rawForwarded);
   });
 
+  it('stop() summarises the open windows and sends them; with the uplink down it returns and counts them as buffered', async () => {
+    for (const down of [false, true]) {
+      const u = await uplink();
+      const b = building();
+      const fog = new FogGateway({ gateway: u.gateway, tenantId: 'acme', clock: u.clock, sensors: b.sensors });
+      fogs.push(fog);
+      await fog.start();
+      await feed(u, fog, b, 0, 30); // half a window: no summary yet
+      expect(fog.report().summaries).toBe(0);
+      if (down) u.setDown(true);
+      await fog.stop();
+      await u.settle();
+      const r = fog.report();
+      expect(r.summaries).toBe(b.sensors.length);
+      const summaries = u.got.filter((m) => m.values['fog'] === 'summary').length;
+      if (down) {
+        expect(summaries).toBe(0);
+        expect(r.buffered).toBe(r.summaries + r.rawForwarded - r.sent);
+        expect(r.buffered).toBeGreaterThanOrEqual(b.sensors.length);
+      } else {
+        expect(summaries).toBe(b.sensors.length);
+        expect(r.buffered).toBe(0);
+      }
+    }
+  });
+
   it('into the cloud tier: the fleet processes and meters exactly what the gateway sent, each sensor a device', async () => {
     const clock = new SimulatedClock(T0 + 6 * 3_600_000);
     const broker = new MemoryBroker();
