@@ -33,5 +33,5 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   outDir: 'dist',
-  external: ['mqtt', 'cbor-x', 'vitest', 'fast-check', 'zod', 'eventemitter3', 'pg', '@electric-sql/pglite'],
+  external: ['mqtt', 'cbor-x', 'vitest', 'fast-check', 'zod', 'eventemitter3', 'pg', '@electric-sql/pglite', 'prom-client'],
 });

@@ -5,6 +5,10 @@
  */
 import { createSensorState, defineSensor, measureReduction, observeSensor, SensorBank, type SensorState } from '../src/fog/index.js';
 import { createLimiter, decide, type LimiterState } from '../src/tenancy/index.js';
+import { createFleet } from '../src/cloud/index.js';
+import { defineProvisioningTemplate } from '../src/lifecycle/index.js';
+import { MemoryBroker, MemoryTransport } from '../src/memory.js';
+import { QuotaEnforcer } from '../src/tenancy/index.js';
 import { fmt, heapUsed, printTable, verdict } from './lib.js';
 
 /** Heap plus ArrayBuffer backing stores (a Float64Array's numbers live outside the JS heap). */
@@ -224,11 +228,151 @@ function reductionRows(): Record<string, string>[] {
   return rows;
 }
 
+/**
+ * Tenant isolation under a flood, in wall-clock time on the memory broker: a quiet tenant's device
+ * sends 200 shadow updates/s (half its quota) and times each from publish to its
+ * `/update/accepted`; the noisy tenant's 10 devices flood at 10× their tenant's quota (1,000
+ * telemetry messages/s against 100/s, 100 shadow updates/s against 10/s). Three phases — the quiet
+ * tenant alone, with the flood under quotas, and (the contrast) with the same flood and no quotas —
+ * run interleaved in 16 rounds of 0.5 s, so that other load on the machine falls on all three
+ * alike; the p99 compared is that of the best round (the median round is shown beside it). The noisy tenant's accepted updates include the burst refilled between its rounds.
+ */
+async function isolationRows(): Promise<Record<string, string>[]> {
+  const template = defineProvisioningTemplate({ name: 'bench', desiredConfig: {}, policies: [], home: { rules: [], fallback: { region: 'eu', endpoint: 'mqtts://x' }, topics: {} } });
+  const ROUNDS = 16;
+  const ROUND_MS = 500;
+  interface Rig {
+    readonly q: MemoryTransport;
+    readonly n: MemoryTransport;
+    readonly sentAt: Map<string, number>;
+    latencies: number[];
+    noisyAccepted: number;
+    close(): Promise<void>;
+  }
+  const rig = async (enforce: boolean): Promise<Rig> => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryTransport({ broker, clientId: 'backend', queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+    const quotas = enforce
+      ? new QuotaEnforcer({ tenants: [{ tenantId: 'noisy', messagesPerSecond: 100, shadowUpdatesPerSecond: 10 }, { tenantId: 'quiet', messagesPerSecond: 100, shadowUpdatesPerSecond: 400 }] })
+      : undefined;
+    const fleet = await createFleet({ transport: backend, template, health: { certificates: false }, ...(quotas === undefined ? {} : { quotas }) });
+    await fleet.registry.register({ tenantId: 'quiet' }, { deviceId: 'q1' });
+    for (let i = 0; i < 10; i++) await fleet.registry.register({ tenantId: 'noisy' }, { deviceId: `n${i}` });
+    const q = new MemoryTransport({ broker, clientId: 'q1', queue: { maxMessages: 100_000 }, maxInFlight: 10_000 });
+    const n = new MemoryTransport({ broker, clientId: 'noisy', queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+    await q.connect();
+    await n.connect();
+    const r: Rig = {
+      q,
+      n,
+      sentAt: new Map(),
+      latencies: [],
+      noisyAccepted: 0,
+      async close() {
+        await fleet.close();
+        await q.close();
+        await n.close();
+        await backend.close();
+      },
+    };
+    const decoder = new TextDecoder();
+    await q.subscribe('$aws/things/q1/shadow/update/accepted', (m) => {
+      const token = (JSON.parse(decoder.decode(m.payload)) as { clientToken?: string }).clientToken;
+      const t = token === undefined ? undefined : r.sentAt.get(token);
+      if (t !== undefined) r.latencies.push(performance.now() - t);
+    }, { qos: 1 });
+    await n.subscribe('$aws/things/+/shadow/update/accepted', (m) => {
+      if (!m.topic.startsWith('$aws/things/q1/')) r.noisyAccepted++;
+    }, { qos: 0 });
+    return r;
+  };
+  let k = 0;
+  const round = async (r: Rig, flood: boolean, record: number[]): Promise<void> => {
+    const start = performance.now();
+    let nextQuiet = start;
+    let nextFlood = start;
+    let tick = 0;
+    r.latencies = record;
+    while (performance.now() - start < ROUND_MS) {
+      const now = performance.now();
+      if (now >= nextQuiet) {
+        nextQuiet += 5; // 200 updates/s
+        const token = `c${k++}`;
+        r.sentAt.set(token, performance.now());
+        void r.q.publish('$aws/things/q1/shadow/update', JSON.stringify({ state: { reported: { n: k } }, clientToken: token }), { qos: 1 });
+      }
+      if (flood && now >= nextFlood) {
+        // Per millisecond one message, and an update every 10 ms: 10× the noisy tenant's quotas,
+        // spread as the traffic of many devices is.
+        nextFlood += 1;
+        tick++;
+        void r.n.publish(`dt/noisy/n${tick % 10}/telemetry`, JSON.stringify({ ts: Date.now(), values: { t: tick } }), { qos: 1 });
+        if (tick % 10 === 0) void r.n.publish(`$aws/things/n${(tick / 10) % 10}/shadow/update`, JSON.stringify({ state: { reported: { n: tick } } }), { qos: 1 });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the round's answers arrive
+  };
+  const enforced = await rig(true);
+  const open = await rig(false);
+  const alone: number[][] = [];
+  const loaded: number[][] = [];
+  const unprotected: number[][] = [];
+  await round(enforced, true, []); // warm-up
+  await round(open, true, []);
+  enforced.noisyAccepted = 0;
+  open.noisyAccepted = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    alone.push([]);
+    loaded.push([]);
+    unprotected.push([]);
+    await round(enforced, false, alone.at(-1) as number[]);
+    await round(enforced, true, loaded.at(-1) as number[]);
+    await round(open, true, unprotected.at(-1) as number[]);
+  }
+  await enforced.close();
+  await open.close();
+  const pct = (xs: number[], p: number): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  };
+  const seconds = (ROUNDS * ROUND_MS) / 1000;
+  // The p99 of each round, then the best round, as every rate in this suite is the best of
+  // repeated runs: other processes' load on a shared machine is filtered out, the flood in this
+  // process is not. The median over the rounds is shown beside it.
+  const p99 = (rounds: number[][]): number => Math.min(...rounds.map((xs) => pct(xs, 99)));
+  const p99Median = (rounds: number[][]): number => pct(rounds.map((xs) => pct(xs, 99)), 50);
+  const row = (name: string, rounds: number[][], accepted: string, target: string): Record<string, string> => ({
+    case: name,
+    'quiet p50 ms': fmt(pct(rounds.flat(), 50), 3),
+    'quiet p99 ms (best round)': fmt(p99(rounds), 3),
+    'median round': fmt(p99Median(rounds), 3),
+    samples: fmt(rounds.flat().length),
+    'noisy updates accepted/s': accepted,
+    'p99 vs alone': `${fmt(p99(rounds) / p99(alone), 2)}×`,
+    target,
+  });
+  const ratio = p99(loaded) / p99(alone);
+  return [
+    row('quiet tenant alone (200 shadow updates/s)', alone, '', ''),
+    row('noisy tenant flooding at 10× its quota, quotas enforced', loaded, fmt(enforced.noisyAccepted / seconds, 1), verdict(ratio <= 2, '≤ 2× alone')),
+    row('contrast: the same flood, no quotas', unprotected, fmt(open.noisyAccepted / seconds, 1), ''),
+  ];
+}
+
 /** Runs the suite. */
 export async function run(): Promise<void> {
+  if (process.env['FLEETKIT_BENCH_ONLY'] === 'detectors') {
+    printTable('ops: anomaly detection throughput (one core)', detectorRows());
+    return;
+  }
+  if (process.env['FLEETKIT_BENCH_ONLY'] === 'isolation') {
+    printTable('ops: tenant isolation under a 10× flood (wall clock, memory broker)', await isolationRows());
+    return;
+  }
   printTable('ops: anomaly detection throughput (one core)', detectorRows());
   printTable('ops: detector state per sensor', stateRows());
   printTable('ops: limiter decisions', limiterRows());
   printTable('ops: fog aggregation data reduction (smart-building morning)', reductionRows());
-  await Promise.resolve();
+  printTable('ops: tenant isolation under a 10× flood (wall clock, memory broker)', await isolationRows());
 }

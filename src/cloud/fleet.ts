@@ -12,6 +12,9 @@ import { FleetRegistry, type FleetRegistryOptions } from './registry.js';
 import { FirmwareCatalog } from './firmware-catalog.js';
 import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { ShadowService, type ShadowServiceOptions } from './shadow-service.js';
+import { QuotaEnforcer, type QuotaEnforcerOptions } from '../tenancy/enforcer.js';
+import { FleetAlerts, type FleetAlertsOptions } from './fleet-alerts.js';
+import { FleetMetrics, type FleetMetricsOptions, type MetricsHandler } from './fleet-metrics.js';
 
 /** Options of {@link createFleet}: what every service shares, then each service's own settings. */
 export interface CreateFleetOptions {
@@ -29,11 +32,11 @@ export interface CreateFleetOptions {
   /** Attaches and detaches credential policies in the broker or cloud IAM, when given. */
   readonly policies?: PolicyPort;
   /** Settings of the {@link ShadowService} (the shared parts come from above). */
-  readonly shadows?: Omit<ShadowServiceOptions, 'transport' | 'shadows' | 'devices' | 'clock'>;
+  readonly shadows?: Omit<ShadowServiceOptions, 'transport' | 'shadows' | 'devices' | 'clock' | 'quotas'>;
   /** Settings of the {@link FleetRegistry}. */
   readonly registry?: Omit<FleetRegistryOptions, 'transport' | 'devices' | 'audit' | 'effects' | 'clock' | 'template'>;
   /** Settings of the {@link HealthMonitor}. */
-  readonly health?: Omit<HealthMonitorOptions, 'transport' | 'devices' | 'registry' | 'clock'>;
+  readonly health?: Omit<HealthMonitorOptions, 'transport' | 'devices' | 'registry' | 'clock' | 'quotas'>;
   /** Settings of the {@link CommandService}. */
   readonly commands?: Omit<CommandServiceOptions, 'transport' | 'commands' | 'devices' | 'clock' | 'presence' | 'effects'>;
   /** The firmware catalog rollouts send from (default: a new, empty {@link FirmwareCatalog}). */
@@ -58,6 +61,19 @@ export interface CreateFleetOptions {
   readonly shareGroup?: string;
   /** Closes the transport in {@link Fleet.close} too (default `false`: the caller owns it). */
   readonly closeTransport?: boolean;
+  /**
+   * Per-tenant and per-device quotas, enforced and metered by the shadow service (shadow updates,
+   * API calls, stored shadow bytes) and the health monitor (heartbeat and telemetry messages):
+   * a {@link QuotaEnforcer}, or its options to make one. See docs/operations.md.
+   * @defaultValue none: nothing is throttled or metered
+   */
+  readonly quotas?: QuotaEnforcer | QuotaEnforcerOptions;
+  /**
+   * Evaluate the alert rules on the clock (`true` for the defaults, or the rules and period):
+   * {@link Fleet.alerts} then emits `alert` events by itself. Without it the rules run only when
+   * `fleet.alerts.evaluate()` is called. @defaultValue off
+   */
+  readonly alerts?: boolean | Omit<FleetAlertsOptions, 'health' | 'clock'>;
 }
 
 /** A running cloud tier: the services, the stores and clock they share, and `close()`. */
@@ -80,6 +96,24 @@ export interface Fleet {
   readonly stores: FleetStores;
   /** The clock the services run on. */
   readonly clock: Clock;
+  /** The quotas and usage meter the services enforce and count on (`undefined` without `quotas`). */
+  readonly quotas: QuotaEnforcer | undefined;
+  /** The alert rules over the health monitor's measurements: an `alert` event stream (see `DEFAULT_FLEET_ALERT_RULES`). */
+  readonly alerts: FleetAlerts;
+  /**
+   * A request handler for any node:http server answering with the Prometheus text exposition of
+   * the three monitoring tiers, the SLAs and the usage meter (needs the optional peer dependency
+   * `prom-client`; without it the handler answers 500 saying so). Handlers share one registry,
+   * made with the first call's options.
+   *
+   * @example
+   * ```ts
+   * http.createServer(fleet.metricsHandler()).listen(9464);
+   * ```
+   */
+  metricsHandler(options?: FleetMetricsOptions): MetricsHandler;
+  /** The Prometheus text exposition, read now (needs `prom-client`). */
+  metrics(): Promise<string>;
   /**
    * Stops every service (in the reverse order of starting), waiting for work in progress, and
    * detaches them from each other. Idempotent.
@@ -102,6 +136,8 @@ function check(options: CreateFleetOptions): void {
     }
   }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') bad('clock must be a Clock (systemClock or a SimulatedClock)');
+  if (options.quotas !== undefined && (typeof options.quotas !== 'object' || options.quotas === null)) bad('quotas must be a QuotaEnforcer or its options');
+  if (options.alerts !== undefined && typeof options.alerts !== 'boolean' && (typeof options.alerts !== 'object' || options.alerts === null)) bad('alerts must be true, false or { rules?, evaluateEveryMs?, … }');
   if (options.firmware !== undefined && !(options.firmware instanceof FirmwareCatalog)) bad('firmware must be a FirmwareCatalog');
   const recover: unknown = options.recoverRollouts;
   if (recover !== undefined && (!Array.isArray(recover) || !recover.every((t) => typeof t === 'string' && t.length > 0))) bad('recoverRollouts must be an array of tenant ids');
@@ -128,17 +164,20 @@ function check(options: CreateFleetOptions): void {
  * await fleet.shadows.update({ tenantId: 'acme' }, 'pump-7', { state: { desired: { rpm: 900 } } });
  * await fleet.close();
  * ```
- * @throws FleetError `INVALID_ARGUMENT` for missing or malformed options (nothing is started).
+ * @throws FleetError `INVALID_ARGUMENT` for missing or malformed options, `INVALID_INPUT` for a
+ *   malformed quota or alert rule (nothing is started).
  */
 export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   check(options);
   const { transport } = options;
   const stores = options.stores ?? createMemoryStores();
   const clock = options.clock ?? systemClock;
+  const quotas = options.quotas === undefined || options.quotas instanceof QuotaEnforcer ? options.quotas : new QuotaEnforcer(options.quotas);
   await transport.connect(); // resolves at once when already online
 
   const share = options.shareGroup === undefined ? {} : { shareGroup: options.shareGroup };
-  const shadows = new ShadowService({ ...share, ...options.shadows, transport, shadows: stores.shadows, devices: stores.devices, clock });
+  const enforce = quotas === undefined ? {} : { quotas };
+  const shadows = new ShadowService({ ...share, ...options.shadows, ...enforce, transport, shadows: stores.shadows, devices: stores.devices, clock });
   const effects = new EffectRunner({
     devices: stores.devices,
     audit: stores.audit,
@@ -147,10 +186,18 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
   const registry = new FleetRegistry({ ...share, ...options.registry, transport, devices: stores.devices, audit: stores.audit, effects, clock, template: options.template });
-  const health = new HealthMonitor({ ...options.health, transport, devices: stores.devices, registry, clock });
+  const health = new HealthMonitor({ ...options.health, ...enforce, transport, devices: stores.devices, registry, clock });
   const commands = new CommandService({ ...share, ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
   const firmware = options.firmware ?? new FirmwareCatalog();
   const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health });
+
+  const alertOptions = typeof options.alerts === 'object' ? options.alerts : {};
+  const alerts = new FleetAlerts({ ...alertOptions, health, clock });
+  let exposition: FleetMetrics | undefined;
+  const metricsOf = (o?: FleetMetricsOptions): FleetMetrics => {
+    exposition ??= new FleetMetrics({ health, alerts, quotas, clock }, o);
+    return exposition;
+  };
 
   const started: { close(): Promise<void> }[] = [];
   let closing: Promise<void> | undefined;
@@ -181,9 +228,28 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     await rollouts.start();
     started.push(rollouts);
     for (const tenantId of options.recoverRollouts ?? []) await rollouts.recover({ tenantId });
+    if (options.alerts !== undefined && options.alerts !== false) {
+      alerts.start();
+      started.push({ close: async () => alerts.stop() });
+    }
   } catch (e) {
     await close().catch(() => undefined);
     throw e;
   }
-  return { shadows, registry, health, commands, rollouts, firmware, effects, stores, clock, close };
+  return {
+    shadows,
+    registry,
+    health,
+    commands,
+    rollouts,
+    firmware,
+    effects,
+    stores,
+    clock,
+    quotas,
+    alerts,
+    metricsHandler: (o) => metricsOf(o).handler(),
+    metrics: () => metricsOf().text(),
+    close,
+  };
 }

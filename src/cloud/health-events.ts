@@ -77,6 +77,64 @@ export interface MonitorRejectedEvent {
   readonly error: FleetError;
 }
 
+/** A message the monitor did not process because its tenant or device is over its message quota. */
+export interface MessageThrottledEvent {
+  /** The topic. */
+  readonly topic: string;
+  /** The tenant. */
+  readonly tenantId: string;
+  /** The device. */
+  readonly deviceId: string;
+  /** When, epoch ms. */
+  readonly at: number;
+  /** After how long the same message would have been admitted, ms. */
+  readonly retryAfterMs: number;
+  /** Whose limit: the tenant's or the device's own. */
+  readonly scope: 'tenant' | 'device';
+}
+
+/** The latest vitals of one watched device (from `HealthMonitor.devices`). */
+export interface DeviceVitals {
+  /** The device. */
+  readonly deviceId: string;
+  /** When it was last heard from, epoch ms. */
+  readonly lastSeen: number;
+  /** Heard from within the heartbeat interval + grace. */
+  readonly online: boolean;
+  /** Silent for `silentAfterMs` or more. */
+  readonly silent: boolean;
+  /** Its latest health status, if rated. */
+  readonly health: HealthStatus | undefined;
+  /** The firmware version it reported (or the registry holds). */
+  readonly firmwareVersion: string | undefined;
+  /** Latest battery level reported, %. */
+  readonly batteryPct: number | undefined;
+  /** Latest signal strength reported, dBm. */
+  readonly rssiDbm: number | undefined;
+}
+
+/** A tenant's message figures (from `HealthMonitor.network`). */
+export interface NetworkStats {
+  /** Heartbeats processed. */
+  readonly heartbeats: number;
+  /** Telemetry messages processed. */
+  readonly telemetry: number;
+  /** Bytes of the processed messages. */
+  readonly bytes: number;
+  /** Messages refused (malformed, not registered). */
+  readonly rejected: number;
+  /** Messages not processed because of a quota. */
+  readonly throttled: number;
+  /** Messages missing from the devices' sequence numbers (gaps in `seq`). */
+  readonly lost: number;
+  /** processed ÷ (processed + lost); 1 when nothing was expected. */
+  readonly deliveryRate: number;
+  /** Arrival time − the message's `ts`, ms, over the last one to two latency windows. */
+  readonly latency: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** Samples behind the percentiles. */
+  readonly latencySamples: number;
+}
+
 /** Every event of a `HealthMonitor`. */
 export interface HealthMonitorEvents {
   /** An alert. */
@@ -87,6 +145,8 @@ export interface HealthMonitorEvents {
   'device:offline': (event: DeviceAt & { readonly lastSeen: number }) => void;
   /** A message was refused. */
   'message:rejected': (event: MonitorRejectedEvent) => void;
+  /** A message was not processed: its tenant or device is over its message quota. */
+  'message:throttled': (event: MessageThrottledEvent) => void;
   /** A failure of the monitor itself (a store or a transition failed). */
   error: (error: FleetError) => void;
 }

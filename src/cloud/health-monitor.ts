@@ -4,21 +4,24 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { describeValue } from '../describe-value.js';
 import { FleetError, isFleetError } from '../errors.js';
 import { evaluateHealth, healthThresholdsSchema, type HealthEvaluation, type HealthSample, type HealthStatus, type HealthThresholds } from '../lifecycle/health.js';
 import { nextHealthEvent } from '../lifecycle/health-event.js';
 import { DEFAULT_HEARTBEAT_OPTIONS, heartbeatStatus, type HeartbeatOptions } from '../lifecycle/heartbeat.js';
 import { certificatesExpiring, type RotationPlan } from '../lifecycle/rotation.js';
 import type { LifecycleState } from '../lifecycle/states.js';
+import { LatencySketch, MAX_LATENCY_MS, type LatencyPercentiles } from '../monitor/sketch.js';
 import { jsonCodec } from '../protocol/codec.js';
 import { heartbeatMessageSchema, telemetryMessageSchema } from '../protocol/schemas.js';
 import { safeParseTopic } from '../protocol/topics.js';
 import type { DeviceStore, RegisteredDevice } from '../store/device-store.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
+import { QuotaEnforcer } from '../tenancy/enforcer.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
 import { optionsOf } from './arguments.js';
 import { DeadlineHeap } from './deadline-heap.js';
-import type { DeviceAt, FleetHealthStats, HealthAlert, HealthMonitorEvents } from './health-events.js';
+import type { DeviceAt, DeviceVitals, FleetHealthStats, HealthAlert, HealthMonitorEvents, NetworkStats } from './health-events.js';
 import type { FleetRegistry } from './registry.js';
 import type { DeviceTransitionedEvent } from './registry-events.js';
 import { ThingLanes } from './thing-lanes.js';
@@ -70,6 +73,22 @@ export interface HealthMonitorOptions {
   readonly certificates?: false | { readonly withinMs?: number; readonly checkEveryMs?: number; readonly tenants?: readonly string[] };
   /** QoS of the subscriptions. @defaultValue 1 */
   readonly qos?: QoS;
+  /**
+   * Per-tenant (and per-device) message quotas: every heartbeat and telemetry message of a known
+   * device is admitted against the `messages` rate. A throttled message is counted (the meter's
+   * `throttled`, {@link NetworkStats.throttled}, a `message:throttled` event) and not processed:
+   * it does not move presence, health or firmware. No notice is sent to the device (a reply per
+   * dropped message would add broker load exactly while the tenant is over its quota; the device
+   * learns of it from its operator or its shadow's 429s). Admitted messages and their bytes are
+   * metered on it. @defaultValue none (no quota, no metering)
+   */
+  readonly quotas?: QuotaEnforcer;
+  /**
+   * Length of the window the message-latency percentiles cover: the sketch of the current and the
+   * previous window are merged, so percentiles cover between one and two windows.
+   * @defaultValue 300000 (5 minutes)
+   */
+  readonly latencyWindowMs?: number;
 }
 
 // Per-device flags, packed into one small integer.
@@ -84,7 +103,8 @@ const healthCode = (s: HealthStatus | undefined): number => HEALTH_CODES.indexOf
 
 /**
  * What the monitor keeps per device: a handful of fields (strings are shared with the registry
- * records), about 100 bytes. Everything else is derived on demand.
+ * records), about 150 bytes with the latest battery, RSSI and sequence numbers. Everything else is
+ * derived on demand.
  */
 class Tracked {
   constructor(
@@ -95,6 +115,13 @@ class Tracked {
     public firmware: string | undefined,
     public flags: number,
   ) {}
+  /** Latest battery, % (NaN until reported). */
+  battery = NaN;
+  /** Latest RSSI, dBm (NaN until reported). */
+  rssi = NaN;
+  /** Latest heartbeat and telemetry sequence numbers (−1 until seen). */
+  hbSeq = -1;
+  tmSeq = -1;
 }
 
 interface TenantCounts {
@@ -102,6 +129,14 @@ interface TenantCounts {
   online: number;
   silent: number;
   rejected: number;
+  heartbeats: number;
+  telemetry: number;
+  bytes: number;
+  throttled: number;
+  lost: number;
+  latency: LatencySketch | undefined;
+  previousLatency: LatencySketch | undefined;
+  latencySince: number;
 }
 
 const DAY = 86_400_000;
@@ -155,6 +190,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   readonly #thresholds: HealthThresholds;
   readonly #certs: { readonly withinMs: number; readonly checkEveryMs: number; readonly tenants: readonly string[] } | undefined;
   readonly #qos: QoS;
+  readonly #quotas: QuotaEnforcer | undefined;
+  readonly #latencyWindowMs: number;
   readonly #tracked = new Map<string, Tracked>();
   readonly #pending = new Map<string, InboundMessage[]>();
   readonly #counts = new Map<string, TenantCounts>();
@@ -204,6 +241,11 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     this.#thresholds = thresholds;
     this.#certs = certs;
     this.#qos = options.qos ?? 1;
+    if (options.quotas !== undefined && !(options.quotas instanceof QuotaEnforcer)) bad('quotas must be a QuotaEnforcer (fleetkit/tenancy)');
+    this.#quotas = options.quotas;
+    const latencyWindowMs = options.latencyWindowMs ?? 300_000;
+    if (!(typeof latencyWindowMs === 'number' && latencyWindowMs > 0 && Number.isFinite(latencyWindowMs))) bad(`latencyWindowMs must be a positive number of ms, got ${describeValue(latencyWindowMs)}`);
+    this.#latencyWindowMs = latencyWindowMs;
     this.#lanes = new ThingLanes(1_000, (e) => this.#failed(e));
     this.#offRegistry = listen(this.#registry, (e) => {
       if (e.to === null || e.to === 'decommissioned') this.forget(e.deviceId);
@@ -305,6 +347,57 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   }
 
   /**
+   * The latest vitals of the tenant's watched devices, sorted by device id: battery, RSSI,
+   * firmware, when last heard from, presence and health. What the device-health metrics are
+   * computed from.
+   *
+   * @throws FleetError `INVALID_ARGUMENT` for a malformed context.
+   */
+  devices(ctx: TenantContext): readonly DeviceVitals[] {
+    const tenantId = tenantOf(ctx, 'HealthMonitor.devices');
+    const out: DeviceVitals[] = [];
+    for (const [deviceId, t] of this.#tracked) {
+      if (t.tenantId !== tenantId || t.state === 'decommissioned') continue;
+      out.push({
+        deviceId,
+        lastSeen: t.lastSeen,
+        online: (t.flags & OFFLINE) === 0,
+        silent: (t.flags & SILENT) !== 0,
+        health: HEALTH_CODES[t.health],
+        firmwareVersion: t.firmware,
+        batteryPct: Number.isNaN(t.battery) ? undefined : t.battery,
+        rssiDbm: Number.isNaN(t.rssi) ? undefined : t.rssi,
+      });
+    }
+    return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  }
+
+  /**
+   * What the monitor measured of the tenant's messages since it started: heartbeats and
+   * telemetry processed, their bytes, messages refused, throttled and lost (sequence-number gaps),
+   * and the latency percentiles (arrival time − the message's `ts`) over the last one to two
+   * latency windows.
+   *
+   * @throws FleetError `INVALID_ARGUMENT` for a malformed context.
+   */
+  network(ctx: TenantContext): NetworkStats {
+    const tenantId = tenantOf(ctx, 'HealthMonitor.network');
+    const c = this.#counts.get(tenantId);
+    if (c === undefined) return { heartbeats: 0, telemetry: 0, bytes: 0, rejected: 0, throttled: 0, lost: 0, deliveryRate: 1, latency: { p50: 0, p95: 0, p99: 0 }, latencySamples: 0 };
+    this.#rotateLatency(c, this.#clock.now());
+    const sketch = c.latency === undefined ? new LatencySketch() : c.latency.clone();
+    if (c.previousLatency !== undefined) sketch.merge(c.previousLatency);
+    const latency: LatencyPercentiles = { p50: sketch.percentile(50), p95: sketch.percentile(95), p99: sketch.percentile(99) };
+    const received = c.heartbeats + c.telemetry;
+    return { heartbeats: c.heartbeats, telemetry: c.telemetry, bytes: c.bytes, rejected: c.rejected, throttled: c.throttled, lost: c.lost, deliveryRate: received + c.lost === 0 ? 1 : received / (received + c.lost), latency, latencySamples: sketch.count };
+  }
+
+  /** Tenants the monitor has heard from (or counted a refusal of), sorted. */
+  get tenants(): readonly string[] {
+    return [...this.#counts.keys()].sort();
+  }
+
+  /**
    * The core's rotation plan for the tenant's certificates that expire within `withinMs` (or have
    * expired), and a `certificate-expiring` alert for each certificate not alerted before.
    */
@@ -401,12 +494,25 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
       return;
     }
     if (t.state === 'decommissioned') return;
+    const quotas = this.#quotas;
+    if (quotas !== undefined) {
+      const at = this.#clock.now();
+      const admission = quotas.admit('messages', t.tenantId, route.deviceId, 1, at);
+      if (!admission.allowed) {
+        this.#count(t.tenantId).throttled++;
+        if (this.listenerCount('message:throttled') > 0) this.emit('message:throttled', { topic: message.topic, tenantId: t.tenantId, deviceId: route.deviceId, at, retryAfterMs: admission.retryAfterMs, scope: admission.scope ?? 'tenant' });
+        return;
+      }
+      quotas.record(t.tenantId, 'messages', 1, at);
+      quotas.record(t.tenantId, 'bytes', message.payload.byteLength, at);
+    }
     const sample = this.#decode(route, message);
     if (sample instanceof FleetError) {
       this.#rejected(message.topic, route, sample);
       return;
     }
     const now = this.#clock.now();
+    this.#measure(t, route, message, sample, now);
     this.#seen(t, route, now);
     let evaluation: HealthEvaluation | undefined;
     if (sample.vitals !== undefined) {
@@ -430,8 +536,38 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     else if (event === 'health_check_failed') this.#drive(route.deviceId, t, 'health_check_failed', reasonOf(evaluation), 'health', now);
   }
 
+  // Network and device-health figures of one processed message: counts, bytes, sequence gaps,
+  // latency (arrival − ts, when the device clock is not ahead), latest battery and RSSI.
+  #measure(t: Tracked, route: Route, message: InboundMessage, sample: Decoded, now: number): void {
+    const c = this.#count(t.tenantId);
+    if (route.kind === 'heartbeat') c.heartbeats++;
+    else c.telemetry++;
+    c.bytes += message.payload.byteLength;
+    if (sample.seq !== undefined) {
+      const last = route.kind === 'heartbeat' ? t.hbSeq : t.tmSeq;
+      if (last >= 0 && sample.seq > last + 1) c.lost += sample.seq - last - 1;
+      if (route.kind === 'heartbeat') t.hbSeq = sample.seq;
+      else t.tmSeq = sample.seq;
+    }
+    const latency = now - sample.ts;
+    if (latency >= 0 && latency <= MAX_LATENCY_MS) {
+      this.#rotateLatency(c, now);
+      (c.latency ??= new LatencySketch()).record(latency);
+    }
+    if (sample.vitals?.batteryPct !== undefined) t.battery = sample.vitals.batteryPct;
+    if (sample.vitals?.rssiDbm !== undefined) t.rssi = sample.vitals.rssiDbm;
+  }
+
+  #rotateLatency(c: TenantCounts, now: number): void {
+    if (now - c.latencySince < this.#latencyWindowMs) return;
+    // Two windows or more since the current one started: both are stale.
+    c.previousLatency = now - c.latencySince < 2 * this.#latencyWindowMs ? c.latency : undefined;
+    c.latency = undefined;
+    c.latencySince = now - ((now - c.latencySince) % this.#latencyWindowMs);
+  }
+
   // Decodes and validates; returns the vitals to rate (if any) and a reported firmware version.
-  #decode(route: Route, message: InboundMessage): { readonly vitals: HealthSample | undefined; readonly firmware: string | undefined } | FleetError {
+  #decode(route: Route, message: InboundMessage): Decoded | FleetError {
     let value: unknown;
     try {
       value = jsonCodec.decode(message.payload);
@@ -442,13 +578,13 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
       const r = heartbeatMessageSchema.safeParse(value);
       if (!r.success) return invalid(route, r.error.issues[0]);
       const { batteryPct, rssiDbm, freeHeapBytes } = r.data;
-      return { vitals: vitalsOf(r.data.ts, batteryPct, rssiDbm, freeHeapBytes), firmware: r.data.firmwareVersion };
+      return { vitals: vitalsOf(r.data.ts, batteryPct, rssiDbm, freeHeapBytes), firmware: r.data.firmwareVersion, ts: r.data.ts, seq: r.data.seq };
     }
     const r = telemetryMessageSchema.safeParse(value);
     if (!r.success) return invalid(route, r.error.issues[0]);
     const v = r.data.values;
     const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-    return { vitals: vitalsOf(r.data.ts, num(v['batteryPct']), num(v['rssiDbm']), num(v['freeHeapBytes'])), firmware: undefined };
+    return { vitals: vitalsOf(r.data.ts, num(v['batteryPct']), num(v['rssiDbm']), num(v['freeHeapBytes'])), firmware: undefined, ts: r.data.ts, seq: r.data.seq };
   }
 
   #seen(t: Tracked, route: Route, now: number): void {
@@ -596,7 +732,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   #count(tenantId: string): TenantCounts {
     let c = this.#counts.get(tenantId);
     if (c === undefined) {
-      c = { monitored: 0, online: 0, silent: 0, rejected: 0 };
+      c = { monitored: 0, online: 0, silent: 0, rejected: 0, heartbeats: 0, telemetry: 0, bytes: 0, throttled: 0, lost: 0, latency: undefined, previousLatency: undefined, latencySince: this.#clock.now() };
       this.#counts.set(tenantId, c);
     }
     return c;
@@ -617,6 +753,14 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     const error = isFleetError(e) ? e : new FleetError('INTERNAL', `Health monitor failure: ${e instanceof Error ? e.message : String(e)}`, { status: 500, cause: e });
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+/** A decoded heartbeat or telemetry message: what the monitor uses of it. */
+interface Decoded {
+  readonly vitals: HealthSample | undefined;
+  readonly firmware: string | undefined;
+  readonly ts: number;
+  readonly seq: number | undefined;
 }
 
 function listen(registry: FleetRegistry, fn: (e: DeviceTransitionedEvent) => void): () => void {

@@ -73,12 +73,22 @@ export type {
   DeviceRecoveredAlert,
   DeviceSilenceEndedAlert,
   DeviceSilentAlert,
+  DeviceVitals,
   FleetHealthStats,
   HealthAlert,
   HealthChangedAlert,
   HealthMonitorEvents,
+  MessageThrottledEvent,
   MonitorRejectedEvent,
+  NetworkStats,
 } from './health-events.js';
+export { DEFAULT_FLEET_ALERT_RULES, FleetAlerts } from './fleet-alerts.js';
+export type { FleetAlertsEvents, FleetAlertsOptions } from './fleet-alerts.js';
+export { FleetMetrics } from './fleet-metrics.js';
+export type { FleetMetricsOptions, FleetMetricsSource, MetricsHandler, MetricsResponse } from './fleet-metrics.js';
+export type { AlertEvent, AlertInstance, AlertRule, AlertRuleInput, ResponseSlaReport } from '../monitor/alerts.js';
+export { QuotaEnforcer } from '../tenancy/enforcer.js';
+export type { Admission, DeviceRateLimits, QuotaEnforcerOptions, QuotaResource, QuotaScope } from '../tenancy/enforcer.js';
 export { CommandService } from './commands.js';
 export type { AckRejectedEvent, CommandServiceEvents, CommandServiceOptions, CommandUpdatedEvent, SendCommandOptions } from './commands.js';
 export { RolloutController } from './rollout-controller.js';

@@ -11,7 +11,11 @@ import { deleteShadow, getShadow } from '../shadow/get-delete.js';
 import { MAX_IN_FLIGHT_PER_THING, resolveLimits, type ResolvedShadowLimits, type ShadowLimits } from '../shadow/limits.js';
 import { assertShadowName, assertThingName } from '../shadow/names.js';
 import type { ConflictPolicy } from '../shadow/policies.js';
+import { AWS_MESSAGES, rejectedPayload } from '../shadow/rejections.js';
+import { jsonBytes } from '../shadow/size.js';
 import type { DeleteAcceptedPayload, GetAcceptedPayload, ShadowDocument, StoredShadow } from '../shadow/types.js';
+import type { JsonValue } from '../json.js';
+import { QuotaEnforcer } from '../tenancy/enforcer.js';
 import { applyShadowUpdate, isTombstone, type ShadowUpdateAccepted, type ShadowUpdateOptions } from '../shadow/update.js';
 import type { DeviceStore } from '../store/device-store.js';
 import type { Page } from '../store/page.js';
@@ -59,6 +63,15 @@ export interface ShadowServiceOptions {
    * from the store's compare-and-set; see docs/scaling.md for ordering across instances.
    */
   readonly shareGroup?: string;
+  /**
+   * Per-tenant (and per-device) quotas: each update (device or application) is admitted against
+   * the `shadowUpdates` rate and each application call (get, update, delete, list) against
+   * `apiCalls`. A throttled device request is answered on `/rejected` with code 429 and
+   * `retryAfterMs`; a throttled application call throws `TOO_MANY_REQUESTS` (429) with
+   * `details.retryAfterMs`. Neither changes the shadow. Accepted updates, API calls and the bytes
+   * of the stored documents are metered on it. @defaultValue none (no quota, no metering)
+   */
+  readonly quotas?: QuotaEnforcer;
 }
 
 /** Options naming a named shadow in the application API. */
@@ -110,6 +123,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   readonly #engine: Omit<ShadowUpdateOptions, 'now'>;
   readonly #maxInFlight: number;
   readonly #maxAttempts: number;
+  readonly #quotas: QuotaEnforcer | undefined;
   readonly #lanes: ThingLanes;
   readonly #publishOptions: { readonly qos: QoS };
   readonly #share: (filter: string) => string;
@@ -135,6 +149,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     this.#engine = o.engine;
     this.#maxInFlight = o.maxInFlight;
     this.#maxAttempts = o.maxAttempts;
+    this.#quotas = o.quotas;
     this.#lanes = new ThingLanes(o.maxInFlight, (e) => this.#failed(e));
     this.#publishOptions = { qos: o.qos };
     this.#share = shareGroupFilter('new ShadowService', (options as { shareGroup?: unknown }).shareGroup);
@@ -201,6 +216,14 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
 
   /** The tenant's shadows in pages (see {@link ShadowStore.list}). */
   async list(ctx: TenantContext, options?: ShadowListOptions): Promise<Page<ShadowRecord>> {
+    const quotas = this.#quotas;
+    if (quotas !== undefined) {
+      const tenantId = tenantOf(ctx, 'ShadowService.list');
+      const now = this.#clock.now();
+      const admission = quotas.admit('apiCalls', tenantId, undefined, 1, now);
+      if (!admission.allowed) throw QuotaEnforcer.throttled('ShadowService.list', tenantId, admission);
+      quotas.record(tenantId, 'apiCalls', 1, now);
+    }
     return this.#shadows.list(ctx, options);
   }
 
@@ -266,6 +289,10 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     let tenantId: string | undefined;
     try {
       tenantId = await authorizeThing(this.#devices, call, this.#openTenant);
+      if (this.#quotas !== undefined) {
+        const throttled = this.#throttle(this.#quotas, call, tenantId);
+        if (throttled !== undefined) return throttled;
+      }
       const ctx: TenantContext = { tenantId };
       switch (call.operation) {
         case 'update':
@@ -282,15 +309,53 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     }
   }
 
+  // Quotas: an application call is an API call; an update (from either side) a shadow update.
+  // An application update admitted as an API call stays charged and metered as one when its
+  // shadow-update limit then refuses it (the call was made; the refusal counts as throttled).
+  #throttle(quotas: QuotaEnforcer, call: ShadowCall, tenantId: string): Served | undefined {
+    const now = this.#clock.now();
+    if (call.source === 'application') {
+      const a = quotas.admit('apiCalls', tenantId, undefined, 1, now);
+      if (!a.allowed) return this.#throttled(call, tenantId, a, now);
+      quotas.record(tenantId, 'apiCalls', 1, now);
+    }
+    if (call.operation === 'update') {
+      const u = quotas.admit('shadowUpdates', tenantId, call.thingName, 1, now);
+      if (!u.allowed) return this.#throttled(call, tenantId, u, now);
+    }
+    return undefined;
+  }
+
+  #throttled(call: ShadowCall, tenantId: string, admission: ReturnType<QuotaEnforcer['admit']>, now: number): Refusal {
+    const base = QuotaEnforcer.throttled(`Shadow ${call.operation} of "${call.thingName}"`, tenantId, admission);
+    const error = new FleetError('TOO_MANY_REQUESTS', base.message, { status: 429, captureStack: false, details: { ...base.details, awsMessage: AWS_MESSAGES.tooManyRequests } });
+    return { ok: false, error, rejected: { ...rejectedPayload(error, { now, clientToken: call.clientToken }), retryAfterMs: admission.retryAfterMs } as RejectedWithRetry, tenantId };
+  }
+
+  // Metering of an accepted update: one shadow update, and the stored document's size change.
+  #meterUpdate(tenantId: string, before: StoredShadow | undefined, after: ShadowDocument): void {
+    const quotas = this.#quotas;
+    if (quotas === undefined) return;
+    const now = this.#clock.now();
+    quotas.record(tenantId, 'shadowUpdates', 1, now);
+    quotas.storedBytesChanged(tenantId, documentBytes(after) - documentBytes(liveOf(before)), now);
+  }
+
   async #update(ctx: TenantContext, call: ShadowCall): Promise<Served> {
     let stored = await this.#shadows.get(ctx, call.thingName, call.shadowName);
     for (let attempt = 1; ; attempt++) {
       const result = applyShadowUpdate(stored, call.request, { ...this.#engine, now: this.#clock.now() });
       if (!result.ok) return { ok: false, error: result.error, rejected: result.rejected, tenantId: ctx.tenantId };
       const served: Served = { ok: true, operation: 'update', result, previous: liveOf(stored), tenantId: ctx.tenantId };
-      if (!result.changed) return served;
+      if (!result.changed) {
+        this.#meterUpdate(ctx.tenantId, stored, result.document);
+        return served;
+      }
       const cas = await this.#shadows.compareAndSet(ctx, call.thingName, call.shadowName, stored?.version ?? 0, result.document);
-      if (cas.ok) return served;
+      if (cas.ok) {
+        this.#meterUpdate(ctx.tenantId, stored, result.document);
+        return served;
+      }
       if (attempt >= this.#maxAttempts) throw new Error(`the shadow kept changing under ${attempt} compare-and-set attempts`);
       stored = cas.current; // another writer got in between: apply the request to what it wrote
     }
@@ -308,7 +373,10 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
       const r = deleteShadow(stored, { now: this.#clock.now(), request: call.request, name: call.shadowName ?? call.thingName, limits: this.#limits });
       if (!r.ok) return { ok: false, error: r.error, rejected: r.rejected, tenantId: ctx.tenantId };
       const out = await this.#shadows.delete(ctx, call.thingName, call.shadowName, r.accepted.version);
-      if (out.ok) return { ok: true, operation: 'delete', accepted: r.accepted, tenantId: ctx.tenantId };
+      if (out.ok) {
+        this.#quotas?.storedBytesChanged(ctx.tenantId, -documentBytes(liveOf(stored)), this.#clock.now());
+        return { ok: true, operation: 'delete', accepted: r.accepted, tenantId: ctx.tenantId };
+      }
       if (attempt >= this.#maxAttempts) throw new Error(`the shadow kept changing under ${attempt} delete attempts`);
       stored = out.current;
     }
@@ -375,6 +443,12 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   }
 }
 
+/** A `/rejected` payload of a throttled request: AWS's 429 plus the wait. */
+type RejectedWithRetry = ReturnType<typeof rejectedPayload> & { readonly retryAfterMs: number };
+
+// Bytes of a stored document as JSON (state, metadata and version); 0 for none.
+const documentBytes = (doc: ShadowDocument | undefined): number => (doc === undefined ? 0 : jsonBytes(doc as unknown as JsonValue));
+
 function retainedRequest(topic: string): FleetError {
   return new FleetError('INVALID_REQUEST', `Ignored the retained message on "${topic}": shadow requests must not be published with retain (the broker would replay them on every subscribe)`, {
     status: 400,
@@ -397,6 +471,7 @@ interface ResolvedOptions {
   readonly engine: Omit<ShadowUpdateOptions, 'now'>;
   readonly maxInFlight: number;
   readonly maxAttempts: number;
+  readonly quotas: QuotaEnforcer | undefined;
 }
 
 // Every default in one place; argument errors early, with the API's name.
@@ -413,6 +488,7 @@ function resolveOptions(options: ShadowServiceOptions): ResolvedOptions {
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) bad(`maxInFlightPerThing must be an integer ≥ 1, got ${String(maxInFlight)}`);
   const maxAttempts = options.maxAttempts ?? 8;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) bad(`maxAttempts must be an integer ≥ 1, got ${String(maxAttempts)}`);
+  if (options.quotas !== undefined && !(options.quotas instanceof QuotaEnforcer)) bad('quotas must be a QuotaEnforcer (fleetkit/tenancy)');
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) bad(`qos must be 0 or 1, got ${String(qos)}`);
   const openTenant = options.openShadows === undefined ? undefined : tenantOf(options.openShadows, 'new ShadowService: openShadows');
@@ -433,5 +509,6 @@ function resolveOptions(options: ShadowServiceOptions): ResolvedOptions {
     engine,
     maxInFlight,
     maxAttempts,
+    quotas: options.quotas,
   };
 }

@@ -20,6 +20,9 @@ export type { BatteryModel, FirmwareBehaviour, LabCommand, LabState, VirtualDevi
 export * as esp32 from './esp32/index.js';
 export { GatewayConnection, GatewayChild, filtersIntersect } from './gateway.js';
 export type { GatewayConnectionOptions, GatewayChildOptions, GatewayTopicScope } from './gateway.js';
+export { FogGateway } from './fog-gateway.js';
+export type { FogGatewayEvents, FogGatewayOptions, FogReport, FogSensor } from './fog-gateway.js';
+export type { Finding, SensorConfig, SensorConfigInput } from '../fog/detectors.js';
 export { seededRandom } from './random.js';
 export type { RandomSource } from './random.js';
 export type { InboundMessage, MessageHandler, PublishOptions, QoS, SubscribeOptions, Transport, TransportState, Unsubscribe } from '../transport/types.js';

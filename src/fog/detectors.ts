@@ -10,7 +10,9 @@
  *   absolute deviation from that median (× 1.25 ≈ σ for Gaussian noise, floored at
  *   `spike.minDeviation`), confirmed when the next sample is back within `spike.z` scales of the
  *   median; reported at that next sample. When the next sample stays away too, the excursion was
- *   a level shift (a setpoint step, a fan start, a battery swap): no finding;
+ *   a level shift (a setpoint step, a fan start, a battery swap): no finding. A sample equal to
+ *   the median (within `stuck.tolerance`) leaves the scale as it is, so a flat stretch does not
+ *   shrink it and the noise after it is not read as spikes;
  * - **drift**: an EWMA of the accepted samples (α = `drift.alpha`) moves more than
  *   `drift.threshold` from the baseline. Level shifts are taken out: after one, the baseline moves
  *   by the shift (measured by the median of the 5 samples after it), so only slow change counts;
@@ -600,8 +602,10 @@ function robust(v: Float64Array, o: number, c: SensorConfig, x: number, at: numb
     v[o + FLAGS] = flags | S_CAND;
     return out;
   }
-  // An accepted sample.
-  v[o + MAD] = mad + ((adev < zt * scale ? adev : zt * scale) - mad) * (n < 32 ? 1 / n : 1 / 32);
+  // An accepted sample. One equal to the median (within the stuck tolerance) does not pull the
+  // scale down: a flat stretch (a stuck or held reading) would otherwise shrink it toward 0 and
+  // the ordinary noise after it would read as spikes.
+  if (adev > c.stuck.tolerance) v[o + MAD] = mad + ((adev < zt * scale ? adev : zt * scale) - mad) * (n < 32 ? 1 / n : 1 / 32);
   insert(v, o, x);
   if ((flags & F_DRIFT) !== 0) {
     const settle = v[o + SETTLE] as number;

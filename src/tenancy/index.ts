@@ -17,3 +17,5 @@ export { EMPTY_METER, mergeMeters, meterOf, meterSchema, priceUsage, recordUsage
 export type { Meter, TenantUsage, UsageBill, UsageEvent, UsageKind, UsagePrices } from './meter.js';
 export { coveredMs, DEFAULT_CREDIT_TIERS, evaluateSla, slaObjectiveSchema } from './sla.js';
 export type { CreditTier, SlaBreach, SlaInput, SlaObjective, SlaReport, TimeInterval } from './sla.js';
+export { deviceRateLimitsSchema, QuotaEnforcer } from './enforcer.js';
+export type { Admission, DeviceRateLimits, QuotaEnforcerOptions, QuotaResource, QuotaScope } from './enforcer.js';

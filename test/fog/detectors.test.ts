@@ -64,6 +64,18 @@ describe('detectors on injected faults (fixed seed corpus)', () => {
     }
   });
 
+  it('a stuck segment, then noise again: the stuck finding and nothing else (the flat stretch does not shrink the spike scale)', () => {
+    for (const seed of SEEDS) {
+      const start = 300;
+      // Frozen at a value of its own (a clear step, 12 σ: a level shift, not a drift) and frozen at
+      // its last reading, each for 100 samples.
+      const frozen = series(seed, 800, { level: 21, sigma: SIGMA, intervalMs: MIN, shape: (i, v) => (i >= start && i < start + 100 ? 21.6 : v) });
+      let last = 0;
+      const held = series(seed, 800, { level: 21, sigma: SIGMA, intervalMs: MIN, shape: (i, v) => (i < start ? (last = v) : i < start + 100 ? last : v) });
+      for (const pts of [frozen, held]) expect(kinds(run(TEMP, pts)), `seed ${seed}`).toEqual(['stuck']);
+    }
+  });
+
   it('spikes of 12–30 σ: each found at the next sample, with its evidence; no other finding', () => {
     for (const seed of SEEDS) {
       const r = rng(seed);
