@@ -3,7 +3,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
-import { DeviceAgent, signFirmwareImage, type OtaJob } from '../../src/device/index.js';
+import { DeviceAgent, signFirmwareImage, VirtualDevice, type OtaJob } from '../../src/device/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
 import { createFleet, signFirmware } from '../../src/cloud/index.js';
 import { defineProvisioningTemplate } from '../../src/lifecycle/index.js';
@@ -124,5 +124,30 @@ describe('a rollback job that arrives while the device is still validating the b
     expect([agents.get('fast')?.firmwareVersion, slow.firmwareVersion, slow.slots?.committed]).toEqual(['1.0.0', '1.0.0', true]);
     const rollbacks = (await fleet.rollouts.executions(ctx, 'fw-2', { rollback: true })).items;
     expect(rollbacks.map((x) => [x.deviceId, x.status])).toContainEqual(['slow', 'succeeded']);
+  });
+});
+
+describe('VirtualDevice boot validation', () => {
+  it('a new image is validated at the first health check after the boot: booting for one health-check period, then committed or rolled back', async () => {
+    for (const [firmware, final] of [['good', 'boot_confirmed'], ['fails-health', 'rolled_back']] as const) {
+      const clock = new SimulatedClock(T0);
+      const broker = new MemoryBroker();
+      const transport = new MemoryTransport({ broker, clientId: 'dev-1', clock, autoReconnect: false });
+      const device = new VirtualDevice({ transport, clock, tenantId: 'acme', deviceId: 'dev-1', intervals: { healthCheckMs: 20_000 }, firmware, trustedSigningKeys: [signer.publicKey], fetchImage: (j) => Promise.resolve(imageOf(j.firmware.version)), jobChannel: false });
+      open.push({ close: () => device.shutdown().then(() => transport.close()) });
+      await device.boot();
+      const reports: string[] = [];
+      device.agent.on('job', (r) => reports.push(`${(r.ts - T0) / 1000}:${r.type}`));
+      void device.agent.runJob(job('j-1', '2.0.0'));
+      await turns();
+      expect(device.agent.slots).toMatchObject({ active: 'B', committed: false });
+      clock.advance(19_999);
+      await turns();
+      expect(reports).toEqual(['0:picked_up', '0:installed']);
+      clock.advance(1);
+      await turns();
+      expect(reports).toEqual(['0:picked_up', '0:installed', `20:${final}`]);
+      expect(device.agent.firmwareVersion).toBe(final === 'boot_confirmed' ? '2.0.0' : '1.0.0');
+    }
   });
 });

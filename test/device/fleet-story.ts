@@ -117,6 +117,11 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     seqs.push(seq);
     telemetry.set(id, seqs);
   }, { qos: 1 });
+  const jobStatuses = new Map<string, number>();
+  await o.backend.subscribe('cmd/+/+/job/+/status', (m) => {
+    const id = m.topic.split('/')[2] as string;
+    jobStatuses.set(id, (jobStatuses.get(id) ?? 0) + 1);
+  }, { qos: 1 });
   await o.backend.subscribe('$aws/things/+/shadow/update/delta', (m) => {
     const id = m.topic.split('/')[2] as string;
     const list = deltas.get(id) ?? [];
@@ -172,17 +177,20 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   const live = devices.slice(o.bad);
   const liveIds = ids.slice(o.bad);
 
-  /** Every message an agent says it published has reached the backend (heartbeats, telemetry). */
+  /** Every message an agent says it published has reached the backend (heartbeats, telemetry, job status updates). */
   const delivered = (): boolean =>
     devices.every((d) => {
       const s = d.agent.stats;
       const id = d.agent.deviceId;
-      return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent;
+      return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent && (jobStatuses.get(id) ?? 0) === (d.agent.online ? (jobs.get(id)?.length ?? 0) : (jobStatuses.get(id) ?? 0));
     });
   let minutes = 0;
   /** Advances the clock one minute at a time, waiting after each for every message to arrive and the services to settle. */
   const step = async (count = 1): Promise<void> => {
     for (let k = 0; k < count; k++) {
+      // Only from a quiet fleet: what the devices sent has arrived and the services have acted on it.
+      await wait(delivered, `the messages before minute ${minutes + 1}`);
+      await idle();
       clock.advance(MIN);
       minutes++;
       await wait(delivered, `the heartbeats and telemetry of minute ${minutes}`);
@@ -369,7 +377,11 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (summary?.state !== 'aborted') return false;
     const rollbacks = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, limit: 1000 })).items;
     return rollbacks.every((x) => x.status === 'succeeded') && canaryIds.every(ranOld);
-  }, 'the abort and the rollback of fw-2-0-0', 30);
+  }, 'the abort and the rollback of fw-2-0-0', 30, async () => ({
+    summary: await fleet.rollouts.get(ctx, 'fw-2-0-0'),
+    rollbacks: (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, limit: 1000 })).items.filter((x) => x.status !== 'succeeded').slice(0, 10).map((x) => [x.deviceId, x.status, x.statusDetails]),
+    notOld: canaryIds.filter((id) => !ranOld(id)).slice(0, 10),
+  }));
   summary = (await fleet.rollouts.get(ctx, 'fw-2-0-0')) as RolloutSummary;
   const committed = canaryIds.filter((id) => jobs.get(id)?.some((r) => r.jobId === 'fw-2-0-0' && r.type === 'boot_confirmed') === true);
   const selfRolledBack = canaryIds.filter((id) => jobs.get(id)?.some((r) => r.jobId === 'fw-2-0-0' && r.type === 'rolled_back') === true);
