@@ -78,6 +78,19 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
   }
 }
 
+/** `promise`, or a failure naming `what` after `timeoutMs` real milliseconds. */
+async function within<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A stable draw in [0, 1) from a device id (which devices the bad firmware fails on). */
 function draw(id: string): number {
   return createHash('sha256').update(id).digest().readUInt32BE(0) / 2 ** 32;
@@ -182,7 +195,9 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     devices.every((d) => {
       const s = d.agent.stats;
       const id = d.agent.deviceId;
-      return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent && (jobStatuses.get(id) ?? 0) === (d.agent.online ? (jobs.get(id)?.length ?? 0) : (jobStatuses.get(id) ?? 0));
+      // Each job report is one status update (an offline device's wait in its transport's queue).
+      const jobsArrived = !d.agent.online || (jobStatuses.get(id) ?? 0) === (jobs.get(id)?.length ?? 0);
+      return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent && jobsArrived;
     });
   let minutes = 0;
   /** Advances the clock one minute at a time, waiting after each for every message to arrive and the services to settle. */
@@ -231,7 +246,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
 
   // ── 1. provisioning on first boot ──────────────────────────────────────────────────────────
   expect(devices.every((d) => d.state === 'UNPROVISIONED')).toBe(true);
-  const boots = await Promise.allSettled(devices.map((d) => d.boot()));
+  const boots = await within(Promise.allSettled(devices.map((d) => d.boot())), 'every first boot', o.stepTimeoutMs);
   const refusedBoots = boots.filter((b) => b.status === 'rejected');
   expect(refusedBoots).toHaveLength(o.bad);
   expect(boots.slice(0, o.bad).every((b) => b.status === 'rejected' && (b.reason as { code?: string }).code === 'ENROLLMENT_INVALID')).toBe(true);
