@@ -53,7 +53,7 @@ export interface FleetStoryReport {
   readonly provisioned: number;
   readonly refused: number;
   readonly commands: Record<string, number>;
-  readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryReceived: number; readonly staleDropped: number; readonly queuedCommands: number };
+  readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryReceived: number; readonly staleDropped: number; readonly queuedCommands: number; readonly resentCommands: number };
   readonly telemetry: { readonly receivedAtCatchUp: number; readonly receivedInAll: number; readonly duplicates: number };
   readonly badRollout: { readonly canary: number; readonly bootFailures: number; readonly committed: number; readonly failuresAtAbort: number; readonly rolledBack: number; readonly cancelled: number; readonly rollbackJobs: number; readonly state: string; readonly reason: string | undefined };
   readonly goodRollout: { readonly devices: number; readonly succeeded: number; readonly state: string; readonly stages: number; readonly fetchedOnReturn: number };
@@ -322,6 +322,10 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   await o.goOffline(awayIds);
   await wait(() => away.every((d) => !d.agent.online), 'the devices to go offline');
   const offlineAt = clock.now();
+  // Sent before the monitor noticed: published to nobody (clean sessions), so they stay `sent`.
+  const lost: string[] = [];
+  for (const id of awayIds) lost.push(await send(id, 'sensor_read'));
+  for (const c of lost) expect(await statusOf(c)).toBe('sent');
   await step(2); // the monitor stops counting them online
   expect(awayIds.every((id) => !fleet.health.isOnline(TENANT, id))).toBe(true);
   // The configuration changes twice while they are away (for the whole fleet), and commands are sent to them.
@@ -354,6 +358,11 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     for (const c of queued) if ((await statusOf(c)) !== 'succeeded') return false;
     return true;
   }, 'the queued commands acknowledged');
+  // The service sends the unacknowledged ones again when it hears from the device: they run too.
+  await wait(async () => {
+    for (const c of lost) if ((await statusOf(c)) !== 'succeeded') return false;
+    return true;
+  }, 'the lost commands sent again and acknowledged');
   await wait(() => everyShadow((s) => s.state.delta === undefined && s.state.reported?.['alarmThresholdC'] === 32, awayIds), 'the returning devices to report the newest configuration');
   expect(away.every((d) => d.blinks === 3 + (liveIds.indexOf(d.agent.deviceId) % 2 === 0 ? 2 : 0))).toBe(true);
   // A broker that redelivers the first of the missed deltas late: it is older than what the device applied, and dropped.
@@ -481,7 +490,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     provisioned: provisioning.accepted,
     refused: provisioning.refused,
     commands: byName,
-    offline: { devices: away.length, telemetryDropped: droppedAway, telemetryReceived: receivedAway, staleDropped: away.length, queuedCommands: queued.length },
+    offline: { devices: away.length, telemetryDropped: droppedAway, telemetryReceived: receivedAway, staleDropped: away.length, queuedCommands: queued.length, resentCommands: lost.length },
     telemetry: { receivedAtCatchUp: received, receivedInAll: checkTelemetry(), duplicates },
     badRollout: { canary, bootFailures: failing.length, committed: committed.length, failuresAtAbort: summary.abort?.failures ?? 0, rolledBack: stage0['rolled_back'] ?? 0, cancelled: stage0['cancelled'] ?? 0, rollbackJobs: rollbackJobs.length, state: summary.state, reason: summary.abort?.reason },
     goodRollout: { devices: done.devices, succeeded: done.counts.succeeded, state: done.state, stages: done.stages, fetchedOnReturn: sleepers.length },
