@@ -527,7 +527,8 @@ export class VirtualDevice {
     if (typeof version !== 'string' || typeof sha256 !== 'string' || typeof sizeBytes !== 'number') {
       throw new FleetError('INVALID_ARGUMENT', 'ota_update: version and sha256 (strings) and sizeBytes (a number) are required', { status: 400 });
     }
-    const jobId = typeof params['jobId'] === 'string' ? params['jobId'] : `ota-${version}`;
+    // A job id is 1–64 of [a-zA-Z0-9:_-]; a version has dots.
+    const jobId = typeof params['jobId'] === 'string' ? params['jobId'] : `ota-${version.replace(/[^a-zA-Z0-9:_-]/g, '_')}`.slice(0, 64);
     return {
       jobId,
       firmware: { version, sha256, sizeBytes, ...(typeof signature === 'string' ? { signature } : {}), ...(typeof url === 'string' ? { url } : {}), ...(typeof keyId === 'string' ? { keyId } : {}) },

@@ -151,3 +151,37 @@ describe('VirtualDevice boot validation', () => {
     }
   });
 });
+
+describe('an OTA started by the ota_update command', () => {
+  it('is answered on the command; nothing goes to the rollout job wire (the cloud never issued that job)', async () => {
+    const clock = new SimulatedClock(T0);
+    const broker = new MemoryBroker();
+    const fleet = await createFleet({ transport: new MemoryTransport({ broker, clientId: 'backend' }), clock, template: defineProvisioningTemplate({ name: 't', desiredConfig: {} }), health: { certificates: false }, closeTransport: true });
+    open.push({ close: () => fleet.close() });
+    const ctx = { tenantId: 'acme' };
+    const rejected: string[] = [];
+    fleet.rollouts.on('status:rejected', (e) => rejected.push(`${e.topic} ${e.error.code}`));
+    await fleet.registry.register(ctx, { deviceId: 'dev-1', hardware: 'esp32-s3', firmwareVersion: '1.0.0' });
+    const transport = new MemoryTransport({ broker, clientId: 'dev-1', clock, autoReconnect: false });
+    const device = new VirtualDevice({ transport, clock, tenantId: 'acme', deviceId: 'dev-1', intervals: { healthCheckMs: 10_000 }, trustedSigningKeys: [signer.publicKey], fetchImage: (j) => Promise.resolve(imageOf(j.firmware.version)) });
+    open.push({ close: () => device.shutdown().then(() => transport.close()) });
+    const errors: string[] = [];
+    device.agent.on('error', (e) => errors.push(`${e.code} ${e.message}`));
+    await device.boot();
+    for (let i = 0; i < 6; i++) {
+      clock.advance(10_000);
+      await turns();
+    }
+    const { firmware } = job('unused', '2.0.0');
+    const sent = await fleet.commands.sendCommand(ctx, 'dev-1', 'ota_update', { firmware: { ...firmware } });
+    for (let i = 0; i < 3; i++) {
+      await turns();
+      clock.advance(10_000);
+    }
+    await turns();
+    expect((await fleet.commands.get(ctx, sent.commandId))?.status).toBe('succeeded');
+    expect(device.agent.firmwareVersion).toBe('2.0.0');
+    expect(rejected).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
