@@ -46,7 +46,7 @@ describe('the device tier end to end on the memory broker', () => {
     expect(story.report).toEqual({
       provisioned: 995,
       refused: 5,
-      commands: { 'diagnostics:succeeded': 995, 'led_blink:succeeded': 498, 'sensor_read:succeeded': 332, 'enter_maintenance:succeeded': 20, 'exit_maintenance:succeeded': 20, 'self_destruct:rejected': 1 },
+      commands: { 'diagnostics:succeeded': 995, 'led_blink:succeeded': 498, 'sensor_read:succeeded': 332, 'enter_maintenance:succeeded': 20, 'exit_maintenance:succeeded': 20, 'ota_update:succeeded': 20, 'self_destruct:rejected': 1 },
       // 15 samples each while away, 8 buffered: 7 dropped per device; 5 received before, 8 flushed in order.
       // Two commands queued per device while it was away, one sent just after it dropped (lost) and sent again.
       offline: { devices: 100, telemetryDropped: 700, telemetryReceived: 1300, staleDropped: 100, queuedCommands: 200, resentCommands: 100 },

@@ -189,14 +189,17 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   });
   const live = devices.slice(o.bad);
   const liveIds = ids.slice(o.bad);
+  /** A device's reports of rollout jobs (`fw-…`; the `ota_update` command's job is `ota-…`). */
+  const rolloutReports = (id: string): JobReport[] => (jobs.get(id) ?? []).filter((r) => r.jobId.startsWith('fw-'));
 
   /** Every message an agent says it published has reached the backend (heartbeats, telemetry, job status updates). */
   const delivered = (): boolean =>
     devices.every((d) => {
       const s = d.agent.stats;
       const id = d.agent.deviceId;
-      // Each job report is one status update (an offline device's wait in its transport's queue).
-      const jobsArrived = !d.agent.online || (jobStatuses.get(id) ?? 0) === (jobs.get(id)?.length ?? 0);
+      // Each report of a rollout job is one status update (an offline device's wait in its transport's
+      // queue); an ota_update command's job reports on the command only.
+      const jobsArrived = !d.agent.online || (jobStatuses.get(id) ?? 0) === rolloutReports(id).length;
       return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent && jobsArrived;
     });
   let minutes = 0;
@@ -236,7 +239,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     return total;
   };
   /** A device's job reports, each step once in the order first seen: `jobId:type@runningVersion`. */
-  const history = (id: string): string[] => [...new Set((jobs.get(id) ?? []).map((r) => `${r.jobId}:${r.type}@${r.firmwareVersion}`))];
+  const history = (id: string): string[] => [...new Set(rolloutReports(id).map((r) => `${r.jobId}:${r.type}@${r.firmwareVersion}`))];
   const shadowOf = (id: string): Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }> =>
     fleet.shadows.get(ctx, id) as Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }>;
   const everyShadow = async (pred: (s: Awaited<ReturnType<typeof shadowOf>>) => boolean, list: readonly string[] = liveIds): Promise<boolean> => {
@@ -287,9 +290,14 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (i % 2 === 0) await send(id, 'led_blink', { times: 2 });
     if (i % 3 === 0) await send(id, 'sensor_read');
   }
+  // ota_update with the image a device already runs: verified and answered at once, nothing installed.
+  const current = fleet.firmware.get(ctx, '1.0.0');
+  const manifest = { version: '1.0.0', sha256: current?.sha256 ?? '', sizeBytes: current?.sizeBytes ?? 0, signature: current?.signature ?? '', keyId: 'release' };
   for (const id of maintenance) {
     await send(id, 'enter_maintenance');
     await send(id, 'exit_maintenance');
+    const c = await fleet.commands.sendCommand(ctx, id, 'ota_update', { firmware: manifest });
+    sent.push({ id: c.commandId, name: 'ota_update', deviceId: id });
   }
   const unknown = await send(liveIds[0] as string, 'self_destruct');
   const final = new Set(['succeeded', 'failed', 'rejected', 'expired', 'cancelled']);
@@ -310,6 +318,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (c.name === 'sensor_read') expect(typeof result?.['temperatureC']).toBe('number');
     if (c.name === 'enter_maintenance') expect(result).toEqual({ state: 'MAINTENANCE' });
     if (c.name === 'exit_maintenance') expect(result).toEqual({ state: 'ACTIVE' });
+    if (c.name === 'ota_update') expect(result).toMatchObject({ jobId: 'ota-1_0_0', type: 'boot_confirmed', firmwareVersion: '1.0.0' });
   }
   expect((await fleet.stores.commands.getCommand(ctx, unknown))?.error?.code).toBe('UNKNOWN_COMMAND');
   expect(live.every((d, i) => d.blinks === (i % 2 === 0 ? 2 : 0))).toBe(true);
@@ -437,7 +446,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     expect(history(id)).toEqual(rollbackJobs.some((j) => j.deviceId === id) ? [...rolledBack, 'fw-2-0-0:rollback:boot_confirmed@1.0.0'] : rolledBack);
   }
   // Nothing beyond the canary was sent the bad image.
-  expect(liveIds.filter((id) => !canaryIds.includes(id)).every((id) => jobs.get(id) === undefined)).toBe(true);
+  expect(liveIds.filter((id) => !canaryIds.includes(id)).every((id) => rolloutReports(id).length === 0)).toBe(true);
   await stepUntil(async () => {
     const rows = await fleet.registry.all(ctx);
     return rows.every((r) => r.firmwareVersion === '1.0.0');
