@@ -142,6 +142,7 @@ export interface DeviceAgentStats {
 }
 
 const ACK_MEMORY = 64;
+const CHANNEL_JOB_MEMORY = 32;
 const DEFAULT_INTERVAL_MS = 60_000;
 
 function intervalOption(name: string, value: number | undefined, fallback: number): number {
@@ -240,6 +241,8 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   #stats = { heartbeats: 0, telemetrySent: 0, staleDropped: 0, commands: 0, errors: 0 };
   // A channel job arrived while another ran: ask for pending jobs when it ends.
   #askWhenFree = false;
+  // Ids of the last jobs that came over the channel: only their reports go back over it.
+  #fromChannel: Set<string> | undefined;
 
   /**
    * @param options - transport, identity, clock and behaviour ({@link DeviceAgentOptions})
@@ -865,7 +868,8 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   /**
    * Runs an update job: download, verify (size, SHA-256, signature by a trusted key), install into
    * the inactive slot, boot it and validate the boot with `evaluateBoot` (commit or roll back).
-   * Resolves with the final report; never rejects. Another job while one runs is `rejected` with
+   * Resolves with the final report; never rejects; its reports are `job` events (they go over the
+   * job channel only for jobs that came from it). Another job while one runs is `rejected` with
    * `BUSY` (a job from the channel meanwhile is not refused: the agent asks for its pending jobs
    * again when the running one ends).
    *
@@ -887,6 +891,10 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
       this.#askWhenFree = true;
       return;
     }
+    const seen = (this.#fromChannel ??= new Set());
+    seen.delete(job.jobId);
+    seen.add(job.jobId);
+    if (seen.size > CHANNEL_JOB_MEMORY) seen.delete(seen.values().next().value as string);
     void this.runJob(job);
   }
 
@@ -902,8 +910,10 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
     // The running slot, not the report's version: a repeated final report (a job sent again after
     // a later job changed the firmware) carries the version of its own time.
     if (report.type === 'boot_confirmed' || report.type === 'rolled_back') this.report({ firmwareVersion: this.firmwareVersion });
+    // A job run with runJob (an `ota_update` command, say) was not issued over the channel: its
+    // reports are the caller's, the cloud's job wire has no such job.
     const channel = this.#channel;
-    if (channel !== undefined) channel.report(report).catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: a job report could not be sent')));
+    if (channel !== undefined && this.#fromChannel?.has(report.jobId) === true) channel.report(report).catch((e: unknown) => this.#error(asError(e, 'DeviceAgent: a job report could not be sent')));
   }
 
   // ── errors ───────────────────────────────────────────────────────────────────────────────────

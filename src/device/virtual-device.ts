@@ -433,11 +433,13 @@ export class VirtualDevice {
     return b !== 'fails-to-boot';
   }
 
-  #bootChecks(_version: string, _bootedAt: number, now: number): BootCheck[] {
-    const pass = this.#failedBoot !== true && this.checkHealth() !== 'critical';
+  // The new image's health is known from its first health check after the boot, one health-check
+  // period later (as the lab firmware's loop runs it): until then the boot is being validated.
+  #bootChecks(_version: string, bootedAt: number, now: number): BootCheck[] {
+    const health = now < bootedAt + this.#healthEvery ? 'pending' : this.#failedBoot !== true && this.checkHealth() !== 'critical' ? 'pass' : 'fail';
     return [
       { name: 'mqtt-connected', status: this.agent.online ? 'pass' : 'pending', at: now },
-      { name: 'health', status: pass ? 'pass' : 'fail', at: now },
+      { name: 'health', status: health, at: now },
     ];
   }
 
@@ -528,7 +530,8 @@ export class VirtualDevice {
     if (typeof version !== 'string' || typeof sha256 !== 'string' || typeof sizeBytes !== 'number') {
       throw new FleetError('INVALID_ARGUMENT', 'ota_update: version and sha256 (strings) and sizeBytes (a number) are required', { status: 400 });
     }
-    const jobId = typeof params['jobId'] === 'string' ? params['jobId'] : `ota-${version}`;
+    // A job id is 1–64 of [a-zA-Z0-9:_-]; a version has dots.
+    const jobId = typeof params['jobId'] === 'string' ? params['jobId'] : `ota-${version.replace(/[^a-zA-Z0-9:_-]/g, '_')}`.slice(0, 64);
     return {
       jobId,
       firmware: { version, sha256, sizeBytes, ...(typeof signature === 'string' ? { signature } : {}), ...(typeof url === 'string' ? { url } : {}), ...(typeof keyId === 'string' ? { keyId } : {}) },

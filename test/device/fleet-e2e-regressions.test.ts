@@ -3,7 +3,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/clock.js';
-import { DeviceAgent, signFirmwareImage, type OtaJob } from '../../src/device/index.js';
+import { DeviceAgent, signFirmwareImage, VirtualDevice, type OtaJob } from '../../src/device/index.js';
 import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
 import { createFleet, signFirmware } from '../../src/cloud/index.js';
 import { defineProvisioningTemplate } from '../../src/lifecycle/index.js';
@@ -124,5 +124,64 @@ describe('a rollback job that arrives while the device is still validating the b
     expect([agents.get('fast')?.firmwareVersion, slow.firmwareVersion, slow.slots?.committed]).toEqual(['1.0.0', '1.0.0', true]);
     const rollbacks = (await fleet.rollouts.executions(ctx, 'fw-2', { rollback: true })).items;
     expect(rollbacks.map((x) => [x.deviceId, x.status])).toContainEqual(['slow', 'succeeded']);
+  });
+});
+
+describe('VirtualDevice boot validation', () => {
+  it('a new image is validated at the first health check after the boot: booting for one health-check period, then committed or rolled back', async () => {
+    for (const [firmware, final] of [['good', 'boot_confirmed'], ['fails-health', 'rolled_back']] as const) {
+      const clock = new SimulatedClock(T0);
+      const broker = new MemoryBroker();
+      const transport = new MemoryTransport({ broker, clientId: 'dev-1', clock, autoReconnect: false });
+      const device = new VirtualDevice({ transport, clock, tenantId: 'acme', deviceId: 'dev-1', intervals: { healthCheckMs: 20_000 }, firmware, trustedSigningKeys: [signer.publicKey], fetchImage: (j) => Promise.resolve(imageOf(j.firmware.version)), jobChannel: false });
+      open.push({ close: () => device.shutdown().then(() => transport.close()) });
+      await device.boot();
+      const reports: string[] = [];
+      device.agent.on('job', (r) => reports.push(`${(r.ts - T0) / 1000}:${r.type}`));
+      void device.agent.runJob(job('j-1', '2.0.0'));
+      await turns();
+      expect(device.agent.slots).toMatchObject({ active: 'B', committed: false });
+      clock.advance(19_999);
+      await turns();
+      expect(reports).toEqual(['0:picked_up', '0:installed']);
+      clock.advance(1);
+      await turns();
+      expect(reports).toEqual(['0:picked_up', '0:installed', `20:${final}`]);
+      expect(device.agent.firmwareVersion).toBe(final === 'boot_confirmed' ? '2.0.0' : '1.0.0');
+    }
+  });
+});
+
+describe('an OTA started by the ota_update command', () => {
+  it('is answered on the command; nothing goes to the rollout job wire (the cloud never issued that job)', async () => {
+    const clock = new SimulatedClock(T0);
+    const broker = new MemoryBroker();
+    const fleet = await createFleet({ transport: new MemoryTransport({ broker, clientId: 'backend' }), clock, template: defineProvisioningTemplate({ name: 't', desiredConfig: {} }), health: { certificates: false }, closeTransport: true });
+    open.push({ close: () => fleet.close() });
+    const ctx = { tenantId: 'acme' };
+    const rejected: string[] = [];
+    fleet.rollouts.on('status:rejected', (e) => rejected.push(`${e.topic} ${e.error.code}`));
+    await fleet.registry.register(ctx, { deviceId: 'dev-1', hardware: 'esp32-s3', firmwareVersion: '1.0.0' });
+    const transport = new MemoryTransport({ broker, clientId: 'dev-1', clock, autoReconnect: false });
+    const device = new VirtualDevice({ transport, clock, tenantId: 'acme', deviceId: 'dev-1', intervals: { healthCheckMs: 10_000 }, trustedSigningKeys: [signer.publicKey], fetchImage: (j) => Promise.resolve(imageOf(j.firmware.version)) });
+    open.push({ close: () => device.shutdown().then(() => transport.close()) });
+    const errors: string[] = [];
+    device.agent.on('error', (e) => errors.push(`${e.code} ${e.message}`));
+    await device.boot();
+    for (let i = 0; i < 6; i++) {
+      clock.advance(10_000);
+      await turns();
+    }
+    const { firmware } = job('unused', '2.0.0');
+    const sent = await fleet.commands.sendCommand(ctx, 'dev-1', 'ota_update', { firmware: { ...firmware } });
+    for (let i = 0; i < 3; i++) {
+      await turns();
+      clock.advance(10_000);
+    }
+    await turns();
+    expect((await fleet.commands.get(ctx, sent.commandId))?.status).toBe('succeeded');
+    expect(device.agent.firmwareVersion).toBe('2.0.0');
+    expect(rejected).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });

@@ -53,7 +53,7 @@ export interface FleetStoryReport {
   readonly provisioned: number;
   readonly refused: number;
   readonly commands: Record<string, number>;
-  readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryReceived: number; readonly staleDropped: number; readonly queuedCommands: number };
+  readonly offline: { readonly devices: number; readonly telemetryDropped: number; readonly telemetryReceived: number; readonly staleDropped: number; readonly queuedCommands: number; readonly resentCommands: number };
   readonly telemetry: { readonly receivedAtCatchUp: number; readonly receivedInAll: number; readonly duplicates: number };
   readonly badRollout: { readonly canary: number; readonly bootFailures: number; readonly committed: number; readonly failuresAtAbort: number; readonly rolledBack: number; readonly cancelled: number; readonly rollbackJobs: number; readonly state: string; readonly reason: string | undefined };
   readonly goodRollout: { readonly devices: number; readonly succeeded: number; readonly state: string; readonly stages: number; readonly fetchedOnReturn: number };
@@ -75,6 +75,19 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
     if (await cond()) return;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => (i < 50 ? setImmediate(r) : setTimeout(r, i < 500 ? 1 : 10)));
+  }
+}
+
+/** `promise`, or a failure naming `what` after `timeoutMs` real milliseconds. */
+async function within<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -116,6 +129,11 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (seqs.includes(seq)) duplicates++;
     seqs.push(seq);
     telemetry.set(id, seqs);
+  }, { qos: 1 });
+  const jobStatuses = new Map<string, number>();
+  await o.backend.subscribe('cmd/+/+/job/+/status', (m) => {
+    const id = m.topic.split('/')[2] as string;
+    jobStatuses.set(id, (jobStatuses.get(id) ?? 0) + 1);
   }, { qos: 1 });
   await o.backend.subscribe('$aws/things/+/shadow/update/delta', (m) => {
     const id = m.topic.split('/')[2] as string;
@@ -171,18 +189,26 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   });
   const live = devices.slice(o.bad);
   const liveIds = ids.slice(o.bad);
+  /** A device's reports of rollout jobs (`fw-…`; the `ota_update` command's job is `ota-…`). */
+  const rolloutReports = (id: string): JobReport[] => (jobs.get(id) ?? []).filter((r) => r.jobId.startsWith('fw-'));
 
-  /** Every message an agent says it published has reached the backend (heartbeats, telemetry). */
+  /** Every message an agent says it published has reached the backend (heartbeats, telemetry, job status updates). */
   const delivered = (): boolean =>
     devices.every((d) => {
       const s = d.agent.stats;
       const id = d.agent.deviceId;
-      return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent;
+      // Each report of a rollout job is one status update (an offline device's wait in its transport's
+      // queue); an ota_update command's job reports on the command only.
+      const jobsArrived = !d.agent.online || (jobStatuses.get(id) ?? 0) === rolloutReports(id).length;
+      return (heartbeats.get(id) ?? 0) === s.heartbeats && (telemetry.get(id)?.length ?? 0) >= s.telemetrySent && jobsArrived;
     });
   let minutes = 0;
   /** Advances the clock one minute at a time, waiting after each for every message to arrive and the services to settle. */
   const step = async (count = 1): Promise<void> => {
     for (let k = 0; k < count; k++) {
+      // Only from a quiet fleet: what the devices sent has arrived and the services have acted on it.
+      await wait(delivered, `the messages before minute ${minutes + 1}`);
+      await idle();
       clock.advance(MIN);
       minutes++;
       await wait(delivered, `the heartbeats and telemetry of minute ${minutes}`);
@@ -213,7 +239,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     return total;
   };
   /** A device's job reports, each step once in the order first seen: `jobId:type@runningVersion`. */
-  const history = (id: string): string[] => [...new Set((jobs.get(id) ?? []).map((r) => `${r.jobId}:${r.type}@${r.firmwareVersion}`))];
+  const history = (id: string): string[] => [...new Set(rolloutReports(id).map((r) => `${r.jobId}:${r.type}@${r.firmwareVersion}`))];
   const shadowOf = (id: string): Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }> =>
     fleet.shadows.get(ctx, id) as Promise<{ version: number; state: { desired?: Record<string, unknown>; reported?: Record<string, unknown>; delta?: Record<string, unknown> } }>;
   const everyShadow = async (pred: (s: Awaited<ReturnType<typeof shadowOf>>) => boolean, list: readonly string[] = liveIds): Promise<boolean> => {
@@ -223,7 +249,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
 
   // ── 1. provisioning on first boot ──────────────────────────────────────────────────────────
   expect(devices.every((d) => d.state === 'UNPROVISIONED')).toBe(true);
-  const boots = await Promise.allSettled(devices.map((d) => d.boot()));
+  const boots = await within(Promise.allSettled(devices.map((d) => d.boot())), 'every first boot', o.stepTimeoutMs);
   const refusedBoots = boots.filter((b) => b.status === 'rejected');
   expect(refusedBoots).toHaveLength(o.bad);
   expect(boots.slice(0, o.bad).every((b) => b.status === 'rejected' && (b.reason as { code?: string }).code === 'ENROLLMENT_INVALID')).toBe(true);
@@ -249,7 +275,6 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   await step(3);
   let health = await fleet.health.stats(ctx);
   expect([health.online, health.byState['active']]).toEqual([live.length, live.length]);
-  expect(registered.length).toBe(live.length);
   expect((await fleet.registry.all(ctx)).every((r) => r.firmwareVersion === '1.0.0' && r.hardware === HARDWARE)).toBe(true);
 
   // ── 3. commands: the lab commands, acknowledged and stored ─────────────────────────────────
@@ -265,9 +290,14 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (i % 2 === 0) await send(id, 'led_blink', { times: 2 });
     if (i % 3 === 0) await send(id, 'sensor_read');
   }
+  // ota_update with the image a device already runs: verified and answered at once, nothing installed.
+  const current = fleet.firmware.get(ctx, '1.0.0');
+  const manifest = { version: '1.0.0', sha256: current?.sha256 ?? '', sizeBytes: current?.sizeBytes ?? 0, signature: current?.signature ?? '', keyId: 'release' };
   for (const id of maintenance) {
     await send(id, 'enter_maintenance');
     await send(id, 'exit_maintenance');
+    const c = await fleet.commands.sendCommand(ctx, id, 'ota_update', { firmware: manifest });
+    sent.push({ id: c.commandId, name: 'ota_update', deviceId: id });
   }
   const unknown = await send(liveIds[0] as string, 'self_destruct');
   const final = new Set(['succeeded', 'failed', 'rejected', 'expired', 'cancelled']);
@@ -286,6 +316,9 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (c.name === 'diagnostics') expect(result).toMatchObject({ firmwareVersion: '1.0.0', telemetryIntervalMs: MIN, heartbeatIntervalMs: MIN });
     if (c.name === 'led_blink') expect(result).toEqual({ blinked: 2 });
     if (c.name === 'sensor_read') expect(typeof result?.['temperatureC']).toBe('number');
+    if (c.name === 'enter_maintenance') expect(result).toEqual({ state: 'MAINTENANCE' });
+    if (c.name === 'exit_maintenance') expect(result).toEqual({ state: 'ACTIVE' });
+    if (c.name === 'ota_update') expect(result).toMatchObject({ jobId: 'ota-1_0_0', type: 'boot_confirmed', firmwareVersion: '1.0.0' });
   }
   expect((await fleet.stores.commands.getCommand(ctx, unknown))?.error?.code).toBe('UNKNOWN_COMMAND');
   expect(live.every((d, i) => d.blinks === (i % 2 === 0 ? 2 : 0))).toBe(true);
@@ -299,6 +332,10 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
   await o.goOffline(awayIds);
   await wait(() => away.every((d) => !d.agent.online), 'the devices to go offline');
   const offlineAt = clock.now();
+  // Sent before the monitor noticed: published to nobody (clean sessions), so they stay `sent`.
+  const lost: string[] = [];
+  for (const id of awayIds) lost.push(await send(id, 'sensor_read'));
+  for (const c of lost) expect(await statusOf(c)).toBe('sent');
   await step(2); // the monitor stops counting them online
   expect(awayIds.every((id) => !fleet.health.isOnline(TENANT, id))).toBe(true);
   // The configuration changes twice while they are away (for the whole fleet), and commands are sent to them.
@@ -331,6 +368,11 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     for (const c of queued) if ((await statusOf(c)) !== 'succeeded') return false;
     return true;
   }, 'the queued commands acknowledged');
+  // The service sends the unacknowledged ones again when it hears from the device: they run too.
+  await wait(async () => {
+    for (const c of lost) if ((await statusOf(c)) !== 'succeeded') return false;
+    return true;
+  }, 'the lost commands sent again and acknowledged');
   await wait(() => everyShadow((s) => s.state.delta === undefined && s.state.reported?.['alarmThresholdC'] === 32, awayIds), 'the returning devices to report the newest configuration');
   expect(away.every((d) => d.blinks === 3 + (liveIds.indexOf(d.agent.deviceId) % 2 === 0 ? 2 : 0))).toBe(true);
   // A broker that redelivers the first of the missed deltas late: it is older than what the device applied, and dropped.
@@ -369,7 +411,11 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     if (summary?.state !== 'aborted') return false;
     const rollbacks = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, limit: 1000 })).items;
     return rollbacks.every((x) => x.status === 'succeeded') && canaryIds.every(ranOld);
-  }, 'the abort and the rollback of fw-2-0-0', 30);
+  }, 'the abort and the rollback of fw-2-0-0', 30, async () => ({
+    summary: await fleet.rollouts.get(ctx, 'fw-2-0-0'),
+    rollbacks: (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, limit: 1000 })).items.filter((x) => x.status !== 'succeeded').slice(0, 10).map((x) => [x.deviceId, x.status, x.statusDetails]),
+    notOld: canaryIds.filter((id) => !ranOld(id)).slice(0, 10),
+  }));
   summary = (await fleet.rollouts.get(ctx, 'fw-2-0-0')) as RolloutSummary;
   const committed = canaryIds.filter((id) => jobs.get(id)?.some((r) => r.jobId === 'fw-2-0-0' && r.type === 'boot_confirmed') === true);
   const selfRolledBack = canaryIds.filter((id) => jobs.get(id)?.some((r) => r.jobId === 'fw-2-0-0' && r.type === 'rolled_back') === true);
@@ -400,7 +446,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     expect(history(id)).toEqual(rollbackJobs.some((j) => j.deviceId === id) ? [...rolledBack, 'fw-2-0-0:rollback:boot_confirmed@1.0.0'] : rolledBack);
   }
   // Nothing beyond the canary was sent the bad image.
-  expect(liveIds.filter((id) => !canaryIds.includes(id)).every((id) => jobs.get(id) === undefined)).toBe(true);
+  expect(liveIds.filter((id) => !canaryIds.includes(id)).every((id) => rolloutReports(id).length === 0)).toBe(true);
   await stepUntil(async () => {
     const rows = await fleet.registry.all(ctx);
     return rows.every((r) => r.firmwareVersion === '1.0.0');
@@ -454,7 +500,7 @@ export async function runFleetStory(o: FleetStoryOptions): Promise<FleetStory> {
     provisioned: provisioning.accepted,
     refused: provisioning.refused,
     commands: byName,
-    offline: { devices: away.length, telemetryDropped: droppedAway, telemetryReceived: receivedAway, staleDropped: away.length, queuedCommands: queued.length },
+    offline: { devices: away.length, telemetryDropped: droppedAway, telemetryReceived: receivedAway, staleDropped: away.length, queuedCommands: queued.length, resentCommands: lost.length },
     telemetry: { receivedAtCatchUp: received, receivedInAll: checkTelemetry(), duplicates },
     badRollout: { canary, bootFailures: failing.length, committed: committed.length, failuresAtAbort: summary.abort?.failures ?? 0, rolledBack: stage0['rolled_back'] ?? 0, cancelled: stage0['cancelled'] ?? 0, rollbackJobs: rollbackJobs.length, state: summary.state, reason: summary.abort?.reason },
     goodRollout: { devices: done.devices, succeeded: done.counts.succeeded, state: done.state, stages: done.stages, fetchedOnReturn: sleepers.length },
