@@ -259,3 +259,50 @@ describe('RolloutController: refusals and isolation', () => {
     expect(r.devices[1]!.cancellations).toBe(1);
   });
 });
+
+describe('RolloutController: dispatch', () => {
+  it('a stage is dispatched many devices at a time, not one broker round trip after another', async () => {
+    rig = await rolloutRig();
+    const r = rig;
+    r.addImage('2.0.0');
+    await r.addDevices(300, () => 'ok');
+    // A backend whose publishes complete only on a later macrotask turn (a broker round trip), counting how many overlap.
+    const inner = new MemoryTransport({ broker: r.broker, clientId: 'slow-backend', queue: { maxMessages: 100_000 }, maxInFlight: 65_535 });
+    await inner.connect();
+    let open = 0;
+    let most = 0;
+    const slow = new Proxy(inner, {
+      get(target, key) {
+        if (key !== 'publish') {
+          const v = Reflect.get(target, key, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        }
+        return async (...args: Parameters<MemoryTransport['publish']>) => {
+          open++;
+          most = Math.max(most, open);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          try {
+            return await target.publish(...args);
+          } finally {
+            open--;
+          }
+        };
+      },
+    });
+    await r.controller.close();
+    const { RolloutController } = await import('../../src/cloud/index.js');
+    const c = new RolloutController({ transport: slow, jobs: r.stores.jobs, devices: r.stores.devices, catalog: r.catalog, clock: r.clock });
+    await c.start();
+    try {
+      const summary = await c.create(ctx, { rolloutId: 'fw-2-0-0', firmwareVersion: '2.0.0', stages: [{ percent: 100 }] });
+      expect(summary.counts.dispatched).toBe(300);
+      expect(most).toBeGreaterThanOrEqual(32);
+      expect(most).toBeLessThanOrEqual(64); // bounded: a stage of 10,000 does not open 10,000 publishes at once
+      await settle();
+      expect(r.devices.every((d) => d.received.length === 1)).toBe(true);
+    } finally {
+      await c.close();
+      await inner.close();
+    }
+  });
+});

@@ -54,7 +54,7 @@ describe('the device tier end to end on the memory broker', () => {
       // The canary (5 % by cohort): 51 devices, of which 18 fail to boot 2.0.0 and fall back by
       // themselves; the first failure reported aborts (1 of 51 > 0.1 %). The 48 jobs not reported on
       // yet are withdrawn; every canary device but the one known to have fallen back gets a rollback job.
-      badRollout: { canary: 51, bootFailures: 18, committed: 33, failuresAtAbort: 1, rolledBack: 1, cancelled: 48, rollbackJobs: 50, state: 'aborted', reason: 'stage 1 (5 %): 1 failure of 51 devices = 1.96 % > the 0.10 % abort threshold' },
+      badRollout: { canary: 51, bootFailures: 18, committed: 33, failuresAtAbort: 1, rolledBack: 18, cancelled: 0, rollbackJobs: 50, state: 'aborted', reason: 'stage 1 (5 %): 1 failure of 51 devices = 1.96 % > the 0.10 % abort threshold' },
       // 6 of the canary were away when the release started: they fetched their jobs when they came back.
       goodRollout: { devices: 995, succeeded: 995, state: 'completed', stages: 3, fetchedOnReturn: 6 },
       simulatedMinutes: 53,
