@@ -30,6 +30,8 @@ export type {
 export { loadMigrations, migrate, migrationsDir } from './migrate.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';
 export { OutboxRelay } from './outbox.js';
+export { LeaderElection, followLeader } from './leader.js';
+export type { DemotionReason, FollowLeaderOptions, LeaderElectionEvents, LeaderElectionOptions, LeaderRollouts } from './leader.js';
 export type { OutboxMessage, OutboxOptions, OutboxRelayOptions, RelayedMessage } from './outbox.js';
 export { PostgresShadowStore } from './shadow-store.js';
 export { PostgresDeviceStore } from './device-store.js';
