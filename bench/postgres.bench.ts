@@ -14,6 +14,9 @@ import { createDeviceSnapshot } from '../src/lifecycle/index.js';
 import { MemoryDeviceStore, MemoryShadowStore } from '../src/store/index.js';
 import { PostgresDeviceStore, PostgresShadowStore, migrate, openPgPool, pgliteDriver, type SqlDriver } from '../src/postgres/index.js';
 import type { ShadowStore } from '../src/store/shadow-store.js';
+import type { DeviceStore } from '../src/store/device-store.js';
+import { ShadowService } from '../src/cloud/shadow-service.js';
+import { MemoryBroker, MemoryTransport } from '../src/memory.js';
 import type { ShadowDocument } from '../src/shadow/types.js';
 import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
 import { fmt, printTable, time } from './lib.js';
@@ -59,20 +62,102 @@ async function casRate(store: ShadowStore, ms: number, prefix: string): Promise<
   return { rate: done / ((performance.now() - start) / 1000), conflicts };
 }
 
+const E2E_THINGS = 256;
+const E2E_IN_FLIGHT = 4;
+const E2E_MS = 4000;
+
+/**
+ * Shadow updates end to end: E2E_THINGS devices on a MemoryBroker each keep E2E_IN_FLIGHT update
+ * requests (a 20-leaf reported section) in flight to one ShadowService; a request counts when its
+ * update/accepted arrives. Returns updates/s and the p50/p99 request-to-accepted latency.
+ */
+async function e2eRate(shadows: ShadowStore, devicesStore: DeviceStore, prefix: string, ms: number): Promise<{ rate: number; p50: number; p99: number; rejected: number }> {
+  const broker = new MemoryBroker();
+  const backend = new MemoryTransport({ broker, clientId: `svc-${prefix}`, queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+  await backend.connect();
+  const service = new ShadowService({ transport: backend, shadows, devices: devicesStore });
+  let failures = 0;
+  service.on('error', () => void failures++);
+  await service.start();
+  const things = Array.from({ length: E2E_THINGS }, (_, i) => `${prefix}-${i}`);
+  for (const t of things) await devicesStore.create(ACME, createDeviceSnapshot({ deviceId: t, tenantId: 'acme', now: 1 }));
+  const client = new MemoryTransport({ broker, clientId: `dev-${prefix}`, queue: { maxMessages: 1_000_000 }, maxInFlight: 65_535 });
+  await client.connect();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let done = 0;
+  let rejected = 0;
+  let running = true;
+  let seq = 0;
+  const send = (thing: string): void => {
+    const token = `${thing}:${seq++}`;
+    const reported: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) reported[`sensor${i}`] = seq + i;
+    sentAt.set(token, performance.now());
+    void client.publish(`$aws/things/${thing}/shadow/update`, JSON.stringify({ state: { reported }, clientToken: token }), { qos: 1 });
+  };
+  const answered = (payload: Uint8Array, ok: boolean): void => {
+    const token = (JSON.parse(new TextDecoder().decode(payload)) as { clientToken: string }).clientToken;
+    const t = sentAt.get(token);
+    if (t === undefined) return;
+    sentAt.delete(token);
+    if (ok) {
+      done++;
+      latencies.push(performance.now() - t);
+    } else rejected++;
+    // The next request of this device on a later turn of the event loop: with the memory stores
+    // everything else resolves in microtasks, and the measuring timer would never fire.
+    const thing = token.slice(0, token.lastIndexOf(':'));
+    if (running) setImmediate(() => running && send(thing));
+  };
+  await client.subscribe('$aws/things/+/shadow/update/accepted', (m) => answered(m.payload, true), { qos: 1 });
+  await client.subscribe('$aws/things/+/shadow/update/rejected', (m) => answered(m.payload, false), { qos: 1 });
+  // Warm-up: one update per thing (creates every shadow), then the measured window.
+  for (const t of things) send(t);
+  while (done + rejected < things.length) await new Promise((r) => setTimeout(r, 5));
+  done = 0;
+  latencies.length = 0;
+  const start = performance.now();
+  for (let k = 1; k < E2E_IN_FLIGHT; k++) for (const t of things) send(t);
+  for (const t of things) send(t);
+  await new Promise((r) => setTimeout(r, ms));
+  running = false;
+  const rate = done / ((performance.now() - start) / 1000);
+  while (sentAt.size > 0) await new Promise((r) => setTimeout(r, 5));
+  await service.stop();
+  await client.close();
+  await backend.close();
+  if (failures > 0) throw new Error(`${failures} service failures during the end-to-end run`);
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rate, p50: pct(0.5), p99: pct(0.99), rejected };
+}
+
 function devices(n: number, prefix: string): ReturnType<typeof createDeviceSnapshot>[] {
   return Array.from({ length: n }, (_, i) => ({ ...createDeviceSnapshot({ deviceId: `${prefix}-${String(i).padStart(6, '0')}`, tenantId: 'acme', now: 1 }), firmwareVersion: '1.0.0', tags: ['fleet'] }));
 }
 
+interface E2eRow {
+  readonly store: string;
+  readonly r: { rate: number; p50: number; p99: number; rejected: number };
+}
+
 export async function run(): Promise<void> {
+  // FLEETKIT_BENCH_PART=e2e runs only the end-to-end ShadowService comparison.
+  const only = process.env.FLEETKIT_BENCH_PART;
   const rows: Record<string, string>[] = [];
+  const e2e: E2eRow[] = [];
   const memory = await casRate(new MemoryShadowStore(), CAS_MS, 'mem');
   rows.push({ store: 'memory (baseline)', 'CAS updates/s': fmt(memory.rate), 'vs memory': '1×', note: `${THINGS} things in parallel` });
+  e2e.push({ store: 'memory stores (baseline)', r: await e2eRate(new MemoryShadowStore(), new MemoryDeviceStore(), 'mem', E2E_MS) });
 
   const lite = new PGlite();
   await migrate(pgliteDriver(lite));
   const liteDriver = pgliteDriver(lite, { role: 'fleetkit_app' });
-  const pglite = await casRate(new PostgresShadowStore(liteDriver), CAS_MS, 'lite');
-  rows.push({ store: 'PGlite (in memory)', 'CAS updates/s': fmt(pglite.rate), 'vs memory': `${(pglite.rate / memory.rate).toFixed(4)}×`, note: 'one transaction at a time, in-process' });
+  if (only !== 'e2e') {
+    const pglite = await casRate(new PostgresShadowStore(liteDriver), CAS_MS, 'lite');
+    rows.push({ store: 'PGlite (in memory)', 'CAS updates/s': fmt(pglite.rate), 'vs memory': `${(pglite.rate / memory.rate).toFixed(4)}×`, note: 'one transaction at a time, in-process' });
+  }
 
   if (findPostgresBin() === undefined) {
     console.warn('\n⚠ NOTICE: PostgreSQL server binaries not found: skipping the server figures (apt-get install -y postgresql)\n');
@@ -86,15 +171,28 @@ export async function run(): Promise<void> {
       await migrate(owner);
       await owner.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fleetkit_bench_app') THEN CREATE ROLE fleetkit_bench_app LOGIN IN ROLE fleetkit_app; END IF; END $$;");
       app = await openPgPool({ url: `postgres://fleetkit_bench_app@127.0.0.1:${server.port}/bench`, max: 16 });
-      const pg = await casRate(new PostgresShadowStore(app), CAS_MS, 'pg');
-      rows.push({ store: 'PostgreSQL 15 server (pg, pool 16)', 'CAS updates/s': fmt(pg.rate), 'vs memory': `${(pg.rate / memory.rate).toFixed(4)}×`, note: 'durable commits (fsync on), loopback' });
+      if (only !== 'e2e') {
+        const pg = await casRate(new PostgresShadowStore(app), CAS_MS, 'pg');
+        rows.push({ store: 'PostgreSQL 15 server (pg, pool 16)', 'CAS updates/s': fmt(pg.rate), 'vs memory': `${(pg.rate / memory.rate).toFixed(4)}×`, note: 'durable commits (fsync on), loopback' });
+      }
+      e2e.push({ store: 'PostgreSQL server, pool 16, one transaction per call', r: await e2eRate(new PostgresShadowStore(app), new PostgresDeviceStore(app), 'pg1', E2E_MS) });
+      e2e.push({ store: 'PostgreSQL server, pool 16, batched (batch: true)', r: await e2eRate(new PostgresShadowStore(app, { batch: true }), new PostgresDeviceStore(app, { batch: true }), 'pgb', E2E_MS) });
     } finally {
       await app?.close();
       await owner?.close();
       await server.dispose();
     }
   }
-  printTable(`Shadow compare-and-set, ${THINGS} things updated in parallel for ${CAS_MS / 1000} s (20-leaf documents)`, rows);
+  if (only !== 'e2e') printTable(`Shadow compare-and-set, ${THINGS} things updated in parallel for ${CAS_MS / 1000} s (20-leaf documents)`, rows);
+  const base = e2e[0]!.r.rate;
+  printTable(
+    `Shadow updates end to end through ShadowService (MemoryBroker, ${E2E_THINGS} devices × ${E2E_IN_FLIGHT} requests in flight, ${E2E_MS / 1000} s; PostgreSQL with durable commits)`,
+    e2e.map(({ store, r }) => ({ store, 'updates/s': fmt(r.rate), 'vs memory': `${(r.rate / base).toFixed(3)}×`, 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1), rejected: fmt(r.rejected) })),
+  );
+  if (only === 'e2e') {
+    await lite.close();
+    return;
+  }
 
   const memDevices = new MemoryDeviceStore();
   const memList = devices(REGISTRY, 'm');
