@@ -261,6 +261,9 @@ export function leaderSuite(label: string, open: () => Promise<LeaderDatabase>):
         expect(isFleetError(e, 'INVALID_ARGUMENT')).toBe(true);
       }
       expect(() => followLeader({} as LeaderElection, {})).toThrow(/LeaderElection/);
+      for (const pollEveryMs of [0, 1.5, -1]) {
+        expect(() => new OutboxRelay(db.app, { publish: async () => undefined, pollEveryMs })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error);
+      }
     });
   });
 }
