@@ -10,7 +10,7 @@ import { FleetError, isFleetError } from '../errors.js';
 export interface BatchOptions {
   /** Most calls in one batch (one transaction). @defaultValue 128 */
   readonly maxSize?: number;
-  /** Batches of one kind in flight at once (each holds one pooled connection). @defaultValue 4 */
+  /** Batches of one kind in flight at once (each holds one pooled connection). @defaultValue 2 */
   readonly concurrency?: number;
 }
 
@@ -26,7 +26,7 @@ export function resolveBatch(api: string, batch: boolean | BatchOptions | undefi
   const o: BatchOptions = batch === true ? {} : batch;
   if (typeof o !== 'object' || o === null) throw new FleetError('INVALID_ARGUMENT', `${api}: batch must be true, false or { maxSize?, concurrency? }`, { status: 400 });
   const maxSize = o.maxSize ?? 128;
-  const concurrency = o.concurrency ?? 4;
+  const concurrency = o.concurrency ?? 2;
   if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > 10_000) throw new FleetError('INVALID_ARGUMENT', `${api}: batch.maxSize must be an integer from 1 to 10000, got ${String(maxSize)}`, { status: 400 });
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new FleetError('INVALID_ARGUMENT', `${api}: batch.concurrency must be an integer from 1 to 64, got ${String(concurrency)}`, { status: 400 });
   return { maxSize, concurrency };
