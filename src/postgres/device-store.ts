@@ -11,8 +11,19 @@ import { caSchema, deviceInputSchema } from '../store/memory/memory-device-store
 import { decodeCursor, listOptions, pageLimit, type Page, type PageOptions } from '../store/page.js';
 import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
 import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
+import { Batcher, resolveBatch, type BatchOptions, type Settled } from './batcher.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
 import { Where, asArray, fromJson, inTenant, int, sqlPage, toJson } from './sql-common.js';
+
+/** Options of {@link PostgresDeviceStore}. */
+export interface PostgresDeviceStoreOptions {
+  /**
+   * Batch concurrent `locate` calls (the registry look-up of every shadow request): those that
+   * arrive while earlier ones are in flight go together in one transaction.
+   * @defaultValue false
+   */
+  readonly batch?: boolean | BatchOptions;
+}
 
 interface DeviceRow {
   owner: string | null;
@@ -34,10 +45,16 @@ interface DeviceRow {
  */
 export class PostgresDeviceStore implements DeviceStore {
   readonly #db: SqlDriver;
+  readonly #locates: Batcher<string, DeviceLocation | undefined> | undefined;
 
-  /** @param driver - the database (see `openPGlite`, `openPgPool`); migrated with `migrate` */
-  constructor(driver: SqlDriver) {
+  /**
+   * @param driver - the database (see `openPGlite`, `openPgPool`); migrated with `migrate`
+   * @param options - `batch`: batch concurrent `locate` calls (see {@link PostgresDeviceStoreOptions})
+   */
+  constructor(driver: SqlDriver, options: PostgresDeviceStoreOptions = {}) {
     this.#db = driver;
+    const batch = resolveBatch('new PostgresDeviceStore', options?.batch);
+    this.#locates = batch === undefined ? undefined : new Batcher(batch, () => '', (_, ids) => this.#locateMany(ids), (id) => this.#locateOne(id));
   }
 
   /** {@inheritDoc DeviceStore.create} */
@@ -155,6 +172,11 @@ export class PostgresDeviceStore implements DeviceStore {
   /** {@inheritDoc DeviceStore.locate} */
   async locate(deviceId: string): Promise<DeviceLocation | undefined> {
     if (typeof deviceId !== 'string' || deviceId.length === 0 || deviceId.length > 128) return undefined;
+    if (this.#locates !== undefined) return this.#locates.submit(deviceId);
+    return this.#locateOne(deviceId);
+  }
+
+  async #locateOne(deviceId: string): Promise<DeviceLocation | undefined> {
     return this.#db.transaction(async (tx) => {
       const owner = await this.#owner(tx, deviceId);
       if (owner === undefined) return undefined;
@@ -362,6 +384,26 @@ export class PostgresDeviceStore implements DeviceStore {
         ? await tx.query('DELETE FROM fleetkit_nonces WHERE tenant_id = $1 AND at < $2', [tenantId, before])
         : await tx.query('DELETE FROM fleetkit_nonces WHERE tenant_id = $1', [tenantId]);
       return r.rowCount;
+    });
+  }
+
+  // Several locates in one transaction: the directory once, then each owning tenant's rows with
+  // that tenant set (row-level security), one statement per tenant.
+  async #locateMany(ids: readonly string[]): Promise<Settled<DeviceLocation | undefined>[]> {
+    return this.#db.transaction(async (tx) => {
+      const owners = (await tx.query<{ device_id: string; tenant_id: string }>('SELECT device_id, tenant_id FROM fleetkit_device_directory WHERE device_id = ANY($1::text[])', [[...new Set(ids)]])).rows;
+      const byTenant = new Map<string, string[]>();
+      for (const o of owners) byTenant.set(o.tenant_id, [...(byTenant.get(o.tenant_id) ?? []), o.device_id]);
+      const found = new Map<string, DeviceLocation>();
+      for (const [tenantId, devices] of byTenant) {
+        await tx.query("SELECT set_config('fleetkit.tenant_id', $1, true)", [tenantId]);
+        const rows = (await tx.query<{ device_id: string; state: LifecycleState }>('SELECT device_id, state FROM fleetkit_devices WHERE device_id = ANY($1::text[])', [devices])).rows;
+        for (const r of rows) found.set(r.device_id, { tenantId, state: r.state });
+      }
+      return ids.map((id): Settled<DeviceLocation | undefined> => {
+        const location = found.get(id);
+        return { ok: true, value: location === undefined ? undefined : { ...location } };
+      });
     });
   }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { BatchOptions } from './batcher.js';
 import type { SqlDriver } from './driver.js';
 import { PostgresAuditLog } from './audit-log.js';
 import { PostgresCommandStore } from './command-store.js';
@@ -30,9 +31,14 @@ export type {
 export { loadMigrations, migrate, migrationsDir } from './migrate.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';
 export { OutboxRelay } from './outbox.js';
+export { LeaderElection, followLeader } from './leader.js';
+export type { DemotionReason, FollowLeaderOptions, LeaderElectionEvents, LeaderElectionOptions, LeaderRollouts } from './leader.js';
 export type { OutboxMessage, OutboxOptions, OutboxRelayOptions, RelayedMessage } from './outbox.js';
 export { PostgresShadowStore } from './shadow-store.js';
+export type { PostgresShadowStoreOptions } from './shadow-store.js';
 export { PostgresDeviceStore } from './device-store.js';
+export type { PostgresDeviceStoreOptions } from './device-store.js';
+export type { BatchOptions } from './batcher.js';
 export { PostgresJobStore } from './job-store.js';
 export { PostgresCommandStore } from './command-store.js';
 export { PostgresAuditLog } from './audit-log.js';
@@ -88,6 +94,16 @@ export interface PostgresStores {
   readonly audit: PostgresAuditLog;
 }
 
+/** Options of {@link createPostgresStores}. */
+export interface PostgresStoresOptions {
+  /**
+   * Batch concurrent shadow reads and compare-and-sets and device look-ups (`locate`) into one
+   * transaction per batch — the shadow request path of `ShadowService`. Worth it against a
+   * server under load; see docs/postgres.md. @defaultValue false
+   */
+  readonly batch?: boolean | BatchOptions;
+}
+
 /**
  * Every store on one driver (migrate the database first).
  *
@@ -99,10 +115,11 @@ export interface PostgresStores {
  * const stores = createPostgresStores(driver);
  * ```
  */
-export function createPostgresStores(driver: SqlDriver): PostgresStores {
+export function createPostgresStores(driver: SqlDriver, options: PostgresStoresOptions = {}): PostgresStores {
+  const batch = options?.batch === undefined ? {} : { batch: options.batch };
   return {
-    shadows: new PostgresShadowStore(driver),
-    devices: new PostgresDeviceStore(driver),
+    shadows: new PostgresShadowStore(driver, batch),
+    devices: new PostgresDeviceStore(driver, batch),
     jobs: new PostgresJobStore(driver),
     commands: new PostgresCommandStore(driver),
     audit: new PostgresAuditLog(driver),

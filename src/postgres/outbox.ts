@@ -2,6 +2,7 @@
  * The transactional outbox: messages that must leave the process after a state change are
  * written in the same transaction as the change, and a relay publishes them afterwards.
  */
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { FleetError } from '../errors.js';
 import type { SqlDriver, SqlExecutor } from './driver.js';
 import { int } from './sql-common.js';
@@ -66,6 +67,12 @@ export interface OutboxRelayOptions {
   readonly publish: (message: RelayedMessage) => Promise<void>;
   /** Most messages per batch (one transaction). @defaultValue 500 */
   readonly batchSize?: number;
+  /** The clock {@link OutboxRelay.start}'s polling runs on. @defaultValue `systemClock` */
+  readonly clock?: Clock;
+  /** How long {@link OutboxRelay.start} waits after finding the outbox empty or failing (ms). @defaultValue 100 */
+  readonly pollEveryMs?: number;
+  /** Called with a failed batch while running (the batch stays unsent and is tried again). */
+  readonly onError?: (error: unknown) => void;
 }
 
 /**
@@ -89,6 +96,13 @@ export class OutboxRelay {
   readonly #db: SqlDriver;
   readonly #publish: (message: RelayedMessage) => Promise<void>;
   readonly #batch: number;
+  readonly #clock: Clock;
+  readonly #poll: number;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #timer: TimerHandle | undefined;
+  #wake: (() => void) | undefined;
 
   /**
    * @param driver - the database, as a member of `fleetkit_relay`
@@ -98,9 +112,58 @@ export class OutboxRelay {
     if (typeof options?.publish !== 'function') throw new FleetError('INVALID_ARGUMENT', 'OutboxRelay: pass { publish: (message) => Promise<void> }', { status: 400 });
     const batch = options.batchSize ?? 500;
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new FleetError('INVALID_ARGUMENT', `OutboxRelay: batchSize must be an integer from 1 to 10000, got ${String(batch)}`, { status: 400 });
+    const poll = options.pollEveryMs ?? 100;
+    if (!Number.isInteger(poll) || poll < 1) throw new FleetError('INVALID_ARGUMENT', `OutboxRelay: pollEveryMs must be an integer ≥ 1, got ${String(poll)}`, { status: 400 });
     this.#db = driver;
     this.#publish = options.publish;
     this.#batch = batch;
+    this.#clock = options.clock ?? systemClock;
+    this.#poll = poll;
+    this.#onError = options.onError;
+  }
+
+  /** Whether {@link start} is running the relay. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Relays continuously: a batch after a full batch at once, otherwise every `pollEveryMs` on the
+   * clock (also after a failure, reported to `onError`). Idempotent. Run it on one instance (the
+   * leader, see `followLeader`); two running relays are safe (`SKIP LOCKED`) but compete.
+   */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#cycle();
+  }
+
+  /** Stops relaying and waits for the batch in progress. Idempotent. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #cycle(): Promise<void> {
+    while (this.#running) {
+      let n = 0;
+      try {
+        n = await this.relayOnce();
+      } catch (e) {
+        this.#onError?.(e);
+      }
+      if (!this.#running) return;
+      if (n >= this.#batch) continue;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        this.#timer = this.#clock.setTimeout(resolve, this.#poll);
+      });
+      this.#wake = undefined;
+      this.#timer = undefined;
+    }
   }
 
   /** Publishes one batch of unsent messages; resolves to how many were published and marked sent. */

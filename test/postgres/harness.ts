@@ -68,5 +68,13 @@ export function storeContracts(label: string, open: SuiteDatabaseFactory, numRun
   suite(`${label} audit`, open, (d) => new PostgresAuditLog(d), (f) => auditLogContract(f, { ...seedless, name: `PostgresAuditLog (${label}) passes the AuditLog contract` }));
 }
 
+/** Registers the contract suites of the stores that batch (shadows, devices) with `batch` on. */
+export function batchedStoreContracts(label: string, open: SuiteDatabaseFactory, numRuns: number): void {
+  const seedless = { numRuns };
+  const batch = { maxSize: 16, concurrency: 2 };
+  suite(`${label} batched shadows`, open, (d) => new PostgresShadowStore(d, { batch }), (f) => shadowStoreContract(f, { ...seedless, name: `PostgresShadowStore (${label}, batch) passes the ShadowStore contract` }));
+  suite(`${label} batched devices`, open, (d) => new PostgresDeviceStore(d, { batch }), (f) => deviceStoreContract(f, { ...seedless, name: `PostgresDeviceStore (${label}, batch) passes the DeviceStore contract` }));
+}
+
 /** @internal Re-exported for the test files. */
 export { migrate };
