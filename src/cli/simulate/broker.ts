@@ -24,6 +24,8 @@ export interface SimulationBroker {
   transport(clientId: string, backend?: boolean): Promise<Transport>;
   /** Messages published through every transport made here. */
   readonly published: () => number;
+  /** Publishes of backend transports still waiting for their acknowledgement. */
+  readonly backendInFlight: () => number;
   /** Closes the broker (when it is ours). */
   close(): Promise<void>;
 }
@@ -33,16 +35,28 @@ export class BrokerUnavailableError extends Error {
   override readonly name = 'BrokerUnavailableError';
 }
 
-function counting(t: Transport, counter: { n: number }): Transport {
+/** Publishes counted (all transports) and not yet acknowledged (backend transports). */
+interface Counter {
+  n: number;
+  backendInFlight: number;
+}
+
+function counting(t: Transport, counter: Counter, backend: boolean): Transport {
   const publish = t.publish.bind(t);
   t.publish = (topic, payload, options) => {
     counter.n++;
-    return publish(topic, payload, options);
+    const sent = publish(topic, payload, options);
+    if (backend) {
+      counter.backendInFlight++;
+      const done = (): void => void counter.backendInFlight--;
+      sent.then(done, done);
+    }
+    return sent;
   };
   return t;
 }
 
-async function mqttTransports(url: string, tls: { ca?: string; cert?: string; key?: string }, counter: { n: number }): Promise<(clientId: string, backend?: boolean, probe?: boolean) => Promise<Transport>> {
+async function mqttTransports(url: string, tls: { ca?: string; cert?: string; key?: string }, counter: Counter): Promise<(clientId: string, backend?: boolean, probe?: boolean) => Promise<Transport>> {
   let MqttTransport: typeof import('../../transport/mqtt-transport.js').MqttTransport;
   try {
     ({ MqttTransport } = await import('../../transport/mqtt-transport.js'));
@@ -77,18 +91,20 @@ async function mqttTransports(url: string, tls: { ca?: string; cert?: string; ke
         ...(secureContext === undefined ? {} : { tls: { secureContext } }),
       }),
       counter,
+      backend,
     );
 }
 
 /** Opens the broker of `choice`; throws {@link BrokerUnavailableError} when it cannot. */
 export async function openBroker(choice: BrokerChoice): Promise<SimulationBroker> {
-  const counter = { n: 0 };
+  const counter: Counter = { n: 0, backendInFlight: 0 };
   if (choice.kind === 'memory') {
     const broker = new MemoryBroker();
     return {
       label: 'memory (in-process MemoryBroker)',
-      transport: async (clientId, backend = false) => counting(new MemoryTransport({ broker, clientId, queue: { maxMessages: backend ? 2_000_000 : 200_000 }, maxInFlight: backend ? 65_535 : 10_000 }), counter),
+      transport: async (clientId, backend = false) => counting(new MemoryTransport({ broker, clientId, queue: { maxMessages: backend ? 2_000_000 : 200_000 }, maxInFlight: backend ? 65_535 : 10_000 }), counter, backend),
       published: () => counter.n,
+      backendInFlight: () => counter.backendInFlight,
       close: async () => undefined,
     };
   }
@@ -104,7 +120,7 @@ export async function openBroker(choice: BrokerChoice): Promise<SimulationBroker
     }
     await probe.close().catch(() => undefined);
     counter.n = 0;
-    return { label: choice.url, transport: make, published: () => counter.n, close: async () => undefined };
+    return { label: choice.url, transport: make, published: () => counter.n, backendInFlight: () => counter.backendInFlight, close: async () => undefined };
   }
   // The embedded aedes broker: an optional peer dependency, loaded only here.
   let Aedes: typeof import('aedes').Aedes;
@@ -131,6 +147,7 @@ export async function openBroker(choice: BrokerChoice): Promise<SimulationBroker
     label: `aedes (embedded) ${url}`,
     transport: make,
     published: () => counter.n,
+    backendInFlight: () => counter.backendInFlight,
     close: async () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

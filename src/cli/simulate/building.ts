@@ -14,7 +14,7 @@ import { GatewayConnection, type GatewayChild } from '../../device/gateway.js';
 import { provision } from '../../device/provisioning-client.js';
 import { seededRandom, type RandomSource } from '../../device/random.js';
 import { isFleetError } from '../../errors.js';
-import { addSample, EMPTY_AGGREGATE, type Aggregate } from '../../fog/aggregate.js';
+import { EMPTY_AGGREGATE, mergeAggregates, type Aggregate } from '../../fog/aggregate.js';
 import { computeEnrollmentProof, deriveDeviceKey } from '../../lifecycle/symmetric-key.js';
 import { jsonCodec } from '../../protocol/codec.js';
 import { firmwareSigningInput, jobDocumentWireSchema, type ActiveJobDocument } from '../../protocol/job-wire.js';
@@ -53,8 +53,8 @@ export interface BuildingContext {
   readonly signingKey: KeyObject;
   /** The release whose post-boot check fails on the flagged sensors. */
   readonly buggyVersion: string;
-  /** Called for every job document a sensor received (the simulation counts them to know when to step). */
-  readonly onJobDocument: () => void;
+  /** Called for every job document a sensor received (the simulation waits for them before it steps). */
+  readonly onJobDocument: (deviceId: string, jobId: string) => void;
 }
 
 /** A job a sensor received and will answer on the gateway's next tick. */
@@ -206,7 +206,7 @@ export class Building {
       const doc = jobDocumentWireSchema.safeParse(jsonCodec.decode(m.payload));
       if (!doc.success || doc.data.status === 'cancelled') return;
       this.#jobs.push({ sensor: i, doc: doc.data as ActiveJobDocument });
-      this.#ctx.onJobDocument();
+      this.#ctx.onJobDocument(this.ids[i] as string, doc.data.jobId);
     }
   }
 
@@ -220,26 +220,32 @@ export class Building {
   }
 
   /**
-   * Advances the sensors' model to now: batteries drain, the gateway reads every live sensor once
-   * and folds the reading into the window's fog aggregates. A replaced battery is back at 100 %.
+   * Advances the sensors' model to now: batteries drain, the gateway polls every sensor in service
+   * once and folds the poll into the window's fog aggregates (the poll's own summary, merged with
+   * the fog core's `mergeAggregates`). A replaced battery is back at 100 %.
    */
   sample(hour: number): void {
     this.#hour = hour;
     const now = this.#ctx.clock.now();
     const hours = (now - this.#lastAt) / 3_600_000;
     this.#lastAt = now;
+    const t = new Poll();
+    const b = new Poll();
     for (let i = 0; i < this.ids.length; i++) {
       if (!this.#alive(i, hour)) continue;
       const f = this.flags[i] ?? 0;
-      let b = (this.battery[i] ?? 0) - (this.drain[i] ?? 0) * hours;
+      let level = (this.battery[i] ?? 0) - (this.drain[i] ?? 0) * hours;
       if ((f & SENSOR.BATTERY_REPLACED) !== 0 && hour === 40) {
-        b = 100;
+        level = 100;
         this.drain[i] = 0.01;
       }
-      this.battery[i] = Math.max(0, b);
-      this.#temperature = addSample(this.#temperature, 19 + this.#random() * 6, now);
-      this.#batteryAgg = addSample(this.#batteryAgg, this.battery[i] ?? 0, now);
+      level = Math.max(0, level);
+      this.battery[i] = level;
+      t.add(19 + this.#random() * 6);
+      b.add(level);
     }
+    this.#temperature = mergeAggregates(this.#temperature, t.aggregate(now));
+    this.#batteryAgg = mergeAggregates(this.#batteryAgg, b.aggregate(now));
   }
 
   /** The gateway's own heartbeat and one summary of the building for the window; resets the window. */
@@ -337,6 +343,32 @@ export class Building {
   /** Closes every view and the shared connection. */
   async close(): Promise<void> {
     await this.gateway.close().catch((e: unknown) => (isFleetError(e) ? undefined : undefined));
+  }
+}
+
+/** One poll of a building's sensors: Welford's running moments over plain numbers. */
+class Poll {
+  count = 0;
+  mean = 0;
+  m2 = 0;
+  min = Infinity;
+  max = -Infinity;
+  last = 0;
+
+  add(v: number): void {
+    this.count++;
+    const d = v - this.mean;
+    this.mean += d / this.count;
+    this.m2 += d * (v - this.mean);
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.last = v;
+  }
+
+  /** The poll as a fog aggregate (all readings taken at `at`). */
+  aggregate(at: number): Aggregate {
+    if (this.count === 0) return EMPTY_AGGREGATE;
+    return { count: this.count, min: this.min, max: this.max, mean: this.mean, m2: this.m2, last: this.last, lastAt: at };
   }
 }
 

@@ -10,7 +10,7 @@ import { BrokerUnavailableError, type BrokerChoice } from './broker.js';
 import { createProgress, type ProgressView } from './progress.js';
 import { renderSimulationReport } from './report.js';
 import { formatSummary, reportData } from './summary.js';
-import { runSimulation, type SimulationOptions } from './simulation.js';
+import { runSimulation, type ProgressEvent, type SimulationOptions } from './simulation.js';
 
 const HELP = [
   'Usage: fleetkit simulate [options]',
@@ -26,6 +26,9 @@ const HELP = [
   '  --seed <n>           seed of every draw; the same seed gives the same summary (default 1)',
   '  --time-scale <x>     simulated time per wall-clock time during the soak (default 100000;',
   '                       0 = as fast as possible)',
+  '  --wire-share <x>     share of sensors (0–1) with their own cloud traffic through their gateway;',
+  '                       the others are modeled by their gateway (default 1 up to 5,000 sensors,',
+  '                       else 0.1; sensors that play a part in the story are always on the wire)',
   '  --broker <url>       a broker instead of the embedded one: mqtt://host:port, mqtts://host:port',
   '  --ca <file>          CA certificate of an mqtts:// broker',
   '  --cert <file>        client certificate for an mqtts:// broker (mutual TLS)',
@@ -59,6 +62,7 @@ export function simulateOptions(args: readonly string[]): { options: Omit<Simula
       buildings: { type: 'string' },
       seed: { type: 'string' },
       'time-scale': { type: 'string' },
+      'wire-share': { type: 'string' },
       broker: { type: 'string' },
       ca: { type: 'string' },
       cert: { type: 'string' },
@@ -80,6 +84,11 @@ export function simulateOptions(args: readonly string[]): { options: Omit<Simula
     timeScale = Number(values['time-scale']);
     if (!Number.isFinite(timeScale) || timeScale < 0) throw new UsageError(`simulate: --time-scale must be a number ≥ 0 (0 = as fast as possible), got "${values['time-scale']}"`, { problems: [{ flag: '--time-scale', message: 'a number ≥ 0' }] });
   }
+  let wireShare: number | undefined;
+  if (values['wire-share'] !== undefined) {
+    wireShare = Number(values['wire-share'].replace(/%$/, '')) / (values['wire-share'].endsWith('%') ? 100 : 1);
+    if (values['wire-share'].trim() === '' || !Number.isFinite(wireShare) || wireShare < 0 || wireShare > 1) throw new UsageError(`simulate: --wire-share must be a share from 0 to 1 (or 0 % to 100 %), got "${values['wire-share']}"`, { problems: [{ flag: '--wire-share', message: 'a share from 0 to 1' }] });
+  }
   if (values.transport !== undefined && values.transport !== 'memory') throw new UsageError(`simulate: --transport accepts only "memory" (the in-process broker), got "${values.transport}"`, { problems: [{ flag: '--transport', message: 'only "memory"' }] });
   if (values.transport !== undefined && values.broker !== undefined) throw new UsageError('simulate: pass either --broker or --transport memory, not both', { problems: [{ flag: '--broker', message: 'conflicts with --transport' }] });
   let broker: BrokerChoice = values.transport === 'memory' ? { kind: 'memory' } : { kind: 'embedded' };
@@ -91,7 +100,7 @@ export function simulateOptions(args: readonly string[]): { options: Omit<Simula
     if (values[flag] !== undefined && (broker.kind !== 'url' || !broker.url.startsWith('mqtts:'))) throw new UsageError(`simulate: --${flag} goes with --broker mqtts://…`, { problems: [{ flag: `--${flag}`, message: 'only with an mqtts:// broker' }] });
   }
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('simulate: --cert and --key go together (mutual TLS)', { problems: [{ flag: values.cert === undefined ? '--cert' : '--key', message: 'pass both' }] });
-  return { options: { devices, buildings, seed, timeScale, broker }, json: values.json === true, report: values.report, help: values.help === true };
+  return { options: { devices, buildings, seed, timeScale, broker, ...(wireShare === undefined ? {} : { wireShare }) }, json: values.json === true, report: values.report, help: values.help === true };
 }
 
 /** How the command meets the process: its signal, whether stderr is a terminal (overridable in tests). */
@@ -100,6 +109,8 @@ export interface SimulateEnvironment {
   readonly signal?: AbortSignal;
   /** True when stderr is a terminal: progress bars instead of plain lines. */
   readonly tty?: boolean;
+  /** Also told every progress event (tests use it to interrupt at a given phase). */
+  readonly onProgress?: (event: ProgressEvent) => void;
 }
 
 /** Runs `fleetkit simulate` with `args`; resolves to the exit code. */
@@ -116,7 +127,11 @@ export async function runSimulate(args: readonly string[], io: CliIo, env: Simul
   else env.signal?.addEventListener('abort', onSigint, { once: true });
   const view: ProgressView = await createProgress(io, env.tty ?? process.stderr.isTTY === true);
   try {
-    const { summary, series } = await runSimulation({ ...parsed.options, signal: controller.signal, onProgress: (e) => view.update(e) });
+    const { summary, series } = await runSimulation({ ...parsed.options, signal: controller.signal, onProgress: (e) => {
+        view.update(e);
+        env.onProgress?.(e);
+      },
+    });
     view.stop();
     if (parsed.report !== undefined) writeFileSync(parsed.report, renderSimulationReport(reportData(summary, series)));
     io.out(parsed.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));

@@ -320,12 +320,19 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       f.firmware.add(ctx, { version, url: `https://fw.example.com/room-sensor/${version}.bin`, sizeBytes: image.length, sha256, hardware: [HARDWARE], keyId: 'release-2026', ...signFirmware({ version, sizeBytes: image.length, sha256 }, firmwareKeys.privateKey) });
     }
 
-    let jobDocs = 0;
-    let dispatched = 0;
+    // Job documents published and not yet at their gateway (a document may arrive before the event).
+    const awaited = new Set<string>();
+    const arrived = new Set<string>();
     f.rollouts.on('job:dispatched', (e) => {
-      if (e.notified) dispatched++;
+      const key = `${e.deviceId} ${e.jobId}`;
+      if (e.notified && !arrived.has(key)) awaited.add(key);
     });
-    const bctx: BuildingContext = { tenantId: TENANT, clock, groupId: 'room-sensors', groupKey, signingKey: firmwareKeys.publicKey, buggyVersion: BUGGY, onJobDocument: () => void jobDocs++ };
+    const bctx: BuildingContext = { tenantId: TENANT, clock, groupId: 'room-sensors', groupKey, signingKey: firmwareKeys.publicKey, buggyVersion: BUGGY, onJobDocument: (deviceId, jobId) => {
+        const key = `${deviceId} ${jobId}`;
+        arrived.add(key);
+        awaited.delete(key);
+      },
+    };
 
     // ── provisioning ─────────────────────────────────────────────────────────────────────────
     begin('provisioning');
@@ -421,7 +428,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       await until(() => inbound.heartbeats >= target, 'the building summaries');
       if (h % HEARTBEAT_EVERY_H === 0) await relay(h);
       await idle();
-      await recordHealth();
+      // The fleet's health every 3 simulated hours (a registry-wide count) for the report.
+      if (h % 3 === 0) await recordHealth();
       progress(h, SOAK_HOURS, `${alerts.silent.size} flagged silent, ${alerts.recovered.size} recovered`);
       if (o.timeScale > 0) {
         const due = (h * HOUR) / o.timeScale - (performance.now() - soakWall);
@@ -459,8 +467,29 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
         const decided = st === undefined ? 0 : st.succeeded + st.failed + st.rolled_back + st.rejected;
         s.failureRate.push({ at: clock.now(), value: decided === 0 || st === undefined ? 0 : (st.failed + st.rolled_back + st.rejected) / decided });
       };
+      // The controller dispatches a stage's devices one by one (a store write and a publish each):
+      // each step waits until it has dispatched every device it started, then until the gateways
+      // have every document, so the story does not depend on how fast the machine is.
+      const dispatchedAll = async (): Promise<boolean> => {
+        // The controller dispatches device after device, awaiting each document's acknowledgement.
+        if (broker.backendInFlight() > 0) return false;
+        const r = await f.rollouts.get(ctx, rolloutId);
+        if (r === undefined || r.state !== 'running') return true;
+        for (let i = 0; i <= r.stage; i++) if ((r.byStage[i]?.pending ?? 0) > 0) return false;
+        return true;
+      };
+      const rollbacksInFlight = async (): Promise<{ total: number; open: number }> => {
+        const all = await f.rollouts.executions(ctx, rolloutId, { rollback: true, limit: 1 });
+        const open = await f.rollouts.executions(ctx, rolloutId, { rollback: true, status: ['pending', 'dispatched', 'in_progress'], limit: 1 });
+        return { total: all.items.length, open: open.items.length };
+      };
+      let abortedAt: number | undefined;
       for (let step = 0; step < 500; step++) {
-        await until(() => jobDocs >= dispatched, 'the job documents');
+        for (let i = 0; !(await dispatchedAll()); i++) {
+          if (o.signal?.aborted === true) throw new Interrupted();
+          await (i < 20 ? turn() : sleep(2));
+        }
+        await until(() => awaited.size === 0, 'the job documents');
         const target = inbound.statuses;
         const sent = (await Promise.all(buildings.map((b) => b.otaTick()))).reduce((a, n) => a + n, 0);
         await until(() => inbound.statuses >= target + sent, 'the job statuses');
@@ -469,8 +498,13 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
         if (summary === undefined) break;
         record(summary);
         progress(summary.counts.succeeded, summary.devices, `${summary.state}, stage ${summary.stage + 1}/${summary.stages}`);
-        const finished = summary.state !== 'running' && summary.state !== 'paused' && summary.state !== 'aborted';
-        if ((finished || summary.state === 'aborted') && buildings.every((b) => b.pendingJobs === 0) && jobDocs >= dispatched && (finished || step > 40)) break;
+        const quiet = buildings.every((b) => b.pendingJobs === 0) && awaited.size === 0;
+        if (summary.state === 'aborted') {
+          abortedAt ??= step;
+          // Aborted with rollback: done once the rollback jobs are created and all have finished.
+          const rb = await rollbacksInFlight();
+          if (quiet && rb.open === 0 && (rb.total > 0 || step - abortedAt > 12) && step - abortedAt >= 1) break;
+        } else if (summary.state !== 'running' && summary.state !== 'paused' && quiet) break;
         clock.advance(OTA_STEP_MS);
         await idle();
       }
@@ -497,7 +531,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
           const failed = st.failed + st.rolled_back + st.rejected;
           const decided = st.succeeded + failed;
           const targeted = Object.values(st).reduce((a, n) => a + n, 0);
-          return { name: stages[i]?.name ?? `stage ${i + 1}`, percent: percents[i] ?? 0, targeted, succeeded: st.succeeded, failed, failureRate: decided === 0 ? 0 : failed / decided, decision: decisions[i] ?? (targeted === 0 ? 'not started' : '') };
+          // The abort is told by its verdict: the reports that arrive with the deciding one come in any order.
+          const decision = r?.abort !== undefined && r.abort.stage === i ? `abort: ${r.abort.reason}` : (decisions[i] ?? '');
+          return { name: stages[i]?.name ?? `stage ${i + 1}`, percent: percents[i] ?? 0, targeted, succeeded: st.succeeded, failed, failureRate: decided === 0 ? 0 : failed / decided, decision };
         }),
         rolledBackDevices: rolledBack,
       });
