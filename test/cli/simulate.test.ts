@@ -62,6 +62,9 @@ describe('fleetkit simulate: a short run', () => {
     expect(s.health.silenceEnded).toBeGreaterThan(0);
     expect(s.health.silenceEnded).toBeLessThan(s.health.flaggedSilent);
     expect(s.health.recovered).toBeGreaterThan(0);
+    // The sensors still silent after the soak were put in maintenance (rollouts skip them).
+    expect(s.health.sentToMaintenance).toBe(s.health.flaggedSilent - s.health.silenceEnded);
+    expect(s.byState['maintenance']).toBe(s.health.sentToMaintenance);
     // 2.2.0: the canary's failures abort it with the numbers in the reason, and the devices that took it are rolled back.
     const [bad, good] = s.rollouts;
     expect(bad?.firmwareVersion).toBe('2.2.0');

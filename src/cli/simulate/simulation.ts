@@ -108,7 +108,8 @@ export interface SimulationSummary {
   readonly provisioning: { readonly gatewaysAccepted: number; readonly accepted: number; readonly refused: number; readonly refusedByCode: Readonly<Record<string, number>> };
   /** Gateways whose reported configuration matched the desired one at the end of the configuration phase. */
   readonly configuration: { readonly gateways: number; readonly inSync: number };
-  readonly health: { readonly flaggedSilent: number; readonly silenceEnded: number; readonly degraded: number; readonly recovered: number; readonly silentAtEnd: number; readonly onlineAtEnd: number };
+  /** Health alerts (distinct devices), the still-silent sensors operations put in maintenance, presence at the end. */
+  readonly health: { readonly flaggedSilent: number; readonly silenceEnded: number; readonly degraded: number; readonly recovered: number; readonly sentToMaintenance: number; readonly silentAtEnd: number; readonly onlineAtEnd: number };
   /** Registry devices (gateways and sensors) by lifecycle state, health and firmware at the end. */
   readonly byState: Readonly<Record<string, number>>;
   readonly byHealth: Readonly<Record<string, number>>;
@@ -263,6 +264,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   let provisioning = { gatewaysAccepted: 0, accepted: 0, refused: 0, refusedByCode: {} as Record<string, number> };
   let configuration = { gateways: o.buildings, inSync: 0 };
   let decommissioned = 0;
+  let maintenance = 0;
   let interrupted = false;
   const closeAll = async (): Promise<void> => {
     await fleet?.close().catch(() => undefined);
@@ -436,6 +438,17 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
         if (due > 0) await sleep(due);
       }
     }
+    // Operations follows up the sensors still silent: a technician visit, the device in
+    // maintenance (rollouts skip it) until it is looked at.
+    for (const id of [...alerts.silent].filter((x) => !alerts.silenceEnded.has(x)).sort()) {
+      // A silent sensor is degraded by now (a missed heartbeat); anything else is left as it is.
+      const ok = await f.registry.transition(ctx, id, { type: 'manual_intervention', actor: 'operations', reason: 'silent for a day: technician visit scheduled' }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) maintenance++;
+    }
+    await idle();
     end();
 
     // ── rollouts ─────────────────────────────────────────────────────────────────────────────
@@ -587,6 +600,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       silenceEnded: alerts.silenceEnded.size,
       degraded: alerts.degraded.size,
       recovered: alerts.recovered.size,
+      sentToMaintenance: maintenance,
       silentAtEnd: final?.silent ?? 0,
       onlineAtEnd: final?.online ?? 0,
     },

@@ -43,6 +43,7 @@ export function formatSummary(s: SimulationSummary): string {
       ['silence ended', int(s.health.silenceEnded)],
       ['degraded', int(s.health.degraded)],
       ['recovered', int(s.health.recovered)],
+      ['still silent: put in maintenance', int(s.health.sentToMaintenance)],
       ['online at the end', int(s.health.onlineAtEnd)],
       ['silent at the end', int(s.health.silentAtEnd)],
     ]),
