@@ -78,7 +78,7 @@ export async function createProgress(io: CliIo, tty: boolean): Promise<ProgressV
       const payload = { phase: e.phase.padEnd(15), hours: e.hours.toFixed(1).padStart(5), messages: e.messages.toLocaleString('en-US'), note: e.note === undefined ? '' : `· ${e.note}` };
       let bar = byPhase.get(e.phase);
       if (bar === undefined) {
-        for (const b of byPhase.values()) b.stop();
+        // Finished phases keep their bar (full, with their last counts) above the running one.
         bar = bars.create(Math.max(1, e.total), 0, payload);
         byPhase.set(e.phase, bar);
       }
