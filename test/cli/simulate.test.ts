@@ -188,14 +188,14 @@ describe('fleetkit simulate: failures and usage', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const r = await run('simulate', '--devices', '10', '--buildings', '1', '--broker', `mqtt://127.0.0.1:${port}`);
+    const r = await run('simulate', '--devices', '20', '--buildings', '1', '--broker', `mqtt://127.0.0.1:${port}`);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     const lines = r.err.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(r.err).toContain(`cannot reach the broker at mqtt://127.0.0.1:${port}`);
     expect(r.err).not.toMatch(/\n\s+at /);
-    const json = await run('simulate', '--devices', '10', '--buildings', '1', '--broker', `mqtt://127.0.0.1:${port}`, '--json');
+    const json = await run('simulate', '--devices', '20', '--buildings', '1', '--broker', `mqtt://127.0.0.1:${port}`, '--json');
     expect(json.code).toBe(1);
     expect(JSON.parse(json.err)).toMatchObject({ error: { code: 'BROKER_UNAVAILABLE' } });
   });
@@ -203,8 +203,9 @@ describe('fleetkit simulate: failures and usage', () => {
   it('refuses bad flags with exit code 2 and one line naming the flag', async () => {
     const cases: [string[], string][] = [
       [['--devices', '0'], '--devices'],
+      [['--devices', '19'], '--devices'],
       [['--devices', 'many'], '--devices'],
-      [['--devices', '10', '--buildings', '11'], '--buildings'],
+      [['--devices', '30', '--buildings', '31'], '--buildings'],
       [['--time-scale', '-1'], '--time-scale'],
       [['--wire-share', '1.5'], '--wire-share'],
       [['--transport', 'tcp'], '--transport'],
@@ -220,6 +221,14 @@ describe('fleetkit simulate: failures and usage', () => {
       expect(r.out).toBe('');
       expect(r.err.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.err, args.join(' ')).toContain(flag);
+    }
+  });
+
+  it('runSimulation refuses options out of range with INVALID_ARGUMENT before starting anything', async () => {
+    const { runSimulation } = await import('../../src/cli/simulate/simulation.js');
+    const base = { devices: 100, buildings: 2, seed: 1, timeScale: 0, broker: { kind: 'memory' } } as const;
+    for (const bad of [{ devices: 19 }, { devices: 20.5 }, { buildings: 0 }, { buildings: 101 }, { seed: -1 }, { timeScale: Number.NaN }, { wireShare: 2 }]) {
+      await expect(runSimulation({ ...base, ...bad }), JSON.stringify(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   });
 

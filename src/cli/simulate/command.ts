@@ -10,7 +10,7 @@ import { BrokerUnavailableError, type BrokerChoice } from './broker.js';
 import { createProgress, type ProgressView } from './progress.js';
 import { renderSimulationReport } from './report.js';
 import { formatSummary, reportData } from './summary.js';
-import { runSimulation, type ProgressEvent, type SimulationOptions } from './simulation.js';
+import { MIN_SENSORS, runSimulation, type ProgressEvent, type SimulationOptions } from './simulation.js';
 
 const HELP = [
   'Usage: fleetkit simulate [options]',
@@ -21,7 +21,7 @@ const HELP = [
   'through shadows, two days of heartbeats and health, a staged OTA rollout of 2.2.0 that the',
   'canary aborts and rolls back, 2.2.1 that completes, and a few sensors decommissioned.',
   '',
-  '  --devices <n>        sensors (default 60,000)',
+  '  --devices <n>        sensors, at least 20 (default 60,000)',
   '  --buildings <n>      buildings, one gateway each (default 250)',
   '  --seed <n>           seed of every draw; the same seed gives the same summary (default 1)',
   '  --time-scale <x>     simulated time per wall-clock time during the soak (default 100000;',
@@ -75,7 +75,7 @@ export function simulateOptions(args: readonly string[]): { options: Omit<Simula
     strict: true,
     allowPositionals: false,
   });
-  const devices = count('--devices', values.devices, 60_000, 1, 1_000_000);
+  const devices = count('--devices', values.devices, 60_000, MIN_SENSORS, 1_000_000);
   const buildings = count('--buildings', values.buildings, Math.min(250, devices), 1, 10_000);
   if (buildings > devices) throw new UsageError(`simulate: --buildings (${buildings}) cannot exceed --devices (${devices}): every building has at least one sensor`, { problems: [{ flag: '--buildings', message: 'at most --devices' }] });
   const seed = count('--seed', values.seed, 1, 0, 0xffff_ffff);

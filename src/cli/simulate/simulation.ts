@@ -10,6 +10,7 @@
 import { generateKeyPairSync, createHash, randomBytes } from 'node:crypto';
 import { resourceUsage } from 'node:process';
 import { SimulatedClock } from '../../clock.js';
+import { FleetError } from '../../errors.js';
 import { createFleet, type Fleet } from '../../cloud/fleet.js';
 import { signFirmware } from '../../cloud/firmware-catalog.js';
 import { seededRandom } from '../../device/random.js';
@@ -157,6 +158,12 @@ const GATEWAY_TEMPLATE = defineProvisioningTemplate({ name: 'building-gateway-v1
 const SENSOR_TEMPLATE = defineProvisioningTemplate({ name: 'room-sensor-v1', attributes: { role: 'sensor', link: 'wire' } });
 const STORY = SENSOR.BAD_CREDENTIALS | SENSOR.SILENT | SENSOR.SILENT_RECOVERS | SENSOR.DRAINING | SENSOR.BATTERY_REPLACED;
 
+/**
+ * The fewest sensors the story runs with: two with bad credentials, two silent, three with a
+ * draining battery, three decommissioned, and a canary of ten.
+ */
+export const MIN_SENSORS = 20;
+
 /** The default share of sensors on the wire: all of a small fleet, a tenth of a large one. */
 export function defaultWireShare(sensors: number): number {
   return sensors <= 5_000 ? 1 : 0.1;
@@ -223,9 +230,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Runs the story and resolves to its summary and report series. Interrupted by `signal`, it
  * closes everything and resolves with `interrupted: true` and the phases that ran.
  *
- * @throws BrokerUnavailableError when the broker cannot be reached or started.
+ * @throws BrokerUnavailableError when the broker cannot be reached or started; FleetError
+ *   `INVALID_ARGUMENT` for options out of range (nothing is started).
  */
 export async function runSimulation(o: SimulationOptions): Promise<SimulationResult> {
+  const whole = (v: unknown, min: number): boolean => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!whole(o.devices, MIN_SENSORS) || !whole(o.buildings, 1) || o.buildings > o.devices || !whole(o.seed, 0) || !(o.timeScale >= 0) || (o.wireShare !== undefined && !(o.wireShare >= 0 && o.wireShare <= 1))) {
+    throw new FleetError('INVALID_ARGUMENT', `runSimulation: pass devices (a whole number ≥ ${MIN_SENSORS}), buildings (1 to devices), seed (a whole number ≥ 0), timeScale ≥ 0 and wireShare in [0, 1]`, { status: 400 });
+  }
   const wallStart = performance.now();
   const clock = new SimulatedClock(T0);
   const seed = o.seed >>> 0;
