@@ -26,7 +26,7 @@ function section(title: string, rows: readonly (readonly string[])[], headers?: 
 export function formatSummary(s: SimulationSummary): string {
   const out: string[] = [];
   out.push(
-    `Smart-building fleet: ${int(s.fleet.sensors)} sensors in ${int(s.fleet.buildings)} buildings (${int(s.fleet.gateways)} gateways), seed ${s.seed}, ${s.simulatedHours.toFixed(1)} simulated hours${s.interrupted ? ' — INTERRUPTED' : ''}\n`,
+    `Smart-building fleet: ${int(s.fleet.sensors)} sensors in ${int(s.fleet.buildings)} buildings (${int(s.fleet.gateways)} gateways; ${int(s.fleet.wireSensors)} sensors on the wire, ${int(s.fleet.modeledSensors)} modeled by their gateway), seed ${s.seed}, ${s.simulatedHours.toFixed(1)} simulated hours${s.interrupted ? ' — INTERRUPTED' : ''}\n`,
   );
   out.push(
     section('Provisioning', [
@@ -90,7 +90,7 @@ export function formatSummary(s: SimulationSummary): string {
 /** The data of the HTML report. */
 export function reportData(s: SimulationSummary, series: SimulationSeries): SimulationReportData {
   return {
-    title: `Smart-building fleet — ${int(s.fleet.sensors)} sensors in ${int(s.fleet.buildings)} buildings`,
+    title: `Smart-building fleet — ${int(s.fleet.sensors)} sensors${s.fleet.modeledSensors > 0 ? ` (${int(s.fleet.wireSensors)} on the wire, ${int(s.fleet.modeledSensors)} modeled by their gateway)` : ''} in ${int(s.fleet.buildings)} buildings`,
     seed: s.seed,
     byState: s.byState,
     byHealth: s.byHealth,
