@@ -6,7 +6,9 @@
  * instead of a full device agent. The gateway speaks for its sensors on their own topics:
  * symmetric-key enrollment requests, heartbeats it relays, OTA job statuses after it flashed them.
  * Between the relayed heartbeats it aggregates its sensors' readings with the fog core and sends
- * one summary per window for the whole building.
+ * one summary per window for the whole building. That aggregation (`sample` and `publishSummary`)
+ * is the seam where a device-tier fog gateway can take over: the simulation only calls those two
+ * per hour and counts the messages they send.
  */
 import { createHash, randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { Clock } from '../../clock.js';
