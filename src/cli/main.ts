@@ -1,10 +1,11 @@
 /**
  * The `fleetkit` command dispatcher: global flags (`--help`, `--version`), then one subcommand
- * per file (`calc` today). Everything writes through a {@link CliIo}, so tests run it in-process.
+ * per file (`calc`, `db`, `simulate`). Everything writes through a {@link CliIo}, so tests run it in-process.
  */
 import { parseArgs } from 'node:util';
 import { calcCommand } from './calc-command.js';
 import { dbCommand } from './db-command.js';
+import { simulateCommand } from './simulate/command.js';
 import { UsageError, jsonError, usageError } from './usage-error.js';
 
 /** Where the CLI writes, and what it knows about its package. */
@@ -28,7 +29,7 @@ export interface Subcommand {
 }
 
 /** The subcommands, in help order. New ones (`simulate`, …) are added here from their own files. */
-const subcommands: readonly Subcommand[] = [calcCommand, dbCommand];
+const subcommands: readonly Subcommand[] = [calcCommand, dbCommand, simulateCommand];
 
 /** Exit codes: 0 success, 1 unexpected failure, 2 bad usage or bad input. */
 export const EXIT_OK = 0;
