@@ -10,23 +10,14 @@ import { defineProvisioningTemplate } from '../src/lifecycle/index.js';
 import { MemoryBroker, MemoryTransport } from '../src/memory.js';
 import { QuotaEnforcer } from '../src/tenancy/index.js';
 import { fmt, heapUsed, printTable, verdict } from './lib.js';
+import { seededRandom } from '../src/transport/backoff.js';
 
 /** Heap plus ArrayBuffer backing stores (a Float64Array's numbers live outside the JS heap). */
 function memoryUsed(): number {
   return heapUsed() + process.memoryUsage().arrayBuffers;
 }
 
-/** mulberry32: a seeded PRNG, so every run measures the same stream. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const MIN = 60_000;
 const T0 = 1_700_000_000_000;

@@ -14,6 +14,7 @@ import { expectFleetError, hostileValues, thrownBy } from '../support/hostile.js
 import { createFleet } from '../../src/cloud/index.js';
 import { TEMPLATE } from '../cloud/fleet-rig.js';
 import { isFleetError } from '../../src/errors.js';
+import { seededRandom } from '../../src/transport/backoff.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % DAY); // midnight UTC
@@ -25,17 +26,7 @@ afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c.close();
 });
 
-/** mulberry32, seeded: every run sees the same stream. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /**
  * A smaller building of the benchmark's smart-building stream (bench/ops.bench.ts): per kind a

@@ -2,18 +2,10 @@
  * Seeded synthetic sensor series for the detector tests: Gaussian noise around a level, with
  * injected faults and legitimate changes at known samples. Deterministic for a given seed.
  */
+import { seededRandom } from '../../src/transport/backoff.js';
 
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded (the transports' `seededRandom`): every run sees the same stream. */
+export const rng = seededRandom;
 
 /** A standard normal draw source (Box–Muller) over a seeded PRNG. */
 export function gaussian(seed: number): () => number {
