@@ -6,6 +6,7 @@ import { shareGroupFilter } from './arguments.js';
 import { EventEmitter } from 'eventemitter3';
 import { systemClock, type Clock } from '../clock.js';
 import { FleetError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
 import type { ShadowOperation } from '../protocol/topics.js';
 import { deleteShadow, getShadow } from '../shadow/get-delete.js';
 import { MAX_IN_FLIGHT_PER_THING, resolveLimits, type ResolvedShadowLimits, type ShadowLimits } from '../shadow/limits.js';
@@ -19,7 +20,7 @@ import { QuotaEnforcer } from '../tenancy/enforcer.js';
 import { applyShadowUpdate, isTombstone, type ShadowUpdateAccepted, type ShadowUpdateOptions } from '../shadow/update.js';
 import type { DeviceStore } from '../store/device-store.js';
 import type { Page } from '../store/page.js';
-import type { ShadowListOptions, ShadowRecord, ShadowStore } from '../store/shadow-store.js';
+import type { CompareAndSetResult, DeleteShadowOutcome, ShadowListOptions, ShadowRecord, ShadowStore } from '../store/shadow-store.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
 import type { ShadowRequestSource, ShadowServiceEvents } from './shadow-events.js';
@@ -72,6 +73,30 @@ export interface ShadowServiceOptions {
    * of the stored documents are metered on it. @defaultValue none (no quota, no metering)
    */
   readonly quotas?: QuotaEnforcer;
+  /**
+   * Send the answers of a state change (`update/accepted`, `update/delta`, `update/documents`,
+   * `delete/accepted`) through the store's transactional outbox: they commit in the same
+   * transaction as the new document and an `OutboxRelay` publishes them (at least once, in commit
+   * order), so an instance that dies between the commit and the publish loses no answer. Needs a
+   * store with `transactionalOutbox: true` (fleetkit/postgres) and a running relay. Answers that
+   * change nothing (gets, refusals, an update that changes nothing) are published directly.
+   * @defaultValue false
+   */
+  readonly outbox?: boolean;
+}
+
+/** A message committed with a store write (the shape fleetkit/postgres's outbox takes). */
+interface OutboundMessage {
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos?: 0 | 1;
+}
+
+/** A shadow store that commits outbound messages with its writes (see {@link ShadowServiceOptions.outbox}). */
+interface OutboxShadowStore extends ShadowStore {
+  readonly transactionalOutbox: true;
+  compareAndSet(ctx: TenantContext, thingName: string, shadowName: string | undefined, expectedVersion: number, next: StoredShadow, options?: { readonly outbox?: readonly OutboundMessage[] }): Promise<CompareAndSetResult>;
+  delete(ctx: TenantContext, thingName: string, shadowName?: string, expectedVersion?: number, options?: { readonly outbox?: readonly OutboundMessage[] }): Promise<DeleteShadowOutcome>;
 }
 
 /** Options naming a named shadow in the application API. */
@@ -81,9 +106,9 @@ export interface ShadowTargetOptions {
 }
 
 type Served =
-  | { readonly ok: true; readonly operation: 'update'; readonly result: ShadowUpdateAccepted; readonly previous: ShadowDocument | undefined; readonly tenantId: string }
+  | { readonly ok: true; readonly operation: 'update'; readonly result: ShadowUpdateAccepted; readonly previous: ShadowDocument | undefined; readonly tenantId: string; readonly committed?: boolean }
   | { readonly ok: true; readonly operation: 'get'; readonly response: GetAcceptedPayload; readonly tenantId: string }
-  | { readonly ok: true; readonly operation: 'delete'; readonly accepted: DeleteAcceptedPayload; readonly tenantId: string }
+  | { readonly ok: true; readonly operation: 'delete'; readonly accepted: DeleteAcceptedPayload; readonly tenantId: string; readonly committed?: boolean }
   | Refusal;
 
 const ROUTE_CACHE_SIZE = 100_000;
@@ -123,6 +148,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   readonly #engine: Omit<ShadowUpdateOptions, 'now'>;
   readonly #maxInFlight: number;
   readonly #maxAttempts: number;
+  readonly #outbox: OutboxShadowStore | undefined;
   readonly #quotas: QuotaEnforcer | undefined;
   readonly #lanes: ThingLanes;
   readonly #publishOptions: { readonly qos: QoS };
@@ -150,6 +176,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     this.#maxInFlight = o.maxInFlight;
     this.#maxAttempts = o.maxAttempts;
     this.#quotas = o.quotas;
+    this.#outbox = o.outbox;
     this.#lanes = new ThingLanes(o.maxInFlight, (e) => this.#failed(e));
     this.#publishOptions = { qos: o.qos };
     this.#share = shareGroupFilter('new ShadowService', (options as { shareGroup?: unknown }).shareGroup);
@@ -351,10 +378,14 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
         this.#meterUpdate(ctx.tenantId, stored, result.document);
         return served;
       }
-      const cas = await this.#shadows.compareAndSet(ctx, call.thingName, call.shadowName, stored?.version ?? 0, result.document);
+      const outbox = this.#outbox;
+      const cas =
+        outbox === undefined
+          ? await this.#shadows.compareAndSet(ctx, call.thingName, call.shadowName, stored?.version ?? 0, result.document)
+          : await outbox.compareAndSet(ctx, call.thingName, call.shadowName, stored?.version ?? 0, result.document, { outbox: this.#updateAnswers(call, result) });
       if (cas.ok) {
         this.#meterUpdate(ctx.tenantId, stored, result.document);
-        return served;
+        return outbox === undefined ? served : { ...served, committed: true };
       }
       if (attempt >= this.#maxAttempts) throw new Error(`the shadow kept changing under ${attempt} compare-and-set attempts`);
       stored = cas.current; // another writer got in between: apply the request to what it wrote
@@ -372,10 +403,14 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     for (let attempt = 1; ; attempt++) {
       const r = deleteShadow(stored, { now: this.#clock.now(), request: call.request, name: call.shadowName ?? call.thingName, limits: this.#limits });
       if (!r.ok) return { ok: false, error: r.error, rejected: r.rejected, tenantId: ctx.tenantId };
-      const out = await this.#shadows.delete(ctx, call.thingName, call.shadowName, r.accepted.version);
+      const outbox = this.#outbox;
+      const out =
+        outbox === undefined
+          ? await this.#shadows.delete(ctx, call.thingName, call.shadowName, r.accepted.version)
+          : await outbox.delete(ctx, call.thingName, call.shadowName, r.accepted.version, { outbox: [this.#message(responseTopic(call, 'delete', 'accepted'), r.accepted)] });
       if (out.ok) {
         this.#quotas?.storedBytesChanged(ctx.tenantId, -documentBytes(liveOf(stored)), this.#clock.now());
-        return { ok: true, operation: 'delete', accepted: r.accepted, tenantId: ctx.tenantId };
+        return { ok: true, operation: 'delete', accepted: r.accepted, tenantId: ctx.tenantId, ...(outbox === undefined ? {} : { committed: true }) };
       }
       if (attempt >= this.#maxAttempts) throw new Error(`the shadow kept changing under ${attempt} delete attempts`);
       stored = out.current;
@@ -396,10 +431,8 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     }
     switch (served.operation) {
       case 'update': {
-        const { result } = served;
-        this.#publish(responseTopic(call, 'update', 'accepted'), result.accepted);
-        if (result.delta !== undefined) this.#publish(responseTopic(call, 'update', 'delta'), result.delta);
-        this.#publish(responseTopic(call, 'update', 'documents'), result.documents);
+        // Committed through the outbox: the relay publishes the answers.
+        if (served.committed !== true) for (const m of this.#updateAnswers(call, served.result)) this.#publish(m.topic, m.payload);
         this.#emitUpdated(call, served);
         return;
       }
@@ -407,13 +440,25 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
         if (call.source === 'device') this.#publish(responseTopic(call, 'get', 'accepted'), served.response);
         return;
       case 'delete':
-        this.#publish(responseTopic(call, 'delete', 'accepted'), served.accepted);
+        if (served.committed !== true) this.#publish(responseTopic(call, 'delete', 'accepted'), served.accepted);
         if (this.listenerCount('shadow:deleted') > 0) this.emit('shadow:deleted', { ...target(call, served.tenantId), version: served.accepted.version });
     }
   }
 
-  #publish(topic: string, payload: object): void {
-    this.#transport.publish(topic, JSON.stringify(payload), this.#publishOptions).catch((e: unknown) => this.#failed(e));
+  #publish(topic: string, payload: object | string): void {
+    this.#transport.publish(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), this.#publishOptions).catch((e: unknown) => this.#failed(e));
+  }
+
+  #message(topic: string, payload: object): OutboundMessage {
+    return { topic, payload: JSON.stringify(payload), qos: this.#qos };
+  }
+
+  /** The answers of an accepted update, in the order they are published: accepted, delta, documents. */
+  #updateAnswers(call: ShadowCall, result: ShadowUpdateAccepted): OutboundMessage[] {
+    const out = [this.#message(responseTopic(call, 'update', 'accepted'), result.accepted)];
+    if (result.delta !== undefined) out.push(this.#message(responseTopic(call, 'update', 'delta'), result.delta));
+    out.push(this.#message(responseTopic(call, 'update', 'documents'), result.documents));
+    return out;
   }
 
   #emitUpdated(call: ShadowCall, served: Extract<Served, { operation: 'update' }>): void {
@@ -472,6 +517,7 @@ interface ResolvedOptions {
   readonly maxInFlight: number;
   readonly maxAttempts: number;
   readonly quotas: QuotaEnforcer | undefined;
+  readonly outbox: OutboxShadowStore | undefined;
 }
 
 // Every default in one place; argument errors early, with the API's name.
@@ -489,6 +535,9 @@ function resolveOptions(options: ShadowServiceOptions): ResolvedOptions {
   const maxAttempts = options.maxAttempts ?? 8;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) bad(`maxAttempts must be an integer ≥ 1, got ${String(maxAttempts)}`);
   if (options.quotas !== undefined && !(options.quotas instanceof QuotaEnforcer)) bad('quotas must be a QuotaEnforcer (fleetkit/tenancy)');
+  const wantsOutbox: unknown = options.outbox;
+  if (wantsOutbox !== undefined && typeof wantsOutbox !== 'boolean') bad(`outbox must be true or false, got ${describeValue(wantsOutbox)}`);
+  if (wantsOutbox === true && (shadows as Partial<OutboxShadowStore>).transactionalOutbox !== true) bad('outbox: true needs a shadow store with a transactional outbox (fleetkit/postgres); the memory stores have none');
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) bad(`qos must be 0 or 1, got ${String(qos)}`);
   const openTenant = options.openShadows === undefined ? undefined : tenantOf(options.openShadows, 'new ShadowService: openShadows');
@@ -510,5 +559,6 @@ function resolveOptions(options: ShadowServiceOptions): ResolvedOptions {
     maxInFlight,
     maxAttempts,
     quotas: options.quotas,
+    outbox: wantsOutbox === true ? (shadows as OutboxShadowStore) : undefined,
   };
 }

@@ -80,6 +80,11 @@ const CAS_MANY = `UPDATE fleetkit_shadows s SET version = u.v, deleted = u.d, do
  * ```
  */
 export class PostgresShadowStore implements ShadowStore {
+  /**
+   * This store commits outbound messages with its writes (`{ outbox }` on `compareAndSet` and
+   * `delete`): `ShadowService({ outbox: true })` relies on it.
+   */
+  readonly transactionalOutbox = true as const;
   readonly #db: SqlDriver;
   readonly #gets: Batcher<GetItem, StoredShadow | undefined> | undefined;
   readonly #sets: Batcher<CasItem, CompareAndSetResult> | undefined;

@@ -8,6 +8,9 @@ import { isFleetError } from '../../src/errors.js';
 import { createDeviceSnapshot } from '../../src/lifecycle/index.js';
 import { OutboxRelay, createPostgresStores, type PostgresStores, type RelayedMessage, type SqlDriver, type SqlExecutor, type SqlTransaction } from '../../src/postgres/index.js';
 import { planRollout } from '../../src/rollout/index.js';
+import { SimulatedClock } from '../../src/clock.js';
+import { ShadowService } from '../../src/cloud/index.js';
+import { MemoryBroker, MemoryTransport } from '../../src/memory.js';
 import type { ShadowDocument } from '../../src/shadow/types.js';
 import { STORE_TABLES } from './harness.js';
 
@@ -336,6 +339,50 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
       // The application role may enqueue but not mark sent; the relay role may not enqueue.
       expect((await rejection(db.app, 'acme', 'UPDATE fleetkit_outbox SET sent_at = NULL')) as unknown).toBeDefined();
       expect(await rejection(await db.relay(), undefined, "INSERT INTO fleetkit_outbox (tenant_id, topic, payload) VALUES ('acme', 'x', 'y')")).toBeDefined();
+    });
+
+    it('ShadowService with outbox: true commits its answers with the document; the relay publishes them, in order, even after the service is gone', async () => {
+      const db = await open();
+      await db.reset();
+      const s = createPostgresStores(db.app);
+      await s.devices.create(ACME, { deviceId: 'pump-1', tenantId: 'acme', state: 'active', since: 1 });
+      const clock = new SimulatedClock(1_700_000_000_000);
+      const broker = new MemoryBroker();
+      const backend = new MemoryTransport({ broker, clientId: 'backend' });
+      const device = new MemoryTransport({ broker, clientId: 'pump-1' });
+      await backend.connect();
+      await device.connect();
+      const got: string[] = [];
+      await device.subscribe('$aws/things/pump-1/shadow/+/+', (m) => got.push(m.topic.split('/').slice(4).join('/')), { qos: 1 });
+      const service = new ShadowService({ transport: backend, shadows: s.shadows, devices: s.devices, clock, outbox: true });
+      await service.start();
+      const turn = async (): Promise<void> => {
+        for (let i = 0; i < 40; i++) await new Promise((r) => setImmediate(r));
+      };
+      const until = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
+        for (let i = 0; i < 2_000 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 5));
+      };
+      await device.publish('$aws/things/pump-1/shadow/update', JSON.stringify({ state: { desired: { rpm: 900 } } }), { qos: 1 });
+      await until(async () => (await s.shadows.get(ACME, 'pump-1'))?.version === 1);
+      await turn();
+      expect(got).toEqual([]); // committed, not yet relayed: nothing published directly
+      await device.publish('$aws/things/pump-1/shadow/get', '{}', { qos: 1 }); // a read is answered directly
+      await until(() => got.length === 1);
+      expect(got).toEqual(['get/accepted']);
+      await service.stop(); // the instance is gone; its committed answers are not
+      const relay = new OutboxRelay(await db.relay(), { publish: (m) => backend.publish(m.topic, m.payload, { qos: m.qos ?? 1 }) });
+      expect(await relay.drain()).toBe(3);
+      await until(() => got.length === 4);
+      expect(got).toEqual(['get/accepted', 'update/accepted', 'update/delta', 'update/documents']);
+      await backend.close();
+      await device.close();
+    });
+
+    it('ShadowService refuses outbox: true over a store without a transactional outbox', async () => {
+      const { createMemoryStores } = await import('../../src/memory.js');
+      const m = createMemoryStores();
+      const broker = new MemoryBroker();
+      expect(() => new ShadowService({ transport: new MemoryTransport({ broker, clientId: 'b' }), shadows: m.shadows, devices: m.devices, outbox: true })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('transactional outbox') }));
     });
 
     it('messages whose publishing failed, or whose relay died, are published by the next relay (after a restart)', async () => {
