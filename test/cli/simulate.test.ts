@@ -155,6 +155,11 @@ describe('fleetkit simulate: a short run', () => {
     // Everything the fog gateways forwarded went over the broker, in the soak.
     expect(fog.uplinkMessages).toBe(fog.summaries + fog.rawForwarded + fog.findings);
     expect([fog.buffered, fog.dropped]).toEqual([0, 0]);
+    // The HTML report shows the same figures.
+    const html = readFileSync(reportFile, 'utf8');
+    expect(html).toContain('<h2>Fog gateways</h2>');
+    expect(html).toContain(`<td>data reduction achieved</td><td>${(fog.reductionFraction * 100).toFixed(1)} %</td>`);
+    expect(html).toContain(`<td>findings: stuck</td><td class="num">${fog.anomalies['stuck']}</td>`);
     expect(s.messagesByPhase['soak']).toBeGreaterThan(fog.uplinkMessages);
     // At least a request and an answer per sensor, and a challenge round trip per gateway.
     expect(s.messagesByPhase['provisioning']).toBeGreaterThanOrEqual(2 * 500 + 4 * 5);

@@ -124,6 +124,7 @@ export function reportData(s: SimulationSummary, series: SimulationSeries): Simu
       failureRate: series.rollouts[r.rolloutId]?.failureRate ?? [],
     })),
     health: series.health,
+    fog: { gateways: s.fog.gateways, sensors: s.fog.sensors, rawSamples: s.fog.rawSamples, summaries: s.fog.summaries, rawForwarded: s.fog.rawForwarded, reductionFraction: s.fog.reductionFraction, reductionRange: s.fog.reductionRange, injectedFaults: s.fog.injectedFaults, anomalies: s.fog.anomalies },
     messagesByPhase: s.messagesByPhase,
     wallMs: s.run.wallMs,
     peakRssBytes: s.run.peakRssBytes,
