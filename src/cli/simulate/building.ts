@@ -187,7 +187,9 @@ export class Building {
     if (sensors.length === 0) return;
     this.fault = injectedFault(this.#index);
     const uplink = new GatewayConnection({ transport: this.gateway.transport, tenantId: c.tenantId });
-    this.#fog = new FogGateway({ gateway: uplink, tenantId: c.tenantId, clock: c.clock, sensors, windowMs: FOG_WINDOW_MS });
+    // A window closes for every fog sensor at once: 4 publishes in flight per gateway (1,000 for
+    // the fleet) keep that burst from crowding the broker (measured a little faster than 16).
+    this.#fog = new FogGateway({ gateway: uplink, tenantId: c.tenantId, clock: c.clock, sensors, windowMs: FOG_WINDOW_MS, maxInFlight: 4 });
     this.#fog.on('error', () => undefined);
     await this.#fog.start();
   }
