@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../../src/cli/main.js';
 import { runSimulate, simulateOptions } from '../../src/cli/simulate/command.js';
-import type { SimulationSummary } from '../../src/cli/simulate/simulation.js';
+import { fogSummary, type SimulationSummary } from '../../src/cli/simulate/simulation.js';
+import type { FogReport } from '../../src/device/fog-gateway.js';
 import { chromiumEnabled, findChromium } from '../support/chromium.js';
 
 function capture(): { io: CliIo; out: () => string; err: () => string } {
@@ -36,6 +37,45 @@ const story = (s: SimulationSummary): Omit<SimulationSummary, 'run'> => {
 };
 
 let first: SimulationSummary | undefined;
+
+describe('fogSummary: the fleet figure from the gateways\' reports', () => {
+  const report = (rawSamples: number, summaries: number, rawForwarded: number, stuck: number, drift: number): FogReport => {
+    const rawBytes = rawSamples * 200;
+    const forwardedBytes = summaries * 400 + rawForwarded * 200;
+    return {
+      rawSamples,
+      summaries,
+      rawForwarded,
+      anomalySamples: rawForwarded,
+      anomalyMessages: stuck + drift,
+      rawBytes,
+      forwardedBytes,
+      reductionFraction: rawSamples === 0 ? 0 : 1 - forwardedBytes / rawBytes,
+      exceptionFraction: rawSamples === 0 ? 0 : rawForwarded / rawSamples,
+      anomalies: { out_of_range: 0, stuck, spike: 0, drift, gap: 0 },
+      sent: summaries + rawForwarded + stuck + drift,
+      sentBytes: 0,
+      buffered: 0,
+      dropped: 0,
+    };
+  };
+
+  it('adds the bytes up and takes the reduction of the sums (not the mean of the fractions), with the per-gateway range', () => {
+    const a = report(480, 30, 0, 0, 0); // 1 − 12000/96000 = 87.5 %
+    const b = report(96, 6, 8, 1, 1); // 1 − 4000/19200 ≈ 79.2 %
+    const s = fogSummary([a, b], ['stuck', undefined], 12);
+    expect(s.reductionFraction).toBeCloseTo(1 - (a.forwardedBytes + b.forwardedBytes) / (a.rawBytes + b.rawBytes), 12);
+    expect(s.reductionRange).toEqual([b.reductionFraction, a.reductionFraction]);
+    expect(s).toMatchObject({ gateways: 2, sensors: 12, rawSamples: 576, summaries: 36, rawForwarded: 8, findings: 2, uplinkMessages: 46, injectedFaults: { stuck: 1, drift: 0 } });
+    expect(s.anomalies).toEqual({ out_of_range: 0, stuck: 1, spike: 0, drift: 1, gap: 0 });
+  });
+
+  it('is all zeros without gateways or samples', () => {
+    const s = fogSummary([], [], 0);
+    expect(s).toMatchObject({ reductionFraction: 0, reductionRange: [0, 0], findings: 0, rawBytes: 0 });
+    expect(fogSummary([report(0, 0, 0, 0, 0)], [undefined], 1).reductionFraction).toBe(0);
+  });
+});
 
 describe('fleetkit simulate: a short run', () => {
   it('runs the whole story on the embedded broker and its summary adds up', { timeout: 120_000 }, async () => {
@@ -90,6 +130,37 @@ describe('fleetkit simulate: a short run', () => {
     expect(Object.keys(s.messagesByPhase)).toEqual(['provisioning', 'configuration', 'soak', 'rollout 2.2.0', 'rollout 2.2.1', 'decommissioning']);
     expect(total(s.messagesByPhase)).toBe(s.messages);
     for (const [phase, n] of Object.entries(s.messagesByPhase)) if (phase !== 'decommissioning') expect(n, phase).toBeGreaterThan(0);
+    // The fog gateways over the wire sensors: a reduction on the calculator's byte model, within
+    // 0–100 % and between the gateways' own figures, and at least one finding per injected fault.
+    const fog = s.fog;
+    expect(fog.gateways).toBe(5);
+    expect(fog.sensors).toBeGreaterThan(0);
+    expect(fog.sensors).toBeLessThanOrEqual(s.provisioning.accepted);
+    expect(fog.injectedFaults).toEqual({ stuck: 1, drift: 1 });
+    expect(fog.rawBytes).toBe(fog.rawSamples * 200);
+    expect(fog.forwardedBytes).toBe(fog.summaries * 400 + fog.rawForwarded * 200);
+    expect(fog.reductionFraction).toBeCloseTo(1 - fog.forwardedBytes / fog.rawBytes, 12);
+    expect(fog.reductionFraction).toBeGreaterThan(0);
+    expect(fog.reductionFraction).toBeLessThan(1);
+    expect(fog.reductionRange[0]).toBeLessThanOrEqual(fog.reductionFraction);
+    expect(fog.reductionRange[1]).toBeGreaterThanOrEqual(fog.reductionFraction);
+    // A sample an hour for two days, one summary per sensor per day-window the soak touched.
+    expect(fog.rawSamples).toBe(fog.sensors * 48);
+    expect(fog.summaries).toBeGreaterThanOrEqual(2 * fog.sensors);
+    expect(fog.summaries).toBeLessThanOrEqual(3 * fog.sensors);
+    expect(fog.anomalies['stuck']).toBeGreaterThanOrEqual(fog.injectedFaults.stuck);
+    expect(fog.anomalies['drift']).toBeGreaterThanOrEqual(fog.injectedFaults.drift);
+    expect(fog.findings).toBe(total(fog.anomalies));
+    expect(fog.findings).toBeGreaterThanOrEqual(fog.injectedFaults.stuck + fog.injectedFaults.drift);
+    // Everything the fog gateways forwarded went over the broker, in the soak.
+    expect(fog.uplinkMessages).toBe(fog.summaries + fog.rawForwarded + fog.findings);
+    expect([fog.buffered, fog.dropped]).toEqual([0, 0]);
+    // The HTML report shows the same figures.
+    const html = readFileSync(reportFile, 'utf8');
+    expect(html).toContain('<h2>Fog gateways</h2>');
+    expect(html).toContain(`<td>data reduction achieved</td><td>${(fog.reductionFraction * 100).toFixed(1)} %</td>`);
+    expect(html).toContain(`<td>findings: stuck</td><td class="num">${fog.anomalies['stuck']}</td>`);
+    expect(s.messagesByPhase['soak']).toBeGreaterThan(fog.uplinkMessages);
     // At least a request and an answer per sensor, and a challenge round trip per gateway.
     expect(s.messagesByPhase['provisioning']).toBeGreaterThanOrEqual(2 * 500 + 4 * 5);
     expect(s.run.wallMs).toBeGreaterThan(0);
@@ -117,6 +188,9 @@ describe('fleetkit simulate: a short run', () => {
     expect(s.provisioning.accepted + s.provisioning.refused).toBe(s.fleet.wireSensors);
     expect(Object.values(s.byState).reduce((a, n) => a + n, 0)).toBe(4 + s.provisioning.accepted + s.fleet.modeledSensors);
     expect(s.rollouts.map((x) => x.outcome)).toEqual(['aborted', 'completed']);
+    // Only wire sensors go through the fog gateways.
+    expect(s.fog.sensors).toBeGreaterThan(0);
+    expect(s.fog.sensors).toBeLessThanOrEqual(s.provisioning.accepted);
   });
 
   it('prints the summary table on stdout and plain progress lines on stderr when stderr is not a terminal', { timeout: 120_000 }, async () => {

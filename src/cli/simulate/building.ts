@@ -6,12 +6,14 @@
  * instead of a full device agent. The gateway speaks for its sensors on their own topics:
  * symmetric-key enrollment requests, heartbeats it relays, OTA job statuses after it flashed them.
  * Between the relayed heartbeats it aggregates its sensors' readings with the fog core and sends
- * one summary per window for the whole building. That aggregation (`sample` and `publishSummary`)
- * is the seam where a device-tier fog gateway can take over: the simulation only calls those two
- * per hour and counts the messages they send.
+ * one summary per window for the whole building. During the soak the wire sensors' readings also go
+ * through a device-tier {@link FogGateway} (`startFog`/`stopFog`): per-sensor windows, the anomaly
+ * detectors at the edge, summaries and the raw samples around anomalies forwarded on the sensors'
+ * own telemetry topics. A few of them carry injected faults (a stuck sensor, a drifting one).
  */
 import { createHash, randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { Clock } from '../../clock.js';
+import { FogGateway, type FogReport } from '../../device/fog-gateway.js';
 import { GatewayConnection, type GatewayChild } from '../../device/gateway.js';
 import { provision } from '../../device/provisioning-client.js';
 import { seededRandom, type RandomSource } from '../../device/random.js';
@@ -43,6 +45,28 @@ export const SENSOR = {
   /** Talks to the cloud on its own topics (the gateway relays it): provisioning, heartbeats, OTA jobs. */
   WIRE: 64,
 } as const;
+
+/** A sensor fault the simulation injects into a fog sensor's readings. */
+export type InjectedFault = 'stuck' | 'drift';
+
+/** Simulated hour of the soak from which the injected faults show. */
+export const FAULT_FROM_HOUR = 20;
+/** Drift of a drifting sensor, °C per simulated hour. */
+const DRIFT_PER_HOUR = 0.5;
+/** The value a stuck sensor keeps reporting, °C. */
+const STUCK_AT = 21.7;
+const HOUR_MS = 3_600_000;
+/** The fog gateways' tumbling window: a day (one summary per sensor per day). */
+export const FOG_WINDOW_MS = 24 * HOUR_MS;
+
+/**
+ * The fault injected in building `index`: every 25th building has a stuck sensor, the one after it a
+ * drifting sensor (the first sensor of its fog gateway); a fleet of 250 buildings has 10 of each.
+ */
+export function injectedFault(index: number): InjectedFault | undefined {
+  const k = index % 25;
+  return k === 0 ? 'stuck' : k === 1 ? 'drift' : undefined;
+}
 
 /** What the simulation tells every building. */
 export interface BuildingContext {
@@ -106,6 +130,16 @@ export class Building {
   /** Fog aggregates of the current window. */
   #temperature: Aggregate = EMPTY_AGGREGATE;
   #batteryAgg: Aggregate = EMPTY_AGGREGATE;
+  readonly #index: number;
+  /** The fog gateway over the wire sensors during the soak, and its report once stopped. */
+  #fog: FogGateway | undefined;
+  #fogReport: FogReport | undefined;
+  /** Per sensor: 1 when its readings go through the fog gateway. */
+  #onFog: Uint8Array;
+  /** The sensor with the injected fault (−1: none) and the fault. */
+  #faulty = -1;
+  /** The fault injected in this building's fog sensors, if any (and only once the fog has a sensor). */
+  fault: InjectedFault | undefined;
 
   constructor(ctx: BuildingContext, index: number, transport: Transport, plan: SensorPlan, seed: number) {
     this.#ctx = ctx;
@@ -127,6 +161,57 @@ export class Building {
     }
     this.#self = this.gateway.child({ deviceId: this.gatewayId });
     this.#lastAt = ctx.clock.now();
+    this.#index = index;
+    this.#onFog = new Uint8Array(n);
+  }
+
+  /**
+   * Starts the building's fog gateway over its wire sensors in service (not those the story makes
+   * silent: the gateway forwards on a sensor's own telemetry topic, which the cloud counts as a sign
+   * of life). Its children are views of a second {@link GatewayConnection} over the gateway's own
+   * MQTT connection, so they do not take the sessions of the sensors' command views. The first fog
+   * sensor of every 25th building reads stuck, of the building after it drifts.
+   */
+  async startFog(): Promise<void> {
+    const c = this.#ctx;
+    const sensors = [];
+    for (let i = 0; i < this.ids.length; i++) {
+      const f = this.flags[i] ?? 0;
+      if ((f & SENSOR.WIRE) === 0 || this.provisioned[i] !== 1 || (f & (SENSOR.SILENT | SENSOR.SILENT_RECOVERS)) !== 0) continue;
+      this.#onFog[i] = 1;
+      if (this.#faulty < 0) this.#faulty = i;
+      // Room temperature: plausible −10…50 °C, one reading an hour; stuck after 12 equal readings,
+      // drift when the EWMA (α = 1/8) moves 4 °C from the baseline.
+      sensors.push({ config: { id: this.ids[i] as string, range: { min: -10, max: 50 }, intervalMs: HOUR_MS, stuck: { samples: 12, tolerance: 0 }, drift: { threshold: 4, alpha: 1 / 8 } } });
+    }
+    if (sensors.length === 0) return;
+    this.fault = injectedFault(this.#index);
+    const uplink = new GatewayConnection({ transport: this.gateway.transport, tenantId: c.tenantId });
+    // A window closes for every fog sensor at once: 4 publishes in flight per gateway (1,000 for
+    // the fleet) keep that burst from crowding the broker (measured a little faster than 16).
+    this.#fog = new FogGateway({ gateway: uplink, tenantId: c.tenantId, clock: c.clock, sensors, windowMs: FOG_WINDOW_MS, maxInFlight: 4 });
+    this.#fog.on('error', () => undefined);
+    await this.#fog.start();
+  }
+
+  /** Stops the fog gateway (its last windows summarised and sent); resolves to its report (undefined without one). */
+  async stopFog(): Promise<FogReport | undefined> {
+    if (this.#fog === undefined) return this.#fogReport;
+    const fog = this.#fog;
+    this.#fog = undefined;
+    await fog.stop();
+    this.#fogReport = fog.report();
+    return this.#fogReport;
+  }
+
+  /** Sensors whose readings go through the fog gateway. */
+  get fogSensors(): number {
+    return this.#onFog.reduce((a, x) => a + x, 0);
+  }
+
+  /** The fog gateway's report: its final one once stopped, its current one while running. */
+  get fogReport(): FogReport | undefined {
+    return this.#fog?.report() ?? this.#fogReport;
   }
 
   /** Connects the gateway's shared connection and its own view. */
@@ -224,7 +309,8 @@ export class Building {
   /**
    * Advances the sensors' model to now: batteries drain, the gateway polls every sensor in service
    * once and folds the poll into the window's fog aggregates (the poll's own summary, merged with
-   * the fog core's `mergeAggregates`). A replaced battery is back at 100 %.
+   * the fog core's `mergeAggregates`). A replaced battery is back at 100 %. The readings of the fog
+   * sensors (with their injected faults) also go to the fog gateway, taken at the clock's now.
    */
   sample(hour: number): void {
     this.#hour = hour;
@@ -243,7 +329,15 @@ export class Building {
       }
       level = Math.max(0, level);
       this.battery[i] = level;
-      t.add(19 + this.#random() * 6);
+      let temperature = 19 + this.#random() * 6;
+      if (this.#fog !== undefined && this.#onFog[i] === 1) {
+        if (i === this.#faulty && hour >= FAULT_FROM_HOUR) {
+          if (this.fault === 'stuck') temperature = STUCK_AT;
+          else if (this.fault === 'drift') temperature += DRIFT_PER_HOUR * (hour - FAULT_FROM_HOUR);
+        }
+        this.#fog.observe(this.ids[i] as string, temperature, now);
+      }
+      t.add(temperature);
       b.add(level);
     }
     this.#temperature = mergeAggregates(this.#temperature, t.aggregate(now));
@@ -344,6 +438,7 @@ export class Building {
 
   /** Closes every view and the shared connection. */
   async close(): Promise<void> {
+    await this.stopFog().catch(() => undefined);
     await this.gateway.close().catch((e: unknown) => (isFleetError(e) ? undefined : undefined));
   }
 }

@@ -36,6 +36,23 @@ export interface ReportRollout {
   readonly failureRate: readonly SeriesPoint[];
 }
 
+/** The fog gateways as the report shows them. */
+export interface ReportFog {
+  /** Gateways that ran a fog gateway, and the sensors on them. */
+  readonly gateways: number;
+  readonly sensors: number;
+  /** Raw samples observed, window summaries and raw samples forwarded. */
+  readonly rawSamples: number;
+  readonly summaries: number;
+  readonly rawForwarded: number;
+  /** The data reduction achieved (0–1), and the lowest and highest of a single gateway. */
+  readonly reductionFraction: number;
+  readonly reductionRange: readonly [number, number];
+  /** Sensors with an injected fault, by fault; findings by detector kind. */
+  readonly injectedFaults: Readonly<Record<string, number>>;
+  readonly anomalies: Readonly<Record<string, number>>;
+}
+
 /** Everything the report shows. */
 export interface SimulationReportData {
   /** The page title. */
@@ -54,6 +71,8 @@ export interface SimulationReportData {
   readonly health: Readonly<Record<string, readonly SeriesPoint[]>>;
   /** Broker messages carried, by phase of the story. */
   readonly messagesByPhase: Readonly<Record<string, number>>;
+  /** The fog gateways' figures over the soak (absent when none ran). */
+  readonly fog?: ReportFog;
   /** Wall time of the run (ms). */
   readonly wallMs: number;
   /** Peak resident set size (bytes). */
@@ -62,6 +81,26 @@ export interface SimulationReportData {
 
 const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
 const HEALTH_COLORS: Readonly<Record<string, string>> = { good: '#16a34a', warning: '#d97706', critical: '#dc2626', silent: '#4b5563', unknown: '#94a3b8' };
+
+function fogTable(f: ReportFog): string {
+  const p1 = (v: number): string => `${(v * 100).toFixed(1)} %`;
+  return `<h2>Fog gateways</h2>
+<p>The soak's ${escapeHtml(fmtInt(f.sensors))} wire sensors in service on ${escapeHtml(fmtInt(f.gateways))} gateways; bytes counted as 200 B a raw sample, 400 B a window summary.</p>
+${table(
+  ['figure', 'value'],
+  [
+    ['raw samples observed', f.rawSamples],
+    ['window summaries forwarded', f.summaries],
+    ['raw samples forwarded (around anomalies)', f.rawForwarded],
+    ['data reduction achieved', p1(f.reductionFraction)],
+    ['per gateway, lowest to highest', `${p1(f.reductionRange[0])} – ${p1(f.reductionRange[1])}`],
+    ...Object.entries(f.injectedFaults).map(([k, n]): [string, number] => [`injected fault: ${k}`, n]),
+    ...Object.entries(f.anomalies)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]): [string, number] => [`findings: ${k}`, n]),
+  ],
+)}`;
+}
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -258,6 +297,7 @@ ${table(['health', 'devices'], Object.entries(data.byHealth).map(([k, v]) => [k,
 ${table(['outcome', 'devices'], [['accepted', data.provisioning.accepted], ['refused', data.provisioning.refused], ...Object.entries(data.provisioning.refusedByCode).map(([code, n]): [string, number] => [`refused: ${code}`, n])])}
 <h2>Rollouts</h2>
 ${rolloutTables}
+${data.fog === undefined || data.fog.gateways === 0 ? '' : fogTable(data.fog)}
 <h2>Messages by phase</h2>
 ${table(['phase', 'messages'], Object.entries(data.messagesByPhase).map(([k, v]) => [k, v]))}
 </body></html>

@@ -17,7 +17,8 @@ import { seededRandom } from '../../device/random.js';
 import { defineProvisioningTemplate, type ProvisioningTemplate } from '../../lifecycle/template.js';
 import type { RolloutSummary } from '../../cloud/rollout-events.js';
 import type { Transport } from '../../transport/types.js';
-import { Building, SENSOR, hash32, type BuildingContext } from './building.js';
+import type { FogReport } from '../../device/fog-gateway.js';
+import { Building, SENSOR, hash32, type BuildingContext, type InjectedFault } from './building.js';
 import { openBroker, type BrokerChoice, type SimulationBroker } from './broker.js';
 import { SimulationCa } from './pki.js';
 import type { SeriesPoint } from './report.js';
@@ -117,6 +118,8 @@ export interface SimulationSummary {
   readonly byFirmware: Readonly<Record<string, number>>;
   readonly rollouts: readonly RolloutResult[];
   readonly decommissioned: number;
+  /** The fog gateways over the wire sensors during the soak: what they reduced and what they found. */
+  readonly fog: FogSummary;
   /** Broker messages (publishes) per phase, and in total. */
   readonly messagesByPhase: Readonly<Record<string, number>>;
   readonly messages: number;
@@ -124,6 +127,64 @@ export interface SimulationSummary {
   readonly simulatedHours: number;
   /** Measurements of this run (wall time, memory, broker): they differ from run to run. */
   readonly run: { readonly broker: string; readonly wallMs: number; readonly phaseMs: Readonly<Record<string, number>>; readonly peakRssBytes: number; readonly messagesPerSecond: number };
+}
+
+/**
+ * The buildings' `FogGateway` reports added up (the soak's wire sensors in service, not the
+ * silent ones): bytes on the byte model of `fleetkit calc fog-data-reduction` (200 B a raw sample,
+ * 400 B a window summary).
+ */
+export interface FogSummary {
+  /** Gateways that ran a fog gateway, and the sensors on them. */
+  readonly gateways: number;
+  readonly sensors: number;
+  /** Sensors given an injected fault, by fault. */
+  readonly injectedFaults: Readonly<Record<InjectedFault, number>>;
+  /** Raw samples observed, window summaries forwarded, raw samples forwarded (around anomalies). */
+  readonly rawSamples: number;
+  readonly summaries: number;
+  readonly rawForwarded: number;
+  /** `rawSamples × 200` and `summaries × 400 + rawForwarded × 200`. */
+  readonly rawBytes: number;
+  readonly forwardedBytes: number;
+  /** `1 − forwardedBytes ÷ rawBytes` (0 without samples): the data reduction achieved. */
+  readonly reductionFraction: number;
+  /** The lowest and highest reduction of a single gateway. */
+  readonly reductionRange: readonly [number, number];
+  /** Findings per detector kind, and in total. */
+  readonly anomalies: Readonly<Record<string, number>>;
+  readonly findings: number;
+  /** Uplink messages the fog gateways published (summaries, raw samples and anomalies), still buffered, dropped. */
+  readonly uplinkMessages: number;
+  readonly buffered: number;
+  readonly dropped: number;
+}
+
+/** Adds up the fog gateways' reports. */
+export function fogSummary(reports: readonly FogReport[], faults: readonly (InjectedFault | undefined)[], sensors: number): FogSummary {
+  const sum = (f: (r: FogReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
+  const rawBytes = sum((r) => r.rawBytes);
+  const forwardedBytes = sum((r) => r.forwardedBytes);
+  const anomalies: Record<string, number> = {};
+  for (const r of reports) for (const [k, n] of Object.entries(r.anomalies)) anomalies[k] = (anomalies[k] ?? 0) + n;
+  const each = reports.filter((r) => r.rawSamples > 0).map((r) => r.reductionFraction);
+  return {
+    gateways: reports.length,
+    sensors,
+    injectedFaults: { stuck: faults.filter((f) => f === 'stuck').length, drift: faults.filter((f) => f === 'drift').length },
+    rawSamples: sum((r) => r.rawSamples),
+    summaries: sum((r) => r.summaries),
+    rawForwarded: sum((r) => r.rawForwarded),
+    rawBytes,
+    forwardedBytes,
+    reductionFraction: rawBytes === 0 ? 0 : 1 - forwardedBytes / rawBytes,
+    reductionRange: each.length === 0 ? [0, 0] : [Math.min(...each), Math.max(...each)],
+    anomalies,
+    findings: Object.values(anomalies).reduce((a, n) => a + n, 0),
+    uplinkMessages: sum((r) => r.sent),
+    buffered: sum((r) => r.buffered),
+    dropped: sum((r) => r.dropped),
+  };
 }
 
 /** The time series the HTML report draws. */
@@ -432,6 +493,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     };
     await relay(0);
     await recordHealth();
+    await Promise.all(buildings.map((b) => b.startFog()));
     const soakWall = performance.now();
     for (let h = 1; h <= SOAK_HOURS; h++) {
       clock.advance(HOUR);
@@ -450,6 +512,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
         if (due > 0) await sleep(due);
       }
     }
+    // The fog gateways close their last windows and send what they hold.
+    await Promise.all(buildings.map((b) => b.stopFog()));
+    await idle();
     // Operations follows up the sensors still silent: a technician visit, the device in
     // maintenance (rollouts skip it) until it is looked at.
     for (const id of [...alerts.silent].filter((x) => !alerts.silenceEnded.has(x)).sort()) {
@@ -621,12 +686,27 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     byFirmware: sortRecord(final?.byFirmware ?? {}),
     rollouts,
     decommissioned,
+    fog: fogFigures(buildings),
     messagesByPhase,
     messages,
     simulatedHours: Math.round(((fleet === undefined ? T0 : clock.now()) - T0) / 60_000) / 60,
     run: { broker: broker.label, wallMs: Math.round(wallMs), phaseMs, peakRssBytes: resourceUsage().maxRSS * 1024, messagesPerSecond: Math.round(messages / (wallMs / 1000)) },
   };
   return { summary, series };
+}
+
+function fogFigures(buildings: readonly Building[]): FogSummary {
+  const reports: FogReport[] = [];
+  const faults: (InjectedFault | undefined)[] = [];
+  let sensors = 0;
+  for (const b of buildings) {
+    const r = b.fogReport;
+    if (r === undefined) continue;
+    reports.push(r);
+    faults.push(b.fault);
+    sensors += b.fogSensors;
+  }
+  return fogSummary(reports, faults, sensors);
 }
 
 function sortRecord(r: Readonly<Record<string, number | undefined>>): Record<string, number> {

@@ -68,6 +68,25 @@ export function formatSummary(s: SimulationSummary): string {
       ),
     );
   }
+  const fog = s.fog;
+  if (fog.gateways > 0) {
+    const pct1 = (v: number): string => `${(v * 100).toFixed(1)} %`;
+    out.push(
+      section(`Fog gateways (the soak's ${int(fog.sensors)} wire sensors in service on ${int(fog.gateways)} gateways; the modeled sensors are in the building summaries)`, [
+        ['raw samples observed', int(fog.rawSamples)],
+        ['window summaries forwarded (1 day windows)', int(fog.summaries)],
+        ['raw samples forwarded (around anomalies)', int(fog.rawForwarded)],
+        ['data reduction achieved (200 B a sample, 400 B a summary)', pct1(fog.reductionFraction)],
+        ['  per gateway, lowest to highest', `${pct1(fog.reductionRange[0])} – ${pct1(fog.reductionRange[1])}`],
+        ['injected faults: stuck, drifting', `${int(fog.injectedFaults.stuck)}, ${int(fog.injectedFaults.drift)}`],
+        ['anomalies found', int(fog.findings)],
+        ...Object.entries(fog.anomalies)
+          .filter(([, n]) => n > 0)
+          .map(([kind, n]) => [`  ${kind}`, int(n)]),
+        ['uplink messages (buffered, dropped)', `${int(fog.uplinkMessages)} (${int(fog.buffered)}, ${int(fog.dropped)})`],
+      ]),
+    );
+  }
   out.push(section('Decommissioned', [['sensors', int(s.decommissioned)]]));
   out.push(
     section(
@@ -105,6 +124,7 @@ export function reportData(s: SimulationSummary, series: SimulationSeries): Simu
       failureRate: series.rollouts[r.rolloutId]?.failureRate ?? [],
     })),
     health: series.health,
+    fog: { gateways: s.fog.gateways, sensors: s.fog.sensors, rawSamples: s.fog.rawSamples, summaries: s.fog.summaries, rawForwarded: s.fog.rawForwarded, reductionFraction: s.fog.reductionFraction, reductionRange: s.fog.reductionRange, injectedFaults: s.fog.injectedFaults, anomalies: s.fog.anomalies },
     messagesByPhase: s.messagesByPhase,
     wallMs: s.run.wallMs,
     peakRssBytes: s.run.peakRssBytes,
