@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/main.js';
 import { runCli } from '../../src/cli/main.js';
 import { isFleetError } from '../../src/errors.js';
 import { createPostgresStores, loadMigrations, migrate, openPgPool, type SqlDriver } from '../../src/postgres/index.js';
 import { freePort } from '../support/mosquitto.js';
-import { postgresEnabled, startPostgres, type TestPostgres } from '../support/postgres.js';
+import { postgresEnabled } from '../support/postgres.js';
 import { RESET_SQL } from './harness.js';
 import { opsSuite, type OpsDatabase } from './ops-suite.js';
-import { createAppRole } from './server-roles.js';
+import { serverPerFile } from './server-roles.js';
 
 // One real server for the file (started here, stopped by its PID).
 const enabled = postgresEnabled('the PostgreSQL server security and fault tests');
@@ -29,50 +29,27 @@ function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
 }
 
 describe.skipIf(!enabled)('PostgreSQL server', () => {
-  let server: TestPostgres | undefined;
-  const drivers: SqlDriver[] = [];
-  let n = 0;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    for (const d of drivers) await d.close().catch(() => undefined);
-    await server?.dispose();
-  });
+  const pg = serverPerFile();
 
+  // A new relay pool each time: a relay process starting.
   async function relayDriver(name: string): Promise<SqlDriver> {
-    if (server === undefined) throw new Error('the server did not start');
-    const d = await openPgPool({ url: `postgres://fleetkit_test_relay@127.0.0.1:${server.port}/${name}`, max: 2 });
-    drivers.push(d);
-    return d;
-  }
-
-  async function freshDatabase(): Promise<{ name: string; owner: SqlDriver; app: SqlDriver }> {
-    if (server === undefined) throw new Error('the server did not start');
-    const name = `ops_${++n}`;
-    await server.createDatabase(name);
-    const owner = await openPgPool({ url: server.url(name), max: 2 });
-    await migrate(owner);
-    await createAppRole(owner);
-    await createAppRole(owner, 'fleetkit_test_relay', 'fleetkit_relay');
-    const app = await openPgPool({ url: `postgres://fleetkit_test_app@127.0.0.1:${server.port}/${name}`, max: 6, connectionTimeoutMillis: 2000 });
-    drivers.push(owner, app);
-    return { name, owner, app };
+    return pg.track(await openPgPool({ url: `postgres://fleetkit_test_relay@127.0.0.1:${pg.server().port}/${name}`, max: 2 }));
   }
 
   let shared: Promise<OpsDatabase> | undefined;
   opsSuite('pg server', () => {
-    shared ??= freshDatabase().then(({ name, owner, app }) => ({ app, relay: () => relayDriver(name), reset: () => owner.exec(RESET_SQL) }));
+    shared ??= pg.database('ops', { appPool: 6, connectionTimeoutMillis: 2000 }).then(({ name, owner, app }) => ({ app, relay: () => relayDriver(name), reset: () => owner.exec(RESET_SQL) }));
     return shared;
   });
 
   describe('migrations', () => {
     it('two processes migrating one empty database at once apply each migration exactly once', async () => {
-      if (server === undefined) throw new Error('no server');
+      const server = pg.server();
       await server.createDatabase('race');
       const a = await openPgPool({ url: server.url('race'), max: 1 });
       const b = await openPgPool({ url: server.url('race'), max: 1 });
-      drivers.push(a, b);
+      pg.track(a);
+      pg.track(b);
       const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
       const names = loadMigrations().map((m) => m.name);
       expect([...ra.applied, ...rb.applied]).toEqual(names);
@@ -81,7 +58,7 @@ describe.skipIf(!enabled)('PostgreSQL server', () => {
     });
 
     it('fleetkit db migrate --url: exit 0 on an empty database, then "up to date"; bad usage exit 2; an unreachable server exit 1', async () => {
-      if (server === undefined) throw new Error('no server');
+      const server = pg.server();
       await server.createDatabase('cli');
       const first = captureIo();
       expect(await runCli(['db', 'migrate', '--url', server.url('cli')], first)).toBe(0);
@@ -100,8 +77,8 @@ describe.skipIf(!enabled)('PostgreSQL server', () => {
 
   describe('the server going away', () => {
     it('while it is down every call is STORE_UNAVAILABLE (retryable); after a restart the stores resume with everything committed', async () => {
-      if (server === undefined) throw new Error('no server');
-      const { app } = await freshDatabase();
+      const server = pg.server();
+      const { app } = await pg.database('ops', { appPool: 6, connectionTimeoutMillis: 2000 });
       const s = createPostgresStores(app);
       const ctx = { tenantId: 'acme' };
       const doc = (v: number) => ({ state: { reported: { v } }, metadata: { reported: { v: { timestamp: v } } }, version: v });
