@@ -77,15 +77,17 @@ export class Interner {
 /**
  * @internal The shape and version of a shadow store's `next` document (every `ShadowStore`
  * implementation checks it the same way before its contents): a document `{ state, metadata,
- * version }` or a tombstone `{ deleted: true, version }`, with a version that never goes down.
+ * version }` or a tombstone `{ deleted: true, version }`, with a version of at least 1 that never
+ * goes down.
  */
 export function checkShadowShape(api: string, next: StoredShadow, expectedVersion: number): void {
   if (typeof next !== 'object' || next === null) {
     throw new FleetError('INVALID_ARGUMENT', `${api}: next must be a shadow document { state, metadata, version } or a tombstone { deleted: true, version }`, { status: 400 });
   }
   const version = (next as { version?: unknown }).version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < expectedVersion) {
-    throw new FleetError('INVALID_ARGUMENT', `${api}: next.version must be an integer ≥ expectedVersion (${expectedVersion}); versions never go down, got ${String(version)}`, {
+  // A shadow at version 0 is one that does not exist: every stored document or tombstone is at 1 or more.
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < expectedVersion || version < 1) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: next.version must be an integer ≥ 1 and ≥ expectedVersion (${expectedVersion}); versions never go down and version 0 means no shadow, got ${String(version)}`, {
       status: 400,
     });
   }

@@ -162,6 +162,10 @@ export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options:
         doc(0), // a version below the expected one: versions never go down
       ];
       for (const next of bad) await rejectsWith(s.compareAndSet(ACME, 'pump-1', undefined, 1, next as StoredShadow), ['INVALID_ARGUMENT', 'INVALID_INPUT']);
+      // Version 0 means "no shadow": a new shadow (expected 0) is written at version 1 or more.
+      await rejectsWith(s.compareAndSet(ACME, 'pump-2', undefined, 0, doc(0)), 'INVALID_ARGUMENT');
+      await rejectsWith(s.compareAndSet(ACME, 'pump-2', undefined, 0, { deleted: true, version: 0 }), 'INVALID_ARGUMENT');
+      expect(await s.get(ACME, 'pump-2')).toBeUndefined();
       await rejectsWith(s.compareAndSet(ACME, 'pump-1', undefined, -1, doc(1)), 'INVALID_ARGUMENT');
       await rejectsWith(s.compareAndSet(ACME, 'bad/name', undefined, 0, doc(1)), ['INVALID_NAME', 'INVALID_ARGUMENT']);
       await rejectsWith(s.get(ACME, 'pump-1', 'bad name'), ['INVALID_NAME', 'INVALID_ARGUMENT']);
@@ -237,7 +241,7 @@ export function shadowStoreContract(factory: StoreFactory<ShadowStore>, options:
                 case 'cas': {
                   const current = model.get(key(o.thing, o.shadow))?.version ?? 0;
                   const expectedVersion = Math.max(0, current + o.delta);
-                  const version = expectedVersion + o.bump;
+                  const version = Math.max(1, expectedVersion + o.bump); // version 0 means no shadow (refused: the example test above)
                   const next: StoredShadow = o.tomb ? { deleted: true, version } : doc(version, o.marker);
                   const r = await s.compareAndSet(ctx, thing, shadowName, expectedVersion, next);
                   if (!foreign) {
