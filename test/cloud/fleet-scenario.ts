@@ -258,9 +258,11 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioRepo
     await rolloutMinute();
     summary = await fleet.rollouts.get(ctx, 'fw-2-0-0');
     if (summary?.state !== 'aborted') continue;
-    // Aborted: done once every device that committed 2.0.0 has finished its rollback job.
+    // Aborted: done once every device that committed 2.0.0 has finished its rollback job, and no
+    // rollback job is open (a device that fell back on its own may have been sent one too).
     const back = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, status: 'succeeded', limit: 1000 })).items;
-    if ([...committed200].every((id) => back.some((x) => x.deviceId === id))) break;
+    const open = (await fleet.rollouts.executions(ctx, 'fw-2-0-0', { rollback: true, status: ['dispatched', 'in_progress'], limit: 1000 })).items;
+    if (open.length === 0 && [...committed200].every((id) => back.some((x) => x.deviceId === id))) break;
   }
   expect(summary?.state).toBe('aborted');
   expect(summary?.abort?.stage).toBe(0);
