@@ -323,7 +323,7 @@ export const MAX_BANK_SENSORS = 10_000_000;
  * ```ts
  * const temp = defineSensor({ id: 'temp', range: { min: -40, max: 85 }, intervalMs: 60_000 });
  * const bank = new SensorBank(Array.from({ length: 500 }, () => temp));
- * bank.observe(17, 21.4, Date.now());
+ * bank.observe(17, 21.4, clock.now());
  * ```
  */
 export class SensorBank {

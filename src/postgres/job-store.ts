@@ -4,13 +4,12 @@
 import type { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { jsonEqual, type JsonValue } from '../json.js';
-import { rolloutPlanSchema } from '../rollout/plan-schema.js';
 import type { RolloutPlan } from '../rollout/plan.js';
 import type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput, RolloutListOptions, StoredJobExecution, StoredRollout } from '../store/job-store.js';
 import { executionSchema, rolloutFieldsSchema } from '../store/memory/memory-job-store.js';
 import { decodeCursor, listOptions, pageLimit, type Page } from '../store/page.js';
-import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../store/tenant.js';
-import { checkId, checkRevision, parseRecord, revisionConflict } from '../store/validate.js';
+import { checkRecordTenant, tenantOf, type TenantContext } from '../store/tenant.js';
+import { checkId, checkRevision, checkRolloutPlan, parseRecord, revisionConflict } from '../store/validate.js';
 import type { SqlDriver } from './driver.js';
 import { checkOutbox, enqueue, type OutboxOptions } from './outbox.js';
 import { Where, asArray, copyJson, fromJson, inTenant, int, sqlPage, splitKey, toJson } from './sql-common.js';
@@ -41,15 +40,7 @@ export class PostgresJobStore implements JobStore {
     const api = 'JobStore.createRollout';
     const tenantId = tenantOf(ctx, api);
     const fields = parseRollout(api, tenantId, rollout);
-    const plan = rolloutPlanSchema.safeParse(fields.plan);
-    if (!plan.success) {
-      throw new FleetError('INVALID_ARGUMENT', `${api}: rollout.plan is not a plan planRollout made: ${plan.error.issues[0]?.message ?? ''}`, { status: 400 });
-    }
-    const foreign = plan.data.devices.find((d) => d.tenantId !== tenantId);
-    if (foreign !== undefined) throw tenantMismatch(api, `plan device "${foreign.id}"`, tenantId);
-    if (plan.data.rolloutId !== fields.rolloutId) {
-      throw new FleetError('INVALID_ARGUMENT', `${api}: rolloutId "${fields.rolloutId}" differs from the plan's "${plan.data.rolloutId}"`, { status: 400 });
-    }
+    checkRolloutPlan(api, tenantId, fields);
     const planJson = toJson(rollout.plan);
     const record = recordOf(fields);
     return inTenant(this.#db, tenantId, async (tx) => {

@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
+import { rolloutPlanSchema } from '../rollout/plan-schema.js';
 import type { StoredShadow } from '../shadow/types.js';
+import { tenantMismatch } from './tenant.js';
 import { checkData } from './isolation.js';
 
 /** @internal Finite epoch-ms time. */
@@ -98,5 +100,22 @@ export function checkShadowShape(api: string, next: StoredShadow, expectedVersio
   const { state, metadata } = next as { state?: unknown; metadata?: unknown };
   if (typeof state !== 'object' || state === null || Array.isArray(state) || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new FleetError('INVALID_ARGUMENT', `${api}: next.state and next.metadata must be objects`, { status: 400 });
+  }
+}
+
+/**
+ * @internal A new rollout's plan, checked the same way by every `JobStore`: a plan `planRollout`
+ * made, every device in the caller's tenant (a plan naming another tenant's devices would dispatch
+ * across tenants), and the rollout's own id.
+ */
+export function checkRolloutPlan(api: string, tenantId: string, fields: { readonly rolloutId: string; readonly plan: unknown }): void {
+  const plan = rolloutPlanSchema.safeParse(fields.plan);
+  if (!plan.success) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: rollout.plan is not a plan planRollout made: ${plan.error.issues[0]?.message ?? ''}`, { status: 400 });
+  }
+  const foreign = plan.data.devices.find((d) => d.tenantId !== tenantId);
+  if (foreign !== undefined) throw tenantMismatch(api, `plan device "${foreign.id}"`, tenantId);
+  if (plan.data.rolloutId !== fields.rolloutId) {
+    throw new FleetError('INVALID_ARGUMENT', `${api}: rolloutId "${fields.rolloutId}" differs from the plan's "${plan.data.rolloutId}"`, { status: 400 });
   }
 }

@@ -119,8 +119,8 @@ const secondsWorth = (r: number): number => Math.max(1, Math.ceil(r));
  * @example
  * ```ts
  * const quotas = new QuotaEnforcer({ tenants: [{ tenantId: 'acme', messagesPerSecond: 50 }] });
- * const a = quotas.admit('messages', 'acme', 'pump-7', 1, Date.now());
- * if (a.allowed) quotas.record('acme', 'messages', 1, Date.now());
+ * const a = quotas.admit('messages', 'acme', 'pump-7', 1, clock.now());
+ * if (a.allowed) quotas.record('acme', 'messages', 1, clock.now());
  * ```
  */
 export class QuotaEnforcer {

@@ -68,7 +68,7 @@ export interface LimiterDecision {
  * @example
  * ```ts
  * let state = createLimiter({ ratePerSecond: 100, burst: 20 });
- * const d = decide(state, 1, Date.now());
+ * const d = decide(state, 1, clock.now());
  * state = d.next;
  * ```
  */

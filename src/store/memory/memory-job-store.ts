@@ -5,14 +5,13 @@ import { z } from 'zod';
 import { FleetError } from '../../errors.js';
 import { tenantIdSchema } from '../../ids.js';
 import { jsonEqual, type JsonValue } from '../../json.js';
-import { rolloutPlanSchema } from '../../rollout/plan-schema.js';
 import { DEVICE_STATUSES } from '../../rollout/status.js';
 import { thingNameSchema } from '../../shadow/names.js';
 import { frozenCopy } from '../isolation.js';
 import type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput, RolloutListOptions, StoredJobExecution, StoredRollout } from '../job-store.js';
 import { SortedKeys, decodeCursor, listOptions, pageLimit, toPage, type Page } from '../page.js';
-import { checkRecordTenant, tenantMismatch, tenantOf, type TenantContext } from '../tenant.js';
-import { checkId, checkRevision, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
+import { checkRecordTenant, tenantOf, type TenantContext } from '../tenant.js';
+import { checkId, checkRevision, checkRolloutPlan, labelSchema, oneOrMany, parseRecord, revisionConflict, timeSchema } from '../validate.js';
 
 const ROLLOUT_STATES = ['running', 'paused', 'aborted', 'cancelled', 'rolled_back', 'completed'] as const;
 const stageSchema = z.number().int().min(0);
@@ -68,16 +67,7 @@ export class MemoryJobStore implements JobStore {
     const api = 'JobStore.createRollout';
     const tenantId = tenantOf(ctx, api);
     const fields = this.#parseRollout(api, tenantId, rollout);
-    const plan = rolloutPlanSchema.safeParse(fields.plan);
-    if (!plan.success) {
-      throw new FleetError('INVALID_ARGUMENT', `${api}: rollout.plan is not a plan planRollout made: ${plan.error.issues[0]?.message ?? ''}`, { status: 400 });
-    }
-    // A plan naming another tenant's devices would dispatch across tenants.
-    const foreign = plan.data.devices.find((d) => d.tenantId !== tenantId);
-    if (foreign !== undefined) throw tenantMismatch(api, `plan device "${foreign.id}"`, tenantId);
-    if (plan.data.rolloutId !== fields.rolloutId) {
-      throw new FleetError('INVALID_ARGUMENT', `${api}: rolloutId "${fields.rolloutId}" differs from the plan's "${plan.data.rolloutId}"`, { status: 400 });
-    }
+    checkRolloutPlan(api, tenantId, fields);
     const t = this.#tenant(tenantId);
     if (t.rollouts.has(fields.rolloutId)) {
       throw new FleetError('ALREADY_EXISTS', `${api}: rollout "${fields.rolloutId}" exists; use updateRollout() with its revision`, { status: 409 });
