@@ -96,10 +96,17 @@ function recordTargets(title: string, cols: readonly string[], rows: readonly Ro
     for (const c of cols) for (const part of (r[c] ?? '').split('; ')) {
       const m = VERDICT.exec(part);
       if (m === null) continue;
-      const others = cols.slice(1).filter((k) => k !== c && r[k] !== undefined && r[k] !== '' && r[k] !== '—' && !/^target$/i.test(k));
+      // Columns nearest before the verdict first: a table with two targets per row puts each after its own figures.
+      const at = cols.indexOf(c);
+      const usable = (k: string): boolean => k !== c && r[k] !== undefined && r[k] !== '' && r[k] !== '—' && !/^target$/i.test(k);
+      const others = [...cols.slice(1, at).reverse(), ...cols.slice(at + 1)].filter(usable);
       const ratioCol = others.find((k) => RATIO_COLUMN.test(k) || /×$/.test(r[k] ?? ''));
-      const baselineCol = others.find((k) => k !== ratioCol && BASELINE_COLUMN.test(k));
-      const oursCol = others.find((k) => k !== ratioCol && k !== baselineCol && /\d/.test(r[k] ?? ''));
+      const isRatio = (k: string): boolean => /×/.test(r[k] ?? '');
+      const baselineCol = others.find((k) => k !== ratioCol && BASELINE_COLUMN.test(k) && !isRatio(k));
+      const figures = others.filter((k) => k !== ratioCol && k !== baselineCol && !isRatio(k) && /\d/.test(r[k] ?? ''));
+      // The figure the target is about: the column in the target's unit (a rate, a time, a size), else the first.
+      const unit = /\/s\b/.test(m[2] ?? '') ? /\/s\b/ : /\bm?s\b|\bh\b/.test(m[2] ?? '') ? /\bms\b|\btime\b|\bs\b/ : /\b(K|M|G)?i?B\b|bytes/.test(m[2] ?? '') ? /bytes|\bB\b|KiB|MB/ : undefined;
+      const oursCol = (unit === undefined ? undefined : figures.find((k) => unit.test(k) && !BASELINE_COLUMN.test(k))) ?? figures[0];
       const first = cols[0] === undefined ? '' : (r[cols[0]] ?? '');
       const result: TargetResult = {
         suite,

@@ -45,7 +45,7 @@ if (process.env['FLEETKIT_BENCH_CHILD'] === '1') {
   }
   const results = readFileSync(resultsFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as TargetResult);
   rmSync(dir, { recursive: true, force: true });
-  printTable(`Summary: every benchmark with a target (${results.filter((r) => r.met).length} of ${results.length} met)`, results.map((r) => ({ suite: r.suite, benchmark: r.benchmark.length > 110 ? `${r.benchmark.slice(0, 109)}…` : r.benchmark, ours: r.ours, baseline: r.baseline, ratio: r.ratio, target: r.target, 'met?': r.met ? 'yes' : 'NO' })));
+  printTable(`Summary: every benchmark with a target (${results.filter((r) => r.met).length} of ${results.length} met)`, results.map((r) => ({ suite: r.suite, benchmark: r.benchmark.length > 110 ? `${r.benchmark.slice(0, 60)}…${r.benchmark.slice(-49)}` : r.benchmark, ours: r.ours, baseline: r.baseline, ratio: r.ratio, target: r.target, 'met?': r.met ? 'yes' : 'NO' })));
   const out = join(here, 'results.json');
   writeFileSync(out, `${JSON.stringify({ node: process.version, arch: process.arch, startedAt: new Date(started).toISOString(), wallSeconds: Math.round((Date.now() - started) / 1000), loadAverageAtStart: load, suites, results }, null, 2)}\n`);
   console.log(`\nwritten: ${out} (${Math.round((Date.now() - started) / 1000)} s)`);
