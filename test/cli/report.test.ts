@@ -4,11 +4,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, niceTicks, renderSimulationReport, type SimulationReportData } from '../../src/cli/simulate/report.js';
-import { chromiumEnabled, findChromium } from '../support/chromium.js';
+import { chromiumEnabled, withReportPage } from '../support/chromium.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -93,50 +92,25 @@ describe('report building blocks', () => {
 
 describe.skipIf(!chromiumEnabled('the report page test'))('the report in a real browser', () => {
   it('renders with no console error; every chart drew paths and has its axis labels', { timeout: 60_000 }, async () => {
-    const { chromium } = await import('playwright-core');
     const dir = mkdtempSync(join(tmpdir(), 'fleetkit-report-'));
     const file = join(dir, 'report.html');
     writeFileSync(file, renderSimulationReport(sample()));
-    const browser = await chromium.launch({ executablePath: findChromium() as string, args: ['--no-sandbox'] });
     try {
-      const page = await browser.newPage({ viewport: { width: 1340, height: 900 } });
-      const problems: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      await withReportPage(file, async ({ page, problems, charts }) => {
+        expect(charts.map((c) => c.id)).toEqual(['chart-rollout-reached', 'chart-failure-rate', 'chart-health', 'chart-states']);
+        for (const c of charts) {
+          expect(c.width, c.id).toBeGreaterThan(200);
+          expect(c.height, c.id).toBeGreaterThan(100);
+          expect(c.paths, c.id).toBeGreaterThan(0);
+          expect(c.drawn, c.id).toBe(c.paths);
+          expect(c.axisLabels.every((t) => t.trim().length > 0) && c.axisLabels.length > 0, c.id).toBe(true);
+          expect(c.ticks, c.id).toBeGreaterThan(2);
+        }
+        expect(charts[1]?.paths).toBe(4); // two failure-rate lines, two thresholds
+        expect(await page.title()).toBe('Smart-building fleet <60,000 sensors>');
+        expect(problems).toEqual([]);
       });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()}`));
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      const charts = await page.$$eval('svg.chart', (svgs) =>
-        svgs.map((svg) => {
-          const box = svg.getBoundingClientRect();
-          const paths = [...svg.querySelectorAll('path')].map((p) => ({ d: p.getAttribute('d') ?? '', length: (p as { getTotalLength(): number }).getTotalLength(), w: p.getBoundingClientRect().width + p.getBoundingClientRect().height }));
-          return {
-            id: svg.id,
-            width: box.width,
-            height: box.height,
-            paths: paths.length,
-            drawn: paths.filter((p) => p.d.length > 3 && p.length > 0 && p.w > 0).length,
-            axisLabels: [...svg.querySelectorAll('.axis-label')].map((t) => t.textContent ?? ''),
-            ticks: svg.querySelectorAll('.tick').length,
-          };
-        }),
-      );
-      expect(charts.map((c) => c.id)).toEqual(['chart-rollout-reached', 'chart-failure-rate', 'chart-health', 'chart-states']);
-      for (const c of charts) {
-        expect(c.width, c.id).toBeGreaterThan(200);
-        expect(c.height, c.id).toBeGreaterThan(100);
-        expect(c.paths, c.id).toBeGreaterThan(0);
-        expect(c.drawn, c.id).toBe(c.paths);
-        expect(c.axisLabels.every((t) => t.trim().length > 0) && c.axisLabels.length > 0, c.id).toBe(true);
-        expect(c.ticks, c.id).toBeGreaterThan(2);
-      }
-      expect(charts[1]?.paths).toBe(4); // two failure-rate lines, two thresholds
-      expect(await page.title()).toBe('Smart-building fleet <60,000 sensors>');
-      if (process.env.FLEETKIT_REPORT_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.FLEETKIT_REPORT_SCREENSHOT, fullPage: true });
-      expect(problems).toEqual([]);
     } finally {
-      await browser.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -5,13 +5,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../../src/cli/main.js';
 import { runSimulate, simulateOptions } from '../../src/cli/simulate/command.js';
 import { fogSummary, type SimulationSummary } from '../../src/cli/simulate/simulation.js';
 import type { FogReport } from '../../src/device/fog-gateway.js';
-import { chromiumEnabled, findChromium } from '../support/chromium.js';
+import { chromiumEnabled, withReportPage } from '../support/chromium.js';
 
 function capture(): { io: CliIo; out: () => string; err: () => string } {
   let out = '';
@@ -212,29 +211,7 @@ describe.skipIf(!chromiumEnabled('the simulation report test'))('the report of a
     expect(first).toBeDefined();
     const html = readFileSync(reportFile, 'utf8');
     expect(html).toContain('Smart-building fleet');
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: findChromium() as string, args: ['--no-sandbox'] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1340, height: 900 } });
-      const problems: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('requestfailed', (q) => problems.push(`requestfailed: ${q.url()}`));
-      await page.goto(pathToFileURL(reportFile).href, { waitUntil: 'load' });
-      const charts = await page.$$eval('svg.chart', (svgs) =>
-        svgs.map((svg) => {
-          const paths = [...svg.querySelectorAll('path')].map((p) => ({ d: p.getAttribute('d') ?? '', length: (p as { getTotalLength(): number }).getTotalLength(), box: p.getBoundingClientRect() }));
-          return {
-            id: svg.id,
-            paths: paths.length,
-            drawn: paths.filter((p) => p.d.length > 3 && p.length > 0 && p.box.width + p.box.height > 0).length,
-            axisLabels: [...svg.querySelectorAll('.axis-label')].map((t) => (t.textContent ?? '').trim()),
-            ticks: svg.querySelectorAll('.tick').length,
-          };
-        }),
-      );
+    await withReportPage(reportFile, async ({ problems, charts }) => {
       expect(charts.map((c) => c.id)).toEqual(['chart-rollout-reached', 'chart-failure-rate', 'chart-health', 'chart-states']);
       for (const c of charts) {
         expect(c.paths, c.id).toBeGreaterThan(0);
@@ -247,11 +224,8 @@ describe.skipIf(!chromiumEnabled('the simulation report test'))('the report of a
       expect(charts[0]?.paths).toBe(2);
       expect(charts[1]?.paths).toBe(4);
       expect(charts[2]?.paths).toBe(4);
-      if (process.env.FLEETKIT_REPORT_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.FLEETKIT_REPORT_SCREENSHOT, fullPage: true });
       expect(problems).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
 
