@@ -26,6 +26,7 @@ import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/t
 import type { ShadowRequestSource, ShadowServiceEvents } from './shadow-events.js';
 import { authorizeThing, clientTokenOf, decodeRequest, refusalFor, responseTopic, routeRequest, tooManyRequests, type Refusal, type ShadowCall, type ShadowRoute } from './shadow-steps.js';
 import { ThingLanes } from './thing-lanes.js';
+import { DocumentsJson } from './documents-json.js';
 
 /** Options of {@link ShadowService}. */
 export interface ShadowServiceOptions {
@@ -152,6 +153,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   readonly #quotas: QuotaEnforcer | undefined;
   readonly #lanes: ThingLanes;
   readonly #publishOptions: { readonly qos: QoS };
+  readonly #documentsJson = new DocumentsJson();
   readonly #share: (filter: string) => string;
   // Devices send to the same few topics over and over: each topic is parsed once.
   #routes = new Map<string, ShadowRoute>();
@@ -457,7 +459,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   #updateAnswers(call: ShadowCall, result: ShadowUpdateAccepted): OutboundMessage[] {
     const out = [this.#message(responseTopic(call, 'update', 'accepted'), result.accepted)];
     if (result.delta !== undefined) out.push(this.#message(responseTopic(call, 'update', 'delta'), result.delta));
-    out.push(this.#message(responseTopic(call, 'update', 'documents'), result.documents));
+    out.push({ topic: responseTopic(call, 'update', 'documents'), payload: this.#documentsJson.stringify(result.documents), qos: this.#qos });
     return out;
   }
 

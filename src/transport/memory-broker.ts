@@ -413,15 +413,16 @@ export class MemoryBroker {
     }
     const messageId = ++this.#nextId;
     this.stats.published++;
-    // One copy per publish, so the publisher may reuse its buffer; subscribers share it read-only.
-    const bytes = this.#copy(payload);
     if (retain) {
       // A retained message lives long: give it its own buffer rather than pin a slab.
-      if (bytes.byteLength === 0) this.#retained.delete(topic);
+      if (payload.byteLength === 0) this.#retained.delete(topic);
       else this.#retained.set(topic, { topic, payload: payload.slice(), qos, retain: true, duplicate: false, messageId });
     }
     let refs = this.#subs.match(topic);
-    if (refs.length > 0 && this.#sharedCount > 0) refs = this.#pickShared(refs);
+    if (refs.length === 0) return messageId;
+    if (this.#sharedCount > 0) refs = this.#pickShared(refs);
+    // One copy per delivered publish, so the publisher may reuse its buffer; subscribers share it read-only.
+    const bytes = this.#copy(payload);
     if (refs.length === 1) {
       const ref = refs[0] as SubscriptionRef;
       const subQos = ref.qos;
