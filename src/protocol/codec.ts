@@ -5,6 +5,7 @@
 import { describeValue } from '../describe-value.js';
 import { FleetError, isFleetError } from '../errors.js';
 import { checkJson, FORBIDDEN_KEYS } from '../json.js';
+import { utf8Bytes } from '../utf8.js';
 
 /**
  * Encodes values to bytes and decodes bytes to `unknown` (validate the result with a wire schema,
@@ -170,11 +171,7 @@ export function jsonModelProblem(codec: string, value: unknown, maxDepth: number
   return new FleetError('INVALID_PAYLOAD', `${codec}: cannot encode the value: at ${path}, ${p.why}`, { status: 400, details: { reason: p.reason, path } });
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-// On Node, Buffer.from is ~3× faster than TextEncoder for message-sized strings (and still a Uint8Array).
-const NodeBuffer = (globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array } }).Buffer;
-const toUtf8: (text: string) => Uint8Array = NodeBuffer === undefined ? (text) => encoder.encode(text) : (text) => NodeBuffer.from(text, 'utf8');
 
 /**
  * True when `text` may contain a forbidden key. A key reaches JSON.parse's output either
@@ -243,7 +240,7 @@ export function createJsonCodec(options: CodecOptions = {}): Codec {
       // everything outside the JSON data model instead, exactly as cborCodec does.
       const problem = jsonModelProblem('jsonCodec', value, maxDepth);
       if (problem !== undefined) throw problem;
-      const bytes = toUtf8(JSON.stringify(value));
+      const bytes = utf8Bytes(JSON.stringify(value));
       if (bytes.byteLength > maxBytes) throw tooLarge('jsonCodec', bytes.byteLength, maxBytes, 'encode');
       return bytes;
     },

@@ -13,6 +13,7 @@ import { exponentialBackoff, type BackoffStrategy } from './backoff.js';
 import { booleanOption, clockOption, invalidOption, optionsObject } from './options.js';
 import { PublishQueue, queueFull, resolveQueueOptions, type QueuedPublish } from './publish-queue.js';
 import { TopicTrie } from './topic-trie.js';
+import { utf8Bytes } from '../utf8.js';
 import type {
   InboundMessage,
   MessageHandler,
@@ -85,7 +86,6 @@ interface FilterEntry {
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Topics whose last delivery the transport remembers; past it the memory starts over. */
 const SEEN_TOPICS = 100_000;
-const encoder = new TextEncoder();
 
 /** What a thrown value says, without running its code (it may come from a caller's handler). */
 function messageOf(cause: unknown): string {
@@ -260,7 +260,7 @@ export abstract class BaseTransport implements Transport {
         valid.add(topic);
       }
       if (qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
-      if (typeof payload === 'string') bytes = encoder.encode(payload);
+      if (typeof payload === 'string') bytes = utf8Bytes(payload);
       else if (payload instanceof Uint8Array) bytes = payload;
       else throw new FleetError('INVALID_PAYLOAD', `publish: payload must be a Uint8Array or a string, got ${typeof payload}; encode values with a codec`, { status: 400 });
     } catch (error) {

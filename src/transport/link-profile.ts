@@ -11,6 +11,7 @@ import { encodeBatch, decodeBatch } from './batch-frame.js';
 import { loraMaxPayload, loraTimeOnAirMs, type LoraDataRate } from './lora.js';
 import { clockOption, optionsObject } from './options.js';
 import type { MessageHandler, PublishOptions, QoS, SubscribeOptions, Transport, TransportEvents, TransportState, Unsubscribe } from './types.js';
+import { utf8Bytes } from '../utf8.js';
 
 /** Options of {@link lora}. */
 export interface LoraProfileOptions {
@@ -149,14 +150,13 @@ export function ethernet(): IpProfile {
   return { kind: 'ethernet' };
 }
 
-const encoder = new TextEncoder();
 
 /** Validates a publish the way every transport does, before a profile acts on it. */
 function bytesOf(topic: string, payload: Uint8Array | string, options: PublishOptions | undefined): Uint8Array {
   assertTopicName(topic);
   const qos = options?.qos;
   if (qos !== undefined && qos !== 0 && qos !== 1) throw new FleetError('INVALID_ARGUMENT', `publish: qos must be 0 or 1, got ${describeValue(qos)}`, { status: 400 });
-  if (typeof payload === 'string') return encoder.encode(payload);
+  if (typeof payload === 'string') return utf8Bytes(payload);
   if (payload instanceof Uint8Array) return payload;
   throw new FleetError('INVALID_PAYLOAD', `publish: payload must be a Uint8Array or a string, got ${typeof payload}`, { status: 400 });
 }
