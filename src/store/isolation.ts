@@ -12,30 +12,9 @@ import { FORBIDDEN_KEYS } from '../json.js';
  *
  * @throws FleetError `INVALID_ARGUMENT` naming the path of the first offending value.
  */
-export function checkData(api: string, value: unknown, previous: unknown, path: string, depth = 0): void {
-  if (value === previous && value !== undefined) return;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (Number.isFinite(value)) return;
-    throw notData(api, path, String(value));
-  }
-  if (depth > 64) throw notData(api, path, 'nesting deeper than 64 levels (or a cycle)');
-  if (Array.isArray(value)) {
-    const prev = Array.isArray(previous) ? previous : undefined;
-    for (let i = 0; i < value.length; i++) checkData(api, value[i], prev?.[i], `${path}[${i}]`, depth + 1);
-    return;
-  }
-  if (typeof value === 'object') {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw notData(api, path, `an instance of ${(value as object).constructor?.name ?? 'a class'}`);
-    const prev = typeof previous === 'object' && previous !== null && !Array.isArray(previous) ? (previous as Record<string, unknown>) : undefined;
-    for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) throw notData(api, `${path}.${key}`, 'a forbidden key');
-      checkData(api, (value as Record<string, unknown>)[key], prev?.[key], `${path}.${key}`, depth + 1);
-    }
-    return;
-  }
-  throw notData(api, path, typeof value);
+export function checkData(api: string, value: unknown, previous: unknown, path: string): void {
+  const bad = dataWalk(value, previous, 0, false);
+  if (bad !== undefined) throw notData(api, path + bad.steps.reverse().join(''), bad.what);
 }
 
 function notData(api: string, path: string, what: string): FleetError {
@@ -50,28 +29,47 @@ function notData(api: string, path: string, what: string): FleetError {
  * once its children passed). On bad data it throws after freezing the subtrees it already checked;
  * nothing is stored, but pass data you do not mean to change afterwards.
  */
-export function checkAndFreeze(api: string, value: unknown, previous: unknown, path: string, depth = 0): void {
-  if (value === previous && value !== undefined) return;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (Number.isFinite(value)) return;
-    throw notData(api, path, String(value));
-  }
-  if (typeof value !== 'object') throw notData(api, path, typeof value);
-  if (depth > 64) throw notData(api, path, 'nesting deeper than 64 levels (or a cycle)');
+export function checkAndFreeze(api: string, value: unknown, previous: unknown, path: string): void {
+  const bad = dataWalk(value, previous, 0, true);
+  if (bad !== undefined) throw notData(api, path + bad.steps.reverse().join(''), bad.what);
+}
+
+/** What {@link dataWalk} found wrong; the steps to it are collected on the way back up (no path strings for good data). */
+interface NotData {
+  readonly what: string;
+  readonly steps: string[];
+}
+
+function dataWalk(value: unknown, previous: unknown, depth: number, freeze: boolean): NotData | undefined {
+  if (value === previous && value !== undefined) return undefined;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { what: String(value), steps: [] };
+  if (typeof value !== 'object') return { what: typeof value, steps: [] };
+  if (depth > 64) return { what: 'nesting deeper than 64 levels (or a cycle)', steps: [] };
   if (Array.isArray(value)) {
     const prev = Array.isArray(previous) ? previous : undefined;
-    for (let i = 0; i < value.length; i++) checkAndFreeze(api, value[i], prev?.[i], `${path}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) {
+      const bad = dataWalk(value[i], prev?.[i], depth + 1, freeze);
+      if (bad !== undefined) {
+        bad.steps.push(`[${i}]`);
+        return bad;
+      }
+    }
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw notData(api, path, `an instance of ${(value as object).constructor?.name ?? 'a class'}`);
+    if (proto !== Object.prototype && proto !== null) return { what: `an instance of ${(value as object).constructor?.name ?? 'a class'}`, steps: [] };
     const prev = typeof previous === 'object' && previous !== null && !Array.isArray(previous) ? (previous as Record<string, unknown>) : undefined;
     for (const key in value) {
-      if (FORBIDDEN_KEYS.has(key)) throw notData(api, `${path}.${key}`, 'a forbidden key');
-      checkAndFreeze(api, (value as Record<string, unknown>)[key], prev?.[key], `${path}.${key}`, depth + 1);
+      if (FORBIDDEN_KEYS.has(key)) return { what: 'a forbidden key', steps: [`.${key}`] };
+      const bad = dataWalk((value as Record<string, unknown>)[key], prev?.[key], depth + 1, freeze);
+      if (bad !== undefined) {
+        bad.steps.push(`.${key}`);
+        return bad;
+      }
     }
   }
-  if (!Object.isFrozen(value)) Object.freeze(value);
+  if (freeze && !Object.isFrozen(value)) Object.freeze(value);
+  return undefined;
 }
 
 /**
