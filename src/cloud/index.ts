@@ -39,6 +39,8 @@ export type { ChallengeCheck, IssuedChallenge } from './provisioning-proof.js';
 export type { ProvisioningRoute } from './provisioning-steps.js';
 export { deviceAclRules, mosquittoAcl } from './mosquitto-acl.js';
 export type { AclBackend, AclDevice, AclGateway, MosquittoAclOptions } from './mosquitto-acl.js';
+export { mosquittoShadowBridge } from './mosquitto-bridge.js';
+export type { MosquittoShadowBridge, MosquittoShadowBridgeOptions } from './mosquitto-bridge.js';
 export {
   MAX_CERTIFICATE_CHAIN,
   provisioningAcceptedResponseSchema,

@@ -66,6 +66,16 @@ export interface ShadowServiceOptions {
    */
   readonly shareGroup?: string;
   /**
+   * Receive device requests under this prefix instead of `$aws/`: the service subscribes to
+   * `{requestPrefix}things/+/shadow/…` and reads `{requestPrefix}things/t/shadow/update` as
+   * `$aws/things/t/shadow/update`; answers are still published on the `$aws/things/…` topics.
+   * For brokers that do not deliver `$`-topics to shared subscriptions — mosquitto 2.0 — where a
+   * bridge of the broker to itself republishes the request topics under a plain prefix (see
+   * {@link mosquittoShadowBridge} and docs/scaling.md). A name ending in `/`, without wildcards,
+   * not starting with `$`. @defaultValue `'$aws/'` (devices' topics as they are)
+   */
+  readonly requestPrefix?: string;
+  /**
    * Per-tenant (and per-device) quotas: each update (device or application) is admitted against
    * the `shadowUpdates` rate and each application call (get, update, delete, list) against
    * `apiCalls`. A throttled device request is answered on `/rejected` with code 429 and
@@ -155,6 +165,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   readonly #publishOptions: { readonly qos: QoS };
   readonly #documentsJson = new DocumentsJson();
   readonly #share: (filter: string) => string;
+  readonly #requestPrefix: string | undefined;
   // Devices send to the same few topics over and over: each topic is parsed once.
   #routes = new Map<string, ShadowRoute>();
   #subscriptions: Unsubscribe[] = [];
@@ -182,6 +193,7 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
     this.#lanes = new ThingLanes(o.maxInFlight, (e) => this.#failed(e));
     this.#publishOptions = { qos: o.qos };
     this.#share = shareGroupFilter('new ShadowService', (options as { shareGroup?: unknown }).shareGroup);
+    this.#requestPrefix = o.requestPrefix;
   }
 
   /** Number of things with requests queued or running. */
@@ -192,7 +204,8 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   /** Subscribes to the shadow request topics (classic, and named unless `named: false`). Idempotent. */
   async start(): Promise<void> {
     if (this.#subscriptions.length > 0) return;
-    const filters = (this.#named ? ['$aws/things/+/shadow/+', '$aws/things/+/shadow/name/+/+'] : ['$aws/things/+/shadow/+']).map(this.#share);
+    const root = this.#requestPrefix ?? '$aws/';
+    const filters = (this.#named ? [`${root}things/+/shadow/+`, `${root}things/+/shadow/name/+/+`] : [`${root}things/+/shadow/+`]).map(this.#share);
     for (const filter of filters) this.#subscriptions.push(await this.#transport.subscribe(filter, this.#onMessage, { qos: this.#qos }));
   }
 
@@ -278,7 +291,8 @@ export class ShadowService extends EventEmitter<ShadowServiceEvents> {
   #route(topic: string): ShadowRoute | FleetError {
     const known = this.#routes.get(topic);
     if (known !== undefined) return known;
-    const route = routeRequest(topic);
+    const prefix = this.#requestPrefix;
+    const route = prefix === undefined ? routeRequest(topic) : topic.startsWith(prefix) ? routeRequest(`$aws/${topic.slice(prefix.length)}`) : routeRequest(topic);
     if (route instanceof FleetError) return route;
     if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes = new Map();
     this.#routes.set(topic, route);
@@ -520,6 +534,7 @@ interface ResolvedOptions {
   readonly maxAttempts: number;
   readonly quotas: QuotaEnforcer | undefined;
   readonly outbox: OutboxShadowStore | undefined;
+  readonly requestPrefix: string | undefined;
 }
 
 // Every default in one place; argument errors early, with the API's name.
@@ -542,6 +557,10 @@ function resolveOptions(options: ShadowServiceOptions): ResolvedOptions {
   if (wantsOutbox === true && (shadows as Partial<OutboxShadowStore>).transactionalOutbox !== true) bad('outbox: true needs a shadow store with a transactional outbox (fleetkit/postgres); the memory stores have none');
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) bad(`qos must be 0 or 1, got ${String(qos)}`);
+  const prefix: unknown = options.requestPrefix;
+  if (prefix !== undefined && prefix !== '$aws/' && (typeof prefix !== 'string' || !/^[^$/+#\u0000][^+#\u0000]*\/$/.test(prefix) || prefix.includes('//') || prefix.length > 128)) {
+    bad(`requestPrefix must be a topic prefix ending in "/", without "+", "#" or empty levels, not starting with "$" (for example "fleetkit/aws/"), got ${describeValue(prefix)}`);
+  }
   const openTenant = options.openShadows === undefined ? undefined : tenantOf(options.openShadows, 'new ShadowService: openShadows');
   const engine: { limits?: ShadowLimits; policy?: ConflictPolicy; skipIfEqual?: boolean; acknowledgements?: boolean } = {};
   if (options.limits !== undefined) engine.limits = options.limits;
@@ -562,5 +581,6 @@ function resolveOptions(options: ShadowServiceOptions): ResolvedOptions {
     maxAttempts,
     quotas: options.quotas,
     outbox: wantsOutbox === true ? (shadows as OutboxShadowStore) : undefined,
+    requestPrefix: prefix === undefined || prefix === '$aws/' ? undefined : (prefix as string),
   };
 }

@@ -75,6 +75,8 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
 export interface MosquittoOptions {
   /** Keep sessions across restarts (`persistence true`). */
   readonly persistence?: boolean;
+  /** Lines appended to mosquitto.conf after the listeners (a bridge section, say), given the ports. */
+  readonly extraConfig?: (ports: { readonly port: number; readonly tlsPort: number }) => string;
 }
 
 /** A running (or stopped) test broker. */
@@ -128,6 +130,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
     'require_certificate true',
     'use_identity_as_username true',
   );
+  if (options.extraConfig !== undefined) lines.push(options.extraConfig({ port, tlsPort }));
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o644 });
   let child: ChildProcess | undefined;
