@@ -367,7 +367,11 @@ function gates(ctx: Context): RolloutDecision {
 function decide(ctx: Context): RolloutDecision {
   const { plan, progress } = ctx;
   const state = progress.state;
-  if (state === 'completed') return make(ctx, 'complete', state, progress.currentStage, `completed: ${plan.devices.length} devices targeted`, NO_EFFECTS);
+  if (state === 'completed') {
+    const gone = ctx.stats.reduce((n, s) => n + s.withdrawn, 0);
+    const targeted = gone > 0 ? `${plan.devices.length - gone} devices targeted (${gone} withdrawn)` : `${plan.devices.length} devices targeted`;
+    return make(ctx, 'complete', state, progress.currentStage, `completed: ${targeted}`, NO_EFFECTS);
+  }
   if (state === 'aborted' || state === 'cancelled' || state === 'rolled_back') return halted(ctx);
   if (plan.stages.length === 0) {
     return make(ctx, 'complete', 'completed', 0, `nothing to update: no eligible device (${plan.skipped.total} skipped)`, NO_EFFECTS);
