@@ -81,12 +81,6 @@ export interface RolloutControllerOptions {
   readonly effects?: EffectRunner;
 }
 
-/** Options of {@link RolloutController.withdraw}. */
-export interface WithdrawOptions {
-  /** Why, in words (the `rollout:progress` event's reason). @defaultValue 'withdrawn by the operator' */
-  readonly reason?: string;
-}
-
 /** What {@link RolloutController.create} takes: the rollout spec without the fleet (the registry is the fleet). */
 export interface CreateRolloutSpec {
   /** 1–55 of `[a-zA-Z0-9:_-]`: the rollout id and the job id of its OTA jobs (rollback jobs are `{rolloutId}:rollback`). */
@@ -408,11 +402,12 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
    * decommissioned device when it would dispatch it and when it recovers the rollout.
    *
    * @param deviceId - the device
-   * @param options - `{ reason }`
+   * @param options - `{ reason }`: why, in words, for the `rollout:progress` event (default
+   *   `'withdrawn by the operator'`)
    * @returns the ids of the rollouts the device was withdrawn from now (empty when none, or already)
    * @throws FleetError `INVALID_ARGUMENT` for a device id that is not a non-empty string.
    */
-  async withdraw(ctx: TenantContext, deviceId: string, options: WithdrawOptions = {}): Promise<string[]> {
+  async withdraw(ctx: TenantContext, deviceId: string, options: { readonly reason?: string } = {}): Promise<string[]> {
     const tenantId = tenantOf(ctx, 'RolloutController.withdraw');
     const { reason } = optionsOf('RolloutController.withdraw', options);
     if (typeof deviceId !== 'string' || deviceId.length === 0) {
