@@ -178,6 +178,11 @@ function reportFor(exec: Pick<StoredJobExecution, 'status' | 'phase'>): DeviceRe
  *   ends; `stepRollout`'s effects are executed — dispatch, cancel (a `cancelled` document),
  *   expiry (`unreachable`, `timed_out`) and rollback (a job `{rolloutId}:rollback` with the version
  *   the device ran before, from the catalog).
+ * - **Decommissioned devices leave**: with the fleet's `effects` runner, `cancel-pending` (scope
+ *   `rollout-actions`) withdraws the device from every rollout this controller drives
+ *   ({@link RolloutController.withdraw}): its open executions end `cancelled` and its stage's size
+ *   and success requirement shrink to the remaining devices. A device found decommissioned at
+ *   dispatch or on {@link recover} is withdrawn too.
  * - **State lives in the store**: the tracker snapshot is written (compare-and-set on the rollout's
  *   revision) before the effects of a step are executed, and executions record every device's
  *   status; {@link recover} rebuilds the tracker from the snapshot, replays the executions written
