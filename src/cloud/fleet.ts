@@ -42,7 +42,7 @@ export interface CreateFleetOptions {
   /** The firmware catalog rollouts send from (default: a new, empty {@link FirmwareCatalog}). */
   readonly firmware?: FirmwareCatalog;
   /** Settings of the {@link RolloutController} (its presence signal is the health monitor). */
-  readonly rollouts?: Omit<RolloutControllerOptions, 'transport' | 'jobs' | 'devices' | 'catalog' | 'clock' | 'presence'>;
+  readonly rollouts?: Omit<RolloutControllerOptions, 'transport' | 'jobs' | 'devices' | 'catalog' | 'clock' | 'presence' | 'effects'>;
   /**
    * Tenants whose unfinished rollouts this instance takes over from the job store when it starts
    * (see {@link RolloutController.recover}): after a restart, pass the tenants the previous
@@ -189,7 +189,7 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   const health = new HealthMonitor({ ...options.health, ...enforce, transport, devices: stores.devices, registry, clock });
   const commands = new CommandService({ ...share, ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
   const firmware = options.firmware ?? new FirmwareCatalog();
-  const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health });
+  const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health, effects });
 
   const alertOptions = typeof options.alerts === 'object' ? options.alerts : {};
   const alerts = new FleetAlerts({ ...alertOptions, health, clock });

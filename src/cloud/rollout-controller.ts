@@ -33,6 +33,7 @@ import { tenantOf, type TenantContext } from '../store/tenant.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
 import { optionsOf } from './arguments.js';
 import { incompatibility, type FirmwareCatalog, type FirmwareImage } from './firmware-catalog.js';
+import type { EffectRunner } from './effect-runner.js';
 import type { DevicePresence } from './health-monitor.js';
 import type { RolloutControllerEvents, RolloutProgressEvent, RolloutSummary } from './rollout-events.js';
 import { ThingLanes } from './thing-lanes.js';
@@ -72,6 +73,12 @@ export interface RolloutControllerOptions {
   readonly evaluateEveryMs?: number;
   /** QoS of publications and subscriptions. @defaultValue 1 */
   readonly qos?: QoS;
+  /**
+   * The fleet's effect runner: while started, the controller executes `cancel-pending` (scope
+   * `rollout-actions`) — a decommissioned device is withdrawn from the rollouts this controller
+   * drives ({@link RolloutController.withdraw}).
+   */
+  readonly effects?: EffectRunner;
 }
 
 /** What {@link RolloutController.create} takes: the rollout spec without the fleet (the registry is the fleet). */
@@ -171,6 +178,11 @@ function reportFor(exec: Pick<StoredJobExecution, 'status' | 'phase'>): DeviceRe
  *   ends; `stepRollout`'s effects are executed — dispatch, cancel (a `cancelled` document),
  *   expiry (`unreachable`, `timed_out`) and rollback (a job `{rolloutId}:rollback` with the version
  *   the device ran before, from the catalog).
+ * - **Decommissioned devices leave**: with the fleet's `effects` runner, `cancel-pending` (scope
+ *   `rollout-actions`) withdraws the device from every rollout this controller drives
+ *   ({@link RolloutController.withdraw}): its open executions end `cancelled` and its stage's size
+ *   and success requirement shrink to the remaining devices. A device found decommissioned at
+ *   dispatch or on {@link recover} is withdrawn too.
  * - **State lives in the store**: the tracker snapshot is written (compare-and-set on the rollout's
  *   revision) before the effects of a step are executed, and executions record every device's
  *   status; {@link recover} rebuilds the tracker from the snapshot, replays the executions written
@@ -192,6 +204,8 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
   readonly #clock: Clock;
   readonly #codec: Codec;
   readonly #presence: DevicePresence | undefined;
+  readonly #effects: EffectRunner | undefined;
+  #offEffects: (() => void) | undefined;
   readonly #every: number;
   readonly #qos: QoS;
   readonly #active = new Map<string, Active>();
@@ -214,6 +228,7 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     if (typeof options.jobs?.putExecution !== 'function') bad('jobs must be a JobStore');
     if (typeof options.devices?.get !== 'function') bad('devices must be a DeviceStore');
     if (typeof options.catalog?.verify !== 'function') bad('catalog must be a FirmwareCatalog');
+    if (options.effects !== undefined && typeof options.effects?.use !== 'function') bad('effects must be an EffectRunner');
     const every = options.evaluateEveryMs ?? 60_000;
     if (!Number.isFinite(every) || every <= 0) bad(`evaluateEveryMs must be a positive number of ms, got ${describeValue(every)}`);
     const qos = options.qos ?? 1;
@@ -225,15 +240,22 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     this.#clock = options.clock ?? systemClock;
     this.#codec = options.codec ?? jsonCodec;
     this.#presence = options.presence;
+    this.#effects = options.effects;
     this.#every = every;
     this.#qos = qos;
     this.#lanes = new ThingLanes(1_000_000, (e) => this.#failed(e));
   }
 
-  /** Subscribes to `cmd/+/+/job/+/status` and `cmd/+/+/jobs/next` and to the presence signal. Idempotent. */
+  /**
+   * Subscribes to `cmd/+/+/job/+/status` and `cmd/+/+/jobs/next` and to the presence signal, and
+   * handles `cancel-pending` effects of the effect runner (when given). Idempotent.
+   */
   async start(): Promise<void> {
     if (this.#subscriptions.length > 0) return;
     this.#stopped = false;
+    this.#offEffects ??= this.#effects?.use('cancel-pending', async (ctx, effect) => {
+      if (effect.scopes.includes('rollout-actions')) await this.withdraw(ctx, effect.deviceId, { reason: 'the device was decommissioned' });
+    });
     this.#subscriptions.push(await this.#transport.subscribe('cmd/+/+/job/+/status', this.#onStatus, { qos: this.#qos }));
     this.#subscriptions.push(await this.#transport.subscribe('cmd/+/+/jobs/next', this.#onNext, { qos: this.#qos }));
     this.#offPresence = this.#presence?.onOnline((e) => void this.#sendPending(e.tenantId, e.deviceId).catch((err: unknown) => this.#failed(err)));
@@ -242,6 +264,8 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
   /** Unsubscribes, stops the timers, waits for work in progress and forgets the rollouts it drove (they stay in the store). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#offEffects?.();
+    this.#offEffects = undefined;
     const subs = this.#subscriptions;
     this.#subscriptions = [];
     await Promise.all(subs.map((off) => off()));
@@ -369,6 +393,41 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     return this.#operate(ctx, rolloutId, { type: 'rollback', ...(stages === undefined ? {} : { stages }) }, 'RolloutController.rollback');
   }
 
+  /**
+   * Withdraws a device from every rollout of its tenant that this controller drives (what
+   * decommissioning does, through the `cancel-pending` effect with scope `rollout-actions`), in
+   * any rollout state. In each: the tracker withdraws it (`operate({ type: 'withdraw' })`: a
+   * device without an outcome becomes `cancelled` and its stage's size and success requirement
+   * shrink to the remaining devices; an outcome stays), the tracker is saved (compare-and-set on
+   * the rollout's revision), the device's open job executions — the OTA job and a rollback job —
+   * are ended `cancelled` (so `jobs/next` offers it nothing), a `rollout:progress` event with
+   * cause `withdraw` is emitted and the rollout is evaluated again. Idempotent.
+   *
+   * Rollouts this controller does not drive are left to their driver: a controller withdraws a
+   * decommissioned device when it would dispatch it and when it recovers the rollout.
+   *
+   * @param deviceId - the device
+   * @param options - `{ reason }`: why, in words, for the `rollout:progress` event (default
+   *   `'withdrawn by the operator'`)
+   * @returns the ids of the rollouts the device was withdrawn from now (empty when none, or already)
+   * @throws FleetError `INVALID_ARGUMENT` for a device id that is not a non-empty string.
+   */
+  async withdraw(ctx: TenantContext, deviceId: string, options: { readonly reason?: string } = {}): Promise<string[]> {
+    const tenantId = tenantOf(ctx, 'RolloutController.withdraw');
+    const { reason } = optionsOf('RolloutController.withdraw', options);
+    if (typeof deviceId !== 'string' || deviceId.length === 0) {
+      throw new FleetError('INVALID_ARGUMENT', `RolloutController.withdraw: deviceId must be a non-empty string, got ${describeValue(deviceId)}`, { status: 400 });
+    }
+    if (reason !== undefined && typeof reason !== 'string') throw new FleetError('INVALID_ARGUMENT', `RolloutController.withdraw: reason must be a string, got ${describeValue(reason)}`, { status: 400 });
+    const why = reason ?? 'withdrawn by the operator';
+    const out: string[] = [];
+    for (const a of [...this.#active.values()]) {
+      if (a.tenantId !== tenantId || a.lost || a.progress.device(deviceId) === undefined) continue;
+      if (await this.#inLane(a, () => this.#withdrawIn(a, deviceId, why))) out.push(a.rolloutId);
+    }
+    return out;
+  }
+
   /** A rollout of the tenant, or `undefined` (driven here, or read from the store). */
   async get(ctx: TenantContext, rolloutId: string): Promise<RolloutSummary | undefined> {
     const tenantId = tenantOf(ctx, 'RolloutController.get');
@@ -447,17 +506,20 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     }
     const rolledBack = new Set<string>();
     for await (const exec of this.#executionsOf(ctx, `${a.rolloutId}${ROLLBACK_SUFFIX}`)) rolledBack.add(exec.deviceId);
+    // Devices decommissioned while no controller drove this rollout leave it now (after their stored statuses were replayed).
+    const gone = await this.#withdrawDecommissioned(a, now);
     await this.#persist(a, now);
     if (a.lost) return;
+    for (const deviceId of gone) await this.#closeOpen(a, deviceId, now);
     // Dispatches decided (and saved) but never written: the device has no execution yet.
     const owed: RolloutDeviceRef[] = [];
     const owedRollbacks: RollbackRef[] = [];
     for (const d of a.plan.devices) {
       const t = p.device(d.id)!;
       if (t.status !== 'pending' && t.status !== 'cancelled' && !withExecution.has(d.id)) owed.push({ deviceId: d.id, tenantId: d.tenantId, stage: d.stage });
-      if (t.rollbackScheduled && !rolledBack.has(d.id)) owedRollbacks.push({ deviceId: d.id, tenantId: d.tenantId, stage: d.stage, toVersion: d.fromVersion });
+      if (t.rollbackScheduled && !t.withdrawn && !rolledBack.has(d.id)) owedRollbacks.push({ deviceId: d.id, tenantId: d.tenantId, stage: d.stage, toVersion: d.fromVersion });
     }
-    for (const exec of cancelNow) await this.#closeExecution(a, exec, p.statusOf(exec.deviceId)!, now);
+    for (const exec of cancelNow) if (!gone.includes(exec.deviceId)) await this.#closeExecution(a, exec, p.statusOf(exec.deviceId)!, now);
     if (owed.length > 0) await this.#dispatchAll(a, owed, now);
     if (owedRollbacks.length > 0) await this.#rollbackAll(a, owedRollbacks, now);
     this.#progressEvent(a, now, 'recover', 'taken over from the store');
@@ -522,8 +584,14 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
       this.#refused(a, undefined, isFleetError(e) ? e : new FleetError('INTERNAL', String(e), { status: 500 }));
       return;
     }
+    let withdrawn = 0;
     await inWindows(refs, DISPATCH_WINDOW, async (ref) => {
       const device = await this.#devices.get(ctx, ref.deviceId);
+      if (device?.state === 'decommissioned') {
+        // Decommissioned after the plan was made (and its withdrawal did not reach this controller): withdraw it, send nothing.
+        if (a.progress.operate({ type: 'withdraw', deviceId: ref.deviceId }, now).ok) withdrawn++;
+        return;
+      }
       const problem = device === undefined ? `Device "${ref.deviceId}" is no longer registered` : incompatibility(image, { deviceId: ref.deviceId, hardware: device.hardware });
       if (problem !== undefined) {
         const error = new FleetError(device === undefined ? 'DEVICE_NOT_FOUND' : 'FIRMWARE_INCOMPATIBLE', problem, { status: device === undefined ? 404 : 409, details: { deviceId: ref.deviceId } });
@@ -535,6 +603,12 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
       const doc = this.#document(a, a.rolloutId, 'update', image, now);
       await this.#create(a, ref, a.rolloutId, { tenantId: a.tenantId, jobId: a.rolloutId, deviceId: ref.deviceId, status: 'dispatched', stage: ref.stage, document: doc as unknown as JsonObject, queuedAt: now, updatedAt: now }, doc);
     });
+    if (withdrawn > 0) {
+      await this.#persist(a, now);
+      if (a.lost) return;
+      this.#progressEvent(a, now, 'withdraw', `${withdrawn} decommissioned device${withdrawn === 1 ? '' : 's'} withdrawn instead of dispatched`);
+      this.#schedule(a, now, now + 1);
+    }
   }
 
   async #rollbackAll(a: Active, refs: readonly RollbackRef[], now: number): Promise<void> {
@@ -652,6 +726,49 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
       const firedAt = this.#clock.now();
       void this.#inLane(a, () => this.#step(a, firedAt)).catch((e: unknown) => this.#failed(e));
     }, at - this.#clock.now());
+  }
+
+  /** Withdraws one device from one rollout (in its lane); false when nothing changed. */
+  async #withdrawIn(a: Active, deviceId: string, reason: string): Promise<boolean> {
+    if (a.lost || this.#stopped) return false;
+    const now = this.#clock.now();
+    const before = a.progress.revision;
+    const r = a.progress.operate({ type: 'withdraw', deviceId }, now);
+    if (!r.ok) throw r.error;
+    if (a.progress.revision === before) return false; // withdrawn before
+    await this.#persist(a, now);
+    if (a.lost) return false;
+    await this.#execute(a, r.effects, now);
+    await this.#closeOpen(a, deviceId, now);
+    this.#progressEvent(a, now, 'withdraw', `device "${deviceId}" withdrawn: ${reason}`);
+    this.#schedule(a, now, now + 1);
+    return true;
+  }
+
+  /** Ends a withdrawn device's open executions of the rollout (its OTA job, its rollback job) as `cancelled`. */
+  async #closeOpen(a: Active, deviceId: string, now: number): Promise<void> {
+    const ctx = { tenantId: a.tenantId };
+    for (const jobId of [a.rolloutId, `${a.rolloutId}${ROLLBACK_SUFFIX}`]) {
+      const exec = await this.#jobs.getExecution(ctx, jobId, deviceId);
+      if (exec !== undefined && OPEN_STATUSES.includes(exec.status)) await this.#closeExecution(a, exec, 'cancelled', now);
+    }
+  }
+
+  /** Withdraws the plan's devices that the registry says are decommissioned; returns their ids. */
+  async #withdrawDecommissioned(a: Active, now: number): Promise<string[]> {
+    const ctx = { tenantId: a.tenantId };
+    const out: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#devices.query(ctx, { filter: { state: 'decommissioned' }, limit: PAGE, ...(cursor === undefined ? {} : { cursor }) });
+      for (const d of page.items) {
+        const t = a.progress.device(d.deviceId);
+        if (t === undefined || t.withdrawn) continue;
+        if (a.progress.operate({ type: 'withdraw', deviceId: d.deviceId }, now).ok) out.push(d.deviceId);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return out;
   }
 
   async #operate(ctx: TenantContext, rolloutId: string, action: Parameters<RolloutProgress['operate']>[0], api: string): Promise<RolloutSummary> {
@@ -828,7 +945,9 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
 
 function summaryOf(tenantId: string, plan: RolloutPlan, p: RolloutProgress, createdAt: number, active: boolean): RolloutSummary {
   const counts = zeroCounts();
+  let withdrawn = 0;
   const byStage = plan.stages.map((s) => {
+    withdrawn += s.size - p.stageSize(s.index);
     const c = p.stageCounts(s.index);
     for (const k of DEVICE_STATUSES) counts[k] += c[k];
     return c;
@@ -841,6 +960,7 @@ function summaryOf(tenantId: string, plan: RolloutPlan, p: RolloutProgress, crea
     stage: p.currentStage,
     stages: plan.stages.length,
     devices: plan.devices.length,
+    withdrawn,
     revision: p.revision,
     counts,
     byStage,

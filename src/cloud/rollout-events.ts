@@ -24,6 +24,11 @@ export interface RolloutSummary {
   readonly stages: number;
   /** Devices in the plan. */
   readonly devices: number;
+  /**
+   * Devices withdrawn before they had an outcome (decommissioned): counted as `cancelled` in
+   * `counts` and `byStage`, and no longer part of their stage's size or success requirement.
+   */
+  readonly withdrawn: number;
   /** The tracker's revision. */
   readonly revision: number;
   /** Devices per status, over all stages. */
@@ -42,8 +47,8 @@ export interface RolloutSummary {
 export interface RolloutProgressEvent extends RolloutSummary {
   /** When (epoch ms, the controller's clock). */
   readonly at: number;
-  /** What moved it: an evaluator decision, `operator` or `report`. */
-  readonly cause: RolloutDecisionKind | 'operator' | 'report' | 'recover';
+  /** What moved it: an evaluator decision, `operator`, `report`, `recover`, or `withdraw` (a device left the rollout). */
+  readonly cause: RolloutDecisionKind | 'operator' | 'report' | 'recover' | 'withdraw';
   /** The evaluator's or operator's reason, in words (empty for reports). */
   readonly reason: string;
 }

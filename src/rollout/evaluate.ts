@@ -6,7 +6,7 @@ import { FleetError } from '../errors.js';
 import { checkAbortRules, percent } from './abort-rules.js';
 import type { AbortVerdict } from './abort-rules.js';
 import type { PlannedStage, RolloutPlan } from './plan.js';
-import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, RolloutProgress, countsOf } from './progress.js';
+import { HAS_NEW, NO_EFFECTS, ROLLBACK_SCHEDULED, RolloutProgress, WITHDRAWN, countsOf } from './progress.js';
 import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice, RollbackRef, RolloutEffects, RolloutState } from './progress.js';
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
@@ -20,8 +20,14 @@ export type RolloutDecisionKind = 'wait' | 'advance' | 'complete' | 'pause' | 'a
 export interface StageStats {
   readonly stage: number;
   readonly name: string;
-  /** Devices in the stage. */
+  /** Devices in the stage: its planned size minus {@link StageStats.withdrawn}. */
   readonly total: number;
+  /**
+   * Devices withdrawn from the stage before they had an outcome (decommissioned): they are
+   * `cancelled` in `byStatus` and count nowhere else — not in `total`, the rates or the
+   * success requirement.
+   */
+  readonly withdrawn: number;
   /** Devices not dispatched yet. */
   readonly pending: number;
   /** Devices dispatched so far (ever). */
@@ -35,13 +41,16 @@ export interface StageStats {
   /** `succeeded + failed`. */
   readonly decided: number;
   readonly byStatus: Readonly<Record<DeviceStatus, number>>;
-  /** `failed / total`. */
+  /** `failed / total` (0 for a stage whose devices were all withdrawn). */
   readonly failureRate: number;
   /** `failed / decided` (0 before any outcome). */
   readonly observedFailureRate: number;
-  /** `succeeded / total`. */
+  /** `succeeded / total` (0 for a stage whose devices were all withdrawn). */
   readonly successRate: number;
-  /** Successes needed to pass the stage's success threshold. */
+  /**
+   * Successes needed to pass the stage's success threshold: the smallest s with
+   * s / total ≥ successThreshold (the plan's `requiredSuccesses` until a device is withdrawn).
+   */
   readonly requiredSuccesses: number;
   readonly minSoakMs: number;
   /** Time since the stage reached its success threshold (0 before). */
@@ -129,10 +138,12 @@ function stageStats(plan: RolloutPlan, progress: RolloutProgress, stage: Planned
   const decided = byStatus.succeeded + failed;
   const started = progress.startedAt[s]!;
   const reached = progress.thresholdAt[s]!;
+  const total = progress.remaining(s);
   return {
     stage: s,
     name: stage.name,
-    total: stage.size,
+    total,
+    withdrawn: progress.withdrawn[s]!,
     pending: byStatus.pending,
     dispatched: progress.dispatched[s]!,
     inFlight: byStatus.dispatched + byStatus.in_progress,
@@ -140,10 +151,10 @@ function stageStats(plan: RolloutPlan, progress: RolloutProgress, stage: Planned
     failed,
     decided,
     byStatus,
-    failureRate: failed / stage.size,
+    failureRate: total === 0 ? 0 : failed / total,
     observedFailureRate: decided === 0 ? 0 : failed / decided,
-    successRate: byStatus.succeeded / stage.size,
-    requiredSuccesses: stage.requiredSuccesses,
+    successRate: total === 0 ? 0 : byStatus.succeeded / total,
+    requiredSuccesses: progress.required[s]!,
     minSoakMs: stage.minSoakMs,
     soakElapsedMs: Number.isNaN(reached) ? 0 : t - reached,
     ...(Number.isNaN(started) ? {} : { startedAt: started }),
@@ -189,7 +200,7 @@ function haltEffects(ctx: Context): RolloutEffects {
     const last = Math.min(progress.currentStage, plan.stages.length - 1);
     for (let i = 0; i < (plan.stages[last]?.end ?? 0); i++) {
       const f = progress.flags[i]!;
-      if ((f & HAS_NEW) !== 0 && (f & ROLLBACK_SCHEDULED) === 0) rollBack.push({ ...progress.ref(i), toVersion: plan.devices[i]!.fromVersion });
+      if ((f & HAS_NEW) !== 0 && (f & (ROLLBACK_SCHEDULED | WITHDRAWN)) === 0) rollBack.push({ ...progress.ref(i), toVersion: plan.devices[i]!.fromVersion });
     }
   }
   return effects({ expire: base.expire, cancel, rollBack });
@@ -311,7 +322,8 @@ function earliest(...times: (number | undefined)[]): number | undefined {
 }
 
 function progressLine(st: StageStats, stage: PlannedStage): string {
-  return `${st.name}: ${st.succeeded} of ${st.total} succeeded (${percent(st.successRate)}; ${stage.requiredSuccesses} needed for ${percent(stage.successThreshold)}), ${st.failed} failed, ${st.inFlight} in flight`;
+  const withdrawn = st.withdrawn > 0 ? `, ${st.withdrawn} withdrawn` : '';
+  return `${st.name}: ${st.succeeded} of ${st.total} succeeded (${percent(st.successRate)}; ${st.requiredSuccesses} needed for ${percent(stage.successThreshold)}), ${st.failed} failed, ${st.inFlight} in flight${withdrawn}`;
 }
 
 /** The stage gates: success threshold, then soak; advance, complete, wait or hold. */
@@ -321,30 +333,33 @@ function gates(ctx: Context): RolloutDecision {
   const stage = plan.stages[k]!;
   const st = stats[k]!;
   const last = k === plan.stages.length - 1;
-  const reached = st.succeeded >= stage.requiredSuccesses;
-  const soaked = reached && st.soakElapsedMs >= stage.minSoakMs;
+  const reached = st.succeeded >= st.requiredSuccesses;
+  // A stage whose devices were all withdrawn has nothing to soak: it passes at once.
+  const soaked = reached && (st.total === 0 || st.soakElapsedMs >= stage.minSoakMs);
   if (reached && soaked && !last) {
     const { fx, note, nextAt } = dispatchFor(ctx, k + 1);
     const nextStage = plan.stages[k + 1]!;
-    const reason = `${progressLine(st, stage)}, soaked ${duration(st.soakElapsedMs)} of ${duration(stage.minSoakMs)}: starting ${nextStage.name} with ${nextStage.size} devices${note}`;
+    const reason = `${progressLine(st, stage)}, soaked ${duration(st.soakElapsedMs)} of ${duration(stage.minSoakMs)}: starting ${nextStage.name} with ${stats[k + 1]!.total} devices${note}`;
     return make(ctx, 'advance', 'running', k + 1, reason, fx, { nextCheckAt: earliest(ctx.exp.next, nextAt) });
   }
   if (reached && soaked) {
     const open = stats.reduce((n, s) => n + s.pending + s.inFlight, 0);
     if (open === 0) {
       const ok = stats.reduce((n, s) => n + s.succeeded, 0);
-      return make(ctx, 'complete', 'completed', k, `completed: ${ok} of ${plan.devices.length} devices run ${plan.firmware.version}; ${progressLine(st, stage)}`, expiryEffects(ctx.exp));
+      const gone = stats.reduce((n, s) => n + s.withdrawn, 0);
+      const of = gone > 0 ? `${plan.devices.length - gone} devices (${gone} withdrawn)` : `${plan.devices.length} devices`;
+      return make(ctx, 'complete', 'completed', k, `completed: ${ok} of ${of} run ${plan.firmware.version}; ${progressLine(st, stage)}`, expiryEffects(ctx.exp));
     }
     const { fx, note, nextAt } = dispatchFor(ctx, k);
     return make(ctx, 'wait', 'running', k, `${progressLine(st, stage)}: the last stage passed its gates; waiting for ${open} devices to finish${note}`, fx, { nextCheckAt: earliest(ctx.exp.next, nextAt) });
   }
-  if (st.succeeded + st.pending + st.inFlight < stage.requiredSuccesses) {
+  if (st.succeeded + st.pending + st.inFlight < st.requiredSuccesses) {
     // Outcomes are final, so this stage can never pass: hold for an operator instead of spinning.
     const reason = `holding: ${progressLine(st, stage)}; at most ${st.succeeded + st.pending + st.inFlight} can succeed, so the stage can no longer reach its success threshold — cancel or roll back`;
     return make(ctx, 'pause', 'running', k, reason, expiryEffects(ctx.exp), { nextCheckAt: ctx.exp.next });
   }
   const { fx, note, nextAt } = dispatchFor(ctx, k);
-  const soakEnd = reached ? t - st.soakElapsedMs + stage.minSoakMs : undefined;
+  const soakEnd = reached && st.total > 0 ? t - st.soakElapsedMs + stage.minSoakMs : undefined;
   const soakNote = reached ? `; soaking ${duration(st.soakElapsedMs)} of ${duration(stage.minSoakMs)}` : '';
   return make(ctx, 'wait', 'running', k, `${progressLine(st, stage)}${soakNote}${note}`, fx, { nextCheckAt: earliest(ctx.exp.next, soakEnd, nextAt) });
 }
@@ -352,7 +367,11 @@ function gates(ctx: Context): RolloutDecision {
 function decide(ctx: Context): RolloutDecision {
   const { plan, progress } = ctx;
   const state = progress.state;
-  if (state === 'completed') return make(ctx, 'complete', state, progress.currentStage, `completed: ${plan.devices.length} devices targeted`, NO_EFFECTS);
+  if (state === 'completed') {
+    const gone = ctx.stats.reduce((n, s) => n + s.withdrawn, 0);
+    const targeted = gone > 0 ? `${plan.devices.length - gone} devices targeted (${gone} withdrawn)` : `${plan.devices.length} devices targeted`;
+    return make(ctx, 'complete', state, progress.currentStage, `completed: ${targeted}`, NO_EFFECTS);
+  }
   if (state === 'aborted' || state === 'cancelled' || state === 'rolled_back') return halted(ctx);
   if (plan.stages.length === 0) {
     return make(ctx, 'complete', 'completed', 0, `nothing to update: no eligible device (${plan.skipped.total} skipped)`, NO_EFFECTS);
@@ -391,7 +410,10 @@ function assertPair(plan: RolloutPlan, progress: RolloutProgress, now: number): 
  * In order: deadlines turn silent devices `unreachable`/`timed_out` (as effects); every stage up
  * to the current one is checked against the abort rules; a paused rollout waits; the current
  * stage advances only when `succeeded ≥ requiredSuccesses`, its soak (counted from the moment
- * it reached that threshold) has elapsed and nothing aborts. Pending devices are dispatched
+ * it reached that threshold) has elapsed and nothing aborts. A stage's size and
+ * `requiredSuccesses` are those of its remaining devices: devices withdrawn before they had an
+ * outcome (`operate({ type: 'withdraw', deviceId })`) no longer count, and a stage whose devices
+ * were all withdrawn passes at once (nothing to soak). Pending devices are dispatched
  * within the maintenance windows and the rate limit, earliest stage first.
  *
  * @param plan - the plan the tracker was created from, or a copy of it (restored from JSON): the

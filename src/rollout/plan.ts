@@ -266,8 +266,12 @@ function stageLabel(s: StageSpec): string {
   return s.percent !== undefined ? `${s.percent} %` : `${s.count} devices`;
 }
 
-/** Smallest s with s / size ≥ threshold (computed with the same division the evaluator uses). */
-function requiredSuccesses(size: number, threshold: number): number {
+/**
+ * @internal Smallest s with s / size ≥ threshold (computed with the same division the evaluator
+ * uses); 0 for an empty stage. The tracker applies it again to a stage's remaining devices when
+ * devices are withdrawn.
+ */
+export function requiredSuccesses(size: number, threshold: number): number {
   let s = Math.max(0, Math.floor(threshold * size) - 1);
   while (s < size && s / size < threshold) s++;
   return s;

@@ -11,6 +11,7 @@ import { FleetError } from '../errors.js';
 import { checkAbortRules } from './abort-rules.js';
 import type { AbortVerdict } from './abort-rules.js';
 import type { RolloutPlan } from './plan.js';
+import { requiredSuccesses } from './plan.js';
 import { checkPlan } from './plan-schema.js';
 import { decisionProblem } from './decision-check.js';
 import { deviceReportSchema } from './report.js';
@@ -65,7 +66,7 @@ export interface ExpiredDevice extends RolloutDeviceRef {
 export interface RolloutEffects {
   /** Send these devices the rollout's firmware job. */
   readonly dispatch: readonly RolloutDeviceRef[];
-  /** Cancel these devices' jobs (queued jobs on an abort, jobs of expired devices). */
+  /** Cancel these devices' jobs (queued jobs on an abort, jobs of expired devices, the job of a withdrawn device). */
   readonly cancel: readonly RolloutDeviceRef[];
   /** Schedule the previous firmware on these devices. */
   readonly rollBack: readonly RollbackRef[];
@@ -85,6 +86,12 @@ export interface DeviceProgress {
   readonly installedVersion: string;
   /** True once a rollback of this device was scheduled. */
   readonly rollbackScheduled: boolean;
+  /**
+   * True once the device was withdrawn from the rollout (`{ type: 'withdraw' }`, e.g. it was
+   * decommissioned). A device withdrawn before it had an outcome is `cancelled` and no longer
+   * counts in its stage; one withdrawn after its outcome keeps it.
+   */
+  readonly withdrawn: boolean;
 }
 
 /** The result of {@link RolloutProgress.report}. */
@@ -104,12 +111,17 @@ export type ReportOutcome =
     }
   | { readonly ok: false; readonly error: FleetError };
 
-/** An operator action. */
+/** An operator action (see {@link RolloutProgress.operate}). */
 export type OperatorAction =
   | { readonly type: 'pause' }
   | { readonly type: 'resume' }
   | { readonly type: 'cancel' }
-  | { readonly type: 'rollback'; readonly stages?: readonly number[] };
+  | { readonly type: 'rollback'; readonly stages?: readonly number[] }
+  | {
+      readonly type: 'withdraw';
+      /** The device that leaves the rollout (decommissioned, removed from the fleet). */
+      readonly deviceId: string;
+    };
 
 /** The result of {@link RolloutProgress.operate} and {@link RolloutProgress.apply}. */
 export type ProgressResult =
@@ -142,6 +154,7 @@ export let restoreCore: (progress: RolloutProgress, core: TrackerCore) => void;
 export const WAS_DISPATCHED = 1;
 /** @internal */ export const HAS_NEW = 2;
 /** @internal */ export const ROLLBACK_SCHEDULED = 4;
+/** @internal The device was withdrawn from the rollout. */ export const WITHDRAWN = 8;
 
 /**
  * @internal Devices ordered by due time (pushes come at non-decreasing times); stale entries are
@@ -238,7 +251,8 @@ export class RolloutProgress {
   /** @internal */ readonly pickupQueue: DeadlineQueue;
   /** @internal */ readonly runQueue: DeadlineQueue;
   /** @internal */ readonly bootQueue: DeadlineQueue;
-  /** @internal Successes each stage needs. */ readonly required: Int32Array;
+  /** @internal Successes each stage needs (the success threshold applied to its remaining devices). */ readonly required: Int32Array;
+  /** @internal Devices per stage withdrawn before they had an outcome: they no longer count in the stage. */ readonly withdrawn: Int32Array;
   /** @internal */ readonly runMs: number;
   /** @internal */ readonly bootHealthMs: number;
   /** @internal Dispatch batches (time, count) still inside the rate-limit window. */ readonly rateTimes: number[] = [];
@@ -288,6 +302,7 @@ export class RolloutProgress {
     this.runQueue = new DeadlineQueue(INSTALLING, n);
     this.bootQueue = new DeadlineQueue(BOOTING, n);
     this.required = Int32Array.from(plan.stages, (s) => s.requiredSuccesses);
+    this.withdrawn = new Int32Array(stages);
     this.runMs = plan.deadlines.runMs;
     this.bootHealthMs = plan.deadlines.bootHealthMs;
     for (const s of plan.stages) {
@@ -376,6 +391,7 @@ export class RolloutProgress {
       ...(code === INSTALLING ? { phase: 'installing' as const } : code === BOOTING ? { phase: 'booting' as const } : {}),
       installedVersion: f & HAS_NEW ? this.plan.firmware.version : d.fromVersion,
       rollbackScheduled: (f & ROLLBACK_SCHEDULED) !== 0,
+      withdrawn: (f & WITHDRAWN) !== 0,
     };
   }
 
@@ -391,6 +407,33 @@ export class RolloutProgress {
       throw new FleetError('INVALID_ARGUMENT', `stageCounts(${describe(stage)}): the plan has ${range}; pass a stage index from plan.stages`, { status: 400 });
     }
     return countsOf(this.counts, stage);
+  }
+
+  /**
+   * How many devices of a stage still count in it: its planned size minus the devices withdrawn
+   * before they had an outcome. The stage's success requirement and abort rules apply to these.
+   *
+   * @param stage - a stage index
+   * @throws FleetError `INVALID_ARGUMENT` for a stage index outside the plan.
+   */
+  stageSize(stage: number): number {
+    this.stageCounts(stage);
+    return this.remaining(stage);
+  }
+
+  /** @internal The devices of stage `s` that still count (planned size minus withdrawn). */
+  remaining(s: number): number {
+    return this.plan.stages[s]!.size - this.withdrawn[s]!;
+  }
+
+  /** @internal Recomputes stage `s`'s success requirement from its remaining devices. */
+  resize(s: number, t: number): void {
+    const stage = this.plan.stages[s]!;
+    this.required[s] = requiredSuccesses(this.remaining(s), stage.successThreshold);
+    // Fewer devices may mean the threshold is reached now: the soak counts from here.
+    if (this.counts[s * CODE_COUNT + SUCCEEDED]! >= this.required[s]! && Number.isNaN(this.thresholdAt[s]!)) this.thresholdAt[s] = t;
+    // Fewer devices may mean the failures already counted fire a rule.
+    if (this.failures[s]! > 0) this.latchAbort(s, t);
   }
 
   /** @internal Advances the tracker's clock and returns the time to use. */
@@ -427,7 +470,7 @@ export class RolloutProgress {
     if (this.#state !== 'running' && this.#state !== 'paused') return;
     const stage = this.plan.stages[s]!;
     const f = this.failures[s]!;
-    const verdict = checkAbortRules(s, stage.name, f, stage.size, this.counts[s * CODE_COUNT + SUCCEEDED]! + f, this.plan.abort, t);
+    const verdict = checkAbortRules(s, stage.name, f, this.remaining(s), this.counts[s * CODE_COUNT + SUCCEEDED]! + f, this.plan.abort, t);
     if (verdict !== undefined) this.recordAbort(verdict);
   }
 
@@ -496,6 +539,8 @@ export class RolloutProgress {
 
   /** Tracks whether the device runs the new image; schedules its rollback when its stage is rolled back. */
   private noteImage(i: number, type: DeviceReport['type']): readonly RollbackRef[] {
+    // A withdrawn device is gone from the fleet: nothing is sent to it any more.
+    if ((this.flags[i]! & WITHDRAWN) !== 0) return EMPTY;
     if (type === 'rolled_back') this.flags[i]! &= ~HAS_NEW;
     if (type !== 'installed' && type !== 'boot_confirmed') return EMPTY;
     this.flags[i]! |= HAS_NEW;
@@ -615,7 +660,18 @@ export class RolloutProgress {
    * - `cancel`: pause for good and cancel every undispatched device (in-flight jobs carry on);
    * - `rollback`: stop for good, cancel undispatched devices and queued jobs, and schedule the
    *   previous firmware on every device of the given stages (default: every started stage)
-   *   that received the new image — including, later, in-flight devices that report it.
+   *   that received the new image — including, later, in-flight devices that report it;
+   * - `withdraw` (`{ type: 'withdraw', deviceId }`): the device leaves the rollout, as a
+   *   decommissioned device does, in any rollout state. A device without an outcome yet
+   *   (`pending`, `dispatched`, `in_progress`, or `cancelled` by a halt) becomes `cancelled`
+   *   and no longer counts in its stage: the stage's size shrinks by one, its success
+   *   requirement becomes the stage's `successThreshold` applied to the remaining devices (as
+   *   the planner computes `requiredSuccesses`) and the abort rules use the remaining size; a
+   *   dispatched or in-progress device's job is in `effects.cancel`. A device that already has
+   *   an outcome (`succeeded`, `failed`, `rejected`, `timed_out`, `rolled_back`, `unreachable`)
+   *   keeps it and still counts: what it did with the image happened. Either way the device is
+   *   never dispatched, rolled back or sent anything again. Withdrawing a withdrawn device
+   *   changes nothing (same revision, no effects); other devices' statuses never change.
    *
    * @param action - the action
    * @param now - epoch ms
@@ -638,8 +694,10 @@ export class RolloutProgress {
         return this.cancel(now);
       case 'rollback':
         return this.rollback((action as { stages?: unknown }).stages, now);
+      case 'withdraw':
+        return this.withdraw((action as { deviceId?: unknown }).deviceId, now);
       default:
-        return fail('INVALID_ARGUMENT', 400, `Unknown operator action ${describe(type)}; use pause, resume, cancel or rollback`);
+        return fail('INVALID_ARGUMENT', 400, `Unknown operator action ${describe(type)}; use pause, resume, cancel, rollback or withdraw`);
     }
   }
 
@@ -683,6 +741,24 @@ export class RolloutProgress {
     return this.done();
   }
 
+  private withdraw(deviceId: unknown, now: number): ProgressResult {
+    if (typeof deviceId !== 'string') return fail('INVALID_ARGUMENT', 400, `withdraw: deviceId must be the id of a device of the plan, got ${describe(deviceId)}`);
+    const i = this.index.get(deviceId);
+    if (i === undefined) return fail('DEVICE_NOT_FOUND', 404, `Device ${JSON.stringify(deviceId)} is not part of rollout ${this.plan.rolloutId}; nothing to withdraw`, { deviceId });
+    if ((this.flags[i]! & WITHDRAWN) !== 0) return this.done();
+    const t = this.clock(now);
+    this.#revision++;
+    this.flags[i]! |= WITHDRAWN;
+    const code = this.status[i]!;
+    const open = code === DISPATCHED || code === INSTALLING || code === BOOTING;
+    if (!open && code !== PENDING && code !== CANCELLED) return this.done(); // an outcome stays
+    if (code !== CANCELLED) this.move(i, CANCELLED, t);
+    const s = this.stageOf[i]!;
+    this.withdrawn[s]!++;
+    this.resize(s, t);
+    return { ok: true, state: this.#state, effects: open ? { ...NO_EFFECTS, cancel: [this.ref(i)] } : NO_EFFECTS };
+  }
+
   private rollback(stages: unknown, now: number): ProgressResult {
     const last = this.plan.stages.length - 1;
     const started = Array.from({ length: Math.min(this.#stage, last) + 1 }, (_, i) => i);
@@ -709,7 +785,7 @@ export class RolloutProgress {
       const stage = this.plan.stages[s]!;
       for (let i = stage.start; i < stage.end; i++) {
         const f = this.flags[i]!;
-        if ((f & HAS_NEW) !== 0 && (f & ROLLBACK_SCHEDULED) === 0) rollBack.push(this.scheduleRollback(i));
+        if ((f & HAS_NEW) !== 0 && (f & (ROLLBACK_SCHEDULED | WITHDRAWN)) === 0) rollBack.push(this.scheduleRollback(i));
       }
     }
     return { ok: true, state: this.#state, effects: { dispatch: EMPTY, cancel: cancel.map((i) => this.ref(i)), rollBack, expire: EMPTY } };

@@ -7,7 +7,8 @@
  * Every status a device can have in a rollout.
  *
  * `pending → dispatched → in_progress → succeeded | failed | rejected | timed_out | rolled_back | unreachable`,
- * plus `cancelled` for devices whose job was withdrawn before they picked it up.
+ * plus `cancelled` for devices whose job was withdrawn before they picked it up, and for devices
+ * withdrawn from the rollout (decommissioned) before they had an outcome.
  * `succeeded` means boot-confirmed: the device runs the new image and committed its slot.
  */
 export const DEVICE_STATUSES = [

@@ -10,8 +10,9 @@ import { describeValue as describe } from '../describe-value.js';
 import type { AbortVerdict } from './abort-rules.js';
 import { murmur3Utf8 } from './murmur3.js';
 import type { RolloutPlan } from './plan.js';
-import { createRolloutProgress, HAS_NEW, restoreCore, ROLLBACK_SCHEDULED, WAS_DISPATCHED, type DeadlineQueue, type RolloutProgress, type RolloutState } from './progress.js';
-import { CANCELLED, CODE_COUNT, PENDING } from './status.js';
+import { requiredSuccesses } from './plan.js';
+import { createRolloutProgress, HAS_NEW, restoreCore, ROLLBACK_SCHEDULED, WAS_DISPATCHED, WITHDRAWN, type DeadlineQueue, type RolloutProgress, type RolloutState } from './progress.js';
+import { BOOTING, CANCELLED, CODE_COUNT, DISPATCHED, INSTALLING, PENDING } from './status.js';
 
 /** The `format` of a tracker snapshot. */
 export const ROLLOUT_PROGRESS_SNAPSHOT_FORMAT = 'fleetkit.rollout-progress';
@@ -49,7 +50,12 @@ export interface RolloutProgressSnapshot {
   readonly haltApplied: boolean;
   /** One character per device: its internal status code in base 36. */
   readonly status: string;
-  /** One character per device: its flag bits (dispatched, runs the new image, rollback scheduled) in base 8. */
+  /**
+   * One character per device: its flag bits (1 dispatched, 2 runs the new image, 4 rollback
+   * scheduled, 8 withdrawn) in base 16. Snapshots written before withdrawal existed hold only
+   * 0–7 and restore unchanged; a snapshot with a withdrawn device (8–f) is refused by a fleetkit
+   * that predates withdrawal.
+   */
   readonly flags: string;
   /** Per stage: the next possibly-pending device index. */
   readonly cursor: readonly number[];
@@ -93,7 +99,7 @@ export const rolloutProgressSnapshotSchema = z.strictObject({
   haltedAt: finite.nullable(),
   haltApplied: z.boolean(),
   status: z.string().regex(/^[0-9a]*$/, 'one status code (0-9, a) per device'),
-  flags: z.string().regex(/^[0-7]*$/, 'one flag digit (0-7) per device'),
+  flags: z.string().regex(/^[0-9a-f]*$/, 'one flag digit (0-9, a-f) per device'),
   cursor: z.array(nat),
   startedAt: z.array(finite.nullable()),
   thresholdAt: z.array(finite.nullable()),
@@ -124,7 +130,7 @@ function computePlanHash(plan: RolloutPlan): string {
 }
 
 const nullable = (v: number): number | null => (Number.isNaN(v) ? null : v);
-/** Character codes of the base-36 digits 0–9, a–z (status codes are below 11, flag bits below 8). */
+/** Character codes of the base-36 digits 0–9, a–z (status codes are below 11, flag bits below 16). */
 const DIGITS = Uint8Array.from('0123456789abcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
 
 function queueOf(q: DeadlineQueue): SnapshotQueue {
@@ -255,24 +261,30 @@ export function restoreRolloutProgress(plan: RolloutPlan, snapshot: unknown): Ro
   if (s.state === 'paused' && s.pausedAt === null) throw corrupt('a paused rollout needs pausedAt');
   if ((s.state === 'aborted') && s.abort === null) throw corrupt('an aborted rollout needs its abort verdict');
 
-  const { status, flags, counts, failures, dispatched, stageOf, failureCode } = progress;
+  const { status, flags, counts, failures, dispatched, stageOf, failureCode, withdrawn } = progress;
   counts.fill(0);
   for (let i = 0; i < n; i++) {
     const sc = s.status.charCodeAt(i);
     const code = sc <= 57 ? sc - 48 : sc - 87; // '0'–'9', then 'a' = 10 (the schema allows nothing else)
-    const f = s.flags.charCodeAt(i) - 48;
+    const fc = s.flags.charCodeAt(i);
+    const f = fc <= 57 ? fc - 48 : fc - 87; // '0'–'9', then 'a'–'f' (the schema allows nothing else)
     if (code >= CODE_COUNT) throw corrupt(`status of device index ${i} is not a status code`);
     const wasDispatched = (f & WAS_DISPATCHED) !== 0;
     if ((code === PENDING && f !== 0) || (code !== PENDING && code !== CANCELLED && !wasDispatched)) {
       throw corrupt(`device index ${i} (${plan.devices[i]!.id}): status ${s.status[i]} contradicts its flags ${f}`);
     }
     if ((f & (HAS_NEW | ROLLBACK_SCHEDULED)) !== 0 && !wasDispatched) throw corrupt(`device index ${i} (${plan.devices[i]!.id}) has image flags but was never dispatched`);
+    const isWithdrawn = (f & WITHDRAWN) !== 0;
+    if (isWithdrawn && (code === DISPATCHED || code === INSTALLING || code === BOOTING)) {
+      throw corrupt(`device index ${i} (${plan.devices[i]!.id}) is withdrawn but its status ${s.status[i]} is still open (a withdrawn device is cancelled or keeps its outcome)`);
+    }
     status[i] = code;
     flags[i] = f;
     const st = stageOf[i]!;
     counts[st * CODE_COUNT + code]!++;
     if (failureCode[code] === 1) failures[st]!++;
     if (wasDispatched) dispatched[st]!++;
+    if (isWithdrawn && code === CANCELLED) withdrawn[st]!++;
   }
   for (const stage of plan.stages) {
     const c = s.cursor[stage.index]!;
@@ -282,6 +294,7 @@ export function restoreRolloutProgress(plan: RolloutPlan, snapshot: unknown): Ro
     progress.startedAt[stage.index] = s.startedAt[stage.index] ?? Number.NaN;
     progress.thresholdAt[stage.index] = s.thresholdAt[stage.index] ?? Number.NaN;
     progress.rollbackStages[stage.index] = s.rollbackStages[stage.index]!;
+    progress.required[stage.index] = requiredSuccesses(stage.size - withdrawn[stage.index]!, stage.successThreshold);
   }
   loadQueue('pickup', s.queues.pickup, progress.pickupQueue, status);
   loadQueue('run', s.queues.run, progress.runQueue, status);

@@ -41,6 +41,7 @@ describe('RolloutController and FirmwareCatalog answer bad input with FleetError
       'controller.list': [ctx, {}],
       'controller.executions': [ctx, 'r1', {}],
       'controller.recover': [ctx],
+      'controller.withdraw': [ctx, 'dev-0003', { reason: 'decommissioned' }],
       'catalog.addSigningKey': [ctx, 'k2', r.keys.publicKey],
       'catalog.revokeSigningKey': [ctx, 'nope'],
       'catalog.signingKey': [ctx, 'release'],

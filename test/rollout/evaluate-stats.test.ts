@@ -30,6 +30,7 @@ describe('evaluateRollout stage statistics', () => {
         stage: 0,
         name: 'stage 1 (100 %)',
         total: 20,
+        withdrawn: 0,
         pending: 0,
         dispatched: 20,
         inFlight: 2,

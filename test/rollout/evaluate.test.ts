@@ -297,7 +297,7 @@ describe('operator actions', () => {
       expect(!res.ok && res.error).toMatchObject({ code: 'INVALID_OPERATION', status: 409, details: { state: 'completed' }, message: `Cannot ${type} rollout fw-2.0.0: it is completed` });
     }
     const unknown = r.progress.operate({ type: 'explode' } as never, T0 + 3);
-    expect(!unknown.ok && unknown.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'Unknown operator action "explode"; use pause, resume, cancel or rollback' });
+    expect(!unknown.ok && unknown.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'Unknown operator action "explode"; use pause, resume, cancel, rollback or withdraw' });
     const notNow = r.progress.operate({ type: 'pause' }, Number.NaN);
     expect(!notNow.ok && notNow.error).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400, message: 'operate(…, now): now must be a finite epoch-ms number, got NaN' });
   });
