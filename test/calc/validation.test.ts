@@ -166,7 +166,7 @@ describe('the registry', () => {
     expect(bad.ok === false && bad.error.details?.['field']).toBe('devices');
   });
 
-  it('runCalculator with a name that is not a string: INVALID_INPUT as data, the name described, not converted (issue 9, item 11)', () => {
+  it('runCalculator with a name that is not a string: INVALID_INPUT as data, the name described, not converted', () => {
     const hook = (): never => {
       throw new Error('toString called');
     };

@@ -93,7 +93,7 @@ describe('fleetkit calc — the worked examples', () => {
     expect(r.stdout).toMatch(/^working:$/m);
   });
 
-  it('provisioning-cost labels the devices × per-device cost as the total it is (issue 9, item 19)', () => {
+  it('provisioning-cost labels the devices × per-device cost as the total it is', () => {
     const r = fleetkit('calc', 'provisioning-cost', '--devices', '1000');
     expect(r.stdout).not.toMatch(/perDeviceCostUsd/);
     // 1,000 devices × $0.36: a total, not a cost per device
@@ -167,13 +167,13 @@ describe('fleetkit calc — bad input', () => {
     expectUsageError(fleetkit('calc', 'failures-at-scale', '--devices', '10'), '--failures-per-device-year is required');
   });
 
-  it('every missing required flag at once, not the first only (issue 9, item 19)', () => {
+  it('every missing required flag at once, not the first only', () => {
     const r = fleetkit('calc', 'failures-at-scale');
     expectUsageError(r, '--devices is required', '--failures-per-device-year is required', '--message-interval-seconds is required', '(or use --example)');
     expectUsageError(fleetkit('calc', 'failures-at-scale', '--devices', '10'), '--message-interval-seconds is required');
   });
 
-  it('a flag given twice is an error, not "last wins" (issue 9, item 19)', () => {
+  it('a flag given twice is an error, not "last wins"', () => {
     expectUsageError(fleetkit('calc', 'provisioning-cost', '--devices', '10', '--devices', '20'), '--devices: given twice');
     expectUsageError(fleetkit('calc', 'provisioning-cost', '--devices', '10', '--technicians', '1', '--technicians', '1', '--technicians', '2'), '--technicians: given 3 times');
     expectUsageError(fleetkit('calc', 'provisioning-cost', '--devices', '10', '--json', '--json'), '--json: given twice');
@@ -181,7 +181,7 @@ describe('fleetkit calc — bad input', () => {
     expect(fleetkit('calc', 'sis-response-budget', ...reactorFlags).code).toBe(0);
   });
 
-  it('with --json, every error is one line of JSON on stderr: { error: { code, message, problems } }, exit 2 (issue 9, item 19)', () => {
+  it('with --json, every error is one line of JSON on stderr: { error: { code, message, problems } }, exit 2', () => {
     const cases: [string[], string, string | undefined][] = [
       [['calc', 'provisioning-cost', '--devices', '-5', '--json'], 'INVALID_INPUT', '--devices'],
       [['calc', 'failures-at-scale', '--devices', 'lots', '--json'], 'USAGE', '--devices'],

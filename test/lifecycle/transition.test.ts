@@ -91,7 +91,7 @@ describe('transition: details', () => {
     expect(o.ok && o.next).toEqual({ ...odd, updatedAt: 2 });
   });
 
-  it('refuses a record without its tenant or identity instead of dropping fields (issue 9, item 12)', () => {
+  it('refuses a record without its tenant or identity instead of dropping fields', () => {
     // Five keys, but "site" in place of tenantId: it used to be accepted, lose "site" and audit tenantId: undefined.
     const noTenant = { deviceId: 'd', state: 'active' as const, since: 1, updatedAt: 2, site: 'plant-3' };
     const r = transition(noTenant as unknown as DeviceSnapshot, { type: 'heartbeat' }, { now: 3 });

@@ -159,7 +159,7 @@ describe('fleetkit topics', () => {
     expect(() => shadowTopic('t', 'patch' as 'get')).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
   });
 
-  it('values that are not strings end as a FleetError that describes them, never a TypeError (issue 9, item 11)', () => {
+  it('values that are not strings end as a FleetError that describes them, never a TypeError', () => {
     const hook = (): never => {
       throw new Error('a conversion hook was called');
     };
