@@ -31,6 +31,7 @@ import {
   electionTerms,
   isAlive,
   killInstances,
+  leaseHolder,
   mulberry32,
   startInstance,
   startScaleBackend,
@@ -185,7 +186,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
       // Kill the leader while the second stage is under way.
       const updateDocs = (d: SimDevice): number => d.responder.received.filter((doc) => doc.jobId === ROLLOUT).length;
       await waitUntil(() => devices.filter((d) => updateDocs(d) > 0).length > sizes[0]! && devices.filter(done).length >= sizes[0]! + KILL_AFTER_STAGE_DONE, 'the second stage to be under way', 90_000);
-      const killed = currentLeader(instances);
+      const killed = (await leaseHolder(owner, instances)) ?? currentLeader(instances);
       const inFlight = devices.filter((d) => updateDocs(d) > 0 && !done(d)).map((d) => d.id);
       const killedAt = Date.now();
       killed.child.kill('SIGKILL');
@@ -287,11 +288,14 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
       const advances = instances.flatMap((i) => i.events.filter((e): e is Extract<InstanceEvent, { type: 'rollout-step' }> => e.type === 'rollout-step' && e.cause === 'advance'));
       expect(new Set(advances.map((a) => a.stage)).size).toBe(advances.length);
 
-      // The survivor that took over recovered the rollout; no survivor reported a controller failure.
+      // The survivor that took over recovered the rollout; no survivor reported a failure. (A
+      // controller that loses the lease while it runs a step may still report VERSION_CONFLICT:
+      // the revision check refused its save. That is allowed, and counted.)
       const leader = currentLeader(survivors);
       const recoveredAt = leader.events.find((e) => e.type === 'rollout-step' && e.cause === 'recover' && e.at >= killedAt)?.at;
       expect(recoveredAt).toBeDefined();
-      for (const i of survivors) expect(i.events.filter((e) => e.type === 'rollout-error' || e.type === 'error'), `instance ${i.id}`).toEqual([]);
+      for (const i of survivors) expect(i.events.filter((e) => (e.type === 'rollout-error' && e.code !== 'VERSION_CONFLICT') || e.type === 'error'), `instance ${i.id}`).toEqual([]);
+      const conflicts = survivors.flatMap((i) => i.events.filter((e) => e.type === 'rollout-error')).length;
       expect(isAlive(killed)).toBe(false);
 
       // Status reports that arrived while no instance drove the rollout (refused by the next leader before it recovered it).
@@ -300,7 +304,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
         `leader-rollout: ${DEVICES} devices, stages ${sizes.join(' / ')}, killed instance ${killed.id} with ${inFlight.length} jobs in flight ` +
           `(${devices.filter(done).length} devices done at the end), takeover ${takeover} ms after the kill by instance ${leader.id}, ` +
           `rollout completed ${completedMs} ms after it started, ${history.length} rollout saves, ${redeliveries} repeated job documents, ` +
-          `${leaderless} status reports arrived while no instance drove the rollout, wall ${Date.now() - started} ms`,
+          `${leaderless} status reports arrived while no instance drove the rollout, ${conflicts} saves refused by the revision check, wall ${Date.now() - started} ms`,
       );
     } finally {
       if (heartbeats !== undefined) clearInterval(heartbeats);

@@ -118,6 +118,15 @@ export function currentLeader(instances: readonly Instance[]): Instance {
   return last?.i ?? instances[0]!;
 }
 
+/**
+ * The instance named in the lease row now (`instance-<id>`, see scale-instance.ts), read as the
+ * database owner: the leader as the database sees it, without the lag of the instances' reports.
+ */
+export async function leaseHolder(owner: SqlDriver, instances: readonly Instance[], name = 'fleetkit'): Promise<Instance | undefined> {
+  const row = (await owner.query<{ holder: string }>('SELECT holder FROM fleetkit_leases WHERE name = $1', [name])).rows[0];
+  return instances.find((i) => `instance-${i.id}` === row?.holder);
+}
+
 /** The `elected` events of `instances` received at or after `since`. */
 export function electedSince(instances: readonly Instance[], since: number): { readonly instance: Instance; readonly at: number; readonly term: number }[] {
   return instances.flatMap((instance) => instance.events.flatMap((e) => (e.type === 'elected' && e.at >= since ? [{ instance, at: e.at, term: e.term }] : [])));
