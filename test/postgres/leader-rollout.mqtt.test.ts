@@ -3,13 +3,15 @@
 // rollout mode: createFleet on the PostgreSQL stores, a LeaderElection with a 3 s lease and
 // followLeader recovering the tenant's rollouts; every instance's firmware catalog holds the same
 // signed image). 300 devices in this process answer their jobs slowly (each status report waits
-// 200–1,500 ms), so a stage takes seconds. A staged rollout (5 % → 50 % → 100 %) is created on the
-// leader; when stage 2 is under way (its jobs dispatched, 20 of its devices done) the leader is
-// killed with SIGKILL. Afterwards: a survivor leads within the stated takeover time, the rollout
-// completes (every device succeeded, `completed` in the JobStore), no device was dispatched twice
-// (one job execution per device in the store, one job document per device at the devices, one
-// install each), the tracker's revision chain in the store has no decision applied twice, and the
-// devices whose job was in flight on the killed leader finished.
+// 150–1,000 ms), so a stage takes seconds. A staged rollout (5 % → 50 % → 100 %) is created on the
+// leader, and the leader is killed with SIGKILL during the 50 % stage — in one scenario once 20 of
+// the stage's devices are done, in the other as soon as the first of its job documents reaches a
+// device (while the leader may still be dispatching the stage). Afterwards: a survivor leads
+// within the stated takeover time, the rollout completes (every device succeeded, `completed` in
+// the JobStore), no device was dispatched twice (one job execution per device in the store, one
+// job document per device at the devices, one install each), the tracker's revision chain in the
+// store has no decision applied twice, and the devices whose job was in flight on the killed
+// leader finished.
 //
 // The broker is fleetkit's MemoryBroker behind an MQTT socket listener (see scale-out.mqtt.test.ts
 // for why not mosquitto).
@@ -18,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { signFirmware, type FirmwareImageInput } from '../../src/cloud/index.js';
 import { MqttTransport } from '../../src/mqtt.js';
-import { PostgresDeviceStore, PostgresJobStore, openPgPool } from '../../src/postgres/index.js';
+import { PostgresDeviceStore, PostgresJobStore, openPgPool, type SqlDriver } from '../../src/postgres/index.js';
 import { heartbeatTopic, jsonCodec } from '../../src/protocol/index.js';
 import type { StoredJobExecution } from '../../src/store/index.js';
 import type { Transport } from '../../src/transport/types.js';
@@ -49,7 +51,7 @@ const CONNECTIONS = 3;
 const LEASE_MS = 3000;
 const RENEW_MS = 750;
 const EVALUATE_EVERY_MS = 250;
-const STATUS_DELAY_MS: readonly [number, number] = [200, 1500];
+const STATUS_DELAY_MS: readonly [number, number] = [150, 1000];
 const KILL_AFTER_STAGE_DONE = 20; // devices of the second stage that finished before the kill
 const TENANT = 'acme';
 const ACME = { tenantId: TENANT };
@@ -90,17 +92,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
   let heartbeats: NodeJS.Timeout | undefined;
 
   beforeAll(async () => {
-    backend = await startScaleBackend('leaderkill');
-    // Test-only: every write of a rollout row, with the revision it replaced (the revision chain).
-    await backend.owner.exec(`
-      CREATE TABLE test_rollout_history (seq bigserial PRIMARY KEY, rollout_id text NOT NULL, old_revision bigint, revision bigint NOT NULL, state text NOT NULL, record json NOT NULL);
-      CREATE FUNCTION test_record_rollout() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-      BEGIN
-        INSERT INTO test_rollout_history (rollout_id, old_revision, revision, state, record)
-          VALUES (NEW.rollout_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.revision END, NEW.revision, NEW.state, NEW.record);
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER test_rollout_history AFTER INSERT OR UPDATE ON fleetkit_rollouts FOR EACH ROW EXECUTE FUNCTION test_record_rollout();`);
+    backend = await startScaleBackend('leaderkill_stage');
   }, 120_000);
 
   afterAll(async () => {
@@ -110,9 +102,33 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
     await backend?.close();
   });
 
-  it('the leader SIGKILLed mid-stage: a survivor takes over within the lease, the rollout completes, no device dispatched twice, no decision applied twice', { timeout: 180_000 }, async () => {
+  it('the leader SIGKILLed with 20 devices of the 50 % stage done: a survivor takes over within the lease, the rollout completes, no device dispatched twice, no decision applied twice', { timeout: 180_000 }, async () => {
     if (backend === undefined) throw new Error('setup failed');
-    const { broker, appUrl, owner } = backend;
+    await scenario('stage-under-way', backend);
+  });
+
+  it('the leader SIGKILLed as the 50 % stage is dispatched: the same', { timeout: 180_000 }, async () => {
+    if (backend === undefined) throw new Error('setup failed');
+    await scenario('stage-dispatching', await backend.database('leaderkill_dispatch'));
+  });
+
+  /** One rollout on a fresh database and three fresh instances; the leader is killed at `kill`. */
+  async function scenario(kill: 'stage-under-way' | 'stage-dispatching', db: { readonly owner: SqlDriver; readonly appUrl: string }): Promise<void> {
+    if (backend === undefined) throw new Error('setup failed');
+    const { broker } = backend;
+    const { owner, appUrl } = db;
+    // Test-only: every write of a rollout row, with the revision it replaced (the revision chain).
+    await owner.exec(`
+      CREATE TABLE test_rollout_history (seq bigserial PRIMARY KEY, rollout_id text NOT NULL, old_revision bigint, revision bigint NOT NULL, state text NOT NULL, record json NOT NULL);
+      CREATE FUNCTION test_record_rollout() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+      BEGIN
+        INSERT INTO test_rollout_history (rollout_id, old_revision, revision, state, record)
+          VALUES (NEW.rollout_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.revision END, NEW.revision, NEW.state, NEW.record);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER test_rollout_history AFTER INSERT OR UPDATE ON fleetkit_rollouts FOR EACH ROW EXECUTE FUNCTION test_record_rollout();`);
+    const mine: Instance[] = [];
+    const connections: MqttTransport[] = [];
     const app = await openPgPool({ url: appUrl, max: 4 });
     try {
       const started = Date.now();
@@ -138,14 +154,14 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
         evaluateEveryMs: EVALUATE_EVERY_MS,
         rollouts: { tenantId: TENANT, signingKey: { keyId: 'release', publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }, images: [image] },
       };
-      instances.push(await startInstance('0', config));
-      instances.push(...(await Promise.all([startInstance('1', config), startInstance('2', config)])));
+      const tag = kill === 'stage-under-way' ? 'u' : 'd'; // ids and client ids unique per scenario
+      mine.push(...(await Promise.all([0, 1, 2].map((n) => startInstance(`${tag}${n}`, config)))));
+      instances.push(...mine);
 
       // The devices: slow job responders on CONNECTIONS connections, with a heartbeat every 15 s
       // (every instance's health monitor sees every heartbeat: each knows who is online).
-      const connections: MqttTransport[] = [];
       for (let c = 0; c < CONNECTIONS; c++) {
-        const t = new MqttTransport({ url: broker.url, clientId: `devices-${c}`, maxInFlight: 1000, queue: { maxMessages: 100_000 } });
+        const t = new MqttTransport({ url: broker.url, clientId: `devices-${tag}${c}`, maxInFlight: 1000, queue: { maxMessages: 100_000 } });
         await t.connect();
         transports.push(t);
         connections.push(t);
@@ -166,7 +182,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
       };
       await beat();
       heartbeats = setInterval(() => void beat().catch(() => undefined), 15_000);
-      for (const i of instances) {
+      for (const i of mine) {
         const end = Date.now() + 30_000;
         while ((await ask(i, { type: 'online', tenantId: TENANT }, 'online')).count < DEVICES) {
           if (Date.now() > end) throw new Error(`instance ${i.id} does not see every device online`);
@@ -175,7 +191,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
       }
 
       // The rollout, created on the leader.
-      const creator = currentLeader(instances);
+      const creator = currentLeader(mine);
       expect(creator.events.some((e) => e.type === 'elected')).toBe(true);
       const created = await ask(creator, { type: 'create-rollout', tenantId: TENANT, spec: { rolloutId: ROLLOUT, firmwareVersion: TO, stages: [{ percent: 5, minSoakMs: 500 }, { percent: 50, minSoakMs: 500 }, { percent: 100 }] } }, 'rollout-created');
       const sizes = created.byStage;
@@ -185,18 +201,21 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
 
       // Kill the leader while the second stage is under way.
       const updateDocs = (d: SimDevice): number => d.responder.received.filter((doc) => doc.jobId === ROLLOUT).length;
-      await waitUntil(() => devices.filter((d) => updateDocs(d) > 0).length > sizes[0]! && devices.filter(done).length >= sizes[0]! + KILL_AFTER_STAGE_DONE, 'the second stage to be under way', 90_000);
-      const killed = (await leaseHolder(owner, instances)) ?? currentLeader(instances);
+      const secondStageOut = (): boolean => devices.filter((d) => updateDocs(d) > 0).length > sizes[0]!;
+      if (kill === 'stage-under-way') await waitUntil(() => secondStageOut() && devices.filter(done).length >= sizes[0]! + KILL_AFTER_STAGE_DONE, 'the second stage to be under way', 90_000);
+      else await waitUntil(secondStageOut, 'the second stage to be dispatched', 90_000);
+      const killed = (await leaseHolder(owner, mine)) ?? currentLeader(mine);
       const inFlight = devices.filter((d) => updateDocs(d) > 0 && !done(d)).map((d) => d.id);
+      const notYetReceived = devices.filter((d) => updateDocs(d) === 0).length;
       const killedAt = Date.now();
       killed.child.kill('SIGKILL');
-      const survivors = instances.filter((i) => i !== killed);
+      const survivors = mine.filter((i) => i !== killed);
 
       // A survivor leads within the stated takeover time (lease + renewal interval, plus slack for a loaded machine).
       await waitUntil(() => electedSince(survivors, killedAt).length > 0, 'a survivor to be elected', 30_000);
       const takeover = Math.min(...electedSince(survivors, killedAt).map((e) => e.at)) - killedAt;
       expect(takeover).toBeLessThanOrEqual(LEASE_MS + RENEW_MS + 3000);
-      const terms = electionTerms(instances);
+      const terms = electionTerms(mine);
       expect(new Set(terms).size).toBe(terms.length);
 
       // The rollout completes.
@@ -249,7 +268,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
       }
       // The dispatches the instances reported (those the killed one sent before it died may be lost with it): at most one per device.
       const dispatchedBy = new Map<string, string[]>();
-      for (const i of instances) for (const e of i.events) if (e.type === 'dispatched' && e.jobId === ROLLOUT) dispatchedBy.set(e.deviceId, [...(dispatchedBy.get(e.deviceId) ?? []), i.id]);
+      for (const i of mine) for (const e of i.events) if (e.type === 'dispatched' && e.jobId === ROLLOUT) dispatchedBy.set(e.deviceId, [...(dispatchedBy.get(e.deviceId) ?? []), i.id]);
       for (const [deviceId, by] of dispatchedBy) expect(by.length, `${deviceId} dispatched by ${by.join(', ')}`).toBe(1);
 
       // The devices whose job was in flight on the killed leader finished.
@@ -285,7 +304,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
       expect(history.at(-1)!.state).toBe('completed');
       expect(history.filter((h) => h.state === 'completed').length).toBe(1);
       // Stage advances as the instances reported them: each stage entered at most once (the killed one's last reports may be lost).
-      const advances = instances.flatMap((i) => i.events.filter((e): e is Extract<InstanceEvent, { type: 'rollout-step' }> => e.type === 'rollout-step' && e.cause === 'advance'));
+      const advances = mine.flatMap((i) => i.events.filter((e): e is Extract<InstanceEvent, { type: 'rollout-step' }> => e.type === 'rollout-step' && e.cause === 'advance'));
       expect(new Set(advances.map((a) => a.stage)).size).toBe(advances.length);
 
       // The survivor that took over recovered the rollout; no survivor reported a failure. (A
@@ -300,16 +319,20 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
 
       // Status reports that arrived while no instance drove the rollout (refused by the next leader before it recovered it).
       const leaderless = leader.events.filter((e) => e.type === 'status-rejected' && e.at >= killedAt && e.at < recoveredAt!).length;
+      const dispatchedBySurvivors = survivors.flatMap((i) => i.events.filter((e) => e.type === 'dispatched')).length;
       console.info(
-        `leader-rollout: ${DEVICES} devices, stages ${sizes.join(' / ')}, killed instance ${killed.id} with ${inFlight.length} jobs in flight ` +
-          `(${devices.filter(done).length} devices done at the end), takeover ${takeover} ms after the kill by instance ${leader.id}, ` +
+        `leader-rollout (${kill}): ${DEVICES} devices, stages ${sizes.join(' / ')}, killed instance ${killed.id} with ${inFlight.length} jobs in flight ` +
+          `and ${notYetReceived} devices without their job yet (${dispatchedBySurvivors} dispatched by the survivors), ` +
+          `${devices.filter(done).length} devices done at the end, takeover ${takeover} ms after the kill by instance ${leader.id}, ` +
           `rollout completed ${completedMs} ms after it started, ${history.length} rollout saves, ${redeliveries} repeated job documents, ` +
           `${leaderless} status reports arrived while no instance drove the rollout, ${conflicts} saves refused by the revision check, wall ${Date.now() - started} ms`,
       );
     } finally {
       if (heartbeats !== undefined) clearInterval(heartbeats);
-      await stopInstances(instances);
+      heartbeats = undefined;
+      await stopInstances(mine);
+      for (const t of connections) await t.close().catch(() => undefined);
       await app.close();
     }
-  });
+  }
 });

@@ -31,8 +31,23 @@ export interface ScaleBackend {
   readonly owner: SqlDriver;
   /** The connection string of the application login role (fleetkit_test_app) for the database. */
   readonly appUrl: string;
+  /** Another migrated database on the same server, with the application login role: its owner (closed by `close`) and the role's connection string. */
+  database(name: string): Promise<{ readonly owner: SqlDriver; readonly appUrl: string }>;
   /** Stops everything started here (not the instances). */
   close(): Promise<void>;
+}
+
+async function migratedDatabase(server: TestPostgres, name: string): Promise<SqlDriver> {
+  await server.createDatabase(name);
+  const owner = await openPgPool({ url: server.url(name), max: 2 });
+  try {
+    await migrate(owner);
+    await createAppRole(owner);
+  } catch (e) {
+    await owner.close().catch(() => undefined);
+    throw e;
+  }
+  return owner;
 }
 
 /** Starts the socket broker and a PostgreSQL server with database `name`, migrated, with the application login role. */
@@ -42,10 +57,7 @@ export async function startScaleBackend(name: string): Promise<ScaleBackend> {
   let owner: SqlDriver | undefined;
   try {
     server = await startPostgres();
-    await server.createDatabase(name);
-    owner = await openPgPool({ url: server.url(name), max: 2 });
-    await migrate(owner);
-    await createAppRole(owner);
+    owner = await migratedDatabase(server, name);
   } catch (e) {
     await owner?.close().catch(() => undefined);
     await server?.dispose().catch(() => undefined);
@@ -53,14 +65,20 @@ export async function startScaleBackend(name: string): Promise<ScaleBackend> {
     throw e;
   }
   const s = server;
-  const o = owner;
+  const owners = [owner];
+  const appUrl = (db: string): string => `postgres://fleetkit_test_app@127.0.0.1:${s.port}/${db}`;
   return {
     broker,
     server: s,
-    owner: o,
-    appUrl: `postgres://fleetkit_test_app@127.0.0.1:${s.port}/${name}`,
+    owner,
+    appUrl: appUrl(name),
+    database: async (db) => {
+      const o = await migratedDatabase(s, db);
+      owners.push(o);
+      return { owner: o, appUrl: appUrl(db) };
+    },
     close: async () => {
-      await o.close().catch(() => undefined);
+      for (const o of owners) await o.close().catch(() => undefined);
       await s.dispose();
       await broker.close();
     },
