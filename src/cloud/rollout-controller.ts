@@ -459,7 +459,9 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
    * Takes over the tenant's unfinished rollouts from the store (after a restart): rebuilds each
    * tracker from its snapshot, replays device statuses stored after it, finishes decided but
    * unexecuted dispatches, cancellations and rollbacks — never creating a second execution for a
-   * device — and resumes the clock. Returns how many rollouts it took over.
+   * device — sends the unchanged document of every open job (dispatched or in progress) again to
+   * its device when it is online, so that status reports lost while no controller drove the
+   * rollout are sent again, and resumes the clock. Returns how many rollouts it took over.
    */
   async recover(ctx: TenantContext): Promise<number> {
     tenantOf(ctx, 'RolloutController.recover');
@@ -493,6 +495,8 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     const p = a.progress;
     const withExecution = new Set<string>();
     const cancelNow: StoredJobExecution[] = [];
+    // Open jobs whose document is sent again: see below.
+    const resend: StoredJobExecution[] = [];
     for await (const exec of this.#executionsOf(ctx, a.rolloutId)) {
       withExecution.add(exec.deviceId);
       const type = reportFor(exec);
@@ -503,9 +507,13 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
       // A cancellation or expiry decided before the snapshot whose execution was not written yet.
       const after = p.statusOf(exec.deviceId)!;
       if (OPEN_STATUSES.includes(exec.status) && after !== exec.status && isTerminalStatus(after)) cancelNow.push(exec);
+      else if (OPEN_STATUSES.includes(exec.status)) resend.push(exec);
     }
     const rolledBack = new Set<string>();
-    for await (const exec of this.#executionsOf(ctx, `${a.rolloutId}${ROLLBACK_SUFFIX}`)) rolledBack.add(exec.deviceId);
+    for await (const exec of this.#executionsOf(ctx, `${a.rolloutId}${ROLLBACK_SUFFIX}`)) {
+      rolledBack.add(exec.deviceId);
+      if (OPEN_STATUSES.includes(exec.status)) resend.push(exec);
+    }
     // Devices decommissioned while no controller drove this rollout leave it now (after their stored statuses were replayed).
     const gone = await this.#withdrawDecommissioned(a, now);
     await this.#persist(a, now);
@@ -522,6 +530,18 @@ export class RolloutController extends EventEmitter<RolloutControllerEvents> {
     for (const exec of cancelNow) if (!gone.includes(exec.deviceId)) await this.#closeExecution(a, exec, p.statusOf(exec.deviceId)!, now);
     if (owed.length > 0) await this.#dispatchAll(a, owed, now);
     if (owedRollbacks.length > 0) await this.#rollbackAll(a, owedRollbacks, now);
+    // While no controller drove the rollout, a device's status reports were refused by every
+    // listener and its job document may not have been published (a crash between the execution's
+    // write and the publish): send each open job's document again, unchanged. The device acts on a
+    // job once and answers a document it already finished with its final status, so the reports
+    // lost meanwhile arrive again — now that this controller drives the rollout.
+    const withdrawn = new Set(gone);
+    await inWindows(resend.filter((exec) => !withdrawn.has(exec.deviceId)), DISPATCH_WINDOW, async (exec) => {
+      const doc = exec.document as unknown as ActiveJobDocument | undefined;
+      if (doc === undefined || doc.status === undefined) return;
+      if (this.#presence !== undefined && !this.#presence.isOnline(a.tenantId, exec.deviceId)) return; // it gets it when it comes online or asks
+      await this.#publishDoc(a.tenantId, exec.deviceId, { ...doc, status: exec.status === 'in_progress' ? 'in_progress' : 'dispatched' });
+    });
     this.#progressEvent(a, now, 'recover', 'taken over from the store');
     this.#schedule(a, now, now);
   }

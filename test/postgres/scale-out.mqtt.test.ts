@@ -10,17 +10,13 @@
 // memory-broker-server.ts), not mosquitto: Debian 12's mosquitto 2.0.11 never delivers a topic
 // that starts with `$` — the whole AWS shadow tree — to a `$share/…` subscription (see
 // docs/scaling.md). Every hop is still MQTT over TCP between processes.
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceSnapshot } from '../../src/lifecycle/index.js';
 import { MqttTransport } from '../../src/mqtt.js';
-import { PostgresDeviceStore, PostgresShadowStore, migrate, openPgPool, type SqlDriver } from '../../src/postgres/index.js';
+import { PostgresDeviceStore, PostgresShadowStore, openPgPool } from '../../src/postgres/index.js';
 import type { ShadowDocument } from '../../src/shadow/types.js';
-import { startMemoryBrokerServer, type MemoryBrokerServer } from '../support/memory-broker-server.js';
-import { postgresEnabled, startPostgres, type TestPostgres } from '../support/postgres.js';
-import type { InstanceConfig } from '../support/scale-instance.js';
-import { createAppRole } from './server-roles.js';
+import { postgresEnabled } from '../support/postgres.js';
+import { ask, currentLeader, electedSince, electionTerms, killInstances, mulberry32, startInstance, startScaleBackend, stopInstances, waitUntil, type Instance, type ScaleBackend } from '../support/scale-cluster.js';
 
 const enabled = postgresEnabled('the multi-process scale-out test');
 
@@ -32,91 +28,25 @@ const ANSWER_TIMEOUT_MS = 8000;
 const LEASE_MS = 3000;
 const RENEW_MS = 750;
 const ACME = { tenantId: 'acme' };
-const INSTANCE_SCRIPT = fileURLToPath(new URL('../support/scale-instance.ts', import.meta.url));
-
-interface Instance {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly events: { type: string; term?: number; reason?: string; served?: number; message?: string; at: number }[];
-}
-
-function startInstance(id: string, config: Omit<InstanceConfig, 'id'>): Promise<Instance> {
-  const child = fork(INSTANCE_SCRIPT, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, FLEETKIT_INSTANCE: JSON.stringify({ ...config, id }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const instance: Instance = { id, child, events: [] };
-  child.on('message', (m: Instance['events'][number]) => instance.events.push({ ...m, at: Date.now() }));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instance ${id} did not start within 60 s`)), 60_000);
-    child.on('message', (m: { type: string; message?: string }) => {
-      if (m.type === 'ready') {
-        clearTimeout(timer);
-        resolve(instance);
-      } else if (m.type === 'error' && instance.events.every((e) => e.type !== 'ready')) {
-        clearTimeout(timer);
-        reject(new Error(`instance ${id} failed: ${m.message}`));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`instance ${id} exited with ${String(code)} before it was ready`)));
-  });
-}
-
-function stats(i: Instance): Promise<number> {
-  return new Promise((resolve) => {
-    const on = (m: { type: string; served?: number }): void => {
-      if (m.type !== 'stats') return;
-      i.child.off('message', on);
-      resolve(m.served ?? 0);
-    };
-    i.child.on('message', on);
-    i.child.send({ type: 'stats' });
-  });
-}
-
-// A small seeded generator: the same workload on every run.
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const waitUntil = async (cond: () => boolean, what: string, ms: number): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe.skipIf(!enabled)('scale-out: three service instances in separate processes on one MQTT broker and PostgreSQL', () => {
-  let broker: MemoryBrokerServer | undefined;
-  let server: TestPostgres | undefined;
-  let owner: SqlDriver | undefined;
+  let backend: ScaleBackend | undefined;
   const instances: Instance[] = [];
   const transports: MqttTransport[] = [];
 
   beforeAll(async () => {
-    broker = await startMemoryBrokerServer();
-    server = await startPostgres();
-    await server.createDatabase('scale');
-    owner = await openPgPool({ url: server.url('scale'), max: 2 });
-    await migrate(owner);
-    await createAppRole(owner);
+    backend = await startScaleBackend('scale');
   }, 120_000);
 
   afterAll(async () => {
     for (const t of transports) await t.close().catch(() => undefined);
-    for (const i of instances) if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGKILL');
-    await owner?.close();
-    await server?.dispose();
-    await broker?.close();
+    killInstances(instances);
+    await backend?.close();
   });
 
   it('1,000 devices, 20,000 updates, the leader SIGKILLed mid-way: nothing accepted is lost, no version accepted twice, views equal the store, unanswered requests succeed on retry', { timeout: 180_000 }, async () => {
-    if (broker === undefined || server === undefined || owner === undefined) throw new Error('setup failed');
-    const appUrl = `postgres://fleetkit_test_app@127.0.0.1:${server.port}/scale`;
+    if (backend === undefined) throw new Error('setup failed');
+    const { broker, appUrl } = backend;
     const app = await openPgPool({ url: appUrl, max: 4 });
     try {
       const things = Array.from({ length: DEVICES }, (_, i) => `dev-${String(i).padStart(4, '0')}`);
@@ -181,14 +111,6 @@ describe.skipIf(!enabled)('scale-out: three service instances in separate proces
       let answeredCount = 0;
       let killedAt: number | undefined;
       let killed: Instance | undefined;
-      const currentLeader = (): Instance => {
-        const last = instances
-          .flatMap((i) => i.events.filter((e) => e.type === 'elected' || e.type === 'demoted').map((e) => ({ i, e })))
-          .sort((a, b) => a.e.at - b.e.at)
-          .filter(({ e }) => e.type === 'elected')
-          .pop();
-        return last?.i ?? instances[0]!;
-      };
       const total = DEVICES * UPDATES_PER_DEVICE;
       const plan = things.map((thing) => Array.from({ length: UPDATES_PER_DEVICE }, (_, n) => ({ thing, n, withVersion: random() < 1 / 3 })));
       const started = Date.now();
@@ -203,7 +125,7 @@ describe.skipIf(!enabled)('scale-out: three service instances in separate proces
               answeredCount++;
               if (killedAt === undefined && answeredCount >= total / 2) {
                 // Kill the instance that leads now (under load the lease may have moved since the start).
-                const leading = currentLeader();
+                const leading = currentLeader(instances);
                 killedAt = Date.now();
                 killed = leading;
                 leading.child.kill('SIGKILL');
@@ -227,9 +149,9 @@ describe.skipIf(!enabled)('scale-out: three service instances in separate proces
       // plus slack for a loaded machine). On a starved machine a renewal may come late and the lease
       // pass between instances more than once: every election has its own, higher term.
       const survivors = instances.filter((i) => i !== killed);
-      const electedAfterKill = (): { at: number; term?: number }[] => survivors.flatMap((i) => i.events.filter((e) => e.type === 'elected' && e.at >= killedAt!));
+      const electedAfterKill = (): { at: number }[] => electedSince(survivors, killedAt!);
       await waitUntil(() => electedAfterKill().length > 0, 'a survivor to be elected', 30_000);
-      const terms = instances.flatMap((i) => i.events.filter((e) => e.type === 'elected').map((e) => e.term));
+      const terms = electionTerms(instances);
       expect(new Set(terms).size).toBe(terms.length);
       const takeover = Math.min(...electedAfterKill().map((e) => e.at)) - killedAt!;
       expect(takeover).toBeLessThanOrEqual(LEASE_MS + RENEW_MS + 3000);
@@ -277,7 +199,7 @@ describe.skipIf(!enabled)('scale-out: three service instances in separate proces
           expect(a?.reported, thing).toEqual(doc.state.reported);
         }),
       );
-      const served = await Promise.all(survivors.map(stats));
+      const served = await Promise.all(survivors.map(async (i) => (await ask(i, { type: 'stats' }, 'stats')).served));
       for (const s of served) expect(s).toBeGreaterThan(total / 10); // both survivors took a share
       console.info(
         `scale-out: ${total} updates in ${workloadMs} ms (${Math.round((total / workloadMs) * 1000)}/s incl. the kill), ${acceptedTotal} accepted answers, ` +
@@ -285,9 +207,7 @@ describe.skipIf(!enabled)('scale-out: three service instances in separate proces
           `takeover ${takeover} ms after the kill, survivors served ${served.join(' / ')}`,
       );
     } finally {
-      const alive = instances.filter((i) => i.child.exitCode === null && i.child.signalCode === null);
-      for (const i of alive) i.child.send({ type: 'stop' });
-      await Promise.all(alive.map((i) => new Promise((r) => i.child.once('exit', r))));
+      await stopInstances(instances);
       await app.close();
     }
   });
