@@ -13,8 +13,8 @@
 // store has no decision applied twice, and the devices whose job was in flight on the killed
 // leader finished.
 //
-// The broker is fleetkit's MemoryBroker behind an MQTT socket listener (see scale-out.mqtt.test.ts
-// for why not mosquitto).
+// The broker is mosquitto with fleetkit's shadow bridge when installed, else fleetkit's MemoryBroker
+// behind an MQTT socket listener (test/support/scale-cluster.ts; the job topics need no bridge).
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
@@ -33,6 +33,7 @@ import {
   electionTerms,
   isAlive,
   killInstances,
+  BRIDGED_PREFIX,
   leaseHolder,
   mulberry32,
   startInstance,
@@ -148,6 +149,7 @@ describe.skipIf(!enabled)('leader killed during a rollout: three service instanc
         mqttUrl: broker.url,
         appUrl,
         shareGroup: 'fleet',
+        ...(broker.kind === 'mosquitto' ? { requestPrefix: BRIDGED_PREFIX } : {}),
         tenants: [TENANT],
         leaseMs: LEASE_MS,
         renewEveryMs: RENEW_MS,

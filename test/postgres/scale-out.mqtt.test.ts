@@ -6,17 +6,18 @@
 // no version is accepted twice, every device's view equals the store, and every request left
 // unanswered by the killed instance succeeds on retry.
 //
-// The broker is fleetkit's MemoryBroker behind an MQTT socket listener (test/support/
-// memory-broker-server.ts), not mosquitto: Debian 12's mosquitto 2.0.11 never delivers a topic
-// that starts with `$` — the whole AWS shadow tree — to a `$share/…` subscription (see
-// docs/scaling.md). Every hop is still MQTT over TCP between processes.
+// The broker is Debian's mosquitto (started by the test) with fleetkit's shadow bridge: mosquitto
+// 2.0 never delivers a topic that starts with `$` — the whole AWS shadow tree — to a `$share/…`
+// subscription, so the broker bridges to itself and republishes the requests under a plain prefix
+// the instances share (`requestPrefix`; docs/scaling.md). Without mosquitto (or with
+// FLEETKIT_SCALE_BROKER=memory) it is fleetkit's MemoryBroker behind an MQTT socket listener.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceSnapshot } from '../../src/lifecycle/index.js';
 import { MqttTransport } from '../../src/mqtt.js';
 import { PostgresDeviceStore, PostgresShadowStore, openPgPool } from '../../src/postgres/index.js';
 import type { ShadowDocument } from '../../src/shadow/types.js';
 import { postgresEnabled } from '../support/postgres.js';
-import { ask, currentLeader, electedSince, electionTerms, killInstances, mulberry32, startInstance, startScaleBackend, stopInstances, waitUntil, type Instance, type ScaleBackend } from '../support/scale-cluster.js';
+import { BRIDGED_PREFIX, ask, currentLeader, electedSince, electionTerms, killInstances, mulberry32, startInstance, startScaleBackend, stopInstances, waitUntil, type Instance, type ScaleBackend } from '../support/scale-cluster.js';
 
 const enabled = postgresEnabled('the multi-process scale-out test');
 
@@ -54,7 +55,7 @@ describe.skipIf(!enabled)('scale-out: three service instances in separate proces
         ACME,
         things.map((t) => createDeviceSnapshot({ deviceId: t, tenantId: 'acme', now: Date.now() })),
       );
-      const config = { mqttUrl: broker.url, appUrl, shareGroup: 'fleet', tenants: ['acme'], leaseMs: LEASE_MS, renewEveryMs: RENEW_MS };
+      const config = { mqttUrl: broker.url, appUrl, shareGroup: 'fleet', ...(broker.kind === 'mosquitto' ? { requestPrefix: BRIDGED_PREFIX } : {}), tenants: ['acme'], leaseMs: LEASE_MS, renewEveryMs: RENEW_MS };
       instances.push(await startInstance('0', config));
       instances.push(...(await Promise.all([startInstance('1', config), startInstance('2', config)])));
       expect(instances[0]!.events.some((e) => e.type === 'elected')).toBe(true); // the first to start leads

@@ -7,7 +7,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { migrate, openPgPool, type SqlDriver } from '../../src/postgres/index.js';
 import { createAppRole } from '../postgres/server-roles.js';
-import { startMemoryBrokerServer, type MemoryBrokerServer } from './memory-broker-server.js';
+import { mosquittoShadowBridge } from '../../src/cloud/index.js';
+import { startMemoryBrokerServer } from './memory-broker-server.js';
+import { findMosquitto, startMosquitto } from './mosquitto.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
 import type { InstanceConfig, InstanceMessage } from './scale-instance.js';
 
@@ -23,9 +25,34 @@ export interface Instance {
   readonly events: InstanceEvent[];
 }
 
+/** The prefix under which the mosquitto backend's bridge republishes the shadow requests. */
+export const BRIDGED_PREFIX = 'fleetkit/aws/';
+
+/** The MQTT broker of a multi-process test. */
+export interface ScaleBroker {
+  readonly url: string;
+  /** `mosquitto`: instances must pass `requestPrefix: BRIDGED_PREFIX` to receive shadow requests. */
+  readonly kind: 'mosquitto' | 'memory';
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's mosquitto when installed, with the shadow bridge (mosquitto 2.0 never delivers `$aws/…`
+ * to a `$share/…` subscription; the bridge republishes the requests under BRIDGED_PREFIX); else
+ * fleetkit's MemoryBroker behind an MQTT socket listener.
+ */
+async function startScaleBroker(): Promise<ScaleBroker> {
+  if (findMosquitto() !== undefined && process.env.FLEETKIT_SCALE_BROKER !== 'memory') {
+    const m = await startMosquitto({ extraConfig: ({ port }) => mosquittoShadowBridge({ port, prefix: BRIDGED_PREFIX }).config });
+    return { url: m.url, kind: 'mosquitto', close: () => m.dispose() };
+  }
+  const b = await startMemoryBrokerServer();
+  return { url: b.url, kind: 'memory', close: () => b.close() };
+}
+
 /** The broker, the database server and a migrated database shared by the instances of one test. */
 export interface ScaleBackend {
-  readonly broker: MemoryBrokerServer;
+  readonly broker: ScaleBroker;
   readonly server: TestPostgres;
   /** The database owner (the superuser): migrations, test-only tables and triggers. */
   readonly owner: SqlDriver;
@@ -50,9 +77,9 @@ async function migratedDatabase(server: TestPostgres, name: string): Promise<Sql
   return owner;
 }
 
-/** Starts the socket broker and a PostgreSQL server with database `name`, migrated, with the application login role. */
+/** Starts the broker and a PostgreSQL server with database `name`, migrated, with the application login role. */
 export async function startScaleBackend(name: string): Promise<ScaleBackend> {
-  const broker = await startMemoryBrokerServer();
+  const broker = await startScaleBroker();
   let server: TestPostgres | undefined;
   let owner: SqlDriver | undefined;
   try {

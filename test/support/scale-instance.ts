@@ -35,6 +35,8 @@ export interface InstanceConfig {
   /** A connection string of a login role that is a member of fleetkit_app. */
   readonly appUrl: string;
   readonly shareGroup: string;
+  /** Where the broker delivers shadow requests for shared subscriptions (mosquitto's bridge). */
+  readonly requestPrefix?: string;
   readonly tenants: readonly string[];
   readonly leaseMs: number;
   readonly renewEveryMs: number;
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
     stores: createPostgresStores(app, { batch: true }),
     template: defineProvisioningTemplate({ name: 'scale-v1', policies: ['{{TenantId}}-device'] }),
     shareGroup: config.shareGroup,
+    ...(config.requestPrefix === undefined ? {} : { shadows: { requestPrefix: config.requestPrefix } }),
     closeTransport: true,
     health: { certificates: false },
     ...(config.evaluateEveryMs === undefined ? {} : { rollouts: { evaluateEveryMs: config.evaluateEveryMs } }),
