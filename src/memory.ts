@@ -40,6 +40,8 @@ export {
   MemoryJobStore,
   MemoryPresenceStore,
   MemoryShadowStore,
+  MAX_PRESENCE_BATCH,
+  MAX_PRESENCE_LIMITS,
   createMemoryStores,
 } from './store/index.js';
 export type {

@@ -941,8 +941,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     const { deviceId } = r;
     const passed = (level: number): boolean => r.previousLevel < level && r.level >= level;
     const t = this.#tracked.get(deviceId);
+    if (r.level >= this.#levels.offline) this.#offlineKnown.set(deviceId, tenantId);
     if (passed(this.#levels.offline)) {
-      this.#offlineKnown.set(deviceId, tenantId);
       if (t !== undefined) t.flags |= OFFLINE;
       if (this.listenerCount('device:offline') > 0) this.emit('device:offline', { tenantId, deviceId, at: now, lastSeen: r.lastSeen });
     }
