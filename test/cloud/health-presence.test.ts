@@ -327,3 +327,31 @@ describe('shared presence: options and faults', () => {
     expect(await m.stats(ctx)).toMatchObject({ monitored: 1, online: 1, silent: 0 });
   });
 });
+
+describe('shared presence: decommissioning', () => {
+  it('a decommissioned device leaves the shared presence too: not counted, never flagged', async () => {
+    const r = await fleetRig();
+    closers.push(r);
+    const store = new MemoryPresenceStore();
+    await r.stores.devices.create(ctx, { deviceId: 'pump-1', tenantId: 'acme', state: 'active', since: T0 });
+    const m = new HealthMonitor({ transport: r.backend, devices: r.stores.devices, registry: r.registry, clock: r.clock, certificates: false, presence: { store } });
+    closers.push(m);
+    const alerts: HealthAlert[] = [];
+    m.on('alert', (a) => alerts.push(a));
+    await m.start();
+    const d = await r.device('pump-1', []);
+    await d.publish('dt/acme/pump-1/heartbeat', { ts: r.clock.now(), seq: 1 });
+    await settle();
+    await m.flush();
+    expect(await m.stats(ctx)).toMatchObject({ monitored: 1, online: 1, silent: 0 });
+    await r.registry.decommission(ctx, 'pump-1', { reason: 'RMA', actor: 'ops' });
+    expect(await store.get(ctx, ['pump-1'])).toEqual([]);
+    expect(await m.stats(ctx)).toMatchObject({ monitored: 0, online: 0, silent: 0 });
+    for (let t = 0; t < 12 * MIN; t += 5_000) {
+      r.clock.advance(5_000);
+      await m.sweep();
+    }
+    expect(alerts).toEqual([]);
+    expect(await m.status(ctx, 'pump-1')).toBeUndefined();
+  });
+});
