@@ -168,7 +168,7 @@ describe.each([
       const beats: [string, number][] = [['only-b', 1], ['rover', live[minute % live.length] as number], ['filler', live[0] as number]];
       if (minute < 5) beats.push(['quiet', 0]);
       if (minute < 12) beats.push(['late', 2]);
-      if (minute < 1 || minute >= 13) beats.push(['returner', minute < 1 ? 2 : 1]);
+      if (minute < 1 || minute >= 13) beats.push(['returner', 1]); // instance 1 holds it as active when the leader degrades it
       for (const [id, to] of beats) {
         if (!live.includes(to)) continue;
         await beatTo(id, to);
@@ -213,6 +213,11 @@ describe.each([
     // Missed heartbeats degraded each silent active device once (by the leader of the time).
     const degraded = alerts.filter((x) => x.a.type === 'device-degraded').map((x) => x.a.deviceId);
     expect(degraded.sort()).toEqual(['late', 'quiet', 'returner']);
+    // The device that came back recovered once, driven by the instance that heard it (which read
+    // the degraded state the leader wrote).
+    expect(alerts.filter((x) => x.a.type === 'device-recovered').map((x) => [x.i, x.a.deviceId])).toEqual([[1, 'returner']]);
+    expect((await backend.stores.devices.get(ctx, 'returner'))?.state).toBe('active');
+    expect((await backend.stores.devices.get(ctx, 'quiet'))?.state).toBe('degraded');
     // Every device came online once, and the returner once more.
     expect(online.map((o) => o.deviceId).sort()).toEqual([...ids, 'returner'].sort());
 
@@ -294,6 +299,8 @@ describe('shared presence: options and faults', () => {
     await m.flush();
     expect(await inner.get(ctx, ['pump-1'])).toEqual([{ deviceId: 'pump-1', lastSeen: heardAt, level: 0 }]);
     expect(online).toEqual([heardAt]);
+    // Another tenant's device: TENANT_MISMATCH, as without shared presence.
+    await expect(m.status({ tenantId: 'globex' }, 'pump-1')).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
   });
 
   it('without a leader signal the one instance sweeps; the device is flagged within the stated precision, and a later heartbeat ends it once', async () => {
