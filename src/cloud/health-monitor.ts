@@ -928,12 +928,32 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
       for (const tenantId of await shared.store.tenants()) {
         if (shared.leader !== undefined && !shared.leader.isLeader) return;
         const raised = await shared.store.sweep({ tenantId }, limits);
-        for (const r of raised) this.#raised(tenantId, r, now);
+        const gone = await this.#unregistered(tenantId, raised);
+        for (const r of raised) {
+          // A late flush of another instance can bring back the presence of a device removed
+          // since (decommissioned): it is dropped, never flagged.
+          if (gone.has(r.deviceId)) await shared.store.remove({ tenantId }, r.deviceId);
+          else this.#raised(tenantId, r, now);
+        }
         await this.#recheckOffline(tenantId);
       }
     } catch (e) {
       this.#failed(e);
     }
+  }
+
+  // The raised devices that are no longer registered devices of the tenant in service.
+  async #unregistered(tenantId: string, raised: readonly PresenceRaised[]): Promise<Set<string>> {
+    const gone = new Set<string>();
+    for (let i = 0; i < raised.length; i += LOCATE_CHUNK) {
+      const chunk = raised.slice(i, i + LOCATE_CHUNK);
+      const where = await Promise.all(chunk.map((r) => this.#devices.locate(r.deviceId)));
+      chunk.forEach((r, k) => {
+        const w = where[k];
+        if (w === undefined || w.tenantId !== tenantId || w.state === 'decommissioned') gone.add(r.deviceId);
+      });
+    }
+    return gone;
   }
 
   // A sweep raised a device's level: the limits it passed are flagged once fleet-wide.
@@ -1049,6 +1069,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
 }
 
 const FLUSH_CHUNK = 10_000;
+const LOCATE_CHUNK = 500;
 
 function sharedOf(options: SharedPresenceOptions | undefined, bad: (what: string, cause?: unknown) => never): Shared | undefined {
   if (options === undefined) return undefined;

@@ -157,11 +157,14 @@ describe('shared presence: decommissioning', () => {
     await r.registry.decommission(ctx, 'pump-1', { reason: 'RMA', actor: 'ops' });
     expect(await store.get(ctx, ['pump-1'])).toEqual([]);
     expect(await m.stats(ctx)).toMatchObject({ monitored: 0, online: 0, silent: 0 });
+    // Another instance's flush of a heartbeat heard just before the decommissioning lands after it.
+    await store.touch(ctx, [{ deviceId: 'pump-1', at: r.clock.now() }]);
     for (let t = 0; t < 12 * MIN; t += 5_000) {
       r.clock.advance(5_000);
       await m.sweep();
     }
     expect(alerts).toEqual([]);
+    expect(await store.get(ctx, ['pump-1'])).toEqual([]); // dropped by the sweep
     expect(await m.status(ctx, 'pump-1')).toBeUndefined();
   });
 });
