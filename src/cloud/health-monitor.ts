@@ -835,8 +835,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
    */
   flush(): Promise<void> {
     const run = this.#flushing.then(() => this.#flushNow());
-    this.#flushing = run;
-    return run;
+    this.#flushing = run.catch((e: unknown) => this.#failed(e));
+    return this.#flushing;
   }
 
   /**
@@ -848,8 +848,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
    */
   sweep(): Promise<void> {
     const run = this.#sweeping.then(() => this.#sweepNow());
-    this.#sweeping = run;
-    return run;
+    this.#sweeping = run.catch((e: unknown) => this.#failed(e));
+    return this.#sweeping;
   }
 
   readonly #flushTick = (): void => {
