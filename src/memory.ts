@@ -3,7 +3,7 @@
  * (zero setup, seeded fault injection, deterministic under a `SimulatedClock`) — plus the
  * dependency-free transport pieces: the `Transport` types, backoff and link profiles — and the
  * in-memory stores ({@link MemoryShadowStore}, {@link MemoryDeviceStore}, {@link MemoryJobStore},
- * {@link MemoryCommandStore}, {@link MemoryAuditLog}; {@link createMemoryStores} makes a set).
+ * {@link MemoryCommandStore}, {@link MemoryAuditLog}, {@link MemoryPresenceStore}; {@link createMemoryStores} makes a set).
  *
  * @module
  */
@@ -38,7 +38,10 @@ export {
   MemoryCommandStore,
   MemoryDeviceStore,
   MemoryJobStore,
+  MemoryPresenceStore,
   MemoryShadowStore,
+  MAX_PRESENCE_BATCH,
+  MAX_PRESENCE_LIMITS,
   createMemoryStores,
 } from './store/index.js';
 export type {
@@ -65,6 +68,11 @@ export type {
   JobStore,
   Page,
   PageOptions,
+  PresenceBeat,
+  PresenceRaised,
+  PresenceRecord,
+  PresenceStore,
+  PresenceTouched,
   RegisteredDevice,
   RolloutInput,
   RolloutListOptions,

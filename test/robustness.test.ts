@@ -55,6 +55,7 @@ const SKIPPED: Readonly<Record<string, string>> = {
   jobStoreContract: 'a contract-suite registrar (as transportContract)',
   commandStoreContract: 'a contract-suite registrar (as transportContract)',
   auditLogContract: 'a contract-suite registrar (as transportContract)',
+  presenceStoreContract: 'a contract-suite registrar (as transportContract)',
   waitUntil: 'its contract is to call the caller\'s predicate on real timers until it holds',
   'systemClock.setTimeout': 'its contract is to call the caller\'s callback on the real event loop',
 };

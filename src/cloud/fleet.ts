@@ -52,8 +52,10 @@ export interface CreateFleetOptions {
   /**
    * Run as one of several instances on one broker: the shadow service, the registry and the
    * command service subscribe through MQTT shared subscriptions of this group, so the instances
-   * split the inbound load; use shared (durable) stores. The health monitor keeps per-instance
-   * presence and always subscribes to every heartbeat. The rollout controller hears every job
+   * split the inbound load; use shared (durable) stores. The health monitor splits the heartbeats
+   * too when it has shared presence (`health: { presence: { store, leader } }`: heartbeat state in
+   * the store, the silence sweep on the leader); without it, it keeps per-instance presence and
+   * subscribes to every heartbeat. The rollout controller hears every job
    * status and acts on those of the rollouts it drives (the instance that created or recovered
    * them); the job store's compare-and-set keeps a second instance from dispatching any device
    * twice.
@@ -186,7 +188,7 @@ export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
     ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
   const registry = new FleetRegistry({ ...share, ...options.registry, transport, devices: stores.devices, audit: stores.audit, effects, clock, template: options.template });
-  const health = new HealthMonitor({ ...options.health, ...enforce, transport, devices: stores.devices, registry, clock });
+  const health = new HealthMonitor({ ...(options.health?.presence === undefined ? {} : share), ...options.health, ...enforce, transport, devices: stores.devices, registry, clock });
   const commands = new CommandService({ ...share, ...options.commands, transport, commands: stores.commands, devices: stores.devices, clock, presence: health, effects });
   const firmware = options.firmware ?? new FirmwareCatalog();
   const rollouts = new RolloutController({ ...options.rollouts, transport, jobs: stores.jobs, devices: stores.devices, catalog: firmware, clock, presence: health, effects });

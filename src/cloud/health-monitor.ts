@@ -16,10 +16,11 @@ import { jsonCodec } from '../protocol/codec.js';
 import { heartbeatMessageSchema, telemetryMessageSchema } from '../protocol/schemas.js';
 import { safeParseTopic } from '../protocol/topics.js';
 import type { DeviceStore, RegisteredDevice } from '../store/device-store.js';
+import type { PresenceRaised, PresenceStore, PresenceTouched } from '../store/presence-store.js';
 import { tenantOf, type TenantContext } from '../store/tenant.js';
 import { QuotaEnforcer } from '../tenancy/enforcer.js';
 import type { InboundMessage, QoS, Transport, Unsubscribe } from '../transport/types.js';
-import { optionsOf } from './arguments.js';
+import { optionsOf, shareGroupFilter } from './arguments.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import type { DeviceAt, DeviceVitals, FleetHealthStats, HealthAlert, HealthMonitorEvents, NetworkStats } from './health-events.js';
 import type { FleetRegistry } from './registry.js';
@@ -47,6 +48,39 @@ export interface DeviceHealthStatus {
   readonly online: boolean;
   /** Silent for `silentAfterMs` or more. */
   readonly silent: boolean;
+}
+
+/**
+ * Whether this instance leads now: a `LeaderElection` of `fleetkit/postgres` is one (its
+ * `isLeader` turns false at its lease's expiry on its own clock).
+ */
+export interface LeaderSignal {
+  /** True while this instance holds the lease. */
+  readonly isLeader: boolean;
+}
+
+/**
+ * The shared presence mode of {@link HealthMonitor} (option `presence`): several instances that
+ * split the heartbeats (`shareGroup`) keep the state that decides silence in one
+ * {@link PresenceStore}, and one of them — the leader — sweeps it.
+ */
+export interface SharedPresenceOptions {
+  /** Where every instance records when devices were heard from (`PostgresPresenceStore`, or `MemoryPresenceStore` in one process). */
+  readonly store: PresenceStore;
+  /** Sweep only while this says so (a `LeaderElection`). @defaultValue none: this instance always sweeps */
+  readonly leader?: LeaderSignal;
+  /** How often the devices heard since the last flush are written, as one batched write per tenant (ms). @defaultValue 5000 */
+  readonly flushEveryMs?: number;
+  /** How often the leader sweeps: flags the devices that passed a silence limit (ms). @defaultValue 5000 */
+  readonly sweepEveryMs?: number;
+  /**
+   * How late a heartbeat may reach the store after it arrived: the flush interval, a flush's
+   * commit time and the difference between the instances' clocks (ms). A device is flagged only
+   * when its stored `lastSeen` is older than the limit by this much more, so a heartbeat still
+   * waiting in another instance's flush never makes it offline or silent.
+   * @defaultValue flushEveryMs + 2000
+   */
+  readonly toleranceMs?: number;
 }
 
 /** Options of {@link HealthMonitor}. */
@@ -89,6 +123,33 @@ export interface HealthMonitorOptions {
    * @defaultValue 300000 (5 minutes)
    */
   readonly latencyWindowMs?: number;
+  /**
+   * Shared presence: heartbeat state in a {@link PresenceStore}, the silence sweep on one leader,
+   * so several instances can split the heartbeats. See {@link SharedPresenceOptions}.
+   * @defaultValue none: presence is this process's own (one instance hears every heartbeat)
+   */
+  readonly presence?: SharedPresenceOptions;
+  /**
+   * Subscribe through the MQTT shared subscription `$share/{shareGroup}/…`, so the instances of the
+   * group split the heartbeats and telemetry. Only with `presence` (each instance alone would see
+   * part of every device's heartbeats). @defaultValue none: every heartbeat
+   */
+  readonly shareGroup?: string;
+}
+
+interface Shared {
+  readonly store: PresenceStore;
+  readonly leader: LeaderSignal | undefined;
+  readonly flushEveryMs: number;
+  readonly sweepEveryMs: number;
+  readonly toleranceMs: number;
+}
+
+/** The level (1-based) a device reaches in the store when it passes each limit. */
+interface Levels {
+  readonly offline: number;
+  readonly degrade: number;
+  readonly silent: number;
 }
 
 // Per-device flags, packed into one small integer.
@@ -205,6 +266,16 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   #subscriptions: Unsubscribe[] = [];
   readonly #offRegistry: () => void;
   readonly #offEffects: () => void;
+  readonly #shared: Shared | undefined;
+  readonly #levels: Levels;
+  readonly #share: (filter: string) => string;
+  #unflushed = new Map<string, Map<string, number>>();
+  // Devices this instance (the leader) flagged offline, with their tenant: what isOnline answers from.
+  readonly #offlineKnown = new Map<string, string>();
+  #flushTimer: TimerHandle | undefined;
+  #sweepTimer: TimerHandle | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #sweeping: Promise<void> = Promise.resolve();
 
   /**
    * @param options - transport, registry store and service, clock, heartbeat and health settings
@@ -237,7 +308,12 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     // The moments after a device was last heard from at which the core's verdict can change: it
     // goes offline (first missed beat), it may degrade, it becomes silent.
     const offline = hb.intervalMs + hb.graceMs + 1;
-    this.#offsets = [offline, Math.max(offline, hb.missesToDegrade * hb.intervalMs + hb.graceMs), hb.silentAfterMs].sort((a, b) => a - b);
+    const degrade = Math.max(offline, hb.missesToDegrade * hb.intervalMs + hb.graceMs);
+    this.#offsets = [offline, degrade, hb.silentAfterMs].sort((a, b) => a - b);
+    this.#levels = { offline: this.#offsets.indexOf(offline) + 1, degrade: this.#offsets.indexOf(degrade) + 1, silent: this.#offsets.indexOf(hb.silentAfterMs) + 1 };
+    this.#shared = sharedOf(options.presence, bad);
+    if (options.shareGroup !== undefined && this.#shared === undefined) bad('shareGroup needs presence: { store } (an instance that hears only part of the heartbeats cannot decide silence alone)');
+    this.#share = shareGroupFilter('new HealthMonitor', options.shareGroup);
     this.#thresholds = thresholds;
     this.#certs = certs;
     this.#qos = options.qos ?? 1;
@@ -254,16 +330,22 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
         if (t !== undefined) t.state = e.to;
       }
     });
-    this.#offEffects = this.#registry.effects.use('remove-from-monitoring', (_ctx, effect) => {
+    this.#offEffects = this.#registry.effects.use('remove-from-monitoring', async (ctx, effect) => {
       this.forget(effect.deviceId);
+      await this.#shared?.store.remove(ctx, effect.deviceId);
     });
   }
 
   /** Subscribes to `dt/+/+/heartbeat` and `dt/+/+/telemetry` and starts the certificate checks. Idempotent. */
   async start(): Promise<void> {
     if (this.#subscriptions.length > 0) return;
-    for (const filter of ['dt/+/+/heartbeat', 'dt/+/+/telemetry']) this.#subscriptions.push(await this.#transport.subscribe(filter, this.#onMessage, { qos: this.#qos }));
+    for (const filter of ['dt/+/+/heartbeat', 'dt/+/+/telemetry']) this.#subscriptions.push(await this.#transport.subscribe(this.#share(filter), this.#onMessage, { qos: this.#qos }));
     if (this.#certs !== undefined) this.#certTimer = this.#clock.setTimeout(this.#certTick, this.#certs.checkEveryMs);
+    const shared = this.#shared;
+    if (shared !== undefined) {
+      this.#flushTimer = this.#clock.setTimeout(this.#flushTick, shared.flushEveryMs);
+      this.#sweepTimer = this.#clock.setTimeout(this.#sweepTick, shared.sweepEveryMs);
+    }
   }
 
   /** Unsubscribes, stops the timers and waits for pending registry writes. */
@@ -276,6 +358,12 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     this.#timer = undefined;
     this.#timerAt = Infinity;
     this.#certTimer = undefined;
+    if (this.#flushTimer !== undefined) this.#clock.clearTimeout(this.#flushTimer);
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#flushTimer = undefined;
+    this.#sweepTimer = undefined;
+    await this.#sweeping;
+    if (this.#shared !== undefined) await this.flush(); // what this instance heard is not lost
     await this.#lanes.idle();
   }
 
@@ -299,6 +387,12 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   /** {@inheritDoc DevicePresence.isOnline} */
   isOnline(tenantId: string, deviceId: string): boolean {
     const t = this.#tracked.get(deviceId);
+    if (this.#shared !== undefined) {
+      // Shared presence: online unless known offline fleet-wide (flagged by this instance's sweep
+      // and not heard from since) — a device another instance hears is online here too.
+      if (t !== undefined && (t.tenantId !== tenantId || t.state === 'decommissioned')) return false;
+      return this.#offlineKnown.get(deviceId) !== tenantId;
+    }
     return t !== undefined && t.tenantId === tenantId && t.state !== 'decommissioned' && (t.flags & OFFLINE) === 0;
   }
 
@@ -323,6 +417,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     const t = this.#tracked.get(deviceId);
     const owner = t?.tenantId ?? (await this.#devices.locate(deviceId))?.tenantId;
     if (owner !== undefined && owner !== tenantId) throw new FleetError('TENANT_MISMATCH', `${api}: device "${deviceId}" belongs to another tenant than "${tenantId}"`, { status: 403, details: { tenantId } });
+    if (this.#shared !== undefined) return this.#sharedStatus(ctx, tenantId, deviceId, t);
     if (t === undefined) return undefined;
     return { lastSeen: t.lastSeen, health: HEALTH_CODES[t.health], online: (t.flags & OFFLINE) === 0, silent: (t.flags & SILENT) !== 0 };
   }
@@ -330,10 +425,13 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   /** Stops watching a device (the effect runner calls this for `remove-from-monitoring`). */
   forget(deviceId: string): void {
     const t = this.#tracked.get(deviceId);
+    this.#offlineKnown.delete(deviceId);
     if (t === undefined) return;
+    this.#unflushed.get(t.tenantId)?.delete(deviceId);
     this.#tracked.delete(deviceId);
     const c = this.#count(t.tenantId);
     c.monitored--;
+    if (this.#shared !== undefined) return; // online and silent are counted by the store
     if ((t.flags & OFFLINE) === 0) c.online--;
     if ((t.flags & SILENT) !== 0) c.silent--;
   }
@@ -343,6 +441,13 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     const tenantId = tenantOf(ctx, 'HealthMonitor.stats');
     const base = await this.#devices.stats(ctx);
     const c = this.#counts.get(tenantId);
+    const shared = this.#shared;
+    if (shared !== undefined) {
+      // Fleet-wide, as the leader's sweeps flagged them.
+      const byLevel = await shared.store.countByLevel(ctx);
+      const sum = (from: number, to: number): number => byLevel.slice(from, to).reduce((a, n) => a + n, 0);
+      return { ...base, monitored: sum(0, byLevel.length), online: sum(0, this.#levels.offline), silent: sum(this.#levels.silent, byLevel.length), rejectedMessages: c?.rejected ?? 0 };
+    }
     return { ...base, monitored: c?.monitored ?? 0, online: c?.online ?? 0, silent: c?.silent ?? 0, rejectedMessages: c?.rejected ?? 0 };
   }
 
@@ -588,6 +693,16 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
   }
 
   #seen(t: Tracked, route: Route, now: number): void {
+    if (this.#shared !== undefined) {
+      // Recorded for the next flush; online and silence-ended are raised from what the flush changed.
+      t.lastSeen = now;
+      t.flags &= ~(OFFLINE | SILENT);
+      this.#offlineKnown.delete(route.deviceId);
+      let pending = this.#unflushed.get(t.tenantId);
+      if (pending === undefined) this.#unflushed.set(t.tenantId, (pending = new Map()));
+      pending.set(route.deviceId, now);
+      return;
+    }
     const was = t.flags;
     const lastSeen = t.lastSeen;
     t.lastSeen = now;
@@ -709,13 +824,211 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     if (!this.#lanes.admit(deviceId, task)) this.#failed(new FleetError('TOO_MANY_REQUESTS', `HealthMonitor: too many registry writes queued for device "${deviceId}"`, { status: 429 }));
   }
 
+  // ── shared presence: flushes on every instance, sweeps on the leader ───────────────────────
+
+  /**
+   * Shared presence: writes the devices this instance heard from since its last flush now (one
+   * batched write per tenant; the timer does it every `flushEveryMs`), and raises `device:online`
+   * and `device-silence-ended` for the devices whose offline or silent flag the write ended. A
+   * write that fails keeps its devices for the next flush (an `error` event says why). Resolves
+   * at once without shared presence.
+   */
+  flush(): Promise<void> {
+    const run = this.#flushing.then(() => this.#flushNow());
+    this.#flushing = run.catch((e: unknown) => this.#failed(e));
+    return this.#flushing;
+  }
+
+  /**
+   * Shared presence: runs the silence sweep now when this instance leads (or has no `leader`):
+   * flags, once fleet-wide, the devices whose stored `lastSeen` passed a limit (offline, missed
+   * heartbeats, silent) by more than `toleranceMs`, with `device:offline`, `device-silent` and
+   * `health_check_failed` (the timer does it every `sweepEveryMs`). Resolves at once without
+   * shared presence or when another instance leads.
+   */
+  sweep(): Promise<void> {
+    const run = this.#sweeping.then(() => this.#sweepNow());
+    this.#sweeping = run.catch((e: unknown) => this.#failed(e));
+    return this.#sweeping;
+  }
+
+  readonly #flushTick = (): void => {
+    const shared = this.#shared;
+    if (shared === undefined || this.#subscriptions.length === 0) return;
+    this.#flushTimer = this.#clock.setTimeout(this.#flushTick, shared.flushEveryMs);
+    void this.flush();
+  };
+
+  readonly #sweepTick = (): void => {
+    const shared = this.#shared;
+    if (shared === undefined || this.#subscriptions.length === 0) return;
+    this.#sweepTimer = this.#clock.setTimeout(this.#sweepTick, shared.sweepEveryMs);
+    void this.sweep();
+  };
+
+  async #flushNow(): Promise<void> {
+    const shared = this.#shared;
+    if (shared === undefined || this.#unflushed.size === 0) return;
+    const batches = this.#unflushed;
+    this.#unflushed = new Map();
+    for (const [tenantId, heard] of batches) {
+      const beats = [...heard].map(([deviceId, at]) => ({ deviceId, at }));
+      for (let i = 0; i < beats.length; i += FLUSH_CHUNK) {
+        const chunk = beats.slice(i, i + FLUSH_CHUNK);
+        let changes: readonly PresenceTouched[];
+        try {
+          changes = await shared.store.touch({ tenantId }, chunk);
+        } catch (e) {
+          // Kept for the next flush (a later beat of the same device wins).
+          let pending = this.#unflushed.get(tenantId);
+          if (pending === undefined) this.#unflushed.set(tenantId, (pending = new Map()));
+          for (const b of chunk) if (!((pending.get(b.deviceId) ?? -Infinity) >= b.at)) pending.set(b.deviceId, b.at);
+          this.#failed(e);
+          continue;
+        }
+        for (const change of changes) this.#touched(tenantId, change);
+      }
+    }
+  }
+
+  // A flush moved a device's lastSeen forward: it ends an offline or silent flag once fleet-wide.
+  #touched(tenantId: string, change: PresenceTouched): void {
+    const { deviceId, previousLevel } = change;
+    const t = this.#tracked.get(deviceId);
+    if (previousLevel === undefined || previousLevel >= this.#levels.offline) {
+      if (this.listenerCount('device:online') > 0) this.emit('device:online', { tenantId, deviceId, at: change.lastSeen });
+    }
+    if (previousLevel !== undefined && previousLevel >= this.#levels.silent) {
+      this.#alert({ type: 'device-silence-ended', tenantId, deviceId, at: change.lastSeen, lastSeen: change.previousLastSeen ?? change.lastSeen });
+    }
+    // Past the degrade limit, another instance may have degraded it: take the registry's state, then decide.
+    if (t !== undefined && previousLevel !== undefined && previousLevel >= this.#levels.degrade) {
+      this.#enqueue(deviceId, async () => {
+        const record = await this.#devices.get({ tenantId }, deviceId);
+        if (record === undefined || !this.#tracked.has(deviceId)) return;
+        t.state = record.state;
+        const now = this.#clock.now();
+        const heartbeat = heartbeatStatus(t.lastSeen, now, { ...this.#hb, state: t.state });
+        const health = lastHealth(t);
+        if (nextHealthEvent(t.state, health === undefined ? { heartbeat } : { heartbeat, health }) === 'auto_recovery') this.#drive(deviceId, t, 'auto_recovery', 'heartbeat on time and health good', 'health', now);
+      });
+    }
+  }
+
+  async #sweepNow(): Promise<void> {
+    const shared = this.#shared;
+    if (shared === undefined) return;
+    if (shared.leader !== undefined && !shared.leader.isLeader) {
+      this.#offlineKnown.clear(); // another instance flags now: what this one knew goes stale
+      return;
+    }
+    try {
+      const now = this.#clock.now();
+      const limits = this.#offsets.map((offset) => now - offset - shared.toleranceMs);
+      for (const tenantId of await shared.store.tenants()) {
+        if (shared.leader !== undefined && !shared.leader.isLeader) return;
+        const raised = await shared.store.sweep({ tenantId }, limits);
+        const gone = await this.#unregistered(tenantId, raised);
+        for (const r of raised) {
+          // A late flush of another instance can bring back the presence of a device removed
+          // since (decommissioned): it is dropped, never flagged.
+          if (gone.has(r.deviceId)) await shared.store.remove({ tenantId }, r.deviceId);
+          else this.#raised(tenantId, r, now);
+        }
+        await this.#recheckOffline(tenantId);
+      }
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  // The raised devices that are no longer registered devices of the tenant in service.
+  async #unregistered(tenantId: string, raised: readonly PresenceRaised[]): Promise<Set<string>> {
+    const gone = new Set<string>();
+    for (let i = 0; i < raised.length; i += LOCATE_CHUNK) {
+      const chunk = raised.slice(i, i + LOCATE_CHUNK);
+      const where = await Promise.all(chunk.map((r) => this.#devices.locate(r.deviceId)));
+      chunk.forEach((r, k) => {
+        const w = where[k];
+        if (w === undefined || w.tenantId !== tenantId || w.state === 'decommissioned') gone.add(r.deviceId);
+      });
+    }
+    return gone;
+  }
+
+  // A sweep raised a device's level: the limits it passed are flagged once fleet-wide.
+  #raised(tenantId: string, r: PresenceRaised, now: number): void {
+    const { deviceId } = r;
+    const passed = (level: number): boolean => r.previousLevel < level && r.level >= level;
+    const t = this.#tracked.get(deviceId);
+    if (r.level >= this.#levels.offline) this.#offlineKnown.set(deviceId, tenantId);
+    if (passed(this.#levels.offline)) {
+      if (t !== undefined) t.flags |= OFFLINE;
+      if (this.listenerCount('device:offline') > 0) this.emit('device:offline', { tenantId, deviceId, at: now, lastSeen: r.lastSeen });
+    }
+    if (passed(this.#levels.silent)) {
+      if (t !== undefined) t.flags |= SILENT;
+      this.#alert({ type: 'device-silent', tenantId, deviceId, at: now, lastSeen: r.lastSeen });
+    }
+    if (passed(this.#levels.degrade)) {
+      // The registry's state decides (another instance may have moved the device).
+      this.#enqueue(deviceId, async () => {
+        const record = await this.#devices.get({ tenantId }, deviceId);
+        if (record === undefined || record.state === 'decommissioned') return;
+        const tracked = this.#tracked.get(deviceId) ?? this.#track(record);
+        tracked.state = record.state;
+        if (!(tracked.lastSeen > r.lastSeen)) {
+          tracked.lastSeen = r.lastSeen;
+          tracked.flags |= OFFLINE;
+        }
+        const report = heartbeatStatus(r.lastSeen, now, { ...this.#hb, state: tracked.state });
+        if (nextHealthEvent(tracked.state, { heartbeat: report }) === 'health_check_failed') {
+          this.#drive(deviceId, tracked, 'health_check_failed', `${report.missed} heartbeats missed (last heard from ${Math.round(report.sinceLastMs / 1000)} s ago)`, 'heartbeat', now);
+        }
+      });
+    }
+  }
+
+  // The devices this leader flagged offline that another instance heard from since: online again.
+  async #recheckOffline(tenantId: string): Promise<void> {
+    const shared = this.#shared;
+    if (shared === undefined) return;
+    const ids: string[] = [];
+    for (const [deviceId, owner] of this.#offlineKnown) if (owner === tenantId) ids.push(deviceId);
+    for (let i = 0; i < ids.length; i += FLUSH_CHUNK) {
+      for (const p of await shared.store.get({ tenantId }, ids.slice(i, i + FLUSH_CHUNK))) {
+        if (p.level < this.#levels.offline && this.#offlineKnown.get(p.deviceId) === tenantId) this.#offlineKnown.delete(p.deviceId);
+      }
+    }
+  }
+
+  async #sharedStatus(ctx: TenantContext, tenantId: string, deviceId: string, t: Tracked | undefined): Promise<DeviceHealthStatus | undefined> {
+    const shared = this.#shared as Shared;
+    const [stored] = await shared.store.get(ctx, [deviceId]);
+    const pending = this.#unflushed.get(tenantId)?.get(deviceId);
+    if (stored === undefined && pending === undefined) return undefined;
+    const health = t !== undefined ? HEALTH_CODES[t.health] : (await this.#devices.get(ctx, deviceId))?.health;
+    // A heartbeat this instance has not flushed yet is newer than the store's lastSeen.
+    if (pending !== undefined && !(stored !== undefined && stored.lastSeen >= pending)) return { lastSeen: pending, health, online: true, silent: false };
+    const s = stored as NonNullable<typeof stored>;
+    return { lastSeen: s.lastSeen, health, online: s.level < this.#levels.offline, silent: s.level >= this.#levels.silent };
+  }
+
   // ── certificate checks ─────────────────────────────────────────────────────────────────────
 
   readonly #certTick = (): void => {
     const certs = this.#certs;
     if (certs === undefined) return;
-    const tenants = new Set([...certs.tenants, ...this.#counts.keys()]);
+    const shared = this.#shared;
     void (async () => {
+      // Shared presence: the leader checks, for the tenants of the store too.
+      if (shared?.leader !== undefined && !shared.leader.isLeader) return;
+      const tenants = new Set([...certs.tenants, ...this.#counts.keys()]);
+      try {
+        if (shared !== undefined) for (const tenantId of await shared.store.tenants()) tenants.add(tenantId);
+      } catch (e) {
+        this.#failed(e);
+      }
       for (const tenantId of tenants) {
         try {
           await this.certificatesExpiring({ tenantId });
@@ -753,6 +1066,29 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> implements 
     const error = isFleetError(e) ? e : new FleetError('INTERNAL', `Health monitor failure: ${e instanceof Error ? e.message : String(e)}`, { status: 500, cause: e });
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+const FLUSH_CHUNK = 10_000;
+const LOCATE_CHUNK = 500;
+
+function sharedOf(options: SharedPresenceOptions | undefined, bad: (what: string, cause?: unknown) => never): Shared | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) return bad('presence must be { store, leader?, flushEveryMs?, sweepEveryMs?, toleranceMs? }');
+  const store = options.store as Partial<Record<keyof PresenceStore, unknown>> | undefined;
+  if (typeof store !== 'object' || store === null || !(['touch', 'sweep', 'get', 'countByLevel', 'remove', 'tenants'] as const).every((k) => typeof store[k] === 'function')) {
+    return bad('presence.store must be a PresenceStore (MemoryPresenceStore, PostgresPresenceStore)');
+  }
+  const leader = options.leader;
+  if (leader !== undefined && (typeof leader !== 'object' || leader === null || typeof leader.isLeader !== 'boolean')) return bad('presence.leader must have a boolean isLeader (a LeaderElection)');
+  const ms = (name: string, value: unknown, fallback: number, min: number): number => {
+    const v = value ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > 86_400_000) bad(`presence.${name} must be a number of ms from ${min} to 86400000, got ${describeValue(v)}`);
+    return v as number;
+  };
+  const flushEveryMs = ms('flushEveryMs', options.flushEveryMs, 5_000, 1);
+  const sweepEveryMs = ms('sweepEveryMs', options.sweepEveryMs, 5_000, 1);
+  const toleranceMs = ms('toleranceMs', options.toleranceMs, flushEveryMs + 2_000, 0);
+  return { store: options.store, leader, flushEveryMs, sweepEveryMs, toleranceMs };
 }
 
 /** A decoded heartbeat or telemetry message: what the monitor uses of it. */

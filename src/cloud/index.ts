@@ -67,7 +67,7 @@ export type {
   X509ProvisioningRequest,
 } from '../protocol/provisioning-wire.js';
 export { HealthMonitor } from './health-monitor.js';
-export type { DeviceHealthStatus, DevicePresence, HealthMonitorOptions } from './health-monitor.js';
+export type { DeviceHealthStatus, DevicePresence, HealthMonitorOptions, LeaderSignal, SharedPresenceOptions } from './health-monitor.js';
 export type {
   CertificateExpiringAlert,
   DeviceAt,

@@ -12,6 +12,7 @@ import { PostgresAuditLog } from './audit-log.js';
 import { PostgresCommandStore } from './command-store.js';
 import { PostgresDeviceStore } from './device-store.js';
 import { PostgresJobStore } from './job-store.js';
+import { PostgresPresenceStore } from './presence-store.js';
 import { PostgresShadowStore } from './shadow-store.js';
 
 export { openPGlite, openPgPool, pgliteDriver, pgPoolDriver } from './driver.js';
@@ -42,6 +43,7 @@ export type { BatchOptions } from './batcher.js';
 export { PostgresJobStore } from './job-store.js';
 export { PostgresCommandStore } from './command-store.js';
 export { PostgresAuditLog } from './audit-log.js';
+export { PostgresPresenceStore } from './presence-store.js';
 export type {
   AuditEntry,
   AuditInput,
@@ -66,6 +68,11 @@ export type {
   JobStore,
   Page,
   PageOptions,
+  PresenceBeat,
+  PresenceRaised,
+  PresenceRecord,
+  PresenceStore,
+  PresenceTouched,
   RegisteredDevice,
   RolloutInput,
   RolloutListOptions,
@@ -92,6 +99,8 @@ export interface PostgresStores {
   readonly commands: PostgresCommandStore;
   /** The audit log. */
   readonly audit: PostgresAuditLog;
+  /** Device presence shared by several health monitors (`HealthMonitor`'s `presence` option). */
+  readonly presence: PostgresPresenceStore;
 }
 
 /** Options of {@link createPostgresStores}. */
@@ -123,5 +132,6 @@ export function createPostgresStores(driver: SqlDriver, options: PostgresStoresO
     jobs: new PostgresJobStore(driver),
     commands: new PostgresCommandStore(driver),
     audit: new PostgresAuditLog(driver),
+    presence: new PostgresPresenceStore(driver),
   };
 }

@@ -22,6 +22,8 @@ export type { JobExecutionInput, JobExecutionListOptions, JobStore, RolloutInput
 export { COMMAND_STATES } from './command-store.js';
 export type { CommandInput, CommandListOptions, CommandState, CommandStore, CreateCommandResult, StoredCommand } from './command-store.js';
 export type { AuditEntry, AuditInput, AuditListOptions, AuditLog } from './audit-log.js';
+export { MAX_PRESENCE_BATCH, MAX_PRESENCE_LIMITS } from './presence-store.js';
+export type { PresenceBeat, PresenceRaised, PresenceRecord, PresenceStore, PresenceTouched } from './presence-store.js';
 export type { FleetStores } from './stores.js';
 export { createMemoryStores } from './stores.js';
 export { MemoryShadowStore } from './memory/memory-shadow-store.js';
@@ -29,3 +31,4 @@ export { MemoryDeviceStore, deviceInputSchema } from './memory/memory-device-sto
 export { MemoryJobStore } from './memory/memory-job-store.js';
 export { MemoryCommandStore } from './memory/memory-command-store.js';
 export { MemoryAuditLog } from './memory/memory-audit-log.js';
+export { MemoryPresenceStore } from './memory/memory-presence-store.js';

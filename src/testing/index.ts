@@ -29,3 +29,4 @@ export { deviceStoreContract } from './store-contract/device-store-contract.js';
 export { jobStoreContract } from './store-contract/job-store-contract.js';
 export { commandStoreContract } from './store-contract/command-store-contract.js';
 export { auditLogContract } from './store-contract/audit-log-contract.js';
+export { presenceStoreContract } from './store-contract/presence-store-contract.js';

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { SqlDriver } from '../../src/postgres/index.js';
-import { PostgresAuditLog, PostgresCommandStore, PostgresDeviceStore, PostgresJobStore, PostgresShadowStore, migrate } from '../../src/postgres/index.js';
-import { auditLogContract, commandStoreContract, deviceStoreContract, jobStoreContract, shadowStoreContract } from '../../src/testing/index.js';
+import { PostgresAuditLog, PostgresCommandStore, PostgresDeviceStore, PostgresJobStore, PostgresPresenceStore, PostgresShadowStore, migrate } from '../../src/postgres/index.js';
+import { auditLogContract, commandStoreContract, deviceStoreContract, jobStoreContract, presenceStoreContract, shadowStoreContract } from '../../src/testing/index.js';
 
 /** Every table the stores write, emptied between tests (by the owner: row-level security does not bind it). */
 export const STORE_TABLES = [
@@ -23,6 +23,8 @@ export const STORE_TABLES = [
   'fleetkit_audit_sequences',
   'fleetkit_audit_log',
   'fleetkit_outbox',
+  'fleetkit_presence',
+  'fleetkit_presence_tenants',
 ];
 
 /** A fresh database for one suite: the application driver and an owner-side reset. */
@@ -58,7 +60,7 @@ function suite<S>(title: string, open: SuiteDatabaseFactory, make: (driver: SqlD
   });
 }
 
-/** Registers all five contract suites against `open`'s databases. */
+/** Registers all six contract suites against `open`'s databases. */
 export function storeContracts(label: string, open: SuiteDatabaseFactory, numRuns: number): void {
   const seedless = { numRuns };
   suite(`${label} shadows`, open, (d) => new PostgresShadowStore(d), (f) => shadowStoreContract(f, { ...seedless, name: `PostgresShadowStore (${label}) passes the ShadowStore contract` }));
@@ -66,6 +68,7 @@ export function storeContracts(label: string, open: SuiteDatabaseFactory, numRun
   suite(`${label} jobs`, open, (d) => new PostgresJobStore(d), (f) => jobStoreContract(f, { ...seedless, name: `PostgresJobStore (${label}) passes the JobStore contract` }));
   suite(`${label} commands`, open, (d) => new PostgresCommandStore(d), (f) => commandStoreContract(f, { ...seedless, name: `PostgresCommandStore (${label}) passes the CommandStore contract` }));
   suite(`${label} audit`, open, (d) => new PostgresAuditLog(d), (f) => auditLogContract(f, { ...seedless, name: `PostgresAuditLog (${label}) passes the AuditLog contract` }));
+  suite(`${label} presence`, open, (d) => new PostgresPresenceStore(d), (f) => presenceStoreContract(f, { ...seedless, name: `PostgresPresenceStore (${label}) passes the PresenceStore contract` }));
 }
 
 /** Registers the contract suites of the stores that batch (shadows, devices) with `batch` on. */

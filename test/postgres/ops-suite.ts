@@ -47,10 +47,11 @@ export async function populate(s: PostgresStores, tenantId: string, suffix: stri
   await s.jobs.putExecution(ctx, { tenantId, jobId: `ro-${suffix}`, deviceId: `dev-${suffix}`, status: 'pending', queuedAt: 1, updatedAt: 1 }, 0);
   await s.commands.createCommand(ctx, { tenantId, commandId: 'c-1', deviceId: `dev-${suffix}`, name: 'reboot', params: {}, createdAt: 1, status: 'queued', updatedAt: 1 });
   await s.audit.append(ctx, { tenantId, at: 1, actor: 'ops', action: 'test' });
+  await s.presence.touch(ctx, [{ deviceId: `dev-${suffix}`, at: 1 }]);
 }
 
-const TENANT_TABLES = STORE_TABLES.filter((t) => t !== 'fleetkit_shadow_things' && t !== 'fleetkit_device_directory');
-const DIRECTORIES = ['fleetkit_shadow_things', 'fleetkit_device_directory'];
+const DIRECTORIES = ['fleetkit_shadow_things', 'fleetkit_device_directory', 'fleetkit_presence_tenants'];
+const TENANT_TABLES = STORE_TABLES.filter((t) => !DIRECTORIES.includes(t));
 
 /** The error a raw statement throws, or undefined. */
 async function rejection(app: SqlDriver, tenant: string | undefined, sql: string, params: unknown[] = []): Promise<unknown> {
@@ -169,7 +170,16 @@ export function opsSuite(label: string, open: () => Promise<OpsDatabase>): void 
         expect(isRlsViolation(await rejection(app, tenant, "INSERT INTO fleetkit_shadows (tenant_id, thing_name, shadow_name, version, deleted, document) VALUES ('acme', 'evil', '', 1, false, '{}')"))).toBe(true);
         expect(isRlsViolation(await rejection(app, tenant, "INSERT INTO fleetkit_audit_log (tenant_id, seq, at, action, record) VALUES ('acme', 99, 1, 'x', '{}')"))).toBe(true);
         expect(isRlsViolation(await rejection(app, tenant, "INSERT INTO fleetkit_device_directory (device_id, tenant_id) VALUES ('evil', 'acme')"))).toBe(true);
+        expect(isRlsViolation(await rejection(app, tenant, "INSERT INTO fleetkit_presence (tenant_id, device_id, last_seen, level) VALUES ('acme', 'evil', 1, 0)"))).toBe(true);
+        expect(isRlsViolation(await rejection(app, tenant, "INSERT INTO fleetkit_presence_tenants (tenant_id) VALUES ('evil')"))).toBe(true);
       }
+      // Another tenant's presence: invisible to an update that would end its silence.
+      const presence = await app.transaction(async (tx) => {
+        await tx.query("SELECT set_config('fleetkit.tenant_id', $1, true)", ['globex']);
+        return (await tx.query("UPDATE fleetkit_presence SET last_seen = 99, level = 0 WHERE device_id = 'dev-a'")).rowCount;
+      });
+      expect(presence).toBe(0);
+      expect(await s.presence.get(ACME, ['dev-a'])).toEqual([{ deviceId: 'dev-a', lastSeen: 1, level: 0 }]);
       // Moving an own row to another tenant: refused.
       expect(isRlsViolation(await rejection(app, 'globex', "UPDATE fleetkit_devices SET tenant_id = 'acme' WHERE device_id = 'dev-g'"))).toBe(true);
       expect(isRlsViolation(await rejection(app, 'globex', "UPDATE fleetkit_commands SET tenant_id = 'acme'"))).toBe(true);
