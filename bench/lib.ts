@@ -102,10 +102,12 @@ function recordTargets(title: string, cols: readonly string[], rows: readonly Ro
       const others = [...cols.slice(1, at).reverse(), ...cols.slice(at + 1)].filter(usable);
       const ratioCol = others.find((k) => RATIO_COLUMN.test(k) || /×$/.test(r[k] ?? ''));
       const isRatio = (k: string): boolean => /×/.test(r[k] ?? '');
-      const baselineCol = others.find((k) => k !== ratioCol && BASELINE_COLUMN.test(k) && !isRatio(k));
-      const figures = others.filter((k) => k !== ratioCol && k !== baselineCol && !isRatio(k) && /\d/.test(r[k] ?? ''));
       // The figure the target is about: the column in the target's unit (a rate, a time, a size), else the first.
-      const unit = /\/s\b/.test(m[2] ?? '') ? /\/s\b/ : /\bm?s\b|\bh\b/.test(m[2] ?? '') ? /\bms\b|\btime\b|\bs\b/ : /\b(K|M|G)?i?B\b|bytes/.test(m[2] ?? '') ? /bytes|\bB\b|KiB|MB/ : undefined;
+      // A ratio target (`≥ 0.9× raw`) is about a rate: prefer the rate column to per-round ratios or CPU figures.
+      const unit = /\/s\b|×/.test(m[2] ?? '') ? /\/s\b/ : /\bm?s\b|\bh\b/.test(m[2] ?? '') ? /\bms\b|\btime\b|\bs\b/ : /\b(K|M|G)?i?B\b|bytes/.test(m[2] ?? '') ? /bytes|\bB\b|KiB|MB/ : undefined;
+      const baselines = others.filter((k) => k !== ratioCol && BASELINE_COLUMN.test(k) && !isRatio(k));
+      const baselineCol = (unit === undefined ? undefined : baselines.find((k) => unit.test(k))) ?? baselines[0];
+      const figures = others.filter((k) => k !== ratioCol && k !== baselineCol && !isRatio(k) && /\d/.test(r[k] ?? ''));
       const oursCol = (unit === undefined ? undefined : figures.find((k) => unit.test(k) && !BASELINE_COLUMN.test(k))) ?? figures[0];
       const first = cols[0] === undefined ? '' : (r[cols[0]] ?? '');
       const result: TargetResult = {
