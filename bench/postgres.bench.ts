@@ -30,7 +30,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MqttTransport } from '../src/mqtt.js';
 import { startMemoryBrokerServer } from '../test/support/memory-broker-server.js';
-import { fmt, printTable, time } from './lib.js';
+import { fmt, printTable, time, verdict } from './lib.js';
 
 const THINGS = 64;
 const CAS_MS = 3000;
@@ -316,7 +316,7 @@ export async function run(): Promise<void> {
   const base = e2e[0]!.r.rate;
   printTable(
     `Shadow updates end to end through ShadowService (MemoryBroker, ${E2E_THINGS} devices × ${E2E_IN_FLIGHT} requests in flight, ${E2E_MS / 1000} s; PostgreSQL with durable commits)`,
-    e2e.map(({ store, r }) => ({ store, 'updates/s': fmt(r.rate), 'vs memory': `${(r.rate / base).toFixed(3)}×`, 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1), 'node CPU': `${fmt(r.nodeCpu * 100)}%`, 'server CPU': r.serverCpu === 0 ? '–' : `${fmt(r.serverCpu * 100)}%`, rejected: fmt(r.rejected) })),
+    e2e.map(({ store, r }) => ({ store, 'updates/s': fmt(r.rate), 'vs memory': `${(r.rate / base).toFixed(3)}×`, 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1), 'node CPU': `${fmt(r.nodeCpu * 100)}%`, 'server CPU': r.serverCpu === 0 ? '–' : `${fmt(r.serverCpu * 100)}%`, rejected: fmt(r.rejected), verdict: store.includes('batched') ? verdict(r.rate >= 3000, '≥ 3,000/s') : '' })),
   );
   if (only !== undefined) {
     await lite.close();
