@@ -18,19 +18,19 @@
 import { PGlite } from '@electric-sql/pglite';
 import { createDeviceSnapshot } from '../src/lifecycle/index.js';
 import { MemoryDeviceStore, MemoryShadowStore } from '../src/store/index.js';
-import { PostgresDeviceStore, PostgresShadowStore, migrate, openPgPool, pgliteDriver, type SqlDriver } from '../src/postgres/index.js';
+import { PostgresDeviceStore, PostgresShadowStore, migrate, pgliteDriver } from '../src/postgres/index.js';
 import type { ShadowStore } from '../src/store/shadow-store.js';
 import type { DeviceStore } from '../src/store/device-store.js';
 import { ShadowService } from '../src/cloud/shadow-service.js';
 import { MemoryBroker, MemoryTransport } from '../src/memory.js';
 import type { ShadowDocument } from '../src/shadow/types.js';
-import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MqttTransport } from '../src/mqtt.js';
 import { startMemoryBrokerServer } from '../test/support/memory-broker-server.js';
 import { fmt, printTable, time, verdict } from './lib.js';
+import { withBenchPostgres } from './postgres-server.js';
 
 const THINGS = 64;
 const CAS_MS = 3000;
@@ -277,41 +277,24 @@ export async function run(): Promise<void> {
     rows.push({ store: 'PGlite (in memory)', 'CAS updates/s': fmt(pglite.rate), 'vs memory': `${(pglite.rate / memory.rate).toFixed(4)}×`, note: 'one transaction at a time, in-process' });
   }
 
-  if (findPostgresBin() === undefined) {
-    console.warn('\n⚠ NOTICE: PostgreSQL server binaries not found: skipping the server figures (apt-get install -y postgresql)\n');
-  } else {
-    const server = await startPostgres({ durable: true });
-    let owner: SqlDriver | undefined;
-    let app: SqlDriver | undefined;
-    try {
-      await server.createDatabase('bench');
-      owner = await openPgPool({ url: server.url('bench'), max: 2 });
-      await migrate(owner);
-      await owner.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fleetkit_bench_app') THEN CREATE ROLE fleetkit_bench_app LOGIN IN ROLE fleetkit_app; END IF; END $$;");
-      app = await openPgPool({ url: `postgres://fleetkit_bench_app@127.0.0.1:${server.port}/bench`, max: 16 });
-      if (only === undefined) {
-        const pg = await casRate(new PostgresShadowStore(app), CAS_MS, 'pg');
-        rows.push({ store: 'PostgreSQL 15 server (pg, pool 16)', 'CAS updates/s': fmt(pg.rate), 'vs memory': `${(pg.rate / memory.rate).toFixed(4)}×`, note: 'durable commits (fsync on), loopback' });
-      }
-      e2e.push({ store: 'PostgreSQL server, pool 16, one transaction per call', r: await e2eRate(new PostgresShadowStore(app), new PostgresDeviceStore(app), 'pg1', E2E_MS, server.pid) });
-      e2e.push({ store: 'PostgreSQL server, pool 16, batched (batch: true)', r: await e2eRate(new PostgresShadowStore(app, { batch: true }), new PostgresDeviceStore(app, { batch: true }), 'pgb', E2E_MS, server.pid) });
-      if (only === undefined || only === 'instances') {
-        const appUrl = `postgres://fleetkit_bench_app@127.0.0.1:${server.port}/bench`;
-        const registry = new PostgresDeviceStore(app);
-        for (const tag of ['one', 'three']) await registry.createMany(ACME, Array.from({ length: MP_DEVICES }, (_, i) => createDeviceSnapshot({ deviceId: `${tag}-${String(i).padStart(4, '0')}`, tenantId: 'acme', now: 1 })));
-        const one = await instancesRate(1, appUrl, 'one');
-        const three = await instancesRate(3, appUrl, 'three');
-        printTable(`Service instances in separate processes, one MQTT socket broker, one PostgreSQL server (durable), ${MP_DEVICES} devices × ${MP_IN_FLIGHT} updates in flight, ${MP_MS / 1000} s`, [
-          { instances: '1', 'updates/s': fmt(one.rate), ratio: '1×', 'p50 ms': fmt(one.p50, 1), 'p99 ms': fmt(one.p99, 1) },
-          { instances: '3', 'updates/s': fmt(three.rate), ratio: `${(three.rate / one.rate).toFixed(2)}×`, 'p50 ms': fmt(three.p50, 1), 'p99 ms': fmt(three.p99, 1) },
-        ]);
-      }
-    } finally {
-      await app?.close();
-      await owner?.close();
-      await server.dispose();
+  await withBenchPostgres(async ({ app, appUrl, pid }) => {
+    if (only === undefined) {
+      const pg = await casRate(new PostgresShadowStore(app), CAS_MS, 'pg');
+      rows.push({ store: 'PostgreSQL 15 server (pg, pool 16)', 'CAS updates/s': fmt(pg.rate), 'vs memory': `${(pg.rate / memory.rate).toFixed(4)}×`, note: 'durable commits (fsync on), loopback' });
     }
-  }
+    e2e.push({ store: 'PostgreSQL server, pool 16, one transaction per call', r: await e2eRate(new PostgresShadowStore(app), new PostgresDeviceStore(app), 'pg1', E2E_MS, pid) });
+    e2e.push({ store: 'PostgreSQL server, pool 16, batched (batch: true)', r: await e2eRate(new PostgresShadowStore(app, { batch: true }), new PostgresDeviceStore(app, { batch: true }), 'pgb', E2E_MS, pid) });
+    if (only === undefined || only === 'instances') {
+      const registry = new PostgresDeviceStore(app);
+      for (const tag of ['one', 'three']) await registry.createMany(ACME, Array.from({ length: MP_DEVICES }, (_, i) => createDeviceSnapshot({ deviceId: `${tag}-${String(i).padStart(4, '0')}`, tenantId: 'acme', now: 1 })));
+      const one = await instancesRate(1, appUrl, 'one');
+      const three = await instancesRate(3, appUrl, 'three');
+      printTable(`Service instances in separate processes, one MQTT socket broker, one PostgreSQL server (durable), ${MP_DEVICES} devices × ${MP_IN_FLIGHT} updates in flight, ${MP_MS / 1000} s`, [
+        { instances: '1', 'updates/s': fmt(one.rate), ratio: '1×', 'p50 ms': fmt(one.p50, 1), 'p99 ms': fmt(one.p99, 1) },
+        { instances: '3', 'updates/s': fmt(three.rate), ratio: `${(three.rate / one.rate).toFixed(2)}×`, 'p50 ms': fmt(three.p50, 1), 'p99 ms': fmt(three.p99, 1) },
+      ]);
+    }
+  });
   if (only === undefined) printTable(`Shadow compare-and-set, ${THINGS} things updated in parallel for ${CAS_MS / 1000} s (20-leaf documents)`, rows);
   const base = e2e[0]!.r.rate;
   printTable(

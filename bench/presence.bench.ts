@@ -12,11 +12,11 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { MemoryDeviceStore, MemoryPresenceStore } from '../src/store/index.js';
-import { PostgresDeviceStore, PostgresPresenceStore, migrate, openPgPool, pgliteDriver, type SqlDriver } from '../src/postgres/index.js';
+import { PostgresDeviceStore, PostgresPresenceStore, migrate, pgliteDriver } from '../src/postgres/index.js';
 import type { DeviceStore } from '../src/store/device-store.js';
 import type { PresenceStore } from '../src/store/presence-store.js';
-import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
 import { fmt, printTable, time, verdict } from './lib.js';
+import { withBenchPostgres } from './postgres-server.js';
 
 const DEVICES = 60_000;
 const FLUSH = 5_000; // devices heard in one 5 s flush interval at 1,000 beats/s
@@ -92,24 +92,8 @@ export async function run(): Promise<void> {
   rows.push(row('PGlite (in memory)', await presenceFigures(new PostgresPresenceStore(liteDriver)), await recordPerBeat(new PostgresDeviceStore(liteDriver), 'p')));
   await lite.close();
 
-  if (findPostgresBin() === undefined) {
-    console.warn('\n⚠ NOTICE: PostgreSQL server binaries not found: skipping the server figures (apt-get install -y postgresql)\n');
-  } else {
-    const server = await startPostgres({ durable: true });
-    let owner: SqlDriver | undefined;
-    let app: SqlDriver | undefined;
-    try {
-      await server.createDatabase('bench');
-      owner = await openPgPool({ url: server.url('bench'), max: 2 });
-      await migrate(owner);
-      await owner.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fleetkit_bench_app') THEN CREATE ROLE fleetkit_bench_app LOGIN IN ROLE fleetkit_app; END IF; END $$;");
-      app = await openPgPool({ url: `postgres://fleetkit_bench_app@127.0.0.1:${server.port}/bench`, max: 16 });
-      rows.push(row('PostgreSQL server (pool 16, durable)', await presenceFigures(new PostgresPresenceStore(app)), await recordPerBeat(new PostgresDeviceStore(app), 's')));
-    } finally {
-      await app?.close();
-      await owner?.close();
-      await server.dispose();
-    }
-  }
+  await withBenchPostgres(async ({ app }) => {
+    rows.push(row('PostgreSQL server (pool 16, durable)', await presenceFigures(new PostgresPresenceStore(app)), await recordPerBeat(new PostgresDeviceStore(app), 's')));
+  });
   printTable(`Shared presence: ${fmt(DEVICES)} devices, ${fmt(FLUSH)}-device flushes (1,000 beats/s × 5 s)`, rows);
 }

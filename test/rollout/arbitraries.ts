@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { FIRMWARE } from './helpers.js';
-import type { RolloutDevice, StageSpec } from './imports.js';
+import type { AbortCriteria, RolloutDevice, StageSpec } from './imports.js';
 
 /** One device with a random state, version and tags; the id is set by {@link fleetArb}. */
 const deviceFields = fc.record({
@@ -57,3 +57,17 @@ export const stagesArb: fc.Arbitrary<StageSpec[]> = fc
     if (toAll && p < 10_000) out.push({ percent: 100 });
     return out;
   });
+
+/** Abort criteria over the interesting thresholds (a zero rate, canary-size rates, high ones), every flag either way. */
+export const abortArb: fc.Arbitrary<AbortCriteria> = fc.record(
+  {
+    failureRate: fc.constantFrom(0, 0.001, 0.1, 0.3, 0.6),
+    minSample: fc.integer({ min: 1, max: 10 }),
+    maxFailures: fc.integer({ min: 1, max: 6 }),
+    countTimeouts: fc.boolean(),
+    countUnreachable: fc.boolean(),
+    countRejected: fc.boolean(),
+    onAbort: fc.constantFrom('halt' as const, 'rollback' as const),
+  },
+  { requiredKeys: ['failureRate'] },
+);

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { abortArb } from './arbitraries.js';
 import { fleet, spec } from './helpers.js';
 import { DEVICE_REPORT_TYPES, createRolloutProgress, isTerminalStatus, planRollout, stepRollout } from './imports.js';
 import type { AbortCriteria, DeviceReportType, OperatorAction, RolloutDecision, RolloutEffects, StageSpec } from './imports.js';
@@ -54,18 +55,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   n: fc.integer({ min: 1, max: 60 }),
   stages: fc.constantFrom(...STAGE_SETS),
-  abort: fc.record(
-    {
-      failureRate: fc.constantFrom(0, 0.001, 0.1, 0.3, 0.6),
-      minSample: fc.integer({ min: 1, max: 10 }),
-      maxFailures: fc.integer({ min: 1, max: 6 }),
-      countTimeouts: fc.boolean(),
-      countUnreachable: fc.boolean(),
-      countRejected: fc.boolean(),
-      onAbort: fc.constantFrom('halt' as const, 'rollback' as const),
-    },
-    { requiredKeys: ['failureRate'] },
-  ),
+  abort: abortArb,
   rate: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
   ops: fc.array(opArb, { maxLength: 200 }),
 });

@@ -20,6 +20,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { abortArb } from './arbitraries.js';
 import { fleet, spec } from './helpers.js';
 import { DEVICE_REPORT_TYPES, createRolloutProgress, evaluateRollout, planRollout, restoreRolloutProgress, saveRolloutProgress, stepRollout } from './imports.js';
 import type { AbortCriteria, DeviceReportType, DeviceStatus, OperatorAction, ProgressResult, ReportOutcome, RolloutDecision, RolloutPlan, RolloutProgress, StageSpec } from './imports.js';
@@ -44,18 +45,6 @@ const STAGE_SETS: (StageSpec[] | undefined)[] = [
 const DEADLINES = { pickupMs: 300, runMs: 200, bootHealthMs: 100 };
 const T0 = 1_000_000;
 
-const abortArb: fc.Arbitrary<AbortCriteria> = fc.record(
-  {
-    failureRate: fc.constantFrom(0, 0.001, 0.1, 0.3, 0.6),
-    minSample: fc.integer({ min: 1, max: 10 }),
-    maxFailures: fc.integer({ min: 1, max: 6 }),
-    countTimeouts: fc.boolean(),
-    countUnreachable: fc.boolean(),
-    countRejected: fc.boolean(),
-    onAbort: fc.constantFrom('halt' as const, 'rollback' as const),
-  },
-  { requiredKeys: ['failureRate'] },
-);
 
 const baseOps: fc.Arbitrary<Op>[] = [
   fc.record({ kind: fc.constant('report' as const), pick: fc.nat(1000), type: fc.constantFrom(...DEVICE_REPORT_TYPES, 'boot_confirmed', 'installed') }),
