@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedClock } from '../../src/clock.js';
-import { HealthMonitor, type HealthAlert } from '../../src/cloud/index.js';
+import { HealthMonitor, type HealthAlert, type SharedPresenceOptions } from '../../src/cloud/index.js';
 import { isFleetError, FleetError } from '../../src/errors.js';
 import { MemoryPresenceStore } from '../../src/memory.js';
 import { migrate, pgliteDriver } from '../../src/postgres/index.js';
@@ -41,6 +41,23 @@ describe.each([
     await presenceScenario(open, track);
   });
 });
+
+/** One registered pump, one HealthMonitor with shared presence over a memory store (these options), a first heartbeat heard. */
+async function onePump(options: Omit<SharedPresenceOptions, 'store'>) {
+  const r = await fleetRig();
+  closers.push(r);
+  const store = new MemoryPresenceStore();
+  await r.stores.devices.create(ctx, { deviceId: 'pump-1', tenantId: 'acme', state: 'active', since: T0 });
+  const m = new HealthMonitor({ transport: r.backend, devices: r.stores.devices, registry: r.registry, clock: r.clock, certificates: false, presence: { store, ...options } });
+  closers.push(m);
+  const alerts: HealthAlert[] = [];
+  m.on('alert', (a) => alerts.push(a));
+  await m.start();
+  const d = await r.device('pump-1', []);
+  await d.publish('dt/acme/pump-1/heartbeat', { ts: r.clock.now(), seq: 1 });
+  await settle();
+  return { r, m, alerts, d, store };
+}
 
 describe('shared presence: options and faults', () => {
   it('refuses a shareGroup without shared presence, and malformed presence options, with INVALID_ARGUMENT', async () => {
@@ -107,18 +124,7 @@ describe('shared presence: options and faults', () => {
   });
 
   it('without a leader signal the one instance sweeps; the device is flagged within the stated precision, and a later heartbeat ends it once', async () => {
-    const r = await fleetRig();
-    closers.push(r);
-    const store = new MemoryPresenceStore();
-    await r.stores.devices.create(ctx, { deviceId: 'pump-1', tenantId: 'acme', state: 'active', since: T0 });
-    const m = new HealthMonitor({ transport: r.backend, devices: r.stores.devices, registry: r.registry, clock: r.clock, certificates: false, presence: { store, flushEveryMs: 2_000, sweepEveryMs: 3_000, toleranceMs: 2_000 } });
-    closers.push(m);
-    const alerts: HealthAlert[] = [];
-    m.on('alert', (a) => alerts.push(a));
-    await m.start();
-    const d = await r.device('pump-1', []);
-    await d.publish('dt/acme/pump-1/heartbeat', { ts: r.clock.now(), seq: 1 });
-    await settle();
+    const { r, m, alerts, d } = await onePump({ flushEveryMs: 2_000, sweepEveryMs: 3_000, toleranceMs: 2_000 });
     const last = r.clock.now();
     for (let t = 0; t < 12 * MIN; t += 1_000) {
       r.clock.advance(1_000);
@@ -140,18 +146,7 @@ describe('shared presence: options and faults', () => {
 
 describe('shared presence: decommissioning', () => {
   it('a decommissioned device leaves the shared presence too: not counted, never flagged', async () => {
-    const r = await fleetRig();
-    closers.push(r);
-    const store = new MemoryPresenceStore();
-    await r.stores.devices.create(ctx, { deviceId: 'pump-1', tenantId: 'acme', state: 'active', since: T0 });
-    const m = new HealthMonitor({ transport: r.backend, devices: r.stores.devices, registry: r.registry, clock: r.clock, certificates: false, presence: { store } });
-    closers.push(m);
-    const alerts: HealthAlert[] = [];
-    m.on('alert', (a) => alerts.push(a));
-    await m.start();
-    const d = await r.device('pump-1', []);
-    await d.publish('dt/acme/pump-1/heartbeat', { ts: r.clock.now(), seq: 1 });
-    await settle();
+    const { r, m, alerts, d, store } = await onePump({});
     await m.flush();
     expect(await m.stats(ctx)).toMatchObject({ monitored: 1, online: 1, silent: 0 });
     await r.registry.decommission(ctx, 'pump-1', { reason: 'RMA', actor: 'ops' });
