@@ -321,10 +321,12 @@ describe('template definitions and filling', () => {
     const t = defineProvisioningTemplate({ name: 't' });
     const cases: [ProvisioningTemplate, unknown, unknown, string][] = [
       [null as never, params, defaults, 'was not created by defineProvisioningTemplate'],
+      [undefined as never, params, defaults, 'was not created by defineProvisioningTemplate'],
       [{ name: 't' } as never, params, defaults, 'was not created by defineProvisioningTemplate'],
       [t, null, defaults, 'fillProvisioningTemplate: params must be an object'],
       [t, 'x', defaults, 'fillProvisioningTemplate: params must be an object'],
       [t, params, null, 'fillProvisioningTemplate: defaults must be { deviceId, tenantId }'],
+      [t, params, undefined, 'fillProvisioningTemplate: defaults must be { deviceId, tenantId }'],
       [t, params, { deviceId: 1, tenantId: 'x' }, 'fillProvisioningTemplate: defaults must be'],
     ];
     for (const [template, p, d, message] of cases) {
