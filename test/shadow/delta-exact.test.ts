@@ -37,12 +37,12 @@ function refDelta(d: JsonObject, m: MetadataObject | undefined, r: JsonObject | 
 // ('value' and 'ac' so that patches write into envelopes and turn objects into envelopes and back)
 const key = fc.constantFrom('a', 'b', 'c', 'value', 'ac');
 const scalar: fc.Arbitrary<JsonValue> = fc.oneof(fc.integer({ min: -2, max: 2 }), fc.constantFrom('x', 'y', true, false, 1.5), fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }));
-const enveloped = fc.oneof(scalar, fc.dictionary(key, scalar, { minKeys: 1, maxKeys: 2 }));
+const enveloped = fc.oneof(scalar, fc.dictionary(key, scalar, { minKeys: 1, maxKeys: 2, noNullPrototype: true }));
 const leaf: fc.Arbitrary<JsonValue> = fc.oneof({ weight: 6, arbitrary: scalar }, { weight: 2, arbitrary: enveloped.map((v) => ackProperty(v, { version: 1 }) as JsonValue) });
 const objectOf = (depth: number): fc.Arbitrary<JsonObject> =>
-  fc.dictionary(key, depth <= 1 ? leaf : fc.oneof({ weight: 3, arbitrary: leaf }, { weight: 2, arbitrary: objectOf(depth - 1) }), { minKeys: 1, maxKeys: 4 });
+  fc.dictionary(key, depth <= 1 ? leaf : fc.oneof({ weight: 3, arbitrary: leaf }, { weight: 2, arbitrary: objectOf(depth - 1) }), { minKeys: 1, maxKeys: 4, noNullPrototype: true });
 const patchOf = (depth: number): fc.Arbitrary<JsonObject> =>
-  fc.dictionary(key, depth <= 1 ? fc.oneof(leaf, fc.constant(null)) : fc.oneof({ weight: 3, arbitrary: leaf }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: patchOf(depth - 1) }), { maxKeys: 3 });
+  fc.dictionary(key, depth <= 1 ? fc.oneof(leaf, fc.constant(null)) : fc.oneof({ weight: 3, arbitrary: leaf }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: patchOf(depth - 1) }), { maxKeys: 3, noNullPrototype: true });
 
 /** Metadata mirroring `v`, every leaf written at `ts`. */
 function metaOf(v: JsonValue, ts: number): MetadataNode {
@@ -106,11 +106,11 @@ describe('computeDelta examples (SHADOW.md "Delta")', () => {
   it('keeps the path to each differing desired leaf, and nothing else', () => {
     const d = { lights: { color: 'red', on: true, level: { min: 1, max: 9 } }, fan: 1, mode: 'eco' };
     const r = { lights: { color: 'blue', on: true, level: { min: 1, max: 8 } }, fan: 1.0, extra: 5 };
-    expect(computeDelta(d, r)).toEqual({ lights: { color: 'red', level: { max: 9 } }, mode: 'eco' });
+    expect(computeDelta(d, r)).toStrictEqual({ lights: { color: 'red', level: { max: 9 } }, mode: 'eco' });
   });
 
   it('drops a nested object whose leaves all agree, and is undefined when every leaf agrees', () => {
-    expect(computeDelta({ a: { b: { c: 1 } }, d: 2 }, { a: { b: { c: 1 } }, d: 3 })).toEqual({ d: 2 });
+    expect(computeDelta({ a: { b: { c: 1 } }, d: 2 }, { a: { b: { c: 1 } }, d: 3 })).toStrictEqual({ d: 2 });
     expect(computeDelta({ a: { b: { c: 1 } } }, { a: { b: { c: 1, x: 2 } }, y: 0 })).toBeUndefined();
     expect(computeDelta(undefined, { a: 1 })).toBeUndefined();
     expect(computeDelta(undefined, undefined)).toBeUndefined();
@@ -118,30 +118,30 @@ describe('computeDelta examples (SHADOW.md "Delta")', () => {
 
   it('with nothing reported, the delta is all of desired', () => {
     const d = { a: { b: [1, { c: null }], e: 'x' }, f: false };
-    expect(computeDelta(d, undefined)).toEqual(d);
-    expect(computeDelta(d, {})).toEqual(d);
+    expect(computeDelta(d, undefined)).toStrictEqual(d);
+    expect(computeDelta(d, {})).toStrictEqual(d);
   });
 
   it('compares arrays whole and type mismatches whole, in both directions', () => {
     expect(computeDelta({ a: [1, 2] }, { a: [1, 2] })).toBeUndefined();
-    expect(computeDelta({ a: [1, 2] }, { a: [2, 1] })).toEqual({ a: [1, 2] });
-    expect(computeDelta({ a: [1, 2] }, { a: [1, 2, 3] })).toEqual({ a: [1, 2] });
+    expect(computeDelta({ a: [1, 2] }, { a: [2, 1] })).toStrictEqual({ a: [1, 2] });
+    expect(computeDelta({ a: [1, 2] }, { a: [1, 2, 3] })).toStrictEqual({ a: [1, 2] });
     expect(computeDelta({ a: [{ x: 1 }] }, { a: [{ x: 1 }] })).toBeUndefined();
-    expect(computeDelta({ a: { b: 1, c: 2 } }, { a: 5 })).toEqual({ a: { b: 1, c: 2 } });
-    expect(computeDelta({ a: { b: 1 } }, { a: [1] })).toEqual({ a: { b: 1 } });
-    expect(computeDelta({ a: 5 }, { a: { b: 5 } })).toEqual({ a: 5 });
-    expect(computeDelta({ a: [] }, { a: {} })).toEqual({ a: [] });
-    expect(computeDelta({ a: '1' }, { a: 1 })).toEqual({ a: '1' });
-    expect(computeDelta({ a: true }, { a: 1 })).toEqual({ a: true });
+    expect(computeDelta({ a: { b: 1, c: 2 } }, { a: 5 })).toStrictEqual({ a: { b: 1, c: 2 } });
+    expect(computeDelta({ a: { b: 1 } }, { a: [1] })).toStrictEqual({ a: { b: 1 } });
+    expect(computeDelta({ a: 5 }, { a: { b: 5 } })).toStrictEqual({ a: 5 });
+    expect(computeDelta({ a: [] }, { a: {} })).toStrictEqual({ a: [] });
+    expect(computeDelta({ a: '1' }, { a: 1 })).toStrictEqual({ a: '1' });
+    expect(computeDelta({ a: true }, { a: 1 })).toStrictEqual({ a: true });
   });
 
   it('compares a desired leaf with a reported null as different', () => {
-    expect(computeDelta({ a: 1 }, { a: null } as unknown as JsonObject)).toEqual({ a: 1 });
+    expect(computeDelta({ a: 1 }, { a: null } as unknown as JsonObject)).toStrictEqual({ a: 1 });
   });
 
   it('does not look at inherited keys of reported', () => {
     const r = Object.create({ a: 1 }) as JsonObject;
-    expect(computeDelta({ a: 1 }, r)).toEqual({ a: 1 });
+    expect(computeDelta({ a: 1 }, r)).toStrictEqual({ a: 1 });
   });
 });
 
@@ -149,7 +149,7 @@ describe('computeDeltaWithMetadata', () => {
   it('carries the desired metadata of exactly the delta leaves', () => {
     const d = { a: { b: 1, c: 2 }, e: [1], f: 'x' };
     const m: MetadataObject = { a: { b: { timestamp: 10 }, c: { timestamp: 11 } }, e: { timestamp: 12 }, f: { timestamp: 13 } };
-    expect(computeDeltaWithMetadata(d, m, { a: { b: 1, c: 3 }, f: 'x' })).toEqual({
+    expect(computeDeltaWithMetadata(d, m, { a: { b: 1, c: 3 }, f: 'x' })).toStrictEqual({
       state: { a: { c: 2 }, e: [1] },
       metadata: { a: { c: { timestamp: 11 } }, e: { timestamp: 12 } },
     });
@@ -158,15 +158,15 @@ describe('computeDeltaWithMetadata', () => {
   });
 
   it('leaves out metadata the desired metadata does not hold, and has empty metadata without any', () => {
-    expect(computeDeltaWithMetadata({ a: 1, b: 2 }, { a: { timestamp: 5 } }, undefined)).toEqual({ state: { a: 1, b: 2 }, metadata: { a: { timestamp: 5 } } });
-    expect(computeDeltaWithMetadata({ a: 1, b: [2] }, undefined, undefined)).toEqual({ state: { a: 1, b: [2] }, metadata: {} });
+    expect(computeDeltaWithMetadata({ a: 1, b: 2 }, { a: { timestamp: 5 } }, undefined)).toStrictEqual({ state: { a: 1, b: 2 }, metadata: { a: { timestamp: 5 } } });
+    expect(computeDeltaWithMetadata({ a: 1, b: [2] }, undefined, undefined)).toStrictEqual({ state: { a: 1, b: [2] }, metadata: {} });
   });
 
   it('property: equals the reference delta and metadata', () => {
     fc.assert(
       fc.property(pair, fc.integer({ min: 0, max: 3 }), ([d, r], ts) => {
-        expect(computeDeltaWithMetadata(d, withMeta(d, ts), r)).toEqual(refDelta(d, withMeta(d, ts), r));
-        expect(computeDelta(d, r)).toEqual(refDelta(d, undefined, r)?.state);
+        expect(computeDeltaWithMetadata(d, withMeta(d, ts), r)).toStrictEqual(refDelta(d, withMeta(d, ts), r));
+        expect(computeDelta(d, r)).toStrictEqual(refDelta(d, undefined, r)?.state);
       }),
       { numRuns: runs(1000) },
     );
@@ -177,8 +177,8 @@ describe('deltaOf', () => {
   it('unwraps acknowledgement envelopes before comparing, at any depth', () => {
     const d = { a: 1, b: { c: 'x', e: [1] } };
     const r = { a: ackProperty(1, { version: 3 }) as JsonValue, b: { c: ackProperty('y', { version: 3 }) as JsonValue, e: [1] } };
-    expect(deltaOf(d, withMeta(d), r, unwrapAck)).toEqual({ state: { b: { c: 'x' } }, metadata: { b: { c: { timestamp: 1 } } } });
-    expect(deltaOf(d, withMeta(d), r, undefined)?.state).toEqual({ a: 1, b: { c: 'x' } });
+    expect(deltaOf(d, withMeta(d), r, unwrapAck)).toStrictEqual({ state: { b: { c: 'x' } }, metadata: { b: { c: { timestamp: 1 } } } });
+    expect(deltaOf(d, withMeta(d), r, undefined)?.state).toStrictEqual({ a: 1, b: { c: 'x' } });
   });
 
   it('applies the unwrapper only to reported values that exist', () => {
@@ -188,7 +188,7 @@ describe('deltaOf', () => {
       return v;
     };
     deltaOf({ a: 1, b: { c: 2, d: 3 }, e: 4 }, {}, { a: 1, b: { c: 2 } }, spy);
-    expect(seen).toEqual([1, { c: 2 }, 2]);
+    expect(seen).toStrictEqual([1, { c: 2 }, 2]);
   });
 
   it('property: sharing the desired subtrees of an engine document gives the same delta as copying', () => {
@@ -196,10 +196,10 @@ describe('deltaOf', () => {
       fc.property(pair, fc.boolean(), ([d, r], acks) => {
         const unwrap = acks ? unwrapAck : undefined;
         const expected = refDelta(d, withMeta(d), r, unwrap);
-        expect(deltaOf(d, withMeta(d), r, unwrap, true)).toEqual(expected);
-        expect(deltaOf(d, withMeta(d), r, unwrap, false)).toEqual(expected);
+        expect(deltaOf(d, withMeta(d), r, unwrap, true)).toStrictEqual(expected);
+        expect(deltaOf(d, withMeta(d), r, unwrap, false)).toStrictEqual(expected);
         // without metadata there is nothing to share from: the walk
-        expect(deltaOf(d, undefined, r, unwrap, true)).toEqual(refDelta(d, undefined, r, unwrap));
+        expect(deltaOf(d, undefined, r, unwrap, true)).toStrictEqual(refDelta(d, undefined, r, unwrap));
       }),
       { numRuns: runs(1000) },
     );
@@ -222,7 +222,7 @@ describe('patchDelta', () => {
           if (dm === undefined) return; // desired emptied: the engine drops the section, no delta to patch
           const r = pr === undefined ? r0 : merge(r0, r0 === undefined ? undefined : withMeta(r0), pr, 2)?.value;
           const patched = patchDelta(old, dm.value, dm.meta, r, pd, pr, unwrap);
-          expect(patched).toEqual(refDelta(dm.value, dm.meta, r, unwrap));
+          expect(patched).toStrictEqual(refDelta(dm.value, dm.meta, r, unwrap));
         },
       ),
       { numRuns: runs(2000) },
@@ -234,7 +234,7 @@ describe('patchDelta', () => {
     const m = withMeta(d);
     const r0 = { a: ackProperty({ x: 1 }, { version: 1 }) as JsonObject };
     const old = deltaOf(d, m, r0, unwrapAck);
-    expect(old?.state).toEqual({ a: { x: 2 } });
+    expect(old?.state).toStrictEqual({ a: { x: 2 } });
     const r = { a: { ...r0.a, value: { x: 2 } } };
     expect(patchDelta(old, d, m, r, undefined, { a: { value: { x: 2 } } }, unwrapAck)).toBeUndefined();
   });
@@ -252,7 +252,7 @@ describe('patchDelta', () => {
     const m = withMeta(d);
     const old = deltaOf(d, m, undefined, undefined);
     const step1 = patchDelta(old, d, m, { b: { c: 2 } }, undefined, { b: { c: 2 } }, undefined);
-    expect(step1).toEqual({ state: { a: 1, b: { e: 3 } }, metadata: { a: { timestamp: 1 }, b: { e: { timestamp: 1 } } } });
+    expect(step1).toStrictEqual({ state: { a: 1, b: { e: 3 } }, metadata: { a: { timestamp: 1 }, b: { e: { timestamp: 1 } } } });
     const step2 = patchDelta(step1, d, m, { a: 1, b: { c: 2, e: 3 } }, undefined, { a: 1, b: { e: 3 } }, undefined);
     expect(step2).toBeUndefined();
   });
