@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../src/json.js';
-import type { ShadowState } from '../../src/shadow/index.js';
+import { applyShadowUpdate, type ShadowState, type StoredShadow } from '../../src/shadow/index.js';
 import { jsonBytes, numberBytes, objectDiff, stateBytes, stringBytes } from '../../src/shadow/size.js';
 import { runs } from './runs.js';
 
@@ -186,5 +186,50 @@ describe('objectDiff', () => {
     expect(objectDiff(old, next, { b: { g: 1 } }, { b: true })).toBe(bytes(next) - bytes(old));
     expect(objectDiff(old, next, { b: true }, { b: { g: 1 } })).toBe(bytes(next) - bytes(old));
     expect(objectDiff(old, next, { a: true }, { b: { g: 1 } })).toBe(bytes(next) - bytes(old));
+  });
+});
+
+describe('the 8 KB limit at its boundary, with escaped keys and values', () => {
+  const T = 1_700_000_000_000;
+  // A string value padded so that the state is exactly `target` bytes.
+  const padded = (target: number, key: string): { desired: JsonObject } => {
+    const base = { desired: { [key]: '' } };
+    return { desired: { [key]: 'x'.repeat(target - bytes(base)) } };
+  };
+
+  it('accepts a new document of exactly maxDocumentBytes and refuses one byte more with 413 and the exact size', () => {
+    for (const key of ['k', 'q"\\\n\u0001', 'é😀\ud800']) {
+      const exact = padded(8192, key);
+      expect(bytes(exact)).toBe(8192);
+      expect(applyShadowUpdate(undefined, { state: exact }, { now: T }).ok).toBe(true);
+      const over = applyShadowUpdate(undefined, { state: padded(8193, key) }, { now: T });
+      expect(over.ok).toBe(false);
+      if (!over.ok) {
+        expect(over.error.code).toBe('PAYLOAD_TOO_LARGE');
+        expect(over.error.status).toBe(413);
+        expect(over.error.details?.['bytes']).toBe(8193);
+      }
+    }
+  });
+
+  it('after updates that add, grow, shrink and delete escaped keys, the limit is decided on the exact size', () => {
+    let doc: StoredShadow | undefined;
+    const steps: JsonObject[] = [
+      { desired: { 'a"': { '\\b': 'é', c: [1, {}] } }, reported: { '\u0001': 1 } },
+      { desired: { 'a"': { '\\b': '😀😀', d: true } } },
+      { reported: { '\u0001': null, '\ud800': 'x\n' } },
+      { desired: { 'a"': { c: null } } },
+      { desired: { 'a"': null, e: -12.5 } },
+    ];
+    steps.forEach((state, i) => {
+      const r = applyShadowUpdate(doc, { state }, { now: T + i });
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      doc = r.document;
+      const exact = bytes(r.document.state);
+      expect(applyShadowUpdate(doc, { state: {} }, { now: T, limits: { maxDocumentBytes: exact } }).ok).toBe(true);
+      const over = applyShadowUpdate(doc, { state: {} }, { now: T, limits: { maxDocumentBytes: exact - 1 } });
+      expect(!over.ok && over.error.details?.['bytes']).toBe(exact);
+    });
   });
 });
