@@ -229,6 +229,36 @@ describe('patchDelta', () => {
     );
   });
 
+  it('property: keys written whole (touched `true`: replaced by a policy or a whole write) are looked at whole', () => {
+    const whole = fc.dictionary(key, fc.oneof(leaf, objectOf(2)), { maxKeys: 3, noNullPrototype: true });
+    const written = (o: JsonObject): JsonObject => Object.fromEntries(Object.keys(o).map((k) => [k, true]));
+    fc.assert(
+      fc.property(pair, whole, whole, fc.boolean(), ([d0, r0], wd, wr, acks) => {
+        const unwrap = acks ? unwrapAck : undefined;
+        const m0 = withMeta(d0, 1);
+        const old = deltaOf(d0, m0, r0, unwrap);
+        const d = { ...d0, ...wd };
+        const m: MetadataObject = { ...m0 };
+        for (const k of Object.keys(wd)) m[k] = metaOf(wd[k] as JsonValue, 2);
+        const r = { ...r0, ...wr };
+        expect(patchDelta(old, d, m, r, written(wd), written(wr), unwrap)).toStrictEqual(refDelta(d, m, r, unwrap));
+      }),
+      { numRuns: runs(1000) },
+    );
+  });
+
+  it('applies the unwrapper only to reported values that exist', () => {
+    const seen: unknown[] = [];
+    const spy: ReportedUnwrapper = (v) => {
+      seen.push(v);
+      return v;
+    };
+    const d = { a: 1, b: 2 };
+    const m = withMeta(d);
+    patchDelta(deltaOf(d, m, { a: 0 }, spy), d, m, { a: 0 }, { a: true, b: true }, undefined, spy);
+    expect(seen).toEqual([0, 0]);
+  });
+
   it('with acknowledgements, a reported write inside an envelope standing for an object is looked at whole', () => {
     const d = { a: { x: 2 } };
     const m = withMeta(d);
