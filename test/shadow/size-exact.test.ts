@@ -169,6 +169,20 @@ describe('objectDiff', () => {
     );
   });
 
+  it('property: keys written whole on one side (touched `true`) are measured whole, whatever the other side merged below them', () => {
+    const whole = fc.dictionary(key, fc.oneof(leaf, objectOf(2)), { maxKeys: 3 });
+    const written = (o: JsonObject): JsonObject => Object.fromEntries(Object.keys(o).map((k) => [k, true]));
+    fc.assert(
+      fc.property(objectOf(3), patchOf(3), whole, fc.boolean(), (old, p, w, wholeFirst) => {
+        const next = { ...merge(old, p), ...w };
+        if (Object.keys(next).length === 0) return;
+        const diff = wholeFirst ? objectDiff(old, next, written(w), p) : objectDiff(old, next, p, written(w));
+        expect(diff).toBe(bytes(next) - bytes(old));
+      }),
+      { numRuns: runs(1500) },
+    );
+  });
+
   it('adds and removes whole entries, recurses into merged objects, and replaces type changes whole', () => {
     const old: JsonObject = { a: 1, b: { c: 'x', d: [1] }, e: 'é' };
     const cases: Array<[JsonObject, JsonObject]> = [
@@ -186,6 +200,9 @@ describe('objectDiff', () => {
     expect(objectDiff(old, next, { b: { g: 1 } }, { b: true })).toBe(bytes(next) - bytes(old));
     expect(objectDiff(old, next, { b: true }, { b: { g: 1 } })).toBe(bytes(next) - bytes(old));
     expect(objectDiff(old, next, { a: true }, { b: { g: 1 } })).toBe(bytes(next) - bytes(old));
+    const replaced = { ...old, b: { c: 'zz', g: 1 } };
+    expect(objectDiff(old, replaced, { b: { g: 1 } }, { b: true })).toBe(bytes(replaced) - bytes(old));
+    expect(objectDiff(old, replaced, { b: true }, { b: { g: 1 } })).toBe(bytes(replaced) - bytes(old));
   });
 });
 
