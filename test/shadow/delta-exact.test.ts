@@ -135,6 +135,10 @@ describe('computeDelta examples (SHADOW.md "Delta")', () => {
     expect(computeDelta({ a: true }, { a: 1 })).toStrictEqual({ a: true });
   });
 
+  it('compares a desired object with a reported array whole, even where the array has the object\'s keys', () => {
+    expect(computeDelta({ a: { '0': 1 } }, { a: [1] })).toStrictEqual({ a: { '0': 1 } });
+  });
+
   it('compares a desired leaf with a reported null as different', () => {
     expect(computeDelta({ a: 1 }, { a: null } as unknown as JsonObject)).toStrictEqual({ a: 1 });
   });
@@ -245,6 +249,18 @@ describe('patchDelta', () => {
       }),
       { numRuns: runs(1000) },
     );
+  });
+
+  it('patches a key written below on both sides along both sets of written keys', () => {
+    const d0 = { a: { x: 1, y: 1 } };
+    const m0 = withMeta(d0);
+    const old = deltaOf(d0, m0, { a: { x: 0, y: 0 } }, undefined);
+    const m = { a: { x: { timestamp: 2 }, y: { timestamp: 1 } } };
+    const next = patchDelta(old, d0, m, { a: { x: 0, y: 1 } }, { a: { x: 1 } }, { a: { y: 1 } }, undefined);
+    expect(next).toStrictEqual({ state: { a: { x: 1 } }, metadata: { a: { x: { timestamp: 2 } } } });
+    // a reported array in place of an object is compared whole
+    const d = { a: { '0': 1 } };
+    expect(patchDelta(undefined, d, withMeta(d), { a: [1] }, undefined, { a: true }, undefined)?.state).toStrictEqual({ a: { '0': 1 } });
   });
 
   it('applies the unwrapper only to reported values that exist', () => {

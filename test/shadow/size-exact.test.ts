@@ -80,7 +80,7 @@ describe('stateBytes', () => {
       {},
       { desired: { a: 1 } },
       { reported: { a: 1 } },
-      { desired: { a: 1 }, reported: { b: [{}] } },
+      { desired: { a: 1, t: true, f: false }, reported: { b: [{}] } },
       { desired: { 'k"\\\u0001é😀': { x: 'v\ud800' } }, reported: { z: [null, [], {}] } },
     ];
     for (const s of states) expect([s, stateBytes(s)]).toEqual([s, bytes(s)]);
