@@ -17,6 +17,7 @@ import {
   provisionWithSymmetricKey,
 } from '../../src/lifecycle/index.js';
 import type { ProvisioningTemplate, SymmetricKeyProvisioningOptions, SymmetricKeyRequest, TemplateParameters } from '../../src/lifecycle/index.js';
+import { thrownFleetError as thrown } from '../support/hostile.js';
 
 const NOW = 1_800_000_000_000;
 const WINDOW = 300_000;
@@ -49,16 +50,6 @@ function options(extra: Partial<SymmetricKeyProvisioningOptions> = {}): Symmetri
 function refusal(r: { ok: boolean; error?: FleetError }): { code: string; status: number | undefined; details: unknown; message: string } {
   if (r.ok || r.error === undefined) throw new Error('expected a refusal');
   return { code: r.error.code, status: r.error.status, details: r.error.details, message: r.error.message };
-}
-
-function thrown(f: () => unknown): FleetError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FleetError);
-    return e as FleetError;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('enrollment groups', () => {

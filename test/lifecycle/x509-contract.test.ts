@@ -21,6 +21,7 @@ import {
 } from '../../src/lifecycle/index.js';
 import type { CaRegistry, CertificateProvisioningOptions, ProvisioningResult, RevocationEntry } from '../../src/lifecycle/index.js';
 import { Pki } from './openssl.js';
+import { thrownFleetError as thrown } from '../support/hostile.js';
 
 const DAY = 86_400_000;
 let pki: Pki;
@@ -68,16 +69,6 @@ function provision(cert: string, extra: Partial<CertificateProvisioningOptions> 
 function errorOf(r: { ok: boolean; error?: FleetError }): FleetError {
   if (r.ok || r.error === undefined) throw new Error('expected a refusal');
   return r.error;
-}
-
-function thrown(f: () => unknown): FleetError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FleetError);
-    return e as FleetError;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('parseSubject', () => {

@@ -4,7 +4,7 @@
  * refuse each with a FleetError that describes it without running any of its code.
  */
 import { expect } from 'vitest';
-import { isFleetError, type FleetError, type FleetErrorCode } from '../../src/errors.js';
+import { FleetError, isFleetError, type FleetErrorCode } from '../../src/errors.js';
 
 /** Thrown by a conversion hook: seeing it means fleetkit ran code of an untrusted value. */
 export class HookCalled extends Error {
@@ -41,6 +41,13 @@ export function thrownBy(fn: () => unknown): unknown {
     return error;
   }
   return undefined;
+}
+
+/** What `fn` throws, which must be a FleetError (of any code). */
+export function thrownFleetError(fn: () => unknown): FleetError {
+  const error = thrownBy(fn);
+  if (!(error instanceof FleetError)) throw new Error(`expected a FleetError, got ${error === undefined ? 'no throw' : error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`);
+  return error;
 }
 
 /** Asserts that `fn` throws a FleetError with `code` whose message contains every one of `parts`. */
