@@ -31,7 +31,8 @@ const request = fc.oneof(
 );
 const policies: Array<ConflictPolicy | undefined> = [undefined, 'device-wins', 'newest-wins', 'clear-when-met', (c) => (c.equal ? 'clear' : 'take-reported')];
 // padded: the document starts above REMEMBER_DELTA_BYTES, so that its delta is remembered and patched
-const options = fc.record({ policy: fc.nat(policies.length - 1), acknowledgements: fc.boolean(), skipIfEqual: fc.boolean(), padded: fc.boolean() });
+// acknowledgements on, off, or switching per request (a delta remembered in one mode must not serve the other)
+const options = fc.record({ policy: fc.nat(policies.length - 1), acknowledgements: fc.constantFrom('off', 'on', 'alternate'), skipIfEqual: fc.boolean(), padded: fc.boolean() });
 const padding = { state: { desired: { pad: 'y'.repeat(REMEMBER_DELTA_BYTES / 2) }, reported: { pad: 'x'.repeat(REMEMBER_DELTA_BYTES / 2) } } };
 
 function fullDelta(doc: ShadowDocument, acknowledgements: boolean): { state: JsonObject; metadata: JsonObject } | undefined {
@@ -62,13 +63,17 @@ describe('incremental delta and size', () => {
             doc = doc === undefined ? undefined : (JSON.parse(JSON.stringify(doc)) as StoredShadow);
             return;
           }
-          const r = applyShadowUpdate(doc, req, { now: T + i * 1000, acknowledgements: o.acknowledgements, skipIfEqual: o.skipIfEqual, ...(policy === undefined ? {} : { policy }) });
+          const acknowledgements = o.acknowledgements === 'on' || (o.acknowledgements === 'alternate' && i % 2 === 1);
+          const r = applyShadowUpdate(doc, req, { now: T + i * 1000, acknowledgements, skipIfEqual: o.skipIfEqual, ...(policy === undefined ? {} : { policy }) });
           if (!r.ok) return;
           doc = r.document;
-          const expected = fullDelta(r.document, o.acknowledgements);
+          const expected = fullDelta(r.document, acknowledgements);
           expect(r.delta === undefined ? undefined : { state: r.delta.state, metadata: r.delta.metadata }).toEqual(expected);
-          const get = getShadow(r.document, { now: T, acknowledgements: o.acknowledgements });
-          expect(get.ok && get.response.state.delta).toEqual(expected === undefined ? undefined : expected.state);
+          for (const mode of [acknowledgements, !acknowledgements]) {
+            const full = fullDelta(r.document, mode);
+            const get = getShadow(r.document, { now: T, acknowledgements: mode });
+            expect(get.ok && get.response.state.delta).toEqual(full === undefined ? undefined : full.state);
+          }
           // the size the engine keeps is exact: a no-op update fits a limit of exactly that size, not one byte less
           const exact = Buffer.byteLength(JSON.stringify(r.document.state), 'utf8');
           expect(applyShadowUpdate(r.document, { state: {} }, { now: T, limits: { maxDocumentBytes: exact } }).ok).toBe(true);
