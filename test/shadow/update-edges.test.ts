@@ -340,3 +340,40 @@ describe('the remembered delta', () => {
     expect(next.ok && next.delta?.state).not.toHaveProperty('fan');
   });
 });
+
+describe('merge edges', () => {
+  it('accepted metadata has a leaf for every written null and every array element', () => {
+    const doc = ok(undefined, { state: { reported: { a: 1, b: { c: 1 } } } }, T);
+    const r = applyShadowUpdate(doc, { state: { reported: { a: null, b: { c: null }, list: [1, { x: 2 }] } } }, { now: T + 1000 });
+    const leaf = { timestamp: S + 1 };
+    expect(r.ok && r.accepted.metadata).toEqual({ reported: { a: leaf, b: { c: leaf }, list: [leaf, { x: leaf }] } });
+    expect(r.ok && r.document.state).toEqual({ reported: { list: [1, { x: 2 }] } });
+  });
+
+  it('the stored document never shares arrays or objects with the request', () => {
+    const list: JsonObject[] = [{ x: 1 }];
+    const nested = { deep: [1, 2] };
+    const request = { state: { reported: { list, nested: { inner: nested } } } };
+    const doc = ok(undefined, request, T);
+    (list[0] as { x: number }).x = 9;
+    list.push({ x: 2 });
+    nested.deep.push(3);
+    expect(doc.state.reported).toEqual({ list: [{ x: 1 }], nested: { inner: { deep: [1, 2] } } });
+  });
+
+  it('a stored document without metadata for a section still merges and deletes', () => {
+    const stored: ShadowDocument = { state: { reported: { a: 1, b: 2, c: { d: 1, e: 2 } } }, metadata: {}, version: 2 };
+    const r = applyShadowUpdate(stored, { state: { reported: { a: null, c: { d: null }, f: 3 } } }, { now: T });
+    if (!r.ok) throw r.error;
+    expect(r.document.state.reported).toEqual({ b: 2, c: { e: 2 }, f: 3 });
+    expect(r.document.metadata.reported).toEqual({ c: {}, f: { timestamp: S } });
+    expect(stored.state.reported).toEqual({ a: 1, b: 2, c: { d: 1, e: 2 } });
+  });
+
+  it('an empty section read from a store goes when it is written to without a value', () => {
+    const stored: ShadowDocument = { state: { desired: {}, reported: { a: 1 } }, metadata: { desired: {}, reported: { a: { timestamp: S } } }, version: 1 };
+    const r = applyShadowUpdate(stored, { state: { desired: {} } }, { now: T });
+    expect(r.ok && r.document.state).toEqual({ reported: { a: 1 } });
+    expectExactSize((r.ok && r.document) as ShadowDocument);
+  });
+});
