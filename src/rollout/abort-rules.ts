@@ -2,6 +2,7 @@
  * The abort rules, as one O(1) function of a stage's counters (used per report and per evaluation).
  */
 import type { ResolvedAbortCriteria } from './spec.js';
+import { plural } from './words.js';
 
 /** Which abort rule fired. */
 export type AbortRule = 'failure-rate' | 'min-sample' | 'max-failures';
@@ -26,10 +27,6 @@ export interface AbortVerdict {
 /** Formats a rate as a percentage with two decimals. */
 export function percent(rate: number): string {
   return `${(rate * 100).toFixed(2)} %`;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ApplicableDecision, DeadlineQueue, RolloutDeviceRef, ExpiredDevice
 import { DISPATCHED, PENDING } from './status.js';
 import type { DeviceStatus } from './status.js';
 import { isInWindow, nextWindowOpening } from './windows.js';
+import { plural } from './words.js';
 import { describeValue } from '../describe-value.js';
 
 /** What the rollout should do now. */
@@ -231,7 +232,7 @@ function make(ctx: Context, decision: RolloutDecisionKind, state: RolloutState, 
 function halted(ctx: Context): RolloutDecision {
   const { progress } = ctx;
   const flying = inFlight(ctx.stats);
-  const tail = flying > 0 ? `; ${flying} devices still in flight` : '';
+  const tail = flying > 0 ? `; ${plural(flying, 'device')} still in flight` : '';
   const at = progress.haltedAt === undefined ? '' : ` at ${iso(progress.haltedAt)}`;
   const verdict = progress.abortVerdict;
   const state = progress.state;
@@ -351,7 +352,7 @@ function gates(ctx: Context): RolloutDecision {
       return make(ctx, 'complete', 'completed', k, `completed: ${ok} of ${of} run ${plan.firmware.version}; ${progressLine(st, stage)}`, expiryEffects(ctx.exp));
     }
     const { fx, note, nextAt } = dispatchFor(ctx, k);
-    return make(ctx, 'wait', 'running', k, `${progressLine(st, stage)}: the last stage passed its gates; waiting for ${open} devices to finish${note}`, fx, { nextCheckAt: earliest(ctx.exp.next, nextAt) });
+    return make(ctx, 'wait', 'running', k, `${progressLine(st, stage)}: the last stage passed its gates; waiting for ${plural(open, 'device')} to finish${note}`, fx, { nextCheckAt: earliest(ctx.exp.next, nextAt) });
   }
   if (st.succeeded + st.pending + st.inFlight < st.requiredSuccesses) {
     // Outcomes are final, so this stage can never pass: hold for an operator instead of spinning.
@@ -379,12 +380,12 @@ function decide(ctx: Context): RolloutDecision {
   const verdict = findAbort(ctx);
   if (verdict !== undefined) {
     const flying = inFlight(ctx.stats);
-    const reason = `aborting: ${verdict.reason}${flying > 0 ? `; ${flying} devices still in flight` : ''}`;
+    const reason = `aborting: ${verdict.reason}${flying > 0 ? `; ${plural(flying, 'device')} still in flight` : ''}`;
     return make(ctx, 'abort', 'aborted', verdict.stage, reason, haltEffects(ctx), { abort: verdict, nextCheckAt: ctx.exp.next });
   }
   if (state === 'paused') {
     const at = progress.pausedAt === undefined ? '' : ` at ${iso(progress.pausedAt)}`;
-    return make(ctx, 'pause', state, progress.currentStage, `paused by the operator${at}; ${inFlight(ctx.stats)} devices in flight`, expiryEffects(ctx.exp), { nextCheckAt: ctx.exp.next });
+    return make(ctx, 'pause', state, progress.currentStage, `paused by the operator${at}; ${plural(inFlight(ctx.stats), 'device')} in flight`, expiryEffects(ctx.exp), { nextCheckAt: ctx.exp.next });
   }
   return gates(ctx);
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { COHORT_COUNT, cohortLimit, cohortOf } from './cohort.js';
 import { checkPlan } from './plan-schema.js';
+import { plural } from './words.js';
 import {
   DEFAULT_STAGES,
   DEFAULT_SUCCESS_THRESHOLD,
@@ -256,14 +257,14 @@ function checkStagesGrow(stages: readonly StageSpec[]): void {
       lastPercent = s.percent;
     }
     if (s.count !== undefined) {
-      if (s.count <= lastCount) throw invalid(`Stage ${i + 1} (${s.count} devices) must be larger than the stage before it (${lastCount} devices): stages are cumulative`);
+      if (s.count <= lastCount) throw invalid(`Stage ${i + 1} (${plural(s.count, 'device')}) must be larger than the stage before it (${plural(lastCount, 'device')}): stages are cumulative`);
       lastCount = s.count;
     }
   });
 }
 
 function stageLabel(s: StageSpec): string {
-  return s.percent !== undefined ? `${s.percent} %` : `${s.count} devices`;
+  return s.percent !== undefined ? `${s.percent} %` : plural(s.count ?? 0, 'device');
 }
 
 /**
@@ -287,7 +288,7 @@ function summariseSkips(skipped: SkippedDevice[], version: string, notes: string
       byReason.maintenance > 0 ? `${byReason.maintenance} in maintenance` : '',
       byReason.decommissioned > 0 ? `${byReason.decommissioned} decommissioned` : '',
     ].filter((p) => p !== '');
-    notes.push(`skipped ${skipped.length} devices: ${parts.join(', ')}`);
+    notes.push(`skipped ${plural(skipped.length, 'device')}: ${parts.join(', ')}`);
   }
   return { total: skipped.length, byReason, devices: skipped };
 }
@@ -330,11 +331,6 @@ export interface PlanRolloutOptions {
 }
 
 const PREVIOUS = 'planRollout(spec, { previous })';
-
-/** "1 device", "2 devices". */
-function devicesWord(n: number): string {
-  return n === 1 ? '1 device' : `${n} devices`;
-}
 
 /** The previous plan, after checking that `options` holds a plan of this rollout, or undefined. */
 function previousPlan(options: unknown, rolloutId: string, seed: string): RolloutPlan | undefined {
@@ -507,7 +503,7 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
       next = end + 1;
       notes.push(`${name} would hold 0 new devices of ${eligible} eligible; it holds 1`);
     } else if (next > requested && keep.length > 0) {
-      notes.push(`${name} holds ${next - end} devices where ${Math.max(0, requested - end)} were requested, to keep the ${devicesWord(keep.length)} it had in the previous plan`);
+      notes.push(`${name} holds ${plural(next - end, 'device')} where ${Math.max(0, requested - end)} were requested, to keep the ${plural(keep.length, 'device')} it had in the previous plan`);
     }
     if (stageOf === undefined) {
       placed = newPlaced = next; // the next devices in cohort order
@@ -566,7 +562,7 @@ export function planRollout(spec: RolloutSpecInput, options?: PlanRolloutOptions
   if (eligible > placed) notes.push(`${eligible - placed} eligible devices are beyond the last stage and will not be updated`);
   if (previous !== undefined) {
     const carried = placed - newPlaced;
-    notes.push(`re-planned from the previous plan: ${kept} devices kept their stage, ${carried - kept} moved to an earlier stage, ${newPlaced} are new, ${previous.devices.length - carried} left the plan`);
+    notes.push(`re-planned from the previous plan: ${kept} kept their stage, ${carried - kept} moved to an earlier stage, ${newPlaced} new, ${previous.devices.length - carried} left the plan`);
   }
   const skippedSummary = summariseSkips(skipped, target, notes);
   return {

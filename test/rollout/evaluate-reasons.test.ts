@@ -25,7 +25,7 @@ describe('evaluateRollout reasons', () => {
     const ids = r.stageIds(1);
     r.send(ids.slice(1), OK, T0 + 100 * MINUTE);
     expect(r.step(T0 + 101 * MINUTE).decision.reason).toBe(
-      'stage 2 (100 %): 188 of 189 succeeded (99.47 %; 180 needed for 95.00 %), 0 failed, 1 in flight: the last stage passed its gates; waiting for 1 devices to finish',
+      'stage 2 (100 %): 188 of 189 succeeded (99.47 %; 180 needed for 95.00 %), 0 failed, 1 in flight: the last stage passed its gates; waiting for 1 device to finish',
     );
     r.send(ids.slice(0, 1), OK, T0 + 102 * MINUTE);
     expect(r.step(T0 + 103 * MINUTE).decision.reason).toBe('completed: 200 of 200 devices run 2.0.0; stage 2 (100 %): 189 of 189 succeeded (100.00 %; 180 needed for 95.00 %), 0 failed, 0 in flight');

@@ -37,7 +37,7 @@ describe('evaluateRollout: stages and gates', () => {
     // 95 % succeeded: the last stage passed its gates, but one device is still in flight.
     const waiting = r.step((now += 1000));
     expect(waiting.decision.decision).toBe('wait');
-    expect(waiting.decision.reason).toContain('waiting for 1 devices to finish');
+    expect(waiting.decision.reason).toContain('waiting for 1 device to finish');
     r.send([late!], OK, (now += 1000));
     const done = r.step((now += 1000));
     expect(done.decision.decision).toBe('complete');

@@ -43,8 +43,8 @@ describe('planRollout notes and skips', () => {
   });
 
   it('a summary names only the reasons that occur', () => {
-    expect(planRollout(spec(fleet(20, (i) => ({ state: i === 0 ? 'decommissioned' : 'active' })))).notes.at(-1)).toBe('skipped 1 devices: 1 decommissioned');
-    expect(planRollout(spec(fleet(20, (i) => ({ state: i === 0 ? 'maintenance' : 'active' })))).notes.at(-1)).toBe('skipped 1 devices: 1 in maintenance');
+    expect(planRollout(spec(fleet(20, (i) => ({ state: i === 0 ? 'decommissioned' : 'active' })))).notes.at(-1)).toBe('skipped 1 device: 1 decommissioned');
+    expect(planRollout(spec(fleet(20, (i) => ({ state: i === 0 ? 'maintenance' : 'active' })))).notes.at(-1)).toBe('skipped 1 device: 1 in maintenance');
     expect(planRollout(spec(fleet(20))).notes.some((n) => n.startsWith('skipped'))).toBe(false);
   });
 

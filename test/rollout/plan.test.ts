@@ -234,6 +234,46 @@ describe('planRollout', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('the fast device check at its edges: a valid device with one field set to a boundary or a wrong value', () => {
+    const text = (max: number) => fc.string({ minLength: 1, maxLength: Math.min(max, 6) });
+    const good = fc.record(
+      {
+        id: text(256),
+        tenantId: text(256),
+        firmware: text(128),
+        state: text(64),
+        tags: fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
+        attributes: fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()), { maxKeys: 3 }),
+      },
+      { requiredKeys: ['id', 'tenantId', 'firmware', 'state'] },
+    );
+    const edges: unknown[] = [
+      '', 'x', 'y'.repeat(64), 'y'.repeat(65), 'y'.repeat(128), 'y'.repeat(129), 'y'.repeat(256), 'y'.repeat(257),
+      Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1.5, true, false, null, undefined,
+      [], ['a'], ['a', 1], [null], {}, { a: 1 }, { a: Number.NaN }, { a: null }, { a: [1] }, { a: { b: 1 } }, { a: Number.POSITIVE_INFINITY },
+      new Date(0), new Map([['a', 1]]), Object.create(null) as object, 10n, Symbol('s'),
+    ];
+    const fields = ['id', 'tenantId', 'firmware', 'state', 'tags', 'attributes', 'tag', 'attribute'] as const;
+    fc.assert(
+      fc.property(good, fc.constantFrom(...fields), fc.nat(edges.length - 1), (device, field, e) => {
+        const d: Record<string, unknown> = { ...device };
+        const edge = edges[e];
+        if (field === 'tag') d['tags'] = [...(device.tags ?? []), edge];
+        else if (field === 'attribute') d['attributes'] = { ...device.attributes, k: edge };
+        else d[field] = edge;
+        const schema = rolloutDeviceSchema.safeParse(d);
+        let ours = true;
+        try {
+          parseDevices([d]);
+        } catch {
+          ours = false;
+        }
+        expect(ours, `${field} = edge #${e} (${typeof edge})`).toBe(schema.success);
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
 
 /** stage of each device id in a plan */
@@ -325,7 +365,7 @@ describe('sticky stages', () => {
     const next = planRollout(spec([...fleet(100), newcomer()], { stages }), { previous: hundred });
     expect(stagesOf(next)).toEqual(new Map([...stagesOf(hundred), [newcomer().id, 2]]));
     expect(next.stages.map((s) => s.size)).toEqual([10, 90, 1]);
-    expect(next.notes.at(-1)).toBe('re-planned from the previous plan: 100 devices kept their stage, 0 moved to an earlier stage, 1 are new, 0 left the plan');
+    expect(next.notes.at(-1)).toBe('re-planned from the previous plan: 100 kept their stage, 0 moved to an earlier stage, 1 new, 0 left the plan');
   });
 
   it('with previous: refuses a plan of another rollout or seed, an edited or corrupt plan, and options that are not { previous }', () => {
