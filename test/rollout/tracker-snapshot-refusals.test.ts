@@ -155,10 +155,10 @@ describe('saveRolloutProgress writes', () => {
     const plan = planOf(fleet(20), { stages: [{ percent: 100 }], rateLimit: { devicesPerMinute: 2 }, deadlines: { pickupMs: 3_600_000, runMs: 3_600_000, bootHealthMs: 3_600_000 } });
     const progress = createRolloutProgress(plan);
     expect(stepRollout(plan, progress, { now: 0 }).effects.dispatch).toHaveLength(2);
-    expect(saveRolloutProgress(progress).rate).toEqual({ times: [0], counts: [2] });
+    expect(saveRolloutProgress(progress)).toMatchObject({ rate: { times: [0], counts: [2] }, startedAt: [0], cursor: [2] });
     expect(stepRollout(plan, progress, { now: 30_000 }).effects.dispatch).toHaveLength(0);
     expect(stepRollout(plan, progress, { now: 60_000 }).effects.dispatch).toHaveLength(2);
-    expect(saveRolloutProgress(progress).rate).toEqual({ times: [60_000], counts: [2] });
+    expect(saveRolloutProgress(progress)).toMatchObject({ rate: { times: [60_000], counts: [2] }, startedAt: [0], cursor: [4] });
   });
 
   it('refuses what is not a tracker with INVALID_ARGUMENT 400', () => {
