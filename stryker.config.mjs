@@ -18,7 +18,7 @@ const areas = {
   },
   'memory-broker': {
     mutate: ['src/transport/memory-broker.ts'],
-    tests: ['test/transport/memory-broker*.test.ts', 'test/transport/contract-memory.test.ts'],
+    tests: ['test/transport/memory-broker*.test.ts', 'test/transport/contract-memory.test.ts', 'test/transport/shared-subscriptions.test.ts'],
     exclude: [],
   },
 };
