@@ -271,6 +271,27 @@ describe('MemoryBroker sessions', () => {
     expect(broker.connect(link.link, { clientId: 'p', clean: false })).toEqual({ sessionPresent: false });
   });
 
+  it('a shared group prefers connected members, in client-id order whatever the join order; with none connected a persistent member queues', async () => {
+    const broker = new MemoryBroker();
+    const links = { c: recorder(), a: recorder(), b: recorder() };
+    for (const id of ['c', 'a', 'b'] as const) {
+      broker.connect(links[id].link, { clientId: id, clean: false });
+      broker.subscribe(id, '$share/g/t', 1);
+    }
+    for (let i = 0; i < 6; i++) broker.publish('t', enc(i), 1, false);
+    await flush();
+    expect([links.a.got.map(text), links.b.got.map(text), links.c.got.map(text)]).toEqual([['0', '3'], ['1', '4'], ['2', '5']]);
+    broker.disconnectClient('a');
+    broker.disconnectClient('c');
+    for (let i = 6; i < 10; i++) broker.publish('t', enc(i), 1, false);
+    await flush();
+    expect(links.b.got.map(text)).toEqual(['1', '4', '6', '7', '8', '9']);
+    expect([broker.queuedFor('a'), broker.queuedFor('c')]).toEqual([0, 0]);
+    broker.disconnectClient('b');
+    for (let i = 10; i < 13; i++) broker.publish('t', enc(i), 1, false);
+    expect(broker.queuedFor('a') + broker.queuedFor('b') + broker.queuedFor('c')).toBe(3);
+  });
+
   it('forgets a clean session on disconnect: its subscriptions route nothing any more', async () => {
     const broker = new MemoryBroker();
     const c = recorder();
