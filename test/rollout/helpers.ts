@@ -1,3 +1,4 @@
+import { FleetError } from '../../src/errors.js';
 import type { RolloutDevice, RolloutSpec } from '../../src/rollout/index.js';
 
 export const FIRMWARE = { version: '2.0.0', url: 'https://updates.example.com/fw-2.0.0.bin', sha256: 'ab'.repeat(32), size: 1_048_576 };
@@ -50,3 +51,14 @@ export function rig(devices: RolloutDevice[], extra: Partial<RolloutSpec> = {}):
 
 /** The full happy path of one device. */
 export const OK: readonly DeviceReportType[] = ['picked_up', 'installed', 'boot_confirmed'];
+
+/** The FleetError `fn` throws (fails the test when it throws something else or nothing). */
+export function errorOf(fn: () => unknown): FleetError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof FleetError) return e;
+    throw e;
+  }
+  throw new Error('expected a FleetError, nothing was thrown');
+}

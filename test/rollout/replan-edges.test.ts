@@ -1,20 +1,10 @@
 // Re-planning at its edges: devices that share a cohort (the merge of the previous plan with the
 // fleet walks both in (cohort, id) order), the notes' figures, and the messages of bad input.
 import { describe, expect, it } from 'vitest';
-import { FIRMWARE, fleet, spec } from './helpers.js';
-import { cohortOf, FleetError, planRollout, type RolloutDevice, type RolloutPlan } from './imports.js';
+import { errorOf, FIRMWARE, fleet, spec } from './helpers.js';
+import { cohortOf, planRollout, type RolloutDevice, type RolloutPlan } from './imports.js';
 
 const SEED = `fw-2.0.0/${FIRMWARE.version}`;
-
-function errorOf(fn: () => unknown): FleetError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FleetError) return e;
-    throw e;
-  }
-  throw new Error('expected a FleetError');
-}
 
 /** Three ids of one cohort under the rollout's seed, in id order. */
 function threeInOneCohort(): [string, string, string] {

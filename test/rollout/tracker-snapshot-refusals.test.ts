@@ -2,10 +2,9 @@
 // check for that way, with the message that names the field (a corruption caught only by some later
 // check would say the wrong thing). And what saveRolloutProgress writes, field by field.
 import { describe, expect, it } from 'vitest';
-import { fleet, spec } from './helpers.js';
+import { errorOf, fleet, spec } from './helpers.js';
 import {
   createRolloutProgress,
-  FleetError,
   planRollout,
   restoreRolloutProgress,
   saveRolloutProgress,
@@ -30,16 +29,6 @@ function tracker(): { plan: RolloutPlan; progress: RolloutProgress; good: Rollou
   progress.report({ deviceId: second!.id, type: 'picked_up' }, 1001);
   progress.report({ deviceId: second!.id, type: 'installed' }, 1002);
   return { plan, progress, good: saveRolloutProgress(progress) };
-}
-
-function errorOf(fn: () => unknown): FleetError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FleetError) return e;
-    throw e;
-  }
-  throw new Error('expected a FleetError');
 }
 
 const at = (s: string, i: number, ch: string): string => s.slice(0, i) + ch + s.slice(i + 1);
